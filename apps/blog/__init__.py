@@ -1,0 +1,1 @@
+"""The blog module. See ARCHITECTURE.md for its place among the layers."""

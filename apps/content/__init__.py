@@ -1,0 +1,1 @@
+"""The content module. See ARCHITECTURE.md for its place among the layers."""

@@ -1,0 +1,1 @@
+"""The forum module. See ARCHITECTURE.md for its place among the layers."""

@@ -1,0 +1,255 @@
+"""Every write to tenants and domains. Each one invalidates the resolver's caches on commit."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django_tenants.utils import schema_context, schema_exists
+
+from .errors import TenantConflict, TenantInvalid, TenantNotFound
+from .identifiers import InvalidIdentifier, sanitize_host, sanitize_slug, schema_name_for
+from .models import Domain, Tenant, TenantStatus
+from .resolver import host_key, slug_key, tenant_cache
+from .roles import DEFAULT_GROUPS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProvisionedTenant:
+    tenant: Tenant
+    admin_email: str
+    admin_password: str
+    seconds: float
+
+
+def _invalidate_on_commit(tenant: Tenant, extra_hosts: tuple[str, ...] = ()) -> None:
+    hosts = set(Domain.objects.filter(tenant=tenant).values_list("domain", flat=True)) | set(
+        extra_hosts
+    )
+    keys = [slug_key(tenant.slug)] + [host_key(host) for host in sorted(hosts)]
+    transaction.on_commit(lambda: tenant_cache.invalidate(keys))
+
+
+def clean_custom_domain(raw: str) -> str:
+    """A custom domain, sanitized: an RFC 1123 name outside the platform's own hosts."""
+    try:
+        host = sanitize_host(raw)
+    except InvalidIdentifier as exc:
+        raise TenantInvalid(f"domain: {exc.reason}") from None
+    if host.is_ip:
+        raise TenantInvalid("domain: an IP address cannot be a tenant domain")
+    base = settings.TENANT_BASE_DOMAIN
+    if (
+        host.name == base
+        or host.name.endswith("." + base)
+        or host.name in settings.TENANT_PUBLIC_HOSTS
+    ):
+        raise TenantInvalid(
+            f"domain: '{host.name}' belongs to the platform; subdomains of {base} need no registration"
+        )
+    if "." not in host.name:
+        raise TenantInvalid("domain: a custom domain needs at least two labels")
+    return host.name
+
+
+def _clean_slug(slug: str) -> str:
+    try:
+        return sanitize_slug(slug)
+    except InvalidIdentifier as exc:
+        raise TenantInvalid(f"slug: {exc.reason}") from None
+
+
+def _clean_locale(locale: str) -> str:
+    if locale not in dict(settings.LANGUAGES):
+        raise TenantInvalid(
+            f"default_locale: '{locale}' is not one of {sorted(dict(settings.LANGUAGES))}"
+        )
+    return locale
+
+
+@dataclass(frozen=True)
+class NewTenantSpec:
+    slug: str
+    schema_name: str
+    name: str
+    admin_email: str
+    domain: str | None
+    default_locale: str
+
+
+def tenant_validate_new(
+    *,
+    slug: str,
+    name: str,
+    admin_email: str,
+    domain: str | None = None,
+    default_locale: str | None = None,
+) -> NewTenantSpec:
+    """Check a new tenant's data; raises ``TenantInvalid`` or ``TenantConflict``. No writes."""
+    slug = _clean_slug(slug)
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise TenantInvalid("name: must be 1 to 200 characters")
+    try:
+        validate_email(admin_email)
+    except ValidationError:
+        raise TenantInvalid(f"admin_email: '{admin_email}' is not an email address") from None
+    domain_name = clean_custom_domain(domain) if domain else None
+    locale = _clean_locale(default_locale or settings.LANGUAGE_CODE)
+    schema_name = schema_name_for(slug)
+    if Tenant.objects.filter(slug=slug).exists() or schema_exists(schema_name):
+        raise TenantConflict(f"slug: '{slug}' is taken")
+    if domain_name and Domain.objects.filter(domain=domain_name).exists():
+        raise TenantConflict(f"domain: '{domain_name}' is taken")
+    return NewTenantSpec(slug, schema_name, name, admin_email, domain_name, locale)
+
+
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    admin_email: str,
+    admin_password: str | None = None,
+    domain: str | None = None,
+    default_locale: str | None = None,
+    verbosity: int = 0,
+) -> ProvisionedTenant:
+    """Create a tenant: its row, schema, tables, first admin and default groups.
+
+    Everything happens in one transaction, DDL included (PostgreSQL DDL is
+    transactional): a failure at any step leaves neither row nor schema.
+    """
+    started = time.perf_counter()
+    spec = tenant_validate_new(
+        slug=slug, name=name, admin_email=admin_email, domain=domain, default_locale=default_locale
+    )
+    slug, schema_name, domain_name = spec.slug, spec.schema_name, spec.domain
+    password = admin_password or secrets.token_urlsafe(12)
+
+    if connection.schema_name != "public":
+        raise RuntimeError("tenants are created from the public schema")
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(
+                slug=slug,
+                name=spec.name,
+                schema_name=schema_name,
+                default_locale=spec.default_locale,
+            )
+            if domain_name:
+                Domain.objects.create(tenant=tenant, domain=domain_name, is_primary=True)
+            connection.cursor().execute(f'CREATE SCHEMA "{schema_name}"')
+            call_command(
+                "migrate_schemas",
+                tenant=True,
+                schema_name=schema_name,
+                interactive=False,
+                verbosity=verbosity,
+            )
+            with schema_context(schema_name):
+                tenant_groups_sync()
+                _create_admin(email=admin_email, password=password)
+            _invalidate_on_commit(tenant)
+    except IntegrityError as exc:
+        raise TenantConflict(f"'{slug}' or its domain is taken") from exc
+    finally:
+        connection.set_schema_to_public()
+    seconds = time.perf_counter() - started
+    logger.info("tenant %s created in %.2f s", slug, seconds)
+    return ProvisionedTenant(tenant, spec.admin_email, password, seconds)
+
+
+def _create_admin(*, email: str, password: str) -> None:
+    user_model = get_user_model()
+    user_model.objects.create_superuser(username=email, email=email, password=password)
+
+
+def tenant_groups_sync() -> dict[str, int]:
+    """Create the default groups of the current tenant and grant their permissions."""
+    granted = {}
+    for group_name, app_labels in DEFAULT_GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        permissions = Permission.objects.filter(content_type__app_label__in=app_labels)
+        group.permissions.set(permissions)
+        granted[group_name] = len(permissions)
+    return granted
+
+
+def _locked_tenant(slug: str) -> Tenant:
+    try:
+        return Tenant.objects.select_for_update().get(slug=slug)
+    except Tenant.DoesNotExist:
+        raise TenantNotFound(f"no tenant '{slug}'") from None
+
+
+def tenant_set_status(*, slug: str, status: str) -> Tenant:
+    if status not in TenantStatus.values:
+        raise TenantInvalid(f"status: must be one of {TenantStatus.values}")
+    with transaction.atomic():
+        tenant = _locked_tenant(slug)
+        if tenant.status != status:
+            tenant.status = status
+            tenant.save(update_fields=["status", "updated_at"])
+            _invalidate_on_commit(tenant)
+    return tenant
+
+
+def tenant_suspend(*, slug: str) -> Tenant:
+    return tenant_set_status(slug=slug, status=TenantStatus.SUSPENDED)
+
+
+def tenant_activate(*, slug: str) -> Tenant:
+    return tenant_set_status(slug=slug, status=TenantStatus.ACTIVE)
+
+
+def tenant_update(
+    *, slug: str, name: str | None = None, default_locale: str | None = None
+) -> Tenant:
+    with transaction.atomic():
+        tenant = _locked_tenant(slug)
+        if name is not None:
+            name = name.strip()
+            if not name or len(name) > 200:
+                raise TenantInvalid("name: must be 1 to 200 characters")
+            tenant.name = name
+        if default_locale is not None:
+            tenant.default_locale = _clean_locale(default_locale)
+        tenant.save(update_fields=["name", "default_locale", "updated_at"])
+        _invalidate_on_commit(tenant)
+    return tenant
+
+
+def domain_add(*, slug: str, domain: str, is_primary: bool = False) -> Domain:
+    name = clean_custom_domain(domain)
+    try:
+        with transaction.atomic():
+            tenant = _locked_tenant(slug)
+            if Domain.objects.filter(domain=name).exists():
+                raise TenantConflict(f"domain: '{name}' is taken")
+            created = Domain.objects.create(tenant=tenant, domain=name, is_primary=is_primary)
+            _invalidate_on_commit(tenant)
+    except IntegrityError as exc:
+        raise TenantConflict(f"domain: '{name}' is taken") from exc
+    return created
+
+
+def domain_remove(*, domain: str) -> None:
+    with transaction.atomic():
+        try:
+            row = Domain.objects.select_related("tenant").select_for_update().get(domain=domain)
+        except Domain.DoesNotExist:
+            raise TenantNotFound(f"no domain '{domain}'") from None
+        tenant = row.tenant
+        _invalidate_on_commit(tenant, extra_hosts=(row.domain,))
+        row.delete()

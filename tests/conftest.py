@@ -1,0 +1,83 @@
+"""Test tenants are created once per test session (and kept with --reuse-db)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from apps.core.breakers import all_breakers
+from apps.tenancy.models import Tenant
+from apps.tenancy.resolver import tenant_cache
+from apps.tenancy.services import tenant_create
+
+TEST_TENANTS = {
+    "acme": ("Acme Test", "admin@acme.test"),
+    "globex": ("Globex Test", "admin@globex.test"),
+}
+ADMIN_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        for slug, (name, email) in TEST_TENANTS.items():
+            if not Tenant.objects.filter(slug=slug).exists():
+                tenant_create(
+                    slug=slug, name=name, admin_email=email, admin_password=ADMIN_PASSWORD
+                )
+        Tenant.objects.filter(slug__in=TEST_TENANTS).update(status="active")
+
+
+@pytest.fixture(autouse=True)
+def _clean_platform_state():
+    """Each test starts with cold tenant caches, closed breakers and the public schema."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    tenant_cache.clear_local()
+    for cb in all_breakers().values():
+        cb.close()
+    yield
+    connection.set_schema_to_public()
+    tenant_cache.clear_local()
+
+
+@pytest.fixture
+def live_db(django_db_setup, django_db_blocker):
+    """Database access outside a test transaction: writes commit and other processes see them.
+
+    Tests using it undo their own changes.
+    """
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def acme(db) -> Tenant:
+    return Tenant.objects.get(slug="acme")
+
+
+@pytest.fixture
+def globex(db) -> Tenant:
+    return Tenant.objects.get(slug="globex")
+
+
+def tenant_client(slug: str) -> Client:
+    return Client(HTTP_HOST=f"{slug}.{settings.TENANT_BASE_DOMAIN}")
+
+
+@pytest.fixture
+def acme_client(db) -> Client:
+    return tenant_client("acme")
+
+
+@pytest.fixture
+def globex_client(db) -> Client:
+    return tenant_client("globex")
+
+
+@pytest.fixture
+def public_client(db) -> Client:
+    return Client(HTTP_HOST=settings.TENANT_BASE_DOMAIN)
