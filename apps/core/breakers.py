@@ -20,6 +20,8 @@ T = TypeVar("T")
 
 class _LogListener(pybreaker.CircuitBreakerListener):
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state, new_state) -> None:
+        if old_state is not None and old_state.name == new_state.name:
+            return
         logger.warning("circuit breaker %s: %s -> %s", cb.name, old_state.name, new_state.name)
 
 

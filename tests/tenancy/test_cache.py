@@ -1,0 +1,150 @@
+"""The resolver's caches: warm cost, stampede protection, invalidation, Redis outages."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from apps.core.breakers import breaker
+from apps.tenancy import services
+from apps.tenancy.resolver import REDIS_BREAKER, slug_key, tenant_by_slug, tenant_cache
+
+WATCHER = Path(__file__).with_name("watch_tenant.py")
+
+
+def test_warm_request_costs_no_query(acme_client, django_assert_num_queries):
+    assert acme_client.get("/").status_code == 200
+    with django_assert_num_queries(0):
+        response = acme_client.get("/")
+    assert response.status_code == 200
+
+
+def test_cold_request_costs_one_lookup(acme_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2) as captured:  # the lookup, and SET search_path
+        assert acme_client.get("/").status_code == 200
+    lookups = [q for q in captured.captured_queries if "tenancy_tenant" in q["sql"]]
+    assert len(lookups) == 1
+
+
+def test_second_process_warm_from_redis_costs_no_query(acme_client, django_assert_num_queries):
+    acme_client.get("/")
+    tenant_cache.clear_local()  # as if another web process: only Redis is warm
+    with django_assert_num_queries(0):
+        assert tenant_by_slug("acme").slug == "acme"
+
+
+def test_unknown_tenant_is_cached_negatively(db, django_assert_num_queries):
+    client = Client(HTTP_HOST="nobody.localhost")
+    assert client.get("/").status_code == 404
+    with django_assert_num_queries(0):
+        assert client.get("/").status_code == 404
+
+
+def test_concurrent_cold_lookups_cost_one_query(live_db):
+    """Twenty threads miss the cache for one tenant at the same moment: one database query."""
+    threads_count = 20
+    barrier = threading.Barrier(threads_count)
+    lookups: list[str] = []
+    results: list[str | None] = []
+    lock = threading.Lock()
+
+    def count(execute, sql, params, many, context):
+        if "tenancy_tenant" in sql:
+            with lock:
+                lookups.append(sql)
+        return execute(sql, params, many, context)
+
+    def worker():
+        try:
+            with connection.execute_wrapper(count):
+                barrier.wait()
+                tenant = tenant_by_slug("acme")
+            with lock:
+                results.append(tenant.slug if tenant else None)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["acme"] * threads_count
+    assert len(lookups) == 1
+
+
+def test_suspension_reaches_another_process_within_a_second(live_db):
+    db = connection.settings_dict
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test")
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    watcher = subprocess.Popen(
+        [sys.executable, str(WATCHER), "acme"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert watcher.stdout.readline().strip() == "active"
+        started = time.monotonic()
+        services.tenant_suspend(slug="acme")
+        line = watcher.stdout.readline().strip()
+        elapsed = time.monotonic() - started
+        assert line == "suspended"
+        assert elapsed < 1.0, f"the other process saw the suspension after {elapsed:.2f} s"
+    finally:
+        watcher.kill()
+        watcher.wait()
+        services.tenant_activate(slug="acme")
+
+
+def test_changes_invalidate_this_process_and_redis(live_db):
+    assert tenant_by_slug("acme").status == "active"
+    try:
+        services.tenant_suspend(slug="acme")
+        assert tenant_cache.shared.get(slug_key("acme")) is None or (
+            tenant_cache.shared.get(slug_key("acme"))["status"] == "suspended"
+        )
+        assert tenant_by_slug("acme").status == "suspended"
+        assert Client(HTTP_HOST="acme.localhost").get("/").status_code == 403
+    finally:
+        services.tenant_activate(slug="acme")
+    assert Client(HTTP_HOST="acme.localhost").get("/").status_code == 200
+
+
+def test_a_new_domain_replaces_a_negative_entry(acme, django_capture_on_commit_callbacks):
+    client = Client(HTTP_HOST="shop.acme.test")
+    assert client.get("/").status_code == 404  # now cached as unknown
+    with django_capture_on_commit_callbacks(execute=True):
+        services.domain_add(slug="acme", domain="shop.acme.test")
+    assert client.get("/").status_code == 200
+
+
+@pytest.fixture
+def redis_down(settings):
+    for alias in ("default", "platform"):
+        settings.CACHES = {
+            **settings.CACHES,
+            alias: {**settings.CACHES[alias], "LOCATION": "redis://127.0.0.1:1/0"},
+        }
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    yield
+
+
+def test_requests_resolve_with_redis_down(db, redis_down):
+    client = Client(HTTP_HOST="acme.localhost")
+    for _ in range(6):
+        assert client.get("/").status_code == 200
+    assert Client(HTTP_HOST="globex.localhost").get("/").status_code == 200
+    assert Client(HTTP_HOST="nobody.localhost").get("/").status_code == 404
+    assert breaker(REDIS_BREAKER).current_state == "open"
+
+
+def test_resolution_falls_back_to_the_database_when_the_breaker_is_open(db, redis_down):
+    breaker(REDIS_BREAKER).open()
+    tenant_cache.clear_local()
+    assert tenant_by_slug("globex").slug == "globex"
