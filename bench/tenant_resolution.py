@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -49,7 +50,6 @@ import django  # noqa: E402
 
 django.setup()
 
-import django_tenants  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402
@@ -246,7 +246,7 @@ def print_environment(args: argparse.Namespace) -> None:
         server_version = cursor.fetchone()[0]
     print(
         f"Python {platform.python_version()}, Django {django.get_version()}, "
-        f"django-tenants {getattr(django_tenants, '__version__', '?')}, "
+        f"django-tenants {importlib.metadata.version('django-tenants')}, "
         f"PostgreSQL {server_version}\n"
         f"settings {os.environ['DJANGO_SETTINGS_MODULE']} (DEBUG={settings.DEBUG}), "
         f"database {db['HOST'] or 'socket'}:{db['PORT'] or '-'}/{db['NAME']} "

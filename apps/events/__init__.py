@@ -1,1 +1,1 @@
-"""The events module. See ARCHITECTURE.md for its place among the layers."""
+"""The event backbone: typed events, the transactional outbox and its relay."""

@@ -19,6 +19,9 @@ class Tenant(TenantMixin):
     default_locale = models.CharField(
         max_length=16, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    version = models.PositiveIntegerField(
+        default=1, help_text="Bumped by every change; events carry it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

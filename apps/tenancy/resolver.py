@@ -65,6 +65,10 @@ def host_key(host: str) -> str:
     return f"tenant:host:{host}"
 
 
+def schema_key(schema_name: str) -> str:
+    return f"tenant:schema:{schema_name}"
+
+
 def tenant_from_values(values: dict[str, Any]) -> Tenant:
     """A ``Tenant`` instance built from cached values, without a query."""
     tenant = Tenant(**values)
@@ -252,6 +256,14 @@ def _load_by_host(host: str) -> dict | None:
 def tenant_by_slug(slug: str) -> Tenant | None:
     """The tenant called ``slug`` (already sanitized), from the cache when warm."""
     values = tenant_cache.get(slug_key(slug), lambda: _load_by_slug(slug))
+    return None if values.get("missing") else tenant_from_values(values)
+
+
+def tenant_by_schema(schema_name: str) -> Tenant | None:
+    """The tenant that owns ``schema_name`` (for code that only knows the active schema)."""
+    values = tenant_cache.get(
+        schema_key(schema_name), lambda: _values(Tenant.objects.filter(schema_name=schema_name))
+    )
     return None if values.get("missing") else tenant_from_values(values)
 
 

@@ -16,10 +16,13 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import schema_context, schema_exists
 
+from apps.events.publisher import publish
+
+from . import events
 from .errors import TenantConflict, TenantInvalid, TenantNotFound
 from .identifiers import InvalidIdentifier, sanitize_host, sanitize_slug, schema_name_for
 from .models import Domain, Tenant, TenantStatus
-from .resolver import host_key, slug_key, tenant_cache
+from .resolver import host_key, schema_key, slug_key, tenant_cache
 from .roles import DEFAULT_GROUPS
 
 logger = logging.getLogger(__name__)
@@ -37,7 +40,8 @@ def _invalidate_on_commit(tenant: Tenant, extra_hosts: tuple[str, ...] = ()) -> 
     hosts = set(Domain.objects.filter(tenant=tenant).values_list("domain", flat=True)) | set(
         extra_hosts
     )
-    keys = [slug_key(tenant.slug)] + [host_key(host) for host in sorted(hosts)]
+    keys = [slug_key(tenant.slug), schema_key(tenant.schema_name)]
+    keys += [host_key(host) for host in sorted(hosts)]
     transaction.on_commit(lambda: tenant_cache.invalidate(keys))
 
 
@@ -160,6 +164,13 @@ def tenant_create(
             with schema_context(schema_name):
                 tenant_groups_sync()
                 _create_admin(email=admin_email, password=password)
+            publish(
+                events.TenantCreated(
+                    tenant_id=tenant.pk, slug=tenant.slug, name=tenant.name,
+                    default_locale=tenant.default_locale, version=tenant.version,
+                ),
+                tenant=tenant,
+            )  # fmt: skip
             _invalidate_on_commit(tenant)
     except IntegrityError as exc:
         raise TenantConflict(f"'{slug}' or its domain is taken") from exc
@@ -199,8 +210,19 @@ def tenant_set_status(*, slug: str, status: str) -> Tenant:
     with transaction.atomic():
         tenant = _locked_tenant(slug)
         if tenant.status != status:
+            previous = tenant.status
             tenant.status = status
-            tenant.save(update_fields=["status", "updated_at"])
+            tenant.version += 1
+            tenant.save(update_fields=["status", "version", "updated_at"])
+            publish(
+                events.TenantStatusChanged(
+                    tenant_id=tenant.pk,
+                    from_status=previous,
+                    to_status=status,
+                    version=tenant.version,
+                ),
+                tenant=tenant,
+            )
             _invalidate_on_commit(tenant)
     return tenant
 
@@ -225,7 +247,15 @@ def tenant_update(
             tenant.name = name
         if default_locale is not None:
             tenant.default_locale = _clean_locale(default_locale)
-        tenant.save(update_fields=["name", "default_locale", "updated_at"])
+        tenant.version += 1
+        tenant.save(update_fields=["name", "default_locale", "version", "updated_at"])
+        publish(
+            events.TenantRenamed(
+                tenant_id=tenant.pk, name=tenant.name, default_locale=tenant.default_locale,
+                version=tenant.version,
+            ),
+            tenant=tenant,
+        )  # fmt: skip
         _invalidate_on_commit(tenant)
     return tenant
 
@@ -238,6 +268,11 @@ def domain_add(*, slug: str, domain: str, is_primary: bool = False) -> Domain:
             if Domain.objects.filter(domain=name).exists():
                 raise TenantConflict(f"domain: '{name}' is taken")
             created = Domain.objects.create(tenant=tenant, domain=name, is_primary=is_primary)
+            _bump(tenant)
+            publish(
+                events.DomainAdded(tenant_id=tenant.pk, domain=name, version=tenant.version),
+                tenant=tenant,
+            )
             _invalidate_on_commit(tenant)
     except IntegrityError as exc:
         raise TenantConflict(f"domain: '{name}' is taken") from exc
@@ -250,6 +285,16 @@ def domain_remove(*, domain: str) -> None:
             row = Domain.objects.select_related("tenant").select_for_update().get(domain=domain)
         except Domain.DoesNotExist:
             raise TenantNotFound(f"no domain '{domain}'") from None
-        tenant = row.tenant
+        tenant = _locked_tenant(row.tenant.slug)
         _invalidate_on_commit(tenant, extra_hosts=(row.domain,))
         row.delete()
+        _bump(tenant)
+        publish(
+            events.DomainRemoved(tenant_id=tenant.pk, domain=row.domain, version=tenant.version),
+            tenant=tenant,
+        )
+
+
+def _bump(tenant: Tenant) -> None:
+    tenant.version += 1
+    tenant.save(update_fields=["version", "updated_at"])

@@ -37,6 +37,7 @@ SHARED_APPS = [
     "apps.tenancy",
     "django_tenants",
     "apps.core",
+    "apps.events",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -53,6 +54,8 @@ TENANT_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "waffle",
+    "apps.events.ledger",
+    "apps.index",
     "apps.storefront",
 ]
 
@@ -79,7 +82,9 @@ TENANT_INVALIDATION_CHANNEL = env("TENANT_INVALIDATION_CHANNEL", "tenancy:invali
 
 MIDDLEWARE = [
     "apps.core.health.HealthMiddleware",
+    "apps.core.context.RequestContextMiddleware",
     "apps.tenancy.middleware.TenantResolverMiddleware",
+    "apps.events.backpressure.BackpressureMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -192,7 +197,29 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "events-sweep": {"task": "events.sweep", "schedule": float(env("EVENTS_SWEEP_SECONDS", "5"))},
+    "events-prune": {"task": "events.prune", "schedule": 3600.0},
+}
+
+# The event backbone (apps.events).
+EVENTS = {
+    "BATCH_SIZE": int(env("EVENTS_BATCH_SIZE", "500")),
+    "LEASE_SECONDS": float(env("EVENTS_LEASE_SECONDS", "60")),
+    "MAX_ATTEMPTS": int(env("EVENTS_MAX_ATTEMPTS", "8")),
+    "RETRY_BASE_SECONDS": float(env("EVENTS_RETRY_BASE_SECONDS", "1")),
+    "RETRY_MAX_SECONDS": float(env("EVENTS_RETRY_MAX_SECONDS", "300")),
+    "DRAIN_TIME_BUDGET_SECONDS": float(env("EVENTS_DRAIN_TIME_BUDGET_SECONDS", "20")),
+    "WAKEUP_COALESCE_SECONDS": int(env("EVENTS_WAKEUP_COALESCE_SECONDS", "2")),
+    "RETENTION_DAYS": int(env("EVENTS_RETENTION_DAYS", "30")),
+    "BACKLOG_HIGH_WATER": int(env("EVENTS_BACKLOG_HIGH_WATER", "100000")),
+    "OLDEST_AGE_HIGH_WATER_SECONDS": float(env("EVENTS_OLDEST_AGE_HIGH_WATER_SECONDS", "600")),
+    "BACKPRESSURE_CHECK_SECONDS": float(env("EVENTS_BACKPRESSURE_CHECK_SECONDS", "1")),
+    "EXPECTED_DRAIN_RATE": int(env("EVENTS_EXPECTED_DRAIN_RATE", "2000")),
+    # Writes that never produce events and must work even under backpressure.
+    "BACKPRESSURE_EXEMPT_PATHS": ("/admin/login/", "/admin/logout/"),
+}
+EVENTS_EXTRA_MODULES: list[str] = []
 
 WAFFLE_CREATE_MISSING_FLAGS = False
 

@@ -14,3 +14,9 @@ for _alias in CACHES:
 REDIS_URL = TEST_REDIS_URL
 CELERY_BROKER_URL = TEST_REDIS_URL
 TENANT_INVALIDATION_CHANNEL = "test:tenancy:invalidate"
+
+# A small tenant app with an aggregate, events and a recording handler for the
+# event backbone's tests (tests/eventapp).
+TENANT_APPS = [*TENANT_APPS, "tests.eventapp"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.eventapp"]  # noqa: F405
+EVENTS = {**EVENTS, "LEASE_SECONDS": 3.0, "RETRY_BASE_SECONDS": 0.2, "RETRY_MAX_SECONDS": 1.0}  # noqa: F405

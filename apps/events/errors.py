@@ -1,0 +1,28 @@
+from apps.core.error_policy import PermanentError
+from apps.core.errors import ServiceUnavailable, ValidationFailed
+
+
+class EventValidationError(ValidationFailed, PermanentError):
+    """An event failed its schema. Names the event type and the offending field."""
+
+    code = "event_invalid"
+    title = "Invalid event"
+
+    def __init__(self, event_type: str, field: str, message: str) -> None:
+        self.event_type = event_type
+        self.field = field
+        self.message = message
+        super().__init__(f"{event_type}: {field}: {message}")
+
+
+class UnknownEventType(PermanentError):
+    """A stored event whose type or version no code knows how to read."""
+
+
+class PublishOutsideTransaction(RuntimeError):
+    """``publish()`` was called outside ``transaction.atomic()``."""
+
+
+class Backpressure(ServiceUnavailable):
+    code = "backpressure"
+    title = "Busy: too many events waiting"

@@ -1,0 +1,1 @@
+"""The processed-event ledger, one per tenant schema (a tenant app)."""

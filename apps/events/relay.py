@@ -1,0 +1,503 @@
+"""The relay: claim pending events, run their subscribers per tenant, acknowledge.
+
+Claims are serialized by an advisory lock and stamp a lease in one statement;
+a row is claimable only when no older event of the same aggregate is leased to
+someone else, so every subscriber sees one aggregate's events in order, even
+with many workers. Each subscriber's effect commits with its processed-event
+marker in the tenant schema, so a redelivered event has no second effect. The
+acknowledgement is fenced on the lease: a worker that lost its lease changes
+nothing.
+
+A subscriber that fails on an event gets a ``Delivery`` row (retry with
+backoff, then dead letter); later events of the same aggregate wait behind it
+for that subscriber only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from apps.core import context
+from apps.core.context import Actor, EventContext
+from apps.core.error_policy import Action, ErrorPolicy, PermanentError
+
+from . import metrics
+from .envelope import ENVELOPE_COLUMNS, StoredEvent
+from .errors import UnknownEventType
+from .models import Delivery, DeliveryStatus
+from .registry import Subscriber, subscriber, subscribers_for
+
+logger = logging.getLogger(__name__)
+
+CLAIM_LOCK = 0x6F7574626F78  # advisory lock serializing claims ("outbox")
+
+_COLUMNS = ", ".join(f"e.{name}" for name in ENVELOPE_COLUMNS)
+
+CLAIM_EVENTS_SQL = f"""
+WITH candidates AS (
+    SELECT o.position
+    FROM public.events_outbox o
+    WHERE o.status = 'pending'
+      AND (o.lease_expires_at IS NULL OR o.lease_expires_at < now())
+      AND NOT EXISTS (
+          SELECT 1 FROM public.events_outbox p
+          WHERE p.status = 'pending'
+            AND p.tenant_id = o.tenant_id
+            AND p.aggregate_type = o.aggregate_type
+            AND p.aggregate_id = o.aggregate_id
+            AND p.position < o.position
+            AND p.lease_expires_at >= now()
+      )
+    ORDER BY o.position
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE public.events_outbox e
+SET lease_owner = %(owner)s,
+    lease_expires_at = now() + make_interval(secs => %(lease)s),
+    claims = e.claims + 1
+FROM candidates c
+WHERE e.position = c.position
+RETURNING {_COLUMNS}
+"""
+
+ACK_EVENTS_SQL = """
+UPDATE public.events_outbox
+SET status = 'dispatched', dispatched_at = now(), lease_owner = '', lease_expires_at = NULL
+WHERE position = ANY(%(positions)s) AND lease_owner = %(owner)s
+RETURNING position
+"""
+
+HOLDS_SQL = """
+SELECT DISTINCT handler, tenant_id, aggregate_type, aggregate_id
+FROM public.events_delivery
+WHERE (tenant_id, aggregate_type, aggregate_id) IN (SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[]))
+"""
+
+CLAIM_DELIVERIES_SQL = """
+WITH candidates AS (
+    SELECT d.id
+    FROM public.events_delivery d
+    WHERE d.status = 'retry'
+      AND d.available_at <= now()
+      AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+      AND NOT EXISTS (
+          SELECT 1 FROM public.events_delivery p
+          WHERE p.handler = d.handler
+            AND p.tenant_id = d.tenant_id
+            AND p.aggregate_type = d.aggregate_type
+            AND p.aggregate_id = d.aggregate_id
+            AND p.position < d.position
+      )
+    ORDER BY d.position
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE public.events_delivery d
+SET lease_owner = %(owner)s,
+    lease_expires_at = now() + make_interval(secs => %(lease)s),
+    attempts = d.attempts + 1,
+    updated_at = now()
+FROM candidates c
+WHERE d.id = c.id
+RETURNING d.id, d.handler, d.attempts, d.event_id
+"""
+
+PROMOTE_NEXT_SQL = """
+UPDATE public.events_delivery
+SET status = 'retry', available_at = now(), attempts = 0, updated_at = now()
+WHERE id = (
+    SELECT id FROM public.events_delivery
+    WHERE handler = %s AND tenant_id = %s AND aggregate_type = %s AND aggregate_id = %s
+      AND status = 'blocked'
+    ORDER BY position
+    LIMIT 1
+)
+"""
+
+
+def policy() -> ErrorPolicy:
+    config = settings.EVENTS
+    return ErrorPolicy(
+        max_attempts=config["MAX_ATTEMPTS"],
+        base_delay=config["RETRY_BASE_SECONDS"],
+        max_delay=config["RETRY_MAX_SECONDS"],
+        # EventValidationError and UnknownEventType are permanent errors too.
+        permanent=(PermanentError,),
+    )
+
+
+def new_owner() -> str:
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# -- results ------------------------------------------------------------------
+
+
+@dataclass
+class Failure:
+    """A subscriber that did not handle an event, to be recorded as a ``Delivery``."""
+
+    event: StoredEvent
+    handler: str
+    status: str
+    attempts: int = 0
+    delay: float = 0.0
+    error: str = ""
+    trace: str = ""
+
+    def as_delivery(self, now) -> Delivery:
+        return Delivery(
+            event_id=self.event.position,
+            handler=self.handler,
+            tenant_id=self.event.tenant_id,
+            aggregate_type=self.event.aggregate_type,
+            aggregate_id=self.event.aggregate_id,
+            position=self.event.position,
+            status=self.status,
+            attempts=self.attempts,
+            available_at=now + timedelta(seconds=self.delay),
+            last_error=self.error[:2000],
+            last_traceback=self.trace[:20000],
+        )
+
+
+@dataclass
+class DrainStats:
+    claimed: int = 0
+    handled: int = 0
+    failed: int = 0
+    dead: int = 0
+    blocked: int = 0
+    retried: int = 0
+    lost_leases: int = 0
+    batches: int = 0
+    more: bool = False
+    seconds: float = 0.0
+    by_tenant: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: DrainStats) -> None:
+        for name in (
+            "claimed",
+            "handled",
+            "failed",
+            "dead",
+            "blocked",
+            "retried",
+            "lost_leases",
+            "batches",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for tenant, count in other.by_tenant.items():
+            self.by_tenant[tenant] += count
+
+
+# -- running subscribers ------------------------------------------------------
+
+
+def _mark_processed(pairs: list[tuple[str, uuid.UUID]]) -> set[tuple[str, uuid.UUID]]:
+    """Insert ledger rows; return the pairs that were not processed before."""
+    if not pairs:
+        return set()
+    handlers = [handler for handler, _ in pairs]
+    event_ids = [event_id for _, event_id in pairs]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_processed (handler, event_id, processed_at)
+            SELECT h, e, now() FROM unnest(%s::text[], %s::uuid[]) AS t(h, e)
+            ON CONFLICT (handler, event_id) DO NOTHING
+            RETURNING handler, event_id
+            """,
+            [handlers, event_ids],
+        )
+        return {(handler, event_id) for handler, event_id in cursor.fetchall()}
+
+
+def _handler_context(event: StoredEvent) -> EventContext:
+    actor = event.actor
+    return EventContext(
+        correlation_id=event.correlation_id,
+        causation_id=str(event.event_id),
+        traceparent=context.child_traceparent((event.trace_context or {}).get("traceparent")),
+        actor=Actor(actor["kind"], actor["id"], actor.get("label", "")) if actor else None,
+    )
+
+
+def _run(sub: Subscriber, event: StoredEvent) -> None:
+    with context.use(_handler_context(event)):
+        sub.func(event)
+
+
+def _observe_success(sub: Subscriber, event: StoredEvent) -> None:
+    metrics.DISPATCHED.labels(event.event_type, sub.name).inc()
+    metrics.DISPATCH_LATENCY.observe(max(0.0, (timezone.now() - event.occurred_at).total_seconds()))
+
+
+def _failure(event: StoredEvent, sub: Subscriber, error: BaseException, attempts: int) -> Failure:
+    decision = policy().decide(error, attempts)
+    metrics.HANDLER_FAILURES.labels(sub.name).inc()
+    status = DeliveryStatus.DEAD if decision.action is Action.FAIL else DeliveryStatus.RETRY
+    if status == DeliveryStatus.DEAD:
+        metrics.DEAD_LETTERS.labels(sub.name).inc()
+    logger.warning(
+        "handler %s failed on %s #%s (attempt %s): %s -> %s",
+        sub.name, event.event_type, event.position, attempts, error, status,
+    )  # fmt: skip
+    return Failure(
+        event, sub.name, status, attempts=attempts, delay=decision.delay,
+        error=f"{type(error).__name__}: {error}", trace=traceback.format_exc(),
+    )  # fmt: skip
+
+
+def _run_group(
+    events: list[StoredEvent], holds: set[tuple], stats: DrainStats
+) -> tuple[list[Failure], bool]:
+    """Run every subscriber of ``events`` (one tenant, position order) in the active schema.
+
+    First optimistically in one transaction; if any subscriber raises, again
+    event by event with a savepoint each, recording failures and the events
+    held back behind them.
+    """
+    work = [(event, sub) for event in events for sub in subscribers_for(event.event_type)]
+    if not work:
+        return [], True
+    if not any((sub.name, *event.aggregate_key) in holds for event, sub in work):
+        try:
+            with transaction.atomic():
+                fresh = _mark_processed([(sub.name, event.event_id) for event, sub in work])
+                for event, sub in work:
+                    if (sub.name, event.event_id) in fresh:
+                        _run(sub, event)
+            for event, sub in work:
+                _observe_success(sub, event)
+            return [], True
+        except Exception:
+            logger.info("a handler failed in a batch of %s; retrying one by one", len(events))
+    failures: list[Failure] = []
+    for event, sub in work:
+        key = (sub.name, *event.aggregate_key)
+        if key in holds:
+            failures.append(Failure(event, sub.name, DeliveryStatus.BLOCKED))
+            stats.blocked += 1
+            continue
+        try:
+            with transaction.atomic():
+                if _mark_processed([(sub.name, event.event_id)]):
+                    _run(sub, event)
+            _observe_success(sub, event)
+        except Exception as error:
+            failure = _failure(event, sub, error, attempts=1)
+            failures.append(failure)
+            holds.add(key)
+            stats.failed += 1
+            stats.dead += failure.status == DeliveryStatus.DEAD
+    return failures, False
+
+
+def _load_holds(events: list[StoredEvent]) -> set[tuple]:
+    keys = {event.aggregate_key for event in events}
+    if not keys:
+        return set()
+    tenants, types, ids = zip(*keys, strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(HOLDS_SQL, [list(tenants), list(types), list(ids)])
+        return {tuple(row) for row in cursor.fetchall()}
+
+
+def _by_schema(events: Iterable[StoredEvent]) -> dict[str, list[StoredEvent]]:
+    groups: dict[str, list[StoredEvent]] = defaultdict(list)
+    for event in events:
+        groups[event.schema_name].append(event)
+    return groups
+
+
+# -- one batch ----------------------------------------------------------------
+
+
+def _dictfetchall(cursor) -> list[dict]:
+    names = [column.name for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def claim_events(owner: str, *, limit: int, lease_seconds: float) -> list[StoredEvent]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
+        cursor.execute(CLAIM_EVENTS_SQL, {"limit": limit, "owner": owner, "lease": lease_seconds})
+        rows = _dictfetchall(cursor)
+    rows.sort(key=lambda row: row["position"])
+    return [StoredEvent.from_row(row) for row in rows]
+
+
+def _ack(events: list[StoredEvent], owner: str, failures: list[Failure]) -> set[int]:
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(ACK_EVENTS_SQL, {"positions": [e.position for e in events], "owner": owner})
+        acked = {row[0] for row in cursor.fetchall()}
+        kept = [f.as_delivery(now) for f in failures if f.event.position in acked]
+        if kept:
+            Delivery.objects.bulk_create(kept, ignore_conflicts=True)
+    return acked
+
+
+def relay_batch(owner: str | None = None, *, limit: int | None = None) -> DrainStats:
+    """Claim one batch of pending events, run their subscribers and acknowledge them."""
+    config = settings.EVENTS
+    owner = owner or new_owner()
+    stats = DrainStats()
+    events = claim_events(
+        owner, limit=limit or config["BATCH_SIZE"], lease_seconds=config["LEASE_SECONDS"]
+    )
+    if not events:
+        return stats
+    stats.batches = 1
+    stats.claimed = len(events)
+    holds = _load_holds(events)
+    failures: list[Failure] = []
+    for schema_name, group in _by_schema(events).items():
+        with schema_context(schema_name):
+            group_failures, _ = _run_group(group, holds, stats)
+        failures.extend(group_failures)
+        stats.by_tenant[schema_name] += len(group)
+    acked = _ack(events, owner, failures)
+    stats.lost_leases = len(events) - len(acked)
+    if stats.lost_leases:
+        logger.warning(
+            "lost the lease on %s events; another worker will redo them", stats.lost_leases
+        )
+    stats.handled = len(acked)
+    return stats
+
+
+# -- retries of failed deliveries --------------------------------------------
+
+
+def claim_deliveries(
+    owner: str, *, limit: int, lease_seconds: float
+) -> list[tuple[int, str, int, int]]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            CLAIM_DELIVERIES_SQL, {"limit": limit, "owner": owner, "lease": lease_seconds}
+        )
+        return cursor.fetchall()
+
+
+def _load_events(positions: list[int]) -> dict[int, StoredEvent]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(ENVELOPE_COLUMNS)} FROM public.events_outbox WHERE position = ANY(%s)",
+            [positions],
+        )
+        return {row["position"]: StoredEvent.from_row(row) for row in _dictfetchall(cursor)}
+
+
+def retry_batch(owner: str | None = None, *, limit: int | None = None) -> DrainStats:
+    """Run due retries of failed deliveries, oldest event first per subscriber and aggregate."""
+    config = settings.EVENTS
+    owner = owner or new_owner()
+    stats = DrainStats()
+    claimed = claim_deliveries(
+        owner, limit=limit or config["BATCH_SIZE"], lease_seconds=config["LEASE_SECONDS"]
+    )
+    if not claimed:
+        return stats
+    stats.batches = 1
+    events = _load_events([position for _, _, _, position in claimed])
+    outcomes: list[tuple[int, Subscriber | None, StoredEvent, BaseException | None, int]] = []
+    for delivery_id, handler_name, attempts, position in claimed:
+        event = events[position]
+        sub = subscriber(handler_name)
+        error: BaseException | None = None
+        with schema_context(event.schema_name):
+            try:
+                if sub is None:
+                    raise UnknownEventType(f"no subscriber named '{handler_name}' any more")
+                with transaction.atomic():
+                    if _mark_processed([(sub.name, event.event_id)]):
+                        _run(sub, event)
+            except Exception as exc:
+                error = exc
+        outcomes.append((delivery_id, sub, event, error, attempts))
+    _settle(outcomes, owner, stats)
+    return stats
+
+
+def _settle(outcomes, owner: str, stats: DrainStats) -> None:
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for delivery_id, sub, event, error, attempts in outcomes:
+            if error is None:
+                cursor.execute(
+                    "DELETE FROM public.events_delivery WHERE id = %s AND lease_owner = %s RETURNING handler",
+                    [delivery_id, owner],
+                )
+                row = cursor.fetchone()
+                if row is None:
+                    stats.lost_leases += 1
+                    continue
+                cursor.execute(PROMOTE_NEXT_SQL, [row[0], *event.aggregate_key])
+                _observe_success(sub, event)
+                stats.retried += 1
+                continue
+            name = sub.name if sub else "?"
+            failure = (
+                _failure(event, sub, error, attempts)
+                if sub
+                else Failure(event, name, DeliveryStatus.DEAD, attempts, error=str(error))
+            )
+            cursor.execute(
+                """
+                UPDATE public.events_delivery
+                SET status = %s, available_at = %s, last_error = %s, last_traceback = %s,
+                    lease_owner = '', lease_expires_at = NULL, updated_at = now()
+                WHERE id = %s AND lease_owner = %s
+                """,
+                [
+                    failure.status, now + timedelta(seconds=failure.delay), failure.error[:2000],
+                    failure.trace[:20000], delivery_id, owner,
+                ],
+            )  # fmt: skip
+            stats.failed += 1
+            stats.dead += failure.status == DeliveryStatus.DEAD
+
+
+# -- draining -------------------------------------------------------------------
+
+
+def drain(*, time_budget: float | None = None, max_batches: int | None = None) -> DrainStats:
+    """Relay pending events and due retries until none are left or the budget is spent."""
+    if connection.in_atomic_block:
+        raise RuntimeError(
+            "drain() must not run inside a transaction: each batch commits on its own"
+        )
+    started = time.monotonic()
+    owner = new_owner()
+    total = DrainStats()
+    with schema_context("public"):
+        while True:
+            batch = relay_batch(owner)
+            retries = retry_batch(owner)
+            total.add(batch)
+            total.add(retries)
+            if not batch.claimed and not retries.batches:
+                break
+            out_of_time = time_budget is not None and time.monotonic() - started > time_budget
+            if out_of_time or (max_batches is not None and total.batches >= max_batches):
+                total.more = True
+                break
+    total.seconds = time.monotonic() - started
+    return total

@@ -1,0 +1,133 @@
+"""Writes of operators on the outbox: replays, dead-letter requeues, pruning."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from . import wakeup
+from .models import Delivery, DeliveryStatus, OutboxEvent, OutboxStatus
+
+
+def events_replay(
+    *,
+    tenant_id: int | None = None,
+    since: datetime | None = None,
+    event_types: list[str] | None = None,
+    positions: list[int] | None = None,
+    handler: str | None = None,
+) -> int:
+    """Send retained events through the relay again; returns how many.
+
+    Subscribers that already processed an event skip it (the ledger), so a
+    replay reaches new or reset subscribers only. With ``handler``, that
+    subscriber's ledger entries for the events are removed first, so it
+    applies them again.
+    """
+    rows = OutboxEvent.objects.all()
+    if tenant_id is not None:
+        rows = rows.filter(tenant_id=tenant_id)
+    if since is not None:
+        rows = rows.filter(occurred_at__gte=since)
+    if event_types:
+        rows = rows.filter(event_type__in=event_types)
+    if positions is not None:
+        rows = rows.filter(position__in=positions)
+    with transaction.atomic():
+        if handler:
+            _forget(rows, handler)
+        count = rows.update(
+            status=OutboxStatus.PENDING, lease_owner="", lease_expires_at=None, dispatched_at=None
+        )
+        transaction.on_commit(wakeup.request_drain)
+    return count
+
+
+def _forget(rows: QuerySet[OutboxEvent], handler: str) -> None:
+    by_schema: dict[str, list] = {}
+    for schema_name, event_id in rows.values_list("schema_name", "event_id"):
+        by_schema.setdefault(schema_name, []).append(event_id)
+    with connection.cursor() as cursor:
+        for schema_name, event_ids in by_schema.items():
+            schema = connection.ops.quote_name(schema_name)
+            cursor.execute(
+                f"DELETE FROM {schema}.events_processed WHERE handler = %s AND event_id = ANY(%s)",
+                [handler, event_ids],
+            )
+
+
+def deliveries_requeue(
+    *, ids: list[int] | None = None, statuses: tuple[str, ...] = (DeliveryStatus.DEAD,)
+) -> int:
+    """Give dead letters (or the given deliveries) a fresh set of attempts, due now."""
+    rows = Delivery.objects.filter(status__in=statuses)
+    if ids is not None:
+        rows = rows.filter(id__in=ids)
+    with transaction.atomic():
+        count = rows.update(
+            status=DeliveryStatus.RETRY,
+            attempts=0,
+            available_at=timezone.now(),
+            lease_owner="",
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        transaction.on_commit(wakeup.request_drain)
+    return count
+
+
+def deliveries_discard(*, ids: list[int]) -> int:
+    """Drop deliveries for good (the subscriber will never apply those events)."""
+    with transaction.atomic():
+        rows = list(Delivery.objects.filter(id__in=ids).select_for_update())
+        for row in rows:
+            row.delete()
+            _promote_next(row)  # the next held-back event of the same chain may go now
+        transaction.on_commit(wakeup.request_drain)
+    return len(rows)
+
+
+def _promote_next(row: Delivery) -> None:
+    following = (
+        Delivery.objects.filter(
+            handler=row.handler,
+            tenant_id=row.tenant_id,
+            aggregate_type=row.aggregate_type,
+            aggregate_id=row.aggregate_id,
+            status=DeliveryStatus.BLOCKED,
+        )
+        .order_by("position")
+        .first()
+    )
+    if following is not None:
+        following.status = DeliveryStatus.RETRY
+        following.available_at = timezone.now()
+        following.attempts = 0
+        following.save(update_fields=["status", "available_at", "attempts", "updated_at"])
+
+
+def outbox_prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
+    """Delete dispatched events older than the retention period that no delivery needs."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EVENTS["RETENTION_DAYS"])
+    deleted = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                DELETE FROM public.events_outbox o
+                WHERE o.position IN (
+                    SELECT position FROM public.events_outbox
+                    WHERE status = 'dispatched' AND dispatched_at < %s
+                      AND NOT EXISTS (SELECT 1 FROM public.events_delivery d WHERE d.event_id = position)
+                    LIMIT %s
+                )
+                """,
+                [cutoff, chunk],
+            )
+            deleted += cursor.rowcount
+            if cursor.rowcount < chunk:
+                return deleted

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IndexConfig(AppConfig):
+    name = "apps.index"
+    label = "index"
+    verbose_name = "Read models"

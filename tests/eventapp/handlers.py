@@ -1,0 +1,52 @@
+"""The recorder: writes an Effect row per event; Redis keys make it fail or slow on purpose.
+
+- ``test:fail:<note>`` = N: the next N runs on events with that note raise.
+- ``test:always_fail:<note>``: every run on events with that note raises.
+- ``test:sleep_ms``: sleep this long per event (to kill a worker mid-batch).
+"""
+
+import os
+import time
+
+import redis
+from django.conf import settings
+
+from apps.events.registry import handles
+
+from .models import Effect
+
+_client = None
+
+
+def _redis():
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL)
+    return _client
+
+
+class InjectedFailure(RuntimeError):
+    pass
+
+
+@handles("testing.widget.changed", name="test.recorder")
+def record(event):
+    payload = event.event
+    client = _redis()
+    sleep_ms = client.get("test:sleep_ms")
+    if sleep_ms:
+        time.sleep(int(sleep_ms) / 1000)
+    if client.exists(f"test:always_fail:{payload.note}"):
+        raise InjectedFailure(f"always failing on {payload.note}")
+    remaining = client.decr(f"test:fail:{payload.note}")
+    if remaining >= 0:
+        raise InjectedFailure(f"failing on {payload.note} ({remaining} more)")
+    client.delete(f"test:fail:{payload.note}")
+    Effect.objects.create(
+        handler="test.recorder",
+        event_id=event.event_id,
+        widget_id=payload.widget_id,
+        version=payload.version,
+        note=payload.note,
+        worker_pid=os.getpid(),
+    )
