@@ -21,14 +21,36 @@ ADMIN_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb,
+    django_db_modify_db_settings,
+):  # fmt: skip
+    """Set up the test database and its tenants, even for a run that only uses ``live_db``.
+
+    (pytest-django sets up only the databases that collected ``db`` tests ask
+    for; without this a ``live_db``-only run would touch the development database.)
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    keepdb = django_db_keepdb and not django_db_createdb
     with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases={"default"},
+            keepdb=keepdb,
+        )
+        assert connection.settings_dict["NAME"].startswith("test_")
         for slug, (name, email) in TEST_TENANTS.items():
             if not Tenant.objects.filter(slug=slug).exists():
                 tenant_create(
                     slug=slug, name=name, admin_email=email, admin_password=ADMIN_PASSWORD
                 )
         Tenant.objects.filter(slug__in=TEST_TENANTS).update(status="active")
+    yield
+    if not keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +84,18 @@ def acme(db) -> Tenant:
 @pytest.fixture
 def globex(db) -> Tenant:
     return Tenant.objects.get(slug="globex")
+
+
+def test_database_url() -> str:
+    """The URL of the test database, for processes the tests start (workers, watchers)."""
+    db = connection.settings_dict
+    host = db["HOST"] or "127.0.0.1"
+    if host.startswith("/"):
+        from urllib.parse import quote
+
+        host = quote(host, safe="")
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{db['USER']}@{host}{port}/{db['NAME']}"
 
 
 def tenant_client(slug: str) -> Client:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,9 @@ ENVELOPE_COLUMNS = (
     "aggregate_type", "aggregate_id", "aggregate_version", "correlation_id", "causation_id",
     "trace_context", "occurred_at", "payload",
 )  # fmt: skip
+
+
+JSON_COLUMNS = ("actor", "trace_context", "payload")
 
 
 @dataclass
@@ -37,7 +41,12 @@ class StoredEvent:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredEvent:
-        return cls(**{name: row[name] for name in ENVELOPE_COLUMNS})
+        values = {name: row[name] for name in ENVELOPE_COLUMNS}
+        # Raw SQL hands JSON columns over undecoded (Django decodes them in the ORM only).
+        for name in JSON_COLUMNS:
+            if isinstance(values[name], str):
+                values[name] = json.loads(values[name])
+        return cls(**values)
 
     @property
     def event(self) -> DomainEvent:

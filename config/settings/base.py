@@ -219,7 +219,8 @@ EVENTS = {
     # Writes that never produce events and must work even under backpressure.
     "BACKPRESSURE_EXEMPT_PATHS": ("/admin/login/", "/admin/logout/"),
 }
-EVENTS_EXTRA_MODULES: list[str] = []
+# Extra modules declaring events and subscribers (benchmarks load theirs this way).
+EVENTS_EXTRA_MODULES = env_list("EVENTS_EXTRA_MODULES")
 
 WAFFLE_CREATE_MISSING_FLAGS = False
 
