@@ -86,7 +86,7 @@ def globex(db) -> Tenant:
     return Tenant.objects.get(slug="globex")
 
 
-def test_database_url() -> str:
+def subprocess_database_url() -> str:
     """The URL of the test database, for processes the tests start (workers, watchers)."""
     db = connection.settings_dict
     host = db["HOST"] or "127.0.0.1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from django_tenants.utils import schema_context
 
 from apps.events.models import Delivery, OutboxEvent
 from apps.events.selectors import reset_health_cache
-from tests.conftest import test_database_url
+from tests.conftest import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +60,7 @@ class Workers:
         env = dict(os.environ)
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings.test",
-            DATABASE_URL=test_database_url(),
+            DATABASE_URL=subprocess_database_url(),
             PYTHONPATH=str(ROOT),
         )
         env.update(extra)
@@ -92,10 +93,8 @@ class Workers:
         raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
 
     def kill(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=10)
 
     def stop_all(self) -> None:

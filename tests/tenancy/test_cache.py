@@ -14,7 +14,7 @@ from django.test import Client
 from apps.core.breakers import breaker
 from apps.tenancy import services
 from apps.tenancy.resolver import REDIS_BREAKER, slug_key, tenant_by_slug, tenant_cache
-from tests.conftest import test_database_url
+from tests.conftest import subprocess_database_url
 
 WATCHER = Path(__file__).with_name("watch_tenant.py")
 
@@ -82,7 +82,7 @@ def test_concurrent_cold_lookups_cost_one_query(live_db):
 
 def test_suspension_reaches_another_process_within_a_second(live_db):
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test")
-    env["DATABASE_URL"] = test_database_url()
+    env["DATABASE_URL"] = subprocess_database_url()
     watcher = subprocess.Popen(
         [sys.executable, str(WATCHER), "acme"], stdout=subprocess.PIPE, text=True, env=env
     )
