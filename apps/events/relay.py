@@ -260,7 +260,7 @@ def _failure(event: StoredEvent, sub: Subscriber, error: BaseException, attempts
     )  # fmt: skip
     return Failure(
         event, sub.name, status, attempts=attempts, delay=decision.delay,
-        error=f"{type(error).__name__}: {error}", trace=traceback.format_exc(),
+        error=f"{type(error).__name__}: {error}", trace="".join(traceback.format_exception(error)),
     )  # fmt: skip
 
 

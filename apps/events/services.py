@@ -120,9 +120,9 @@ def outbox_prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
                 """
                 DELETE FROM public.events_outbox o
                 WHERE o.position IN (
-                    SELECT position FROM public.events_outbox
-                    WHERE status = 'dispatched' AND dispatched_at < %s
-                      AND NOT EXISTS (SELECT 1 FROM public.events_delivery d WHERE d.event_id = position)
+                    SELECT e.position FROM public.events_outbox e
+                    WHERE e.status = 'dispatched' AND e.dispatched_at < %s
+                      AND NOT EXISTS (SELECT 1 FROM public.events_delivery d WHERE d.event_id = e.position)
                     LIMIT %s
                 )
                 """,

@@ -50,3 +50,16 @@ def record(event):
         note=payload.note,
         worker_pid=os.getpid(),
     )
+
+
+@handles("testing.widget.status_changed", name="test.chain")
+def chain(event):
+    """Reacts to a status change by publishing another event: causation and correlation follow."""
+    from django.db import transaction
+
+    from apps.events.publisher import publish
+
+    from .events import WidgetChanged
+
+    with transaction.atomic():
+        publish(WidgetChanged(widget_id=event.event.widget_id, version=1, note="chained"))
