@@ -7,7 +7,9 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from . import relay, services, wakeup
+from apps.core.breakers import guarded
+
+from . import relay, selectors, services, wakeup
 
 logger = logging.getLogger(__name__)
 
@@ -19,12 +21,21 @@ def drain() -> dict:
     stats = relay.drain(time_budget=settings.EVENTS["DRAIN_TIME_BUDGET_SECONDS"])
     if stats.more:
         wakeup.request_drain()
+    else:
+        _schedule_next_retry()
     if stats.claimed or stats.failed:
         logger.info(
             "drained %s events (%s failed, %s dead, %s held back) in %.2f s",
             stats.handled, stats.failed, stats.dead, stats.blocked, stats.seconds,
         )  # fmt: skip
     return {"handled": stats.handled, "failed": stats.failed, "more": stats.more}
+
+
+def _schedule_next_retry() -> None:
+    """Come back when the next failed delivery is due, instead of waiting for the sweep."""
+    due_in = selectors.next_retry_in()
+    if due_in is not None and due_in < settings.EVENTS["RETRY_MAX_SECONDS"] + 1:
+        guarded("redis", drain.apply_async, countdown=max(0.05, due_in), retry=False, fallback=None)
 
 
 @shared_task(name="events.sweep", ignore_result=True)

@@ -253,6 +253,11 @@ def test_backpressure_refuses_writes_and_loses_nothing(clean_events, settings):
     assert OutboxEvent.objects.filter(status="pending").count() == 3
     relay.drain()
     assert _effects() == [("backlog-0", 1), ("backlog-1", 1), ("backlog-2", 1)]
-    response = client.post("/admin/auth/group/add/", {"name": "Accepted"})
+    accepted = f"Accepted {uuid.uuid4().hex[:8]}"
+    response = client.post("/admin/auth/group/add/", {"name": accepted})
     assert response.status_code == 302
+    with schema_context("acme"):
+        from django.contrib.auth.models import Group
+
+        assert Group.objects.filter(name=accepted).delete()[0] == 1
     connection.set_schema_to_public()
