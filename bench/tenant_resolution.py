@@ -118,7 +118,7 @@ def drop_local() -> None:
 def drop_local_and_shared(key: str) -> Callable[[], None]:
     def prepare() -> None:
         tenant_cache.clear_local()
-        tenant_cache.shared.delete(key)
+        tenant_cache.shared.delete_many([key])
 
     return prepare
 

@@ -139,13 +139,6 @@ CACHES = {
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "OPTIONS": _REDIS_OPTIONS,
     },
-    # Platform-wide entries (tenant resolution), independent of the active schema.
-    "platform": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "platform",
-        "OPTIONS": _REDIS_OPTIONS,
-    },
 }
 
 # Sessions live in each tenant's own schema: a cookie from one tenant is
@@ -219,6 +212,9 @@ EVENTS = {
     # Writes that never produce events and must work even under backpressure.
     "BACKPRESSURE_EXEMPT_PATHS": ("/admin/login/", "/admin/logout/"),
 }
+# /metrics (public domain only) asks for "Authorization: Bearer <token>" when set.
+METRICS_TOKEN = env("METRICS_TOKEN")
+
 # Extra modules declaring events and subscribers (benchmarks load theirs this way).
 EVENTS_EXTRA_MODULES = env_list("EVENTS_EXTRA_MODULES")
 

@@ -124,11 +124,9 @@ def test_a_new_domain_replaces_a_negative_entry(acme, django_capture_on_commit_c
 
 @pytest.fixture
 def redis_down(settings):
-    for alias in ("default", "platform"):
-        settings.CACHES = {
-            **settings.CACHES,
-            alias: {**settings.CACHES[alias], "LOCATION": "redis://127.0.0.1:1/0"},
-        }
+    settings.CACHES = {
+        alias: {**conf, "LOCATION": "redis://127.0.0.1:1/0"} for alias, conf in settings.CACHES.items()
+    }
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     yield
 
