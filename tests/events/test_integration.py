@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from kombu import pools as kombu_pools
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -152,6 +153,13 @@ def _pings(client: redis.Redis) -> bool:
         return False
 
 
+def _point_celery_at(url: str) -> None:
+    """Send this process's Celery messages to ``url`` (dropping pooled connections to the old one)."""
+    celery_app.conf.broker_url = url
+    kombu_pools.reset()  # kombu keeps producer pools per connection, process-wide
+    celery_app._after_fork()  # and Celery its own connection and producer pools
+
+
 @pytest.fixture
 def private_redis(tmp_path, settings):
     server = PrivateRedis(tmp_path)
@@ -161,13 +169,11 @@ def private_redis(tmp_path, settings):
     settings.CACHES = {
         alias: {**conf, "LOCATION": server.url} for alias, conf in settings.CACHES.items()
     }
-    celery_app.conf.broker_url = server.url
-    celery_app.pool.force_close_all()
+    _point_celery_at(server.url)
     wakeup._client = None
     yield server
     server.stop()
-    celery_app.conf.broker_url = previous_broker
-    celery_app.pool.force_close_all()
+    _point_celery_at(previous_broker)
     wakeup._client = None
 
 
