@@ -26,7 +26,9 @@ demo: migrate
 
 run: demo
 	@echo "Starting web on http://localhost:$(PORT)/ with a Celery worker and beat (Ctrl-C stops all)"
-	$(DEVENV) env WEB_PORT=$(PORT) honcho --no-prefix start -f Procfile || true
+	rm -rf .data/prometheus && mkdir -p .data/prometheus
+	$(DEVENV) env WEB_PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.data/prometheus \
+		honcho start -f Procfile || true
 
 test: install
 	mkdir -p .data

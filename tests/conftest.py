@@ -9,6 +9,8 @@ from django.db import connection
 from django.test import Client
 
 from apps.core.breakers import all_breakers
+from apps.events.models import Delivery, OutboxEvent
+from apps.events.selectors import reset_health_cache
 from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
 from apps.tenancy.services import tenant_create
@@ -60,6 +62,7 @@ def _clean_platform_state():
     tenant_cache.clear_local()
     for cb in all_breakers().values():
         cb.close()
+    reset_health_cache()
     yield
     connection.set_schema_to_public()
     tenant_cache.clear_local()
@@ -74,6 +77,9 @@ def live_db(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         yield
         connection.set_schema_to_public()
+        # Writes that committed may have published events: leave the outbox empty.
+        Delivery.objects.all().delete()
+        OutboxEvent.objects.all().delete()
 
 
 @pytest.fixture

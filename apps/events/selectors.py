@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from threading import Lock
 
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
-from .models import Delivery, OutboxEvent, OutboxStatus
+from apps.tenancy.models import Tenant
+
+from .models import Delivery, DeliveryStatus, OutboxEvent, OutboxStatus
 
 
 @dataclass(frozen=True)
@@ -74,3 +78,127 @@ def deliveries_by_tenant() -> list[dict]:
         .order_by("tenant__slug", "status")
     )
     return list(rows)
+
+
+def next_retry_in() -> float | None:
+    """Seconds until the next failed delivery is due for a retry (None when there is none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(available_at) FROM public.events_delivery WHERE status = 'retry'"
+        )
+        (due,) = cursor.fetchone()
+    if due is None:
+        return None
+    return max(0.0, (due - timezone.now()).total_seconds())
+
+
+@dataclass(frozen=True)
+class TenantOutboxStatus:
+    slug: str
+    schema_name: str
+    pending: int = 0
+    oldest_pending_at: datetime | None = None
+    retry: int = 0
+    blocked: int = 0
+    dead: int = 0
+
+
+@dataclass(frozen=True)
+class OutboxStatusReport:
+    at: datetime
+    tenants: list[TenantOutboxStatus]
+    last_dispatched_at: datetime | None
+
+    @property
+    def pending(self) -> int:
+        return sum(row.pending for row in self.tenants)
+
+    @property
+    def oldest_pending_at(self) -> datetime | None:
+        return min((r.oldest_pending_at for r in self.tenants if r.oldest_pending_at), default=None)
+
+    @property
+    def retry(self) -> int:
+        return sum(row.retry for row in self.tenants)
+
+    @property
+    def blocked(self) -> int:
+        return sum(row.blocked for row in self.tenants)
+
+    @property
+    def dead(self) -> int:
+        return sum(row.dead for row in self.tenants)
+
+
+def outbox_status_report() -> OutboxStatusReport:
+    """Backlog and trouble per tenant, for the tenants that have any; worst first.
+
+    Four grouped queries whatever the number of tenants or events.
+    """
+    at = timezone.now()
+    figures: dict[int, dict] = defaultdict(dict)
+    pending = (
+        OutboxEvent.objects.filter(status=OutboxStatus.PENDING)
+        .values("tenant_id")
+        .annotate(pending=Count("position"), oldest_pending_at=Min("occurred_at"))
+        .order_by()
+    )
+    for row in pending:
+        figures[row.pop("tenant_id")].update(row)
+    troubles = Delivery.objects.values("tenant_id", "status").annotate(count=Count("id")).order_by()
+    for row in troubles:
+        figures[row["tenant_id"]][row["status"]] = row["count"]
+    last_dispatched_at = OutboxEvent.objects.filter(status=OutboxStatus.DISPATCHED).aggregate(
+        last=Max("dispatched_at")
+    )["last"]
+    names = Tenant.objects.filter(pk__in=figures).values_list("pk", "slug", "schema_name")
+    tenants = [
+        TenantOutboxStatus(slug=slug, schema_name=schema_name, **figures[pk])
+        for pk, slug, schema_name in names
+    ]
+    tenants.sort(key=lambda row: (-row.dead, -row.pending, -row.retry - row.blocked, row.slug))
+    return OutboxStatusReport(at=at, tenants=tenants, last_dispatched_at=last_dispatched_at)
+
+
+def outbox_event_list(
+    *,
+    tenant_id: int | None = None,
+    since: datetime | None = None,
+    event_types: list[str] | None = None,
+) -> QuerySet[OutboxEvent]:
+    """The events ``services.events_replay`` would send again with the same filters."""
+    rows = OutboxEvent.objects.all()
+    if tenant_id is not None:
+        rows = rows.filter(tenant_id=tenant_id)
+    if since is not None:
+        rows = rows.filter(occurred_at__gte=since)
+    if event_types:
+        rows = rows.filter(event_type__in=event_types)
+    return rows
+
+
+def event_counts_by_type(rows: QuerySet[OutboxEvent]) -> list[tuple[str, int]]:
+    return list(
+        rows.values("event_type")
+        .annotate(count=Count("position"))
+        .order_by("event_type")
+        .values_list("event_type", "count")
+    )
+
+
+def delivery_list(
+    *,
+    statuses: tuple[str, ...] = (DeliveryStatus.DEAD,),
+    ids: list[int] | None = None,
+    tenant_id: int | None = None,
+    handler: str | None = None,
+) -> QuerySet[Delivery]:
+    """Deliveries in ``statuses``, optionally narrowed to ids, a tenant or a subscriber."""
+    rows = Delivery.objects.filter(status__in=statuses)
+    if ids is not None:
+        rows = rows.filter(id__in=ids)
+    if tenant_id is not None:
+        rows = rows.filter(tenant_id=tenant_id)
+    if handler:
+        rows = rows.filter(handler=handler)
+    return rows

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from . import wakeup
 from .models import Delivery, DeliveryStatus, OutboxEvent, OutboxStatus
+from .selectors import delivery_list
 
 
 def events_replay(
@@ -61,12 +62,18 @@ def _forget(rows: QuerySet[OutboxEvent], handler: str) -> None:
 
 
 def deliveries_requeue(
-    *, ids: list[int] | None = None, statuses: tuple[str, ...] = (DeliveryStatus.DEAD,)
+    *,
+    ids: list[int] | None = None,
+    statuses: tuple[str, ...] = (DeliveryStatus.DEAD,),
+    tenant_id: int | None = None,
+    handler: str | None = None,
 ) -> int:
-    """Give dead letters (or the given deliveries) a fresh set of attempts, due now."""
-    rows = Delivery.objects.filter(status__in=statuses)
-    if ids is not None:
-        rows = rows.filter(id__in=ids)
+    """Give dead letters (or the given deliveries) a fresh set of attempts, due now.
+
+    The filters are ``selectors.delivery_list``'s, so a dry run counts exactly
+    what this requeues.
+    """
+    rows = delivery_list(statuses=statuses, ids=ids, tenant_id=tenant_id, handler=handler)
     with transaction.atomic():
         count = rows.update(
             status=DeliveryStatus.RETRY,

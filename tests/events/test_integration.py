@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from kombu import pools as kombu_pools
 from django.db import connection
 from django_tenants.utils import schema_context
+from kombu import pools as kombu_pools
 
 from apps.events import services, wakeup
 from apps.events.models import Delivery, OutboxEvent
@@ -183,6 +183,7 @@ def test_writes_succeed_with_redis_down_and_events_flow_when_it_is_back(workers,
     wait_for(lambda: _effects(note="before-outage"), message=workers.logs)
 
     private_redis.stop()
+    time.sleep(0.5)  # let a drain still running from before the outage finish
     for n in range(20):
         _change(f"during-outage-{n}")  # the write commits; the wake-up fails quietly
     assert _pending() == 20

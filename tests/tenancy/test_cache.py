@@ -125,7 +125,8 @@ def test_a_new_domain_replaces_a_negative_entry(acme, django_capture_on_commit_c
 @pytest.fixture
 def redis_down(settings):
     settings.CACHES = {
-        alias: {**conf, "LOCATION": "redis://127.0.0.1:1/0"} for alias, conf in settings.CACHES.items()
+        alias: {**conf, "LOCATION": "redis://127.0.0.1:1/0"}
+        for alias, conf in settings.CACHES.items()
     }
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     yield
