@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest
 
 from apps.core.problems import error_response
+from apps.tenancy.models import Tenant
 
 from .errors import Backpressure
 from .selectors import outbox_health_cached
@@ -47,7 +48,13 @@ class BackpressureMiddleware:
         self.exempt = tuple(settings.EVENTS["BACKPRESSURE_EXEMPT_PATHS"])
 
     def __call__(self, request: HttpRequest):
-        if request.method not in SAFE_METHODS and not request.path_info.startswith(self.exempt):
+        # Tenants' writes only: the operators must be able to act during an incident.
+        is_tenant = isinstance(getattr(request, "tenant", None), Tenant)
+        if (
+            is_tenant
+            and request.method not in SAFE_METHODS
+            and not request.path_info.startswith(self.exempt)
+        ):
             try:
                 check_backpressure()
             except Backpressure as error:

@@ -6,6 +6,7 @@ behind it for that handler.
 """
 
 from django.db import models
+from django.db.models.functions import Now
 
 from apps.tenancy.models import Tenant
 
@@ -35,6 +36,8 @@ class OutboxEvent(models.Model):
     status = models.CharField(
         max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
+    # When the row last became pending (publish or replay): the backlog's age counts from here.
+    pending_since = models.DateTimeField(db_default=Now())
     claims = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=64, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -66,6 +69,14 @@ class OutboxEvent(models.Model):
             # feeds, replays and the admin's filters
             models.Index(fields=["tenant", "occurred_at"], name="outbox_tenant_time_idx"),
             models.Index(fields=["event_type", "occurred_at"], name="outbox_type_time_idx"),
+            models.Index(
+                fields=["pending_since"],
+                name="outbox_pending_since_idx",
+                condition=models.Q(status="pending"),
+            ),
+            # the admin's searches
+            models.Index(fields=["aggregate_id"], name="outbox_aggregate_id_idx"),
+            models.Index(fields=["correlation_id"], name="outbox_correlation_idx"),
         ]
 
     def __str__(self) -> str:

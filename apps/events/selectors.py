@@ -27,7 +27,7 @@ class OutboxHealth:
 def outbox_health() -> OutboxHealth:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*), min(occurred_at) FROM public.events_outbox WHERE status = 'pending'"
+            "SELECT count(*), min(pending_since) FROM public.events_outbox WHERE status = 'pending'"
         )
         pending, oldest = cursor.fetchone()
         cursor.execute("SELECT status, count(*) FROM public.events_delivery GROUP BY status")
@@ -65,7 +65,7 @@ def backlog_by_tenant() -> list[dict]:
     rows = (
         OutboxEvent.objects.filter(status=OutboxStatus.PENDING)
         .values("schema_name")
-        .annotate(pending=Count("position"), oldest=Min("occurred_at"))
+        .annotate(pending=Count("position"), oldest=Min("pending_since"))
         .order_by("-pending")
     )
     return list(rows)
@@ -140,7 +140,7 @@ def outbox_status_report() -> OutboxStatusReport:
     pending = (
         OutboxEvent.objects.filter(status=OutboxStatus.PENDING)
         .values("tenant_id")
-        .annotate(pending=Count("position"), oldest_pending_at=Min("occurred_at"))
+        .annotate(pending=Count("position"), oldest_pending_at=Min("pending_since"))
         .order_by()
     )
     for row in pending:

@@ -42,7 +42,11 @@ def events_replay(
         if handler:
             _forget(rows, handler)
         count = rows.update(
-            status=OutboxStatus.PENDING, lease_owner="", lease_expires_at=None, dispatched_at=None
+            status=OutboxStatus.PENDING,
+            pending_since=timezone.now(),
+            lease_owner="",
+            lease_expires_at=None,
+            dispatched_at=None,
         )
         transaction.on_commit(wakeup.request_drain)
     return count
@@ -99,6 +103,15 @@ def deliveries_discard(*, ids: list[int]) -> int:
 
 
 def _promote_next(row: Delivery) -> None:
+    """Let the next held-back delivery of ``row``'s chain run, unless an earlier one still blocks it."""
+    chain = Delivery.objects.filter(
+        handler=row.handler,
+        tenant_id=row.tenant_id,
+        aggregate_type=row.aggregate_type,
+        aggregate_id=row.aggregate_id,
+    )
+    if chain.filter(position__lt=row.position).exists():
+        return
     following = (
         Delivery.objects.filter(
             handler=row.handler,

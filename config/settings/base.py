@@ -45,6 +45,9 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Tenant feature flags; its tables also exist (empty) in public because its
+    # many-to-many to User must be there when an operator is deleted.
+    "waffle",
 ]
 
 TENANT_APPS = [

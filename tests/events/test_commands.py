@@ -54,7 +54,7 @@ def test_outbox_status_shows_the_backlog_per_tenant(db):
     publish_widgets("acme", "a", "b", "c")
     publish_widgets("globex", "d")
     OutboxEvent.objects.filter(schema_name="acme").update(
-        occurred_at=datetime.now(UTC) - timedelta(minutes=5, seconds=30)
+        pending_since=datetime.now(UTC) - timedelta(minutes=5, seconds=30)
     )
     output = run("outbox_status")
     assert line_of(output, "acme")[:4] == ["acme", "3", "5m", "30s"]
@@ -299,3 +299,25 @@ def test_since_gives_a_time_in_the_past_or_a_clear_error(raw):
         assert raw in str(error)
     else:
         assert moment.tzinfo is not None and moment <= NOW
+
+
+def test_discarding_the_middle_of_a_chain_keeps_the_rest_held_back(clean_events, rds, settings):
+    import uuid as _uuid
+
+    from django_tenants.utils import schema_context
+
+    from apps.events import relay, services
+    from apps.events.models import Delivery
+    from tests.eventapp.services import widget_change
+
+    settings.EVENTS = {**settings.EVENTS, "MAX_ATTEMPTS": 1}
+    widget_id = _uuid.uuid4()
+    with schema_context("acme"):
+        for note in ("c1", "c2", "c3"):
+            rds.set(f"test:always_fail:{note}", 1)
+            widget_change(widget_id=widget_id, note=note)
+    relay.drain()
+    chain = list(Delivery.objects.order_by("position"))
+    assert [d.status for d in chain] == ["dead", "blocked", "blocked"]
+    services.deliveries_discard(ids=[chain[1].pk])
+    assert [d.status for d in Delivery.objects.order_by("position")] == ["dead", "blocked"]
