@@ -135,10 +135,11 @@ def stop() -> None:
     if pidfile.exists():
         subprocess.run(["kill", pidfile.read_text().strip()], check=False)
         log("stopped embedded Redis")
-    if (DATA / "pg" / "postmaster.pid").exists():
-        import pgserver
-
-        pgserver.get_server(DATA / "pg", cleanup_mode="stop").cleanup()
+    postmaster = DATA / "pg" / "postmaster.pid"
+    if postmaster.exists():
+        # SIGINT is PostgreSQL's "fast" shutdown; it works whichever user runs the server.
+        pid = int(postmaster.read_text().splitlines()[0])
+        subprocess.run(["kill", "-INT", str(pid)], check=False)
         log("stopped embedded PostgreSQL")
 
 
