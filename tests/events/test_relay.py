@@ -19,6 +19,7 @@ from tests.conftest import ADMIN_PASSWORD
 from tests.eventapp.events import WidgetStatusChanged
 from tests.eventapp.models import Effect
 from tests.eventapp.services import widget_change
+from tests.factories import StaffFactory
 
 
 def _effects(schema="acme", **filters):
@@ -279,7 +280,7 @@ def test_replaying_old_events_does_not_trip_backpressure_by_their_age(clean_even
 def test_operators_are_not_refused_under_backpressure(clean_events, settings, django_user_model):
     settings.EVENTS = {**settings.EVENTS, "BACKLOG_HIGH_WATER": 1, "BACKPRESSURE_CHECK_SECONDS": 0}
     _change("backlog")
-    django_user_model.objects.create_superuser("ops", "ops@platform.test", "ops-password-1")
+    StaffFactory(username="ops", is_superuser=True, password="ops-password-1")
     client = Client(HTTP_HOST="localhost")
     assert client.login(username="ops", password="ops-password-1")
     response = client.post("/admin/auth/group/add/", {"name": f"ops-{uuid.uuid4().hex[:6]}"})

@@ -7,6 +7,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from tests.conftest import ADMIN_PASSWORD
+from tests.factories import UserFactory
 
 User = get_user_model()
 
@@ -21,7 +22,7 @@ def _login(client: Client, email: str) -> None:
 
 def test_rows_of_one_tenant_are_invisible_to_the_other_through_the_orm(acme, globex):
     with schema_context(acme.schema_name):
-        User.objects.create_user("only-acme@acme.test", "only-acme@acme.test", "pw")
+        UserFactory(email="only-acme@acme.test")
         Group.objects.create(name="Acme buyers")
     with schema_context(globex.schema_name):
         assert not User.objects.filter(username="only-acme@acme.test").exists()
@@ -33,7 +34,7 @@ def test_rows_of_one_tenant_are_invisible_to_the_other_through_the_orm(acme, glo
 
 def test_admin_of_one_tenant_lists_only_its_own_users(acme, globex, acme_client, globex_client):
     with schema_context(acme.schema_name):
-        User.objects.create_user("only-acme@acme.test", "only-acme@acme.test", "pw")
+        UserFactory(email="only-acme@acme.test")
     _login(acme_client, "admin@acme.test")
     _login(globex_client, "admin@globex.test")
     acme_page = acme_client.get("/admin/auth/user/").content.decode()
