@@ -101,7 +101,10 @@ class TenantAdmin(admin.ModelAdmin):
         try:
             if change:
                 tenant = services.tenant_update(
-                    slug=obj.slug, name=data["name"], default_locale=data["default_locale"]
+                    slug=obj.slug,
+                    name=data["name"],
+                    default_locale=data["default_locale"],
+                    enabled_locales=data.get("enabled_locales") or [],
                 )
                 services.tenant_set_status(slug=obj.slug, status=data["status"])
             else:

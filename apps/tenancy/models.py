@@ -19,6 +19,9 @@ class Tenant(TenantMixin):
     default_locale = models.CharField(
         max_length=16, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    enabled_locales = models.JSONField(
+        default=list, blank=True, help_text="Locales content may be written in; the default locale always is."
+    )
     version = models.PositiveIntegerField(
         default=1, help_text="Bumped by every change; events carry it."
     )
@@ -45,6 +48,12 @@ class Tenant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == TenantStatus.ACTIVE
+
+    @property
+    def locales(self) -> list[str]:
+        """The default locale first, then the other enabled ones."""
+        others = [locale for locale in self.enabled_locales or [] if locale != self.default_locale]
+        return [self.default_locale, *others]
 
 
 class Domain(DomainMixin):

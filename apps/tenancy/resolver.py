@@ -52,6 +52,8 @@ TENANT_FIELDS = (
     "name",
     "status",
     "default_locale",
+    "enabled_locales",
+    "version",
     "created_at",
     "updated_at",
 )

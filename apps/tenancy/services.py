@@ -236,7 +236,11 @@ def tenant_activate(*, slug: str) -> Tenant:
 
 
 def tenant_update(
-    *, slug: str, name: str | None = None, default_locale: str | None = None
+    *,
+    slug: str,
+    name: str | None = None,
+    default_locale: str | None = None,
+    enabled_locales: list[str] | None = None,
 ) -> Tenant:
     with transaction.atomic():
         tenant = _locked_tenant(slug)
@@ -247,8 +251,10 @@ def tenant_update(
             tenant.name = name
         if default_locale is not None:
             tenant.default_locale = _clean_locale(default_locale)
+        if enabled_locales is not None:
+            tenant.enabled_locales = sorted({_clean_locale(locale) for locale in enabled_locales})
         tenant.version += 1
-        tenant.save(update_fields=["name", "default_locale", "version", "updated_at"])
+        tenant.save(update_fields=["name", "default_locale", "enabled_locales", "version", "updated_at"])
         publish(
             events.TenantRenamed(
                 tenant_id=tenant.pk, name=tenant.name, default_locale=tenant.default_locale,

@@ -58,6 +58,7 @@ TENANT_APPS = [
     "django.contrib.admin",
     "waffle",
     "apps.events.ledger",
+    "apps.content",
     "apps.index",
     "apps.storefront",
 ]
@@ -196,6 +197,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "events-sweep": {"task": "events.sweep", "schedule": float(env("EVENTS_SWEEP_SECONDS", "5"))},
     "events-prune": {"task": "events.prune", "schedule": 3600.0},
+    "content-publish-due": {"task": "content.publish_due", "schedule": 60.0},
 }
 
 # The event backbone (apps.events).

@@ -1,0 +1,173 @@
+"""Content: nodes (of any kind), their translations, categories, tags, media and revisions.
+
+Tables and constraints only; every write goes through ``services``.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class NodeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class BodyFormat(models.TextChoices):
+    MARKDOWN = "markdown", "Markdown"
+    HTML = "html", "HTML"
+
+
+class Category(models.Model):
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    position = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Media(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.ImageField(upload_to="media/%Y/%m/", width_field="width", height_field="height")
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # {"en": "A red bicycle", "de": "Ein rotes Fahrrad"}
+    alt_text = models.JSONField(default=dict, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "media"
+
+    def __str__(self) -> str:
+        return self.file.name
+
+    def alt(self, locale: str) -> str:
+        return self.alt_text.get(locale) or next(iter(self.alt_text.values()), "")
+
+
+class Node(models.Model):
+    """One piece of content: a post, a page, ... (``kind``), in every enabled locale."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.SlugField(max_length=32)
+    status = models.CharField(max_length=16, choices=NodeStatus.choices, default=NodeStatus.DRAFT)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    position = models.PositiveIntegerField(default=0)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="nodes"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="nodes")
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_at = models.DateTimeField(
+        null=True, blank=True, help_text="Scheduled publication (UTC)."
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    canonical_url = models.URLField(blank=True)
+    og_image = models.ForeignKey(
+        Media, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["kind", "status", "-published_at"], name="node_listing_idx"),
+            models.Index(
+                fields=["publish_at"],
+                name="node_schedule_idx",
+                condition=models.Q(publish_at__isnull=False),
+            ),
+            models.Index(fields=["parent", "position"], name="node_tree_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+class NodeTranslation(models.Model):
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="translations")
+    locale = models.CharField(max_length=16)
+    kind = models.SlugField(
+        max_length=32, help_text="Copied from the node: slugs are unique per locale and kind."
+    )
+    title = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, allow_unicode=False)
+    excerpt = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    body_format = models.CharField(
+        max_length=16, choices=BodyFormat.choices, default=BodyFormat.MARKDOWN
+    )
+    body_html = models.TextField(blank=True, help_text="The body rendered and sanitized.")
+    meta_title = models.CharField(max_length=255, blank=True)
+    meta_description = models.CharField(max_length=320, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["locale"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "locale"], name="translation_node_locale_uniq"),
+            models.UniqueConstraint(
+                fields=["locale", "kind", "slug"], name="translation_slug_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} [{self.locale}]"
+
+
+class Revision(models.Model):
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    message = models.CharField(max_length=255, blank=True)
+    changed = models.JSONField(
+        default=list, help_text="Names of what changed since the previous revision."
+    )
+    snapshot = models.JSONField()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "number"], name="revision_node_number_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} r{self.number}"

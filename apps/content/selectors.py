@@ -1,0 +1,134 @@
+"""Reads of content that other modules (blog, pages, index, api, storefront) may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+
+from .models import Category, Media, Node, NodeStatus, NodeTranslation, Revision, Tag
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A node in one locale, ready to render: the translation picked with fallback."""
+
+    node: Node
+    translation: NodeTranslation
+    locale: str
+
+    @property
+    def title(self) -> str:
+        return self.translation.title
+
+    @property
+    def slug(self) -> str:
+        return self.translation.slug
+
+    @property
+    def body_html(self) -> str:
+        return self.translation.body_html
+
+
+def nodes(
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    category_slug: str | None = None,
+    tag_slug: str | None = None,
+    author_id: int | None = None,
+    parent_id: UUID | None = None,
+) -> QuerySet[Node]:
+    """Nodes with what rendering them needs loaded in a fixed number of queries."""
+    queryset = Node.objects.select_related("author", "category", "og_image").prefetch_related(
+        "tags", Prefetch("translations", queryset=NodeTranslation.objects.order_by("locale"))
+    )
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if status:
+        queryset = queryset.filter(status=status)
+    if category_slug:
+        queryset = queryset.filter(category__slug=category_slug)
+    if tag_slug:
+        queryset = queryset.filter(tags__slug=tag_slug)
+    if author_id is not None:
+        queryset = queryset.filter(author_id=author_id)
+    if parent_id is not None:
+        queryset = queryset.filter(parent_id=parent_id)
+    return queryset
+
+
+def published(kind: str | None = None) -> QuerySet[Node]:
+    return nodes(kind=kind, status=NodeStatus.PUBLISHED).order_by("-published_at", "-created_at")
+
+
+def node_get(node_id: UUID | str) -> Node | None:
+    try:
+        return nodes().filter(pk=node_id).first()
+    except (ValidationError, ValueError):
+        return None
+
+
+def pick_translation(
+    node: Node, locale: str, fallback: str | None = None
+) -> NodeTranslation | None:
+    """The translation in ``locale``, else in ``fallback``, else any (uses prefetched rows)."""
+    translations = list(node.translations.all())
+    for wanted in (locale, fallback):
+        for translation in translations:
+            if translation.locale == wanted:
+                return translation
+    return translations[0] if translations else None
+
+
+def view(node: Node, locale: str, fallback: str | None = None) -> NodeView | None:
+    translation = pick_translation(node, locale, fallback)
+    return NodeView(node, translation, translation.locale) if translation else None
+
+
+def published_by_slug(kind: str, slug: str, locale: str | None = None) -> Node | None:
+    """The published node of ``kind`` with ``slug`` (in ``locale`` first, then in any locale)."""
+    candidates = published(kind).filter(translations__slug=slug)
+    if locale:
+        node = candidates.filter(translations__locale=locale).first()
+        if node is not None:
+            return node
+    return candidates.first()
+
+
+def revisions(node_id: UUID) -> QuerySet[Revision]:
+    return Revision.objects.filter(node_id=node_id).select_related("author").order_by("-number")
+
+
+def categories() -> QuerySet[Category]:
+    return Category.objects.select_related("parent").order_by("position", "name")
+
+
+def category_by_slug(slug: str) -> Category | None:
+    return Category.objects.filter(slug=slug).first()
+
+
+def tags() -> QuerySet[Tag]:
+    return Tag.objects.order_by("name")
+
+
+def tag_by_slug(slug: str) -> Tag | None:
+    return Tag.objects.filter(slug=slug).first()
+
+
+def media(media_id: UUID | str) -> Media | None:
+    try:
+        return Media.objects.filter(pk=media_id).first()
+    except (ValidationError, ValueError):
+        return None
+
+
+def media_list() -> QuerySet[Media]:
+    return Media.objects.order_by("-created_at")
+
+
+def scheduled() -> QuerySet[Node]:
+    """Drafts waiting for their publication time, soonest first."""
+    return nodes(status=NodeStatus.DRAFT).filter(publish_at__isnull=False).order_by("publish_at")
