@@ -20,7 +20,9 @@ class Tenant(TenantMixin):
         max_length=16, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     enabled_locales = models.JSONField(
-        default=list, blank=True, help_text="Locales content may be written in; the default locale always is."
+        default=list,
+        blank=True,
+        help_text="Locales content may be written in; the default locale always is.",
     )
     version = models.PositiveIntegerField(
         default=1, help_text="Bumped by every change; events carry it."

@@ -254,7 +254,9 @@ def tenant_update(
         if enabled_locales is not None:
             tenant.enabled_locales = sorted({_clean_locale(locale) for locale in enabled_locales})
         tenant.version += 1
-        tenant.save(update_fields=["name", "default_locale", "enabled_locales", "version", "updated_at"])
+        tenant.save(
+            update_fields=["name", "default_locale", "enabled_locales", "version", "updated_at"]
+        )
         publish(
             events.TenantRenamed(
                 tenant_id=tenant.pk, name=tenant.name, default_locale=tenant.default_locale,

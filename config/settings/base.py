@@ -45,6 +45,8 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     # Tenant feature flags; its tables also exist (empty) in public because its
     # many-to-many to User must be there when an operator is deleted.
     "waffle",
@@ -59,6 +61,8 @@ TENANT_APPS = [
     "waffle",
     "apps.events.ledger",
     "apps.content",
+    "apps.blog",
+    "apps.pages",
     "apps.index",
     "apps.storefront",
 ]
