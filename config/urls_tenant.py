@@ -8,7 +8,7 @@ admin.site.site_header = "Administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.api.urls")),
-    path("blog/", include("apps.blog.urls")),
+    path("blog/", include("apps.storefront.blog_urls")),
     # home, search, sitemap.xml, robots.txt
     path("", include("apps.storefront.urls")),
     # pages by hierarchical path: last, it matches what nothing else did

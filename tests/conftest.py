@@ -7,13 +7,14 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django_tenants.utils import schema_context
 
 from apps.core.breakers import all_breakers
 from apps.events.models import Delivery, OutboxEvent
 from apps.events.selectors import reset_health_cache
 from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
-from apps.tenancy.services import tenant_create
+from apps.tenancy.services import tenant_create, tenant_groups_sync
 
 TEST_TENANTS = {
     "acme": ("Acme Test", "admin@acme.test"),
@@ -49,6 +50,9 @@ def django_db_setup(
                     slug=slug, name=name, admin_email=email, admin_password=ADMIN_PASSWORD
                 )
         Tenant.objects.filter(slug__in=TEST_TENANTS).update(status="active")
+        for tenant in Tenant.objects.filter(slug__in=TEST_TENANTS):
+            with schema_context(tenant.schema_name):
+                tenant_groups_sync()  # a reused database gets the current default permissions
     yield
     if not keepdb:
         with django_db_blocker.unblock():

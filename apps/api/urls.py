@@ -1,4 +1,31 @@
-from django.urls import path  # noqa: F401
+"""The REST API of a tenant, mounted at /api/v1/ by config.urls_tenant."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from apps.content import api as content
+
+from . import nodes, pages, posts, views
 
 app_name = "api"
-urlpatterns: list = []
+
+
+class Router(DefaultRouter):
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("nodes", nodes.NodeViewSet, basename="node")
+router.register("posts", posts.PostViewSet, basename="post")
+router.register("pages", pages.PageViewSet, basename="page")
+router.register("categories", content.CategoryViewSet, basename="category")
+router.register("tags", content.TagViewSet, basename="tag")
+router.register("media", content.MediaViewSet, basename="media")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+    re_path(r"^(?P<path>.*)$", views.not_found),
+]

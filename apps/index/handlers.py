@@ -11,7 +11,8 @@ from apps.events.models import OutboxEvent
 from apps.events.registry import ALL
 from apps.tenancy.resolver import tenant_by_schema
 
-from .models import AggregateActivity
+from . import content_listing
+from .models import AggregateActivity, ContentListing
 from .projections import Projection, register, versioned_upsert
 
 
@@ -51,3 +52,66 @@ class AggregateActivityProjection(Projection):
 
     def rebuild_item(self, item: StoredEvent) -> None:
         self.apply(item)
+
+
+NODE_EVENTS = (
+    "content.node.created",
+    "content.node.updated",
+    "content.node.published",
+    "content.node.unpublished",
+    "content.node.archived",
+    "content.node.restored",
+    "content.node.deleted",
+    "content.translation.updated",
+    "content.translation.deleted",
+)
+CATEGORY_EVENTS = ("content.category.updated", "content.category.deleted")
+TAG_EVENTS = ("content.tag.deleted",)
+# The locales a tenant serves decide which rows exist.
+TENANT_EVENTS = ("tenancy.tenant.updated",)
+
+
+@register
+class ContentListingProjection(Projection):
+    """Published content per node and locale, with its search vector (``ContentListing``).
+
+    Each event only says *which* nodes to look at again: the handler reads
+    their current state through content's selectors, so replays, duplicates
+    and out-of-order category events all end in the same rows.
+    """
+
+    name = "content_listing"
+    event_types = NODE_EVENTS + CATEGORY_EVENTS + TAG_EVENTS + TENANT_EVENTS
+    model = ContentListing
+
+    def apply(self, event: StoredEvent) -> None:
+        kind = event.event_type
+        if kind in NODE_EVENTS:
+            content_listing.sync_node(event.aggregate_id)
+        elif kind in CATEGORY_EVENTS:
+            category_id = event.event.category_id
+            content_listing.sync_nodes(
+                ContentListing.objects.filter(category_id=category_id)
+                .values_list("node_id", flat=True)
+                .distinct()
+            )
+        elif kind in TAG_EVENTS:
+            content_listing.sync_nodes(
+                ContentListing.objects.filter(tag_slugs__contains=[event.event.slug])
+                .values_list("node_id", flat=True)
+                .distinct()
+            )
+        elif kind in TENANT_EVENTS:
+            content_listing.sync_all()
+
+    def source(self) -> Iterable[tuple]:
+        locales = content_listing.tenant_locales()
+        for node in content_listing.published_nodes():
+            yield node, locales
+
+    def source_count(self) -> int:
+        return content_listing.published_count()
+
+    def rebuild_item(self, item: tuple) -> None:
+        node, locales = item
+        content_listing.write(node.pk, node.version, content_listing.expected_rows(node, locales))

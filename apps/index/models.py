@@ -1,3 +1,6 @@
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 
@@ -25,3 +28,64 @@ class AggregateActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.aggregate_type}:{self.aggregate_id} {self.last_event_type}"
+
+
+class ContentListing(models.Model):
+    """A published content node as listings, feeds and search show it: one row per node and locale.
+
+    ``locale`` is a locale the tenant serves; the row holds the node's
+    translation in that locale, or its fallback (``content_locale`` says which),
+    so that a listing in any locale is one indexed range scan. Written only by
+    ``apps.index.handlers`` (content events) and ``rebuild_projections``.
+    """
+
+    node_id = models.UUIDField()
+    kind = models.CharField(max_length=32)
+    locale = models.CharField(max_length=16)
+    content_locale = models.CharField(max_length=16)
+    title = models.CharField(max_length=255)
+    slug = models.CharField(max_length=255)
+    excerpt = models.TextField(blank=True)
+    body_text = models.TextField(blank=True, help_text="The body as plain text, for snippets.")
+    # No foreign keys: the read side survives (and reports) whatever the write side does.
+    author_id = models.BigIntegerField(null=True)
+    author_name = models.CharField(max_length=255, blank=True)
+    category_id = models.BigIntegerField(null=True)
+    category_slug = models.CharField(max_length=120, blank=True)
+    category_name = models.CharField(max_length=120, blank=True)
+    tag_slugs = ArrayField(models.CharField(max_length=80), default=list, blank=True)
+    tag_names = ArrayField(models.CharField(max_length=80), default=list, blank=True)
+    published_at = models.DateTimeField()
+    reading_minutes = models.PositiveIntegerField(default=1)
+    search_config = models.CharField(max_length=32, default="simple")
+    search_vector = SearchVectorField(null=True)
+    source_version = models.BigIntegerField(null=True)
+    indexed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "index_content_listing"
+        ordering = ["-published_at", "node_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["node_id", "locale"], name="listing_node_locale_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "locale", "-published_at"], name="listing_recent_idx"),
+            models.Index(
+                fields=["kind", "locale", "category_slug", "-published_at"],
+                name="listing_category_idx",
+            ),
+            models.Index(
+                fields=["kind", "locale", "author_id", "-published_at"], name="listing_author_idx"
+            ),
+            models.Index(fields=["category_id"], name="listing_category_id_idx"),
+            GinIndex(fields=["tag_slugs"], name="listing_tags_idx"),
+            GinIndex(fields=["search_vector"], name="listing_search_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.slug} [{self.locale}]"
+
+    @property
+    def tags(self) -> list[tuple[str, str]]:
+        """(slug, name) pairs."""
+        return list(zip(self.tag_slugs, self.tag_names, strict=False))

@@ -72,23 +72,37 @@ def projections() -> dict[str, Projection]:
 
 
 def versioned_upsert(
-    model: type[models.Model], *, key: dict[str, Any], version: int | None, values: dict[str, Any]
+    model: type[models.Model],
+    *,
+    key: dict[str, Any],
+    version: int | None,
+    values: dict[str, Any],
+    computed: dict[str, tuple[str, list[Any]]] | None = None,
+    replace_equal: bool = False,
 ) -> bool:
     """Insert or update one row, unless the stored row already reflects a newer version.
 
     Returns whether the row was written. ``version`` goes into ``source_version``.
+    ``computed`` maps fields to an SQL expression and its parameters (a search
+    vector, say). With ``replace_equal`` a row of the same version is written
+    again: for projections that read the current state of their source, where
+    an equal version may still carry news (a renamed category).
     """
     table = connection.ops.quote_name(model._meta.db_table)
     columns = {**key, **values, "source_version": version}
-    names = [model._meta.get_field(name).column for name in columns]
+    expressions = computed or {}
+    names = [model._meta.get_field(name).column for name in [*columns, *expressions]]
+    placeholders = ["%s"] * len(columns) + [sql for sql, _ in expressions.values()]
+    params = list(columns.values()) + [param for _, ps in expressions.values() for param in ps]
     key_names = [model._meta.get_field(name).column for name in key]
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in key_names)
+    newer = "<=" if replace_equal else "<"
     sql = (
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(placeholders)}) "
         f"ON CONFLICT ({', '.join(key_names)}) DO UPDATE SET {updates} "
         f"WHERE EXCLUDED.source_version IS NULL OR {table}.source_version IS NULL "
-        f"OR {table}.source_version < EXCLUDED.source_version"
+        f"OR {table}.source_version {newer} EXCLUDED.source_version"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(columns.values()))
+        cursor.execute(sql, params)
         return cursor.rowcount == 1

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import re_path
+
+from . import views
 
 app_name = "pages"
-urlpatterns: list = []
+urlpatterns = [
+    # One to eight slug segments: /about/ , /about/team/ . Without the final slash too, so that
+    # the view redirects only to pages that exist (APPEND_SLASH would redirect any path).
+    re_path(
+        r"^(?P<path>[-a-zA-Z0-9_]+(?:/[-a-zA-Z0-9_]+){0,7})(?P<slash>/?)$",
+        views.page_detail,
+        name="page",
+    ),
+]

@@ -1,8 +1,13 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
 app_name = "storefront"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("preview/<uuid:node_id>/", views.preview, name="preview"),
+    path("sitemap.xml", views.sitemap, name="sitemap"),
+    path("robots.txt", views.robots, name="robots"),
+    # Uploaded files, in development only (see views.media).
+    re_path(r"^media/(?P<schema>[a-z0-9_]+)/(?P<path>.+)$", views.media, name="media"),
 ]

@@ -1,15 +1,218 @@
-"""Server-rendered pages. The tenant's home page costs no query when the resolver is warm."""
+"""Server-rendered pages of the storefront: home, previews for staff, sitemap.xml, robots.txt.
 
-from django.http import HttpRequest, HttpResponse
+A tenant's home page reads the site snapshot (apps.pages), so when the caches
+are warm and no page is marked as home it costs no query at all; a home page
+costs the queries of one page. Pages by path are served by apps.pages.views.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
+from django.views.static import serve
 
+from apps.content import selectors as content
+from apps.core.locale import LOCALE_PARAM
+from apps.pages import selectors as pages
+from apps.pages import site
+from apps.pages.delivery import (
+    ReaderLocale,
+    is_previewer,
+    locale_links,
+    private,
+    reader_locale,
+    remember_locale,
+    render_page,
+    site_snapshot,
+    site_tenant,
+)
+from apps.pages.models import PAGE_KIND
 from apps.tenancy.selectors import tenant_list
+
+POST_KIND = "post"
+SITEMAP_TTL_SECONDS = 3600
+
+
+def post_url(slug: str, code: str, default: str) -> str:
+    """Where the blog serves a post (``/blog/<slug>/``), in locale ``code``."""
+    try:
+        url = reverse("blog:post", args=[slug])
+    except NoReverseMatch:
+        url = f"/blog/{slug}/"
+    return url if code == default else f"{url}?{LOCALE_PARAM}={code}"
+
+
+def blog_url(locale: ReaderLocale) -> str:
+    try:
+        url = reverse("blog:index")
+    except NoReverseMatch:
+        url = "/blog/"
+    return url + locale.query
+
+
+def _post_card(entry: dict[str, Any], locale: ReaderLocale) -> dict[str, Any] | None:
+    translation = pages.localized(entry["translations"], locale.current, locale.default)
+    if not translation:
+        return None
+    code = next(code for code, value in entry["translations"].items() if value is translation)
+    image = entry.get("image")
+    return {
+        "title": translation["title"],
+        "excerpt": translation["excerpt"],
+        "url": post_url(translation["slug"], code, locale.default),
+        "lang": code,
+        "published_at": datetime.fromisoformat(entry["published_at"])
+        if entry.get("published_at")
+        else None,
+        "category": entry.get("category"),
+        "image": {**image, "alt": pages.localized(image["alt"], code, locale.default) or ""}
+        if image
+        else None,
+    }
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "storefront/home.html")
+    if site_tenant(request) is None:
+        raise Http404("no site here")
+    locale = reader_locale(request)
+    snapshot = site_snapshot(request)
+    if snapshot.get("home"):
+        node = pages.home_page()
+        if node is not None:
+            match = pages.PageMatch(node, (node,), locale.current, locale.default)
+            return render_page(request, match, is_home=True)
+    posts = [card for entry in snapshot.get("posts", []) if (card := _post_card(entry, locale))]
+    response = render(
+        request,
+        "storefront/home.html",
+        {
+            "posts": posts,
+            "blog_url": blog_url(locale),
+            "locale_links": locale_links(locale, {code: "/" for code in locale.available}),
+        },
+    )
+    return remember_locale(request, response)
+
+
+@require_safe
+def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
+    """Any content, draft or not, as readers would see it: for staff only (404 for anyone else)."""
+    if site_tenant(request) is None or not is_previewer(request):
+        raise Http404("no such content")
+    node = content.node_get(node_id)
+    if node is None:
+        raise Http404("no such content")
+    locale = reader_locale(request)
+    if node.kind == PAGE_KIND:
+        page = pages.page_by_id(node.pk)
+        match = pages.PageMatch(page, pages.chain_of(page), locale.current, locale.default)
+        return render_page(request, match, preview=True)
+    view = content.view(node, locale.current, locale.default)
+    if view is None:
+        raise Http404("this content has no translation yet")
+    response = render(
+        request,
+        "storefront/preview.html",
+        {
+            "node": node,
+            "view": view,
+            "public_url": post_url(view.slug, view.locale, locale.default)
+            if node.kind == POST_KIND
+            else "",
+            "locale_links": locale_links(
+                locale,
+                {t.locale: request.path for t in node.translations.all()},
+            ),
+        },
+    )
+    return private(remember_locale(request, response))
+
+
+# -- sitemap.xml and robots.txt --------------------------------------------------------
+
+
+def _absolute(request: HttpRequest, url: str) -> str:
+    return f"{request.scheme}://{request.get_host()}{url}"
+
+
+def _entry(request: HttpRequest, urls: dict[str, str], lastmod) -> list[dict[str, Any]]:
+    """One <url> per locale, each listing all of them as alternates."""
+    alternates = [{"locale": code, "url": _absolute(request, url)} for code, url in urls.items()]
+    return [
+        {"loc": alternate["url"], "lastmod": lastmod, "alternates": alternates}
+        for alternate in alternates
+    ]
+
+
+def _sitemap_xml(request: HttpRequest, locale: ReaderLocale) -> str:
+    locales = list(locale.available)
+
+    def localized(url: str, code: str) -> str:
+        return url if code == locale.default else f"{url}?{LOCALE_PARAM}={code}"
+
+    entries = _entry(request, {code: localized("/", code) for code in locales}, None)
+    home_id = (site_snapshot(request) or {}).get("home")
+    for node, paths in pages.published_pages(locales=locales):
+        if str(node.pk) == home_id:
+            continue
+        translated = {t.locale for t in node.translations.all()}
+        urls = {code: localized(paths[code], code) for code in locales if code in translated}
+        entries += _entry(request, urls, node.updated_at)
+    for node in content.published(POST_KIND):
+        urls = {
+            t.locale: post_url(t.slug, t.locale, locale.default)
+            for t in node.translations.all()
+            if t.locale in locales
+        }
+        entries += _entry(request, urls, node.updated_at)
+    return render_to_string("storefront/sitemap.xml", {"entries": entries})
+
+
+@require_safe
+def sitemap(request: HttpRequest) -> HttpResponse:
+    """Published pages and posts in every locale, with hreflang alternates (cached)."""
+    if site_tenant(request) is None:
+        raise Http404("no site here")
+    locale = reader_locale(request)
+    xml = site.cached(
+        f"sitemap:{request.scheme}:{request.get_host()}",
+        lambda: _sitemap_xml(request, locale),
+        ttl=SITEMAP_TTL_SECONDS,
+    )
+    return HttpResponse(xml, content_type="application/xml; charset=utf-8")
+
+
+@require_safe
+def robots(request: HttpRequest) -> HttpResponse:
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        "Disallow: /preview/",
+        "",
+        f"Sitemap: {_absolute(request, '/sitemap.xml')}",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def media(request: HttpRequest, schema: str, path: str) -> HttpResponse:
+    """Uploaded files of this tenant, in development only (a web server serves them in production)."""
+    if not settings.DEBUG or schema != connection.schema_name:
+        raise Http404("no such file")
+    return serve(request, path, document_root=default_storage.location)
 
 
 @require_safe

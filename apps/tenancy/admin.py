@@ -23,7 +23,17 @@ class PlatformAdminSite(admin.AdminSite):
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")
-platform_admin_site.register(User, UserAdmin)
+
+
+class OperatorAdmin(UserAdmin):
+    """Operators are deactivated, never deleted: tenant apps' tables that point at users
+    (media uploaders, flags, ...) do not exist in the public schema, so a cascade would fail."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+platform_admin_site.register(User, OperatorAdmin)
 platform_admin_site.register(Group, GroupAdmin)
 
 

@@ -23,7 +23,7 @@ from .errors import TenantConflict, TenantInvalid, TenantNotFound
 from .identifiers import InvalidIdentifier, sanitize_host, sanitize_slug, schema_name_for
 from .models import Domain, Tenant, TenantStatus
 from .resolver import host_key, schema_key, slug_key, tenant_cache
-from .roles import DEFAULT_GROUPS
+from .roles import DEFAULT_GROUPS, grants_query
 
 logger = logging.getLogger(__name__)
 
@@ -189,9 +189,9 @@ def _create_admin(*, email: str, password: str) -> None:
 def tenant_groups_sync() -> dict[str, int]:
     """Create the default groups of the current tenant and grant their permissions."""
     granted = {}
-    for group_name, app_labels in DEFAULT_GROUPS.items():
+    for group_name, grants in DEFAULT_GROUPS.items():
         group, _ = Group.objects.get_or_create(name=group_name)
-        permissions = Permission.objects.filter(content_type__app_label__in=app_labels)
+        permissions = Permission.objects.filter(grants_query(grants))
         group.permissions.set(permissions)
         granted[group_name] = len(permissions)
     return granted

@@ -277,7 +277,7 @@ def test_replaying_old_events_does_not_trip_backpressure_by_their_age(clean_even
     check_backpressure()  # the replayed row is pending since now, not since two hours ago
 
 
-def test_operators_are_not_refused_under_backpressure(clean_events, settings, django_user_model):
+def test_operators_are_not_refused_under_backpressure(clean_events, settings):
     settings.EVENTS = {**settings.EVENTS, "BACKLOG_HIGH_WATER": 1, "BACKPRESSURE_CHECK_SECONDS": 0}
     _change("backlog")
     StaffFactory(username="ops", is_superuser=True, password="ops-password-1")
@@ -288,4 +288,3 @@ def test_operators_are_not_refused_under_backpressure(clean_events, settings, dj
     from django.contrib.auth.models import Group
 
     Group.objects.filter(name__startswith="ops-").delete()
-    django_user_model.objects.filter(username="ops").delete()  # waffle's tables exist in public too

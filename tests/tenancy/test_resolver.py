@@ -188,3 +188,12 @@ def test_readiness_is_degraded_without_redis(db, settings):
     assert body["status"] == "degraded"
     assert body["checks"]["redis"]["status"] == "fail"
     assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_operators_cannot_be_deleted_only_deactivated(public_client, django_user_model):
+    django_user_model.objects.create_superuser("op2", "op2@platform.test", "pw-operator-2")
+    target = django_user_model.objects.create_user("leaver", "leaver@platform.test", "pw-leaver-1")
+    assert public_client.login(username="op2", password="pw-operator-2")
+    response = public_client.post(f"/admin/auth/user/{target.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert django_user_model.objects.filter(pk=target.pk).exists()

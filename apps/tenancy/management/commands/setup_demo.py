@@ -1,20 +1,25 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
 
 from apps.tenancy.models import Tenant
-from apps.tenancy.services import tenant_create, tenant_groups_sync
+from apps.tenancy.services import tenant_create, tenant_groups_sync, tenant_update
 
 DEMO_TENANTS = [
     ("acme", "Acme Outfitters", "admin@acme.test", "acme-demo-pass"),
     ("globex", "Globex Journal", "admin@globex.test", "globex-demo-pass"),
 ]
 OPERATOR = ("operator", "operator@platform.test", "operator-demo-pass")
+DEMO_LOCALES = ["en", "de"]
 
 
 class Command(BaseCommand):
-    help = "Create the demo tenants and the platform operator (safe to run again)."
+    help = (
+        "Create the demo tenants and the platform operator, and give each tenant demo content "
+        "in English and German (safe to run again)."
+    )
 
     def handle(self, *args, **options):
         port = options.get("port") or "8000"
@@ -34,6 +39,8 @@ class Command(BaseCommand):
                 slug=slug, name=name, admin_email=admin_email, admin_password=admin_password
             )
             self.stdout.write(f"  {slug}: created in {result.seconds:.2f} s")
+        if not options.get("no_content"):
+            self._seed_content()
         self.stdout.write(self.style.SUCCESS("Demo ready:"))
         self.stdout.write(f"  platform  http://{base}:{port}/admin/   {username} / {password}")
         for slug, _name, admin_email, admin_password in DEMO_TENANTS:
@@ -42,5 +49,19 @@ class Command(BaseCommand):
                 f"   {admin_email} / {admin_password}"
             )
 
+    def _seed_content(self) -> None:
+        """Locales en and de, then pages, menus and posts (apps.storefront's seed_demo_site)."""
+        for slug, *_rest in DEMO_TENANTS:
+            tenant = Tenant.objects.get(slug=slug)
+            if not set(DEMO_LOCALES) <= set(tenant.locales):
+                tenant_update(
+                    slug=slug, enabled_locales=sorted({*tenant.enabled_locales, *DEMO_LOCALES})
+                )
+            # By name: the kernel does not import the storefront, it asks for its command.
+            call_command("seed_demo_site", slug, stdout=self.stdout)
+
     def add_arguments(self, parser):
         parser.add_argument("--port")
+        parser.add_argument(
+            "--no-content", action="store_true", help="only tenants and logins, no demo content"
+        )

@@ -1,0 +1,41 @@
+"""Ordering for every list of the API: ``?ordering=-published_at,position``."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from rest_framework.filters import OrderingFilter
+
+
+class StableOrderingFilter(OrderingFilter):
+    """DRF's ``OrderingFilter`` with empty values last and the primary key as a tie-breaker.
+
+    A view lists what may be ordered by in ``ordering_fields`` and its default in
+    ``ordering``. The tie-breaker makes the order total, so page-number pagination
+    is deterministic even when many rows share a timestamp or a position.
+    """
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        fields = ", ".join(getattr(view, "ordering_fields", None) or ())
+        default = ",".join(getattr(view, "ordering", None) or ())
+        for parameter in parameters:
+            parameter["description"] = (
+                f"Comma-separated fields, '-' for descending: {fields}. Default: {default}."
+            )
+        return parameters
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view) or []
+        expressions = []
+        for field in ordering:
+            name = field.removeprefix("-")
+            if name in {"pk", "id"}:
+                continue
+            column = F(name)
+            expressions.append(
+                column.desc(nulls_last=True)
+                if field.startswith("-")
+                else column.asc(nulls_last=True)
+            )
+        expressions.append(F("pk").asc())
+        return queryset.order_by(*expressions)

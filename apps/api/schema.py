@@ -1,0 +1,107 @@
+"""The OpenAPI description: error responses of every operation, and the API's front page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import serializers
+
+from apps.core.problems import PROBLEM_CONTENT_TYPE
+
+DESCRIPTION = """
+The content of one site (tenant): nodes of every kind, posts and pages (nodes of
+kind `post` and `page`), categories, tags and media.
+
+**Posts and pages** are written at `/posts/` and `/pages/`, where the blog's and
+the pages' rules apply (slugs the site itself uses are refused; posts have no
+place in the page tree and may name new tags in `tag_names`; a page carries its
+`layout`: `template`, `is_home` and typed `blocks` per locale). `/nodes/` reads
+nodes of every kind and changes their status, but creates, changes and deletes
+only nodes of other kinds.
+
+**Authentication.** A session of a staff user of the site (log in at `/admin/`);
+writes send the `X-CSRFToken` header. API keys come later. Every endpoint needs
+a staff user with the Django model permission of the operation: `view_*` to read,
+`add_*` to create, `change_*` to change (publish, unpublish, archive, restore,
+schedule and translations change a node), `delete_*` to delete. The Editor group
+has all of them for content. Anonymous requests get **403** with code
+`not_authenticated` (session authentication has no `WWW-Authenticate` challenge,
+so DRF answers 403 rather than 401); staff without the permission get 403 with
+code `permission_denied`.
+
+**Lists** are paginated by page number: `?page=2&page_size=50` (20 by default,
+at most 100), answered as `{"count", "next", "previous", "results"}`; a page
+past the end is a 404. Order with `?ordering=-published_at,position` (the
+fields each list accepts are in its parameters; empty values sort last). Nodes
+filter by `status`, `kind`, `category` (slug), `tag` (slug), `locale` (has a
+translation in it), `parent` and `author`.
+
+**Translations** are nested in a node, keyed by locale. Create a node with
+`{"kind": "post", "translations": {"en": {"title": "Hello"}}}`; change some
+fields of one locale with `PATCH {"translations": {"de": {"title": "Hallo"}}}`;
+replace or delete one with `PUT`/`DELETE /nodes/{id}/translations/{locale}/`.
+New nodes are drafts: publish them with `POST /nodes/{id}/publish/`.
+
+**Errors** are `application/problem+json` (RFC 9457):
+`{"type", "title", "status", "detail", "code"}`. Invalid input is a **400**
+with `errors`, field paths mapped to lists of messages, e.g.
+`{"errors": {"translations.en.title": ["must be 1 to 255 characters"], "tags": ["unknown tag"]}}`;
+unknown fields are refused the same way. An impossible status change (e.g.
+archiving a draft) is a **409** with code `invalid_transition` and the node's
+`current` status; something missing (or belonging to another site) is a
+**404**; a write while the platform catches up on its events is a **503** with
+`Retry-After`.
+""".strip()
+
+
+class ProblemSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable, machine-readable.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="400 only: field path -> messages.",
+    )
+
+    class Meta:
+        ref_name = "Problem"
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema plus the problem+json answers every operation can give."""
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        errors = {"403": "Not logged in, not staff, or without the permission."}
+        unsafe = self.method in {"POST", "PUT", "PATCH", "DELETE"}
+        has_input = unsafe and (
+            self.method == "DELETE" or self.get_request_serializer() is not None
+        )
+        if has_input or self._is_list_view():
+            errors["400"] = "Invalid input; see errors."
+        if "{" in self.path:
+            errors["404"] = "No such object on this site."
+        if getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
+            errors["409"] = "The change is not possible in the current status."
+        if unsafe:
+            errors["503"] = "The platform is catching up; retry after Retry-After seconds."
+        for code, description in sorted(errors.items()):
+            if code not in responses:
+                response = self._get_response_for_code(
+                    ProblemSerializer, code, [PROBLEM_CONTENT_TYPE], direction
+                )
+                response["description"] = description
+                responses[code] = response
+        return responses
+
+
+def describe(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """Postprocessing hook: the front page of the schema and of Swagger UI."""
+    result.setdefault("info", {})["description"] = DESCRIPTION
+    return result

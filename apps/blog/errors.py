@@ -1,0 +1,6 @@
+from apps.content.errors import NodeNotFound
+
+
+class PostNotFound(NodeNotFound):
+    code = "post_not_found"
+    title = "No such post"

@@ -1,0 +1,115 @@
+"""Does a projection match the write model? Compares ``ContentListing`` with content's selectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+
+from . import content_listing
+from .content_listing import ROW_FIELDS, VECTOR_FROM_COLUMNS
+from .models import ContentListing
+
+SAMPLE = 50  # differences kept with their details, per kind of difference
+
+
+@dataclass
+class Difference:
+    node_id: str
+    locale: str
+    problem: str  # "missing", "unexpected", "different" or "vectors"
+    fields: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        detail = f" ({', '.join(self.fields)})" if self.fields else ""
+        return f"{self.problem:<10} {self.node_id} [{self.locale}]{detail}"
+
+
+@dataclass
+class Report:
+    projection: str
+    nodes: int = 0
+    rows: int = 0
+    missing: int = 0
+    unexpected: int = 0
+    different: int = 0
+    vectors: int = 0
+    samples: list[Difference] = field(default_factory=list)
+
+    @property
+    def differences(self) -> int:
+        return self.missing + self.unexpected + self.different + self.vectors
+
+    @property
+    def ok(self) -> bool:
+        return self.differences == 0
+
+    def _note(self, difference: Difference) -> None:
+        setattr(self, difference.problem, getattr(self, difference.problem) + 1)
+        if len(self.samples) < SAMPLE * 4:
+            self.samples.append(difference)
+
+
+def _compare(expected: dict[str, Any], row: dict[str, Any]) -> list[str]:
+    return [name for name in expected if row.get(name) != expected[name]]
+
+
+def check_content_listing() -> Report:
+    """Compare every row of the active tenant with what its published nodes say it should be.
+
+    Reads the write model through content's selectors, a chunk of nodes at a
+    time (a fixed number of queries per chunk), then finds rows of nodes that
+    are no longer published and rows whose search vector does not match their text.
+    """
+    report = Report(projection="content_listing")
+    locales = content_listing.tenant_locales()
+    columns = ["node_id", "locale", *ROW_FIELDS, "source_version"]
+    seen = set()
+    chunk = []
+
+    def flush() -> None:
+        ids = [node.pk for node in chunk]
+        stored: dict[tuple, dict[str, Any]] = {
+            (row["node_id"], row["locale"]): row
+            for row in ContentListing.objects.filter(node_id__in=ids).values(*columns)
+        }
+        for node in chunk:
+            expected = content_listing.expected_rows(node, locales)
+            for locale, values in expected.items():
+                row = stored.pop((node.pk, locale), None)
+                if row is None:
+                    report._note(Difference(str(node.pk), locale, "missing"))
+                    continue
+                fields = _compare({**values, "source_version": node.version}, row)
+                if fields:
+                    report._note(Difference(str(node.pk), locale, "different", fields))
+            report.rows += len(expected)
+        for node_id, locale in stored:
+            report._note(Difference(str(node_id), locale, "unexpected"))
+        chunk.clear()
+
+    for node in content_listing.published_nodes():
+        seen.add(node.pk)
+        chunk.append(node)
+        report.nodes += 1
+        if len(chunk) >= content_listing.CHUNK:
+            flush()
+    flush()
+
+    orphans = ContentListing.objects.exclude(node_id__in=seen).values_list("node_id", "locale")
+    for node_id, locale in orphans.iterator(chunk_size=2000):
+        report._note(Difference(str(node_id), locale, "unexpected"))
+
+    table = connection.ops.quote_name(ContentListing._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT node_id, locale FROM {table} "  # noqa: S608 -- constant SQL, no input
+            f"WHERE search_vector IS DISTINCT FROM ({VECTOR_FROM_COLUMNS})"
+        )
+        for node_id, locale in cursor.fetchall():
+            report._note(Difference(str(node_id), locale, "vectors", ["search_vector"]))
+    return report
+
+
+CHECKS = {"content_listing": check_content_listing}

@@ -1,0 +1,170 @@
+"""The content listing projection's rows: built from content's selectors, written with a version guard.
+
+The handler, ``rebuild_projections`` and the consistency check all build rows
+with ``expected_rows`` from the current state of a node, so the three agree by
+construction. A row is written only if it is not older than the stored one
+(``source_version`` is the node's aggregate version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+from django.utils import timezone
+
+from apps.content import selectors as content
+from apps.content.models import NodeStatus
+from apps.tenancy.selectors import tenant_list
+
+from .models import ContentListing
+from .projections import versioned_upsert
+from .text import MAX_BODY_TEXT, excerpt_of, reading_minutes, search_config, text_of
+
+CHUNK = 500
+
+# Title weighs most, then the excerpt, then the body; each in the language of the text.
+VECTOR_SQL = (
+    "setweight(to_tsvector({config}::regconfig, {title}), 'A') || "
+    "setweight(to_tsvector({config}::regconfig, {excerpt}), 'B') || "
+    "setweight(to_tsvector({config}::regconfig, {body}), 'C')"
+)
+VECTOR_FROM_PARAMS = VECTOR_SQL.format(config="%s", title="%s", excerpt="%s", body="%s")
+VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
+    config="search_config", title="title", excerpt="excerpt", body="body_text"
+)
+
+# What a row holds besides its key and the bookkeeping (source_version, indexed_at, vector).
+ROW_FIELDS = (
+    "kind", "content_locale", "title", "slug", "excerpt", "body_text", "author_id", "author_name",
+    "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "published_at",
+    "reading_minutes", "search_config",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Locales:
+    """The locales the active tenant serves (its default first) and its default."""
+
+    served: tuple[str, ...]
+    default: str
+
+
+def tenant_locales() -> Locales:
+    """Read fresh (not from the resolver's cache): a locale change must not race its handler."""
+    tenant = tenant_list().filter(schema_name=connection.schema_name).first()
+    if tenant is None:
+        return Locales(("en",), "en")
+    return Locales(tuple(tenant.locales), tenant.default_locale)
+
+
+def _author_name(user) -> str:
+    if user is None:
+        return ""
+    return (user.get_full_name() or user.get_username())[:255]
+
+
+def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
+    """The rows ``node`` should have, by locale: none unless it is published."""
+    if node is None or node.status != NodeStatus.PUBLISHED or node.published_at is None:
+        return {}
+    tags = sorted(node.tags.all(), key=lambda tag: tag.slug)
+    category = node.category
+    rows = {}
+    for locale in locales.served:
+        translation = content.pick_translation(node, locale, locales.default)
+        if translation is None:
+            continue
+        body_text = text_of(translation.body_html)[:MAX_BODY_TEXT]
+        rows[locale] = {
+            "kind": node.kind,
+            "content_locale": translation.locale,
+            "title": translation.title,
+            "slug": translation.slug,
+            "excerpt": excerpt_of(translation.excerpt, translation.body_html),
+            "body_text": body_text,
+            "author_id": node.author_id,
+            "author_name": _author_name(node.author),
+            "category_id": category.pk if category else None,
+            "category_slug": category.slug if category else "",
+            "category_name": category.name if category else "",
+            "tag_slugs": [tag.slug for tag in tags],
+            "tag_names": [tag.name for tag in tags],
+            "published_at": node.published_at,
+            "reading_minutes": reading_minutes(body_text),
+            "search_config": search_config(translation.locale),
+        }
+    return rows
+
+
+def _vector_params(values: dict[str, Any]) -> list[str]:
+    config = values["search_config"]
+    return [config, values["title"], config, values["excerpt"], config, values["body_text"]]
+
+
+def write(node_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -> None:
+    """Make the stored rows of ``node_id`` be ``rows`` (unless they already reflect a newer version)."""
+    now = timezone.now()
+    for locale, values in rows.items():
+        versioned_upsert(
+            ContentListing,
+            key={"node_id": node_id, "locale": locale},
+            version=version,
+            values={**values, "indexed_at": now},
+            computed={"search_vector": (VECTOR_FROM_PARAMS, _vector_params(values))},
+            replace_equal=True,
+        )
+    stale = ContentListing.objects.filter(node_id=node_id).exclude(locale__in=list(rows))
+    if version is not None:
+        stale = stale.filter(source_version__lte=version)
+    stale.delete()
+
+
+def sync_node(node_id: UUID | str, locales: Locales | None = None) -> None:
+    """Bring one node's rows in line with its current state (gone, unpublished: no rows)."""
+    node = content.node_get(node_id)
+    if node is None:
+        ContentListing.objects.filter(node_id=node_id).delete()
+        return
+    write(node.pk, node.version, expected_rows(node, locales or tenant_locales()))
+
+
+def sync_nodes(node_ids: Iterable[UUID], locales: Locales | None = None) -> int:
+    """``sync_node`` for many nodes, a chunk at a time (a fixed number of queries per chunk)."""
+    locales = locales or tenant_locales()
+    ids = list(dict.fromkeys(node_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found = {node.pk: node for node in content.nodes().filter(pk__in=chunk)}
+        for node_id in chunk:
+            node = found.get(node_id)
+            if node is None:
+                ContentListing.objects.filter(node_id=node_id).delete()
+            else:
+                write(node.pk, node.version, expected_rows(node, locales))
+    return len(ids)
+
+
+def published_nodes() -> Iterator:
+    """Every published node of the active tenant, with what rows need, in chunks."""
+    return content.nodes(status=NodeStatus.PUBLISHED).order_by("pk").iterator(chunk_size=CHUNK)
+
+
+def published_count() -> int:
+    return content.nodes(status=NodeStatus.PUBLISHED).count()
+
+
+def sync_all() -> int:
+    """Every row of the active tenant again (after its locales changed, say)."""
+    locales = tenant_locales()
+    seen = set()
+    for node in published_nodes():
+        write(node.pk, node.version, expected_rows(node, locales))
+        seen.add(node.pk)
+    listed = set(ContentListing.objects.values_list("node_id", flat=True).distinct())
+    ContentListing.objects.exclude(locale__in=locales.served).delete()
+    sync_nodes(listed - seen, locales)
+    return len(seen)

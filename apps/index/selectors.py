@@ -1,0 +1,275 @@
+"""Reads of the read side: listings, month archives and full-text search over ``ContentListing``.
+
+Every function here runs a fixed number of queries whatever the page size
+(``listing``: a count and a page; ``search``: the same; ``months``: one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf, TruncMonth
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .errors import PageNotFound
+from .models import ContentListing
+from .text import ALL_SEARCH_CONFIGS, HIGHLIGHT_START, HIGHLIGHT_STOP
+
+DEFAULT_PER_PAGE = 10
+MAX_PER_PAGE = 100
+MAX_QUERY_LENGTH = 200
+# Columns a listing card needs (the body text and the vector stay in the database).
+CARD_FIELDS = (
+    "id", "node_id", "kind", "locale", "content_locale", "title", "slug", "excerpt", "author_id",
+    "author_name", "category_slug", "category_name", "tag_slugs", "tag_names", "published_at",
+    "reading_minutes",
+)  # fmt: skip
+
+
+def _paginate(rows: QuerySet | list, page: int | str | None, per_page: int) -> Page:
+    per_page = max(1, min(int(per_page or DEFAULT_PER_PAGE), MAX_PER_PAGE))
+    paginator = Paginator(rows, per_page)
+    try:
+        result = paginator.page(1 if page in (None, "") else page)
+    except (EmptyPage, PageNotAnInteger):
+        raise PageNotFound(f"no page {page}") from None
+    result.object_list = list(result.object_list)
+    return result
+
+
+def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
+    if not 1 <= year <= 9998 or (month is not None and not 1 <= month <= 12):
+        raise PageNotFound("no such month")
+    start = date(year, month or 1, 1)
+    end = date(year + 1, 1, 1) if month is None else date(year + (month == 12), month % 12 + 1, 1)
+    aware = timezone.get_current_timezone()
+    return (
+        datetime(start.year, start.month, 1, tzinfo=aware),
+        datetime(end.year, end.month, 1, tzinfo=aware),
+    )
+
+
+def listing_rows(
+    *,
+    kind: str,
+    locale: str,
+    category: str | None = None,
+    tag: str | None = None,
+    author_id: int | None = None,
+    year: int | None = None,
+    month: int | None = None,
+) -> QuerySet[ContentListing]:
+    """Published content of ``kind`` in ``locale``, newest first, filtered (not paginated)."""
+    rows = ContentListing.objects.filter(kind=kind, locale=locale)
+    if category:
+        rows = rows.filter(category_slug=category)
+    if tag:
+        rows = rows.filter(tag_slugs__contains=[tag])
+    if author_id is not None:
+        rows = rows.filter(author_id=author_id)
+    if year is not None:
+        start, end = _month_range(year, month)
+        rows = rows.filter(published_at__gte=start, published_at__lt=end)
+    return rows.only(*CARD_FIELDS).order_by("-published_at", "node_id")
+
+
+def listing(
+    *,
+    kind: str,
+    locale: str,
+    category: str | None = None,
+    tag: str | None = None,
+    author_id: int | None = None,
+    year: int | None = None,
+    month: int | None = None,
+    page: int | str | None = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page:
+    """One page of ``listing_rows`` (two queries); ``PageNotFound`` past the last page."""
+    rows = listing_rows(
+        kind=kind, locale=locale, category=category, tag=tag, author_id=author_id,
+        year=year, month=month,
+    )  # fmt: skip
+    return _paginate(rows, page, per_page)
+
+
+def latest(*, kind: str, locale: str, limit: int = 20) -> list[ContentListing]:
+    """The newest ``limit`` items (for feeds): one query."""
+    return list(listing_rows(kind=kind, locale=locale)[: max(1, min(limit, MAX_PER_PAGE))])
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    year: int
+    month: int
+    count: int
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+
+def months(*, kind: str, locale: str) -> list[MonthCount]:
+    """Months that have published content of ``kind``, newest first, with how much."""
+    rows = (
+        ContentListing.objects.filter(kind=kind, locale=locale)
+        .annotate(month=TruncMonth("published_at"))
+        .values("month")
+        .annotate(count=Count("id"))
+        .order_by("-month")
+    )
+    return [MonthCount(row["month"].year, row["month"].month, row["count"]) for row in rows]
+
+
+def neighbours(
+    *, kind: str, locale: str, node_id: UUID, published_at: datetime
+) -> tuple[ContentListing | None, ContentListing | None]:
+    """The items just older and just newer than the given one, in listing order (two queries)."""
+    rows = ContentListing.objects.filter(kind=kind, locale=locale).only(*CARD_FIELDS)
+    older = (
+        rows.filter(
+            Q(published_at__lt=published_at) | Q(published_at=published_at, node_id__gt=node_id)
+        )
+        .order_by("-published_at", "node_id")
+        .first()
+    )
+    newer = (
+        rows.filter(
+            Q(published_at__gt=published_at) | Q(published_at=published_at, node_id__lt=node_id)
+        )
+        .order_by("published_at", "-node_id")
+        .first()
+    )
+    return older, newer
+
+
+def author_name(*, kind: str, author_id: int) -> str | None:
+    """The name an author's published content shows, or None if they have none."""
+    return (
+        ContentListing.objects.filter(kind=kind, author_id=author_id)
+        .order_by("-published_at")
+        .values_list("author_name", flat=True)
+        .first()
+    )
+
+
+# -- search -------------------------------------------------------------------
+
+
+_MARKED = re.compile(f"{HIGHLIGHT_START}([^{HIGHLIGHT_START}{HIGHLIGHT_STOP}]*){HIGHLIGHT_STOP}")
+
+
+def highlighted(text: str) -> SafeString:
+    """``text`` from ts_headline, escaped, with each marked match in a <mark> element.
+
+    Only well-formed marker pairs become elements; a stray marker is dropped.
+    """
+    marked = _MARKED.sub(r"<mark>\1</mark>", str(escape(text or "")))
+    return mark_safe(  # noqa: S308 -- escaped above; only our own markers become tags
+        marked.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
+    )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    node_id: UUID
+    kind: str
+    locale: str
+    content_locale: str
+    slug: str
+    title: str
+    title_html: SafeString
+    snippet_html: SafeString
+    excerpt: str
+    author_name: str
+    category_slug: str
+    category_name: str
+    published_at: datetime
+    reading_minutes: int
+    rank: float
+
+
+def _hit(row: ContentListing) -> SearchHit:
+    return SearchHit(
+        node_id=row.node_id,
+        kind=row.kind,
+        locale=row.locale,
+        content_locale=row.content_locale,
+        slug=row.slug,
+        title=row.title,
+        title_html=highlighted(row.title_marked),
+        snippet_html=highlighted(row.snippet),
+        excerpt=row.excerpt,
+        author_name=row.author_name,
+        category_slug=row.category_slug,
+        category_name=row.category_name,
+        published_at=row.published_at,
+        reading_minutes=row.reading_minutes,
+        rank=row.rank,
+    )
+
+
+def clean_query(query: str | None) -> str:
+    return " ".join((query or "").split())[:MAX_QUERY_LENGTH]
+
+
+def search(
+    *,
+    query: str,
+    locale: str,
+    page: int | str | None = 1,
+    kind: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page:
+    """Content in ``locale`` matching ``query`` (web-search syntax), best first (two queries).
+
+    Each row is matched with the text search configuration of its own
+    language; ``object_list`` holds ``SearchHit``s with escaped, highlighted
+    title and snippet.
+    """
+    text = clean_query(query)
+    if not text:
+        return _paginate([], 1, per_page)
+    # One branch per configuration keeps the GIN index usable (a per-row config would not).
+    match = Q()
+    for config in ALL_SEARCH_CONFIGS:
+        match |= Q(
+            search_config=config,
+            search_vector=SearchQuery(text, config=config, search_type="websearch"),
+        )
+    own_language = SearchQuery(text, config=F("search_config"), search_type="websearch")
+    marks = {"start_sel": HIGHLIGHT_START, "stop_sel": HIGHLIGHT_STOP}
+    rows = ContentListing.objects.filter(match, locale=locale)
+    if kind:
+        rows = rows.filter(kind=kind)
+    rows = (
+        rows.annotate(
+            rank=SearchRank(F("search_vector"), own_language, normalization=Value(1)),
+            title_marked=SearchHeadline(
+                "title", own_language, config=F("search_config"), highlight_all=True, **marks
+            ),
+            snippet=SearchHeadline(
+                Coalesce(NullIf("body_text", Value("")), "excerpt"),
+                own_language,
+                config=F("search_config"),
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter='" … "',
+                **marks,
+            ),
+        )
+        .only(*CARD_FIELDS)
+        .order_by("-rank", "-published_at", "node_id")
+    )
+    result = _paginate(rows, page, per_page)
+    result.object_list = [_hit(row) for row in result.object_list]
+    return result

@@ -1,0 +1,57 @@
+"""Text derived from content for the read side: plain text, excerpts, reading time, search configs."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+
+from apps.content.rendering import plain_text
+
+# PostgreSQL text search configuration per locale (its language part); anything else: simple.
+SEARCH_CONFIGS = {"en": "english", "de": "german", "fr": "french", "ru": "russian"}
+DEFAULT_SEARCH_CONFIG = "simple"
+ALL_SEARCH_CONFIGS = tuple(sorted({*SEARCH_CONFIGS.values(), DEFAULT_SEARCH_CONFIG}))
+
+EXCERPT_WORDS = 40
+WORDS_PER_MINUTE = 200
+# What the search vector and the highlighted snippets see of a body (tsvector has a 1 MB limit).
+MAX_BODY_TEXT = 100_000
+
+# ts_headline marks matches with these (private-use characters that never reach a page):
+# the snippet is escaped first, then they become <mark> elements.
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_STOP = "\ue001"
+
+# Without a space after these, "<p>one</p><p>two</p>" would read as "onetwo".
+_BLOCK_END = re.compile(
+    r"(</(?:p|div|h[1-6]|li|blockquote|pre|tr|td|th|dt|dd|figcaption|caption|summary|details|"
+    r"table|thead|tbody|tfoot|ul|ol|dl|figure)\s*>|<br\s*/?>|<hr\s*/?>)",
+    re.IGNORECASE,
+)
+
+
+def search_config(locale: str) -> str:
+    return SEARCH_CONFIGS.get((locale or "").split("-")[0].lower(), DEFAULT_SEARCH_CONFIG)
+
+
+def text_of(markup: str) -> str:
+    """Readable plain text of (sanitized) HTML: tags stripped, entities decoded, spaces collapsed."""
+    text = html.unescape(plain_text(_BLOCK_END.sub(r"\1 ", markup or "")))
+    return text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
+
+
+def excerpt_of(excerpt: str, body_html: str, *, words: int = EXCERPT_WORDS) -> str:
+    """The editor's excerpt as plain text, else the first ``words`` words of the body."""
+    text = text_of(excerpt)
+    if text:
+        return text
+    body_words = text_of(body_html).split()
+    if len(body_words) <= words:
+        return " ".join(body_words)
+    return " ".join(body_words[:words]) + "\u2026"
+
+
+def reading_minutes(text: str) -> int:
+    """Minutes an average reader needs for ``text`` (plain text); at least one."""
+    return max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE))

@@ -1,0 +1,33 @@
+"""Events pages reacts to: content changes that show in menus, on the home page or in sitemaps."""
+
+from __future__ import annotations
+
+from apps.events.envelope import StoredEvent
+from apps.events.registry import handles
+
+from . import site
+from .models import PAGE_KIND
+
+SHOWN_KINDS = {PAGE_KIND, "post"}
+
+
+@handles(
+    "content.node.created",
+    "content.node.updated",
+    "content.node.published",
+    "content.node.unpublished",
+    "content.node.archived",
+    "content.node.restored",
+    "content.node.deleted",
+    "content.translation.updated",
+    "content.translation.deleted",
+    "content.category.updated",
+    "content.category.deleted",
+    "content.media.deleted",
+    name="pages.site_cache",
+)
+def content_changed(event: StoredEvent) -> None:
+    """Pages and posts appear in menus, on the home page and in sitemaps: rebuild those."""
+    kind = event.payload.get("kind")
+    if kind is None or kind in SHOWN_KINDS:
+        site.invalidate()

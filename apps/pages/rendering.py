@@ -1,0 +1,133 @@
+"""Blocks made ready for templates: sanitized HTML, resolved images, one template per type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.safestring import SafeString, mark_safe
+
+from apps.content.models import Media
+from apps.content.rendering import render_body, render_markdown, sanitize_html
+
+from .blocks import (
+    CallToActionBlock,
+    EmbedHtmlBlock,
+    FaqBlock,
+    GalleryBlock,
+    HeroBlock,
+    ImageBlock,
+    ProductGridBlock,
+    RichTextBlock,
+    media_references,
+    parse_block,
+)
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    alt: str
+    width: int | None
+    height: int | None
+    caption: str = ""
+
+
+def _image(media: Media | None, locale: str, *, alt: str = "", caption: str = "") -> Image | None:
+    if media is None:
+        return None
+    return Image(
+        url=media.file.url,
+        alt=alt or media.alt(locale),
+        width=media.width,
+        height=media.height,
+        caption=caption,
+    )
+
+
+def _safe(html: str) -> SafeString:
+    return mark_safe(html)  # noqa: S308 - the output of nh3, with our allow-list
+
+
+@dataclass(frozen=True)
+class RenderedBlock:
+    type: str
+    data: dict[str, Any]
+
+    @property
+    def template(self) -> str:
+        return f"pages/blocks/{self.type}.html"
+
+
+def locale_blocks(
+    blocks: dict[str, list[dict[str, Any]]], locale: str, default: str
+) -> list[dict[str, Any]]:
+    """The blocks in ``locale``, else in ``default``, else in any locale that has some."""
+    for key in (locale, default):
+        if blocks.get(key):
+            return blocks[key]
+    return next((items for items in blocks.values() if items), [])
+
+
+def media_ids(blocks: list[dict[str, Any]]) -> list[str]:
+    return [media_id for _, media_id in media_references({"_": blocks})]
+
+
+def render_blocks(
+    blocks: list[dict[str, Any]], *, media: dict[str, Media], locale: str
+) -> list[RenderedBlock]:
+    """Each stored block parsed again (one that no longer validates is skipped) and made safe."""
+    rendered = []
+    for raw in blocks:
+        block = parse_block(raw)
+        if block is None:
+            continue
+        data: dict[str, Any]
+        if isinstance(block, HeroBlock):
+            data = {
+                "title": block.title,
+                "subtitle": block.subtitle,
+                "image": _image(media.get(str(block.image_id)), locale) if block.image_id else None,
+                "cta_label": block.cta_label,
+                "cta_url": block.cta_url,
+            }
+        elif isinstance(block, RichTextBlock):
+            data = {"html": _safe(render_body(block.body, block.format))}
+        elif isinstance(block, ImageBlock):
+            image = _image(
+                media.get(str(block.media_id)), locale, alt=block.alt, caption=block.caption
+            )
+            if image is None:
+                continue
+            data = {"image": image, "link_url": block.link_url}
+        elif isinstance(block, GalleryBlock):
+            images = [
+                _image(media.get(str(item.media_id)), locale, caption=item.caption)
+                for item in block.images
+            ]
+            data = {"title": block.title, "images": [image for image in images if image]}
+            if not data["images"]:
+                continue
+        elif isinstance(block, CallToActionBlock):
+            data = block.model_dump()
+        elif isinstance(block, FaqBlock):
+            data = {
+                "title": block.title,
+                "items": [
+                    {"question": item.question, "answer_html": _safe(render_markdown(item.answer))}
+                    for item in block.items
+                ],
+            }
+        elif isinstance(block, EmbedHtmlBlock):
+            data = {"title": block.title, "html": _safe(sanitize_html(block.html))}
+        elif isinstance(block, ProductGridBlock):
+            data = {
+                "title": block.title,
+                "category_slug": block.category_slug,
+                "count": block.count,
+                "slots": range(block.count),
+            }
+        else:  # pragma: no cover - every type of the union is handled above
+            continue
+        rendered.append(RenderedBlock(block.type, data))
+    return rendered

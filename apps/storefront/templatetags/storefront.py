@@ -1,0 +1,82 @@
+"""The frame of every storefront page: the reader's locale, menus, the locale switcher.
+
+They read the site snapshot once per request (no query when it is cached) and
+do nothing on the platform's own (public) pages or without a request (500).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+
+from apps.pages import selectors as pages
+from apps.pages.delivery import (
+    LocaleLink,
+    locale_links,
+    locale_name,
+    reader_locale,
+    site_snapshot,
+    site_tenant,
+)
+
+register = template.Library()
+
+
+def _site_request(context: template.Context) -> HttpRequest | None:
+    request = context.get("request")
+    if request is None or site_tenant(request) is None:
+        return None
+    return request
+
+
+@register.simple_tag(takes_context=True)
+def site_locale(context: template.Context) -> str:
+    """The locale the page is served in (for ``<html lang>``)."""
+    for name in ("content_locale", "page_locale"):
+        if isinstance(context.get(name), str):
+            return context[name]
+    request = _site_request(context)
+    if request is None:
+        return "en"
+    return reader_locale(request).current
+
+
+@register.inclusion_tag("storefront/_menu.html", takes_context=True)
+def site_menu(context: template.Context, slug: str, label: str = "") -> dict[str, Any]:
+    request = _site_request(context)
+    if request is None:
+        return {"links": []}
+    locale = reader_locale(request)
+    links = pages.menu_links(
+        site_snapshot(request), slug, locale=locale.current, default=locale.default
+    )
+    return {"links": links, "slug": slug, "label": label or slug, "path": request.path}
+
+
+def _switcher_links(context: template.Context, request: HttpRequest) -> list[LocaleLink]:
+    given = context.get("locale_links")
+    if given:
+        return list(given)
+    locale = reader_locale(request)
+    # Another view's alternates ([{"locale": "de", "url": "/blog/hallo/?lang=de"}]), else this path.
+    urls = {code: request.path for code in locale.available}
+    for alternate in context.get("alternates") or []:
+        if isinstance(alternate, dict) and alternate.get("locale") in urls:
+            urls[alternate["locale"]] = alternate["url"].split("?", 1)[0]
+    return locale_links(locale, urls)
+
+
+@register.inclusion_tag("storefront/_locale_switcher.html", takes_context=True)
+def locale_switcher(context: template.Context) -> dict[str, Any]:
+    request = _site_request(context)
+    if request is None:
+        return {"links": []}
+    links = _switcher_links(context, request)
+    return {"links": links if len(links) > 1 else []}
+
+
+@register.filter
+def language_name(code: str) -> str:
+    return locale_name(code)

@@ -1,0 +1,113 @@
+"""Categories and tags through the API."""
+
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import schema_context
+
+from apps.content import services
+from apps.content.models import Category, Tag
+from apps.events.models import OutboxEvent
+
+from .conftest import assert_problem, in_schema, make_node
+
+pytestmark = pytest.mark.django_db
+
+JSON = "application/json"
+
+
+def test_category_crud(acme_api):
+    made = acme_api.post(
+        "/api/v1/categories/", {"name": "News", "description": "What happens"}, content_type=JSON
+    )
+    assert made.status_code == 201, made.content
+    news = made.json()
+    assert news == {
+        "id": news["id"],
+        "name": "News",
+        "slug": "news",
+        "parent": None,
+        "position": 0,
+        "description": "What happens",
+    }
+    child = acme_api.post(
+        "/api/v1/categories/",
+        {"name": "Local news", "slug": "local", "parent": news["id"]},
+        content_type=JSON,
+    ).json()
+    assert child["parent"] == news["id"]
+    assert acme_api.get(f"/api/v1/categories/{news['id']}/").json()["name"] == "News"
+    listed = acme_api.get("/api/v1/categories/").json()
+    assert [c["slug"] for c in listed["results"]] == ["local", "news"]
+    children = acme_api.get(f"/api/v1/categories/?parent={news['id']}").json()["results"]
+    assert [c["slug"] for c in children] == ["local"]
+
+    changed = acme_api.patch(
+        f"/api/v1/categories/{news['id']}/", {"name": "World news"}, content_type=JSON
+    )
+    assert changed.status_code == 200
+    assert changed.json()["name"] == "World news"
+    assert changed.json()["slug"] == "news"  # not given: kept
+
+    body = assert_problem(acme_api.delete(f"/api/v1/categories/{news['id']}/"), 400)
+    assert body["errors"] == {"children": ["delete or move the subcategories first"]}
+    assert acme_api.delete(f"/api/v1/categories/{child['id']}/").status_code == 204
+    assert acme_api.delete(f"/api/v1/categories/{news['id']}/").status_code == 204
+    with schema_context("acme"):
+        assert not Category.objects.exists()
+    assert OutboxEvent.objects.filter(event_type="content.category.deleted").count() == 2
+
+
+def test_category_errors(acme_api):
+    taken = in_schema("acme", services.category_create, name="News")
+    body = assert_problem(
+        acme_api.post("/api/v1/categories/", {"name": "News"}, content_type=JSON),
+        400,
+        "content_invalid",
+    )
+    assert body["errors"] == {"slug": ["'news' is taken"]}
+    body = assert_problem(
+        acme_api.post("/api/v1/categories/", {"name": "X", "parent": 999}, content_type=JSON), 400
+    )
+    assert body["errors"] == {"parent": ["no such category"]}
+    body = assert_problem(
+        acme_api.patch(f"/api/v1/categories/{taken.pk}/", {"parent": taken.pk}, content_type=JSON),
+        400,
+    )
+    assert body["errors"] == {"parent": ["a category cannot be its own ancestor"]}
+    body = assert_problem(
+        acme_api.patch(f"/api/v1/categories/{taken.pk}/", {"parent": None}, content_type=JSON),
+        400,
+    )
+    assert list(body["errors"]) == ["parent"]
+
+
+def test_deleting_a_category_leaves_its_nodes_uncategorized(acme_api):
+    news = in_schema("acme", services.category_create, name="News")
+    node = make_node(category_id=news.pk)
+    assert acme_api.delete(f"/api/v1/categories/{news.pk}/").status_code == 204
+    assert acme_api.get(f"/api/v1/posts/{node.pk}/").json()["category"] is None
+
+
+def test_tags(acme_api):
+    made = acme_api.post("/api/v1/tags/", {"name": "Django"}, content_type=JSON)
+    assert made.status_code == 201
+    tag = made.json()
+    assert tag == {"id": tag["id"], "slug": "django", "name": "Django"}
+    # the same slug again: the existing tag
+    again = acme_api.post("/api/v1/tags/", {"name": "django"}, content_type=JSON).json()
+    assert again["id"] == tag["id"]
+    acme_api.post("/api/v1/tags/", {"name": "Async", "slug": "async-io"}, content_type=JSON)
+    listed = acme_api.get("/api/v1/tags/").json()
+    assert [t["slug"] for t in listed["results"]] == ["async-io", "django"]
+    assert acme_api.get(f"/api/v1/tags/{tag['id']}/").json()["name"] == "Django"
+    assert_problem(
+        acme_api.patch(f"/api/v1/tags/{tag['id']}/", {"name": "x"}, content_type=JSON), 405
+    )
+    node = make_node(tag_ids=[tag["id"]])
+    assert acme_api.delete(f"/api/v1/tags/{tag['id']}/").status_code == 204
+    with schema_context("acme"):
+        assert not Tag.objects.filter(pk=tag["id"]).exists()
+    assert acme_api.get(f"/api/v1/posts/{node.pk}/").json()["tags"] == []
+    body = assert_problem(acme_api.post("/api/v1/tags/", {"name": "!!!"}, content_type=JSON), 400)
+    assert body["errors"] == {"slug": ["cannot be empty"]}

@@ -1,0 +1,137 @@
+"""The projection on committed data, fed by the relay: replays, rebuilds and the consistency check."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_tenants.utils import schema_context
+
+from apps.blog import services as blog
+from apps.blog.services import TranslationInput
+from apps.content import services as content
+from apps.events import relay, services
+from apps.index.consistency import check_content_listing
+from apps.index.models import ContentListing
+from apps.tenancy import services as tenancy
+from tests.index.support import author, category, listing_rows, post, vectors
+
+HANDLER = "projection.content_listing"
+
+
+def _write_some_content():
+    """A history with every kind of change the projection follows, in acme and globex."""
+    with schema_context("acme"):
+        writer = author("Ada", "Lovelace")
+        news = category("News")
+        first = post("First", "The *first* post.", category=news, tags=("intro", "misc"), by=writer)
+        second = post("Second", "More words here.", tags=("misc",), by=writer)
+        post("Draft", "Not yet.", publish=False)
+        gone = post("Gone", "Deleted later.")
+        blog.post_translation_upsert(
+            post_id=second.pk,
+            data=TranslationInput(locale="en", title="Second, edited", body="Edited."),
+        )
+        blog.post_unpublish(post_id=first.pk)
+        blog.post_publish(post_id=first.pk)
+        blog.post_delete(post_id=gone.pk)
+        content.category_update(category_id=news.pk, name="Newsroom")
+        content.tag_delete(tag_id=content.tag_get_or_create(name="intro").pk)
+    with schema_context("globex"):
+        post("Globex post", "Elsewhere.")
+
+
+def _check(schema):
+    with schema_context(schema):
+        return check_content_listing()
+
+
+def test_after_a_drain_the_projection_matches_the_write_model(committed_content):
+    _write_some_content()
+    relay.drain()
+    for schema, expected in (("acme", 2), ("globex", 1)):
+        report = _check(schema)
+        assert (report.differences, report.nodes, report.rows) == (0, expected, expected)
+    with schema_context("acme"):
+        row = ContentListing.objects.get(title="Second, edited")
+        assert (row.tag_slugs, row.author_name) == (["misc"], "Ada Lovelace")
+        assert ContentListing.objects.get(title="First").category_name == "Newsroom"
+
+
+def test_replaying_every_event_gives_identical_rows(committed_content):
+    _write_some_content()
+    relay.drain()
+    before = listing_rows("acme"), listing_rows("globex"), vectors("acme")
+    # Replay for the projection only: its ledger entries go, so it applies every event again.
+    replayed = services.events_replay(handler=HANDLER)
+    assert replayed > 10
+    stats = relay.drain()
+    assert stats.failed == 0
+    assert (listing_rows("acme"), listing_rows("globex"), vectors("acme")) == before
+    # A plain replay reaches no one (everybody processed these events): still identical.
+    services.events_replay()
+    relay.drain()
+    assert (listing_rows("acme"), listing_rows("globex"), vectors("acme")) == before
+    assert _check("acme").differences == 0
+
+
+def test_replay_after_losing_the_read_model_restores_it(committed_content):
+    _write_some_content()
+    relay.drain()
+    before = listing_rows("acme")
+    with schema_context("acme"):
+        ContentListing.objects.all().delete()
+    assert _check("acme").missing == 2
+    services.events_replay(handler=HANDLER)
+    relay.drain()
+    assert listing_rows("acme") == before
+
+
+def test_the_check_reports_every_kind_of_difference(committed_content):
+    _write_some_content()
+    relay.drain()
+    with schema_context("acme"):
+        rows = ContentListing.objects.order_by("published_at")
+        changed, deleted = rows[0], rows[1]
+        ContentListing.objects.filter(pk=changed.pk).update(title="Tampered")
+        ContentListing.objects.filter(pk=deleted.pk).delete()
+        extra = ContentListing.objects.get(pk=changed.pk)
+        extra.pk, extra.locale = None, "xx"
+        extra.save()
+        report = check_content_listing()
+    assert (report.missing, report.unexpected, report.different, report.vectors) == (1, 1, 1, 2)
+    assert {d.problem for d in report.samples} == {"missing", "unexpected", "different", "vectors"}
+    different = next(d for d in report.samples if d.problem == "different")
+    assert different.fields == ["title"]
+
+
+def test_commands_check_and_rebuild(committed_content, capsys):
+    _write_some_content()
+    relay.drain()
+    call_command("check_projections")
+    assert "0 difference(s)" in capsys.readouterr().out
+    with schema_context("acme"):
+        ContentListing.objects.update(title="Tampered")
+    with pytest.raises(CommandError, match="4 difference"):
+        call_command("check_projections", tenant="acme", details=True)
+    assert "different" in capsys.readouterr().out
+    call_command("rebuild_projections", tenant="acme", projection="content_listing")
+    assert "acme" in capsys.readouterr().out
+    call_command("check_projections", tenant="acme", projection="content_listing")
+    assert _check("acme").differences == 0
+
+
+def test_a_locale_enabled_later_gets_its_rows(committed_content):
+    with schema_context("acme"):
+        node = post("Hello", "Hello.")
+    relay.drain()
+    with schema_context("acme"):
+        assert set(ContentListing.objects.values_list("locale", flat=True)) == {"en"}
+    tenancy.tenant_update(slug="acme", enabled_locales=["fr"])
+    relay.drain()
+    with schema_context("acme"):
+        rows = {row.locale: row for row in ContentListing.objects.filter(node_id=node.pk)}
+    assert set(rows) == {"en", "fr"}
+    assert (rows["fr"].content_locale, rows["fr"].title) == ("en", "Hello")
+    assert _check("acme").differences == 0
+    tenancy.tenant_update(slug="acme", enabled_locales=[])
+    relay.drain()
+    with schema_context("acme"):
+        assert set(ContentListing.objects.values_list("locale", flat=True)) == {"en"}

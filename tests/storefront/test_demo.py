@@ -1,0 +1,59 @@
+"""``setup_demo`` gives each demo tenant a living site, and running it again changes nothing."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django_tenants.utils import schema_context
+
+from apps.content.models import Media, Node, NodeStatus, Tag
+from apps.events.models import OutboxEvent
+from apps.pages.models import Menu, MenuItem, PageLayout
+from apps.tenancy.models import Tenant
+
+
+def _counts(schema: str) -> dict[str, int]:
+    with schema_context(schema):
+        return {
+            "posts": Node.objects.filter(kind="post", status=NodeStatus.PUBLISHED).count(),
+            "pages": Node.objects.filter(kind="page", status=NodeStatus.PUBLISHED).count(),
+            "layouts": PageLayout.objects.count(),
+            "menus": Menu.objects.count(),
+            "items": MenuItem.objects.count(),
+            "media": Media.objects.count(),
+            "tags": Tag.objects.count(),
+        }
+
+
+@pytest.mark.usefixtures("media_root")
+def test_setup_demo_seeds_both_tenants_and_is_idempotent(db, acme_client, globex_client):
+    out = io.StringIO()
+    call_command("setup_demo", stdout=out)
+    assert "demo site" in out.getvalue()
+    for slug in ("acme", "globex"):
+        assert Tenant.objects.get(slug=slug).locales == ["en", "de"]
+        counts = _counts(slug)
+        assert counts["posts"] == 10 and counts["pages"] == 4 and counts["menus"] == 2
+        assert counts["media"] >= 10 and counts["tags"] >= 3
+        with schema_context(slug):
+            german = Node.objects.filter(kind="post", translations__locale="de").count()
+            dates = set(
+                Node.objects.filter(kind="post").values_list("published_at__date", flat=True)
+            )
+        assert german == 10 and len(dates) > 1  # two locales; spread over several days
+    before = {slug: _counts(slug) for slug in ("acme", "globex")}
+    events = OutboxEvent.objects.count()
+    call_command("setup_demo", stdout=io.StringIO())
+    assert {slug: _counts(slug) for slug in ("acme", "globex")} == before
+    assert OutboxEvent.objects.count() == events  # nothing written the second time
+
+    home = acme_client.get("/").content.decode()
+    assert "Welcome to Acme Test" in home and 'aria-label="Main"' in home
+    assert acme_client.get("/about/team/").status_code == 200
+    assert globex_client.get("/ueber-uns/geschichte/?lang=de").status_code == 200
+    assert acme_client.get("/blog/").status_code == 200
+
+
+def test_seeding_needs_the_locales(db):
+    with pytest.raises(Exception, match="enable the locales"):
+        call_command("seed_demo_site", "acme", stdout=io.StringIO())
