@@ -7,6 +7,9 @@ reaches a page holds no script, no event handler attribute and no
 
 from __future__ import annotations
 
+import re
+from html import unescape as html_unescape
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -56,6 +59,15 @@ def render_body(body: str, body_format: str) -> str:
     return sanitize_html(body or "")
 
 
+BLOCK_BOUNDARY = re.compile(
+    r"<(?:br|/?(?:p|div|li|h[1-6]|tr|td|th|blockquote|pre|dd|dt|figcaption))\b[^>]*>", re.I
+)
+
+
 def plain_text(html: str) -> str:
-    """Text content of (sanitized) HTML, for excerpts, search and reading time."""
-    return " ".join(nh3.clean(html or "", tags=set()).split())
+    """Text content of (sanitized) HTML, for excerpts, search and reading time.
+
+    Block boundaries become spaces first, so ``<p>one</p><p>two</p>`` reads "one two".
+    """
+    spaced = BLOCK_BOUNDARY.sub(" ", html or "")
+    return " ".join(html_unescape(nh3.clean(spaced, tags=set())).split())

@@ -114,20 +114,26 @@ def _write_translation(node: Node, data: TranslationInput) -> tuple[NodeTranslat
     clash = NodeTranslation.objects.filter(
         locale=data.locale, kind=node.kind, slug=data.slug
     ).exclude(node=node)
+    taken = ContentInvalid(
+        {
+            f"translations.{data.locale}.slug": f"'{data.slug}' is already used by another {node.kind}"
+        }
+    )
     if clash.exists():
-        raise ContentInvalid(
-            {
-                f"translations.{data.locale}.slug": f"'{data.slug}' is already used by another {node.kind}"
-            }
-        )
+        raise taken
     existing = NodeTranslation.objects.filter(node=node, locale=data.locale).first()
-    if existing is None:
-        return NodeTranslation.objects.create(node=node, locale=data.locale, **values), True
-    changed = [name for name, value in values.items() if getattr(existing, name) != value]
-    for name in changed:
-        setattr(existing, name, values[name])
-    if changed:
-        existing.save()
+    try:
+        # A savepoint: losing the race for a slug is a validation error, not a broken transaction.
+        with transaction.atomic():
+            if existing is None:
+                return NodeTranslation.objects.create(node=node, locale=data.locale, **values), True
+            changed = [name for name, value in values.items() if getattr(existing, name) != value]
+            for name in changed:
+                setattr(existing, name, values[name])
+            if changed:
+                existing.save()
+    except IntegrityError:
+        raise taken from None
     return existing, bool(changed)
 
 

@@ -46,6 +46,8 @@ def validate_metadata(metadata: Any) -> dict[str, Any]:
             raise _invalid(
                 "metadata", f"key {key!r}: values are strings, numbers, booleans or lists of them"
             )
+    if "\\u0000" in json.dumps(metadata):
+        raise _invalid("metadata", "must not contain NUL characters")
     if len(json.dumps(metadata)) > METADATA_MAX_BYTES:
         raise _invalid("metadata", "at most 16 kB")
     return metadata

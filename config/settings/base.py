@@ -47,6 +47,7 @@ SHARED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Tenant feature flags; its tables also exist (empty) in public because its
     # many-to-many to User must be there when an operator is deleted.
     "waffle",
@@ -210,6 +211,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Platform content API",
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Swagger UI's files come from the installed sidecar package, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

@@ -325,3 +325,14 @@ def test_media_upload_validates_the_content_not_the_name(acme_db, settings, tmp_
         )
     services.media_delete(media_id=media.pk)
     assert not Media.objects.filter(pk=media.pk).exists()
+
+
+def test_metadata_with_nul_characters_is_refused(acme_db):
+    with pytest.raises(ContentInvalid, match="NUL"):
+        _post(metadata={"note": "a\x00b"})
+
+
+def test_plain_text_keeps_words_apart():
+    from apps.content.rendering import plain_text
+
+    assert plain_text("<p>one</p><p>two &amp; three</p>four<br>five") == "one two & three four five"
