@@ -116,6 +116,10 @@ class TagCreated(_TagEvent):
     event_type = "content.tag.created"
 
 
+class TagUpdated(_TagEvent):
+    event_type = "content.tag.updated"
+
+
 class TagDeleted(_TagEvent):
     event_type = "content.tag.deleted"
 
@@ -132,6 +136,10 @@ class MediaUploaded(_MediaEvent):
     event_type = "content.media.uploaded"
     content_type: ShortText
     size: int = Field(ge=1)
+
+
+class MediaUpdated(_MediaEvent):
+    event_type = "content.media.updated"
 
 
 class MediaDeleted(_MediaEvent):

@@ -483,10 +483,15 @@ def revision_restore(*, node_id: UUID, number: int, actor=None) -> Node:
         node.translations.exclude(locale__in=list(state["translations"])).delete()
         for locale, values in state["translations"].items():
             _write_translation(node, TranslationInput(locale=locale, **values))
+        version_before = node.version
         restored = _after_change(
             node, actor=actor, before=before, message=f"Restored revision {number}"
         )
+        if restored.version == version_before:
+            return restored  # the node already was in that state: nothing to announce
         for locale, values in state["translations"].items():
+            if before["translations"].get(locale) == values:
+                continue
             publish(
                 events.TranslationUpdated(
                     node_id=node.pk,
@@ -539,9 +544,12 @@ def category_update(
     name: str | None = None,
     slug: str | None = None,
     parent_id: int | None = None,
+    to_top_level: bool = False,
+    position: int | None = None,
     description: str | None = None,
     actor=None,
 ) -> Category:
+    """Change a category; ``parent_id`` moves it under another, ``to_top_level`` to the top."""
     with transaction.atomic():
         category = Category.objects.select_for_update().filter(pk=category_id).first()
         if category is None:
@@ -560,6 +568,12 @@ def category_update(
                     raise ContentInvalid({"parent": "a category cannot be its own ancestor"})
                 ancestor = ancestor.parent
             category.parent_id = parent_id
+        elif to_top_level:
+            category.parent_id = None
+        if position is not None:
+            if position < 0:
+                raise ContentInvalid({"position": "must be zero or more"})
+            category.position = position
         category.name, category.slug = new_name, new_slug
         if description is not None:
             category.description = description
@@ -591,6 +605,20 @@ def tag_get_or_create(*, name: str, slug: str = "", actor=None) -> Tag:
         if tag is None:
             tag = Tag.objects.create(name=name, slug=slug)
             publish(events.TagCreated(tag_id=tag.pk, slug=slug), actor=actor)
+    return tag
+
+
+def tag_update(*, tag_id: int, name: str, slug: str = "", actor=None) -> Tag:
+    name, slug = _clean_name_slug(name, slug, max_length=80)
+    with transaction.atomic():
+        tag = Tag.objects.select_for_update().filter(pk=tag_id).first()
+        if tag is None:
+            raise NotFound(f"no tag {tag_id}")
+        if Tag.objects.filter(slug=slug).exclude(pk=tag_id).exists():
+            raise ContentInvalid({"slug": f"'{slug}' is taken"})
+        tag.name, tag.slug = name, slug
+        tag.save(update_fields=["name", "slug"])
+        publish(events.TagUpdated(tag_id=tag.pk, slug=slug), actor=actor)
     return tag
 
 
@@ -635,6 +663,7 @@ def media_update_alt(*, media_id: UUID, alt_text: dict[str, str], actor=None) ->
             raise ContentInvalid({"alt_text": f"locales not enabled: {', '.join(bad)}"})
         media.alt_text = {locale: (text or "").strip()[:300] for locale, text in alt_text.items()}
         media.save(update_fields=["alt_text"])
+        publish(events.MediaUpdated(media_id=media.pk), actor=actor)
     return media
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from apps.content import selectors as content_selectors
 from apps.events.envelope import StoredEvent
 from apps.events.models import OutboxEvent
 from apps.events.registry import ALL
@@ -67,6 +68,8 @@ NODE_EVENTS = (
 )
 CATEGORY_EVENTS = ("content.category.updated", "content.category.deleted")
 TAG_EVENTS = ("content.tag.deleted",)
+# A renamed tag: the nodes that carry it (found by its new slug) show the new name.
+TAG_RENAMES = ("content.tag.updated",)
 # The locales a tenant serves decide which rows exist.
 TENANT_EVENTS = ("tenancy.tenant.updated",)
 
@@ -81,7 +84,7 @@ class ContentListingProjection(Projection):
     """
 
     name = "content_listing"
-    event_types = NODE_EVENTS + CATEGORY_EVENTS + TAG_EVENTS + TENANT_EVENTS
+    event_types = NODE_EVENTS + CATEGORY_EVENTS + TAG_EVENTS + TAG_RENAMES + TENANT_EVENTS
     model = ContentListing
 
     def apply(self, event: StoredEvent) -> None:
@@ -100,6 +103,10 @@ class ContentListingProjection(Projection):
                 ContentListing.objects.filter(tag_slugs__contains=[event.event.slug])
                 .values_list("node_id", flat=True)
                 .distinct()
+            )
+        elif kind in TAG_RENAMES:
+            content_listing.sync_nodes(
+                content_selectors.nodes(tag_slug=event.event.slug).values_list("pk", flat=True)
             )
         elif kind in TENANT_EVENTS:
             content_listing.sync_all()

@@ -336,3 +336,24 @@ def test_plain_text_keeps_words_apart():
     from apps.content.rendering import plain_text
 
     assert plain_text("<p>one</p><p>two &amp; three</p>four<br>five") == "one two & three four five"
+
+
+def test_tags_can_be_renamed_and_categories_moved_to_the_top(acme_db):
+    tag = services.tag_get_or_create(name="Djngo")
+    renamed = services.tag_update(tag_id=tag.pk, name="Django")
+    assert (renamed.name, renamed.slug) == ("Django", "django")
+    other = services.tag_get_or_create(name="Python")
+    with pytest.raises(ContentInvalid, match="taken"):
+        services.tag_update(tag_id=other.pk, name="Django")
+    parent = services.category_create(name="World")
+    child = services.category_create(name="Europe", parent_id=parent.pk)
+    moved = services.category_update(category_id=child.pk, to_top_level=True, position=3)
+    assert (moved.parent_id, moved.position) == (None, 3)
+    assert OutboxEvent.objects.filter(event_type="content.tag.updated").count() == 1
+
+
+def test_restoring_the_current_state_announces_nothing(acme_db):
+    node = _post(title="Same")
+    before = OutboxEvent.objects.count()
+    services.revision_restore(node_id=node.pk, number=1)
+    assert OutboxEvent.objects.count() == before
