@@ -22,7 +22,7 @@ import time
 import traceback
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -478,8 +478,17 @@ def _settle(outcomes, owner: str, stats: DrainStats) -> None:
 # -- draining -------------------------------------------------------------------
 
 
-def drain(*, time_budget: float | None = None, max_batches: int | None = None) -> DrainStats:
-    """Relay pending events and due retries until none are left or the budget is spent."""
+def drain(
+    *,
+    time_budget: float | None = None,
+    max_batches: int | None = None,
+    on_backlog: Callable[[], object] | None = None,
+) -> DrainStats:
+    """Relay pending events and due retries until none are left or the budget is spent.
+
+    ``on_backlog`` is called once, when the first batch comes back full: a backlog
+    that another worker process could help with.
+    """
     if connection.in_atomic_block:
         raise RuntimeError(
             "drain() must not run inside a transaction: each batch commits on its own"
@@ -493,6 +502,9 @@ def drain(*, time_budget: float | None = None, max_batches: int | None = None) -
             retries = retry_batch(owner)
             total.add(batch)
             total.add(retries)
+            if on_backlog is not None and batch.claimed >= settings.EVENTS["BATCH_SIZE"]:
+                on_backlog()
+                on_backlog = None
             if not batch.claimed and not retries.batches:
                 break
             out_of_time = time_budget is not None and time.monotonic() - started > time_budget

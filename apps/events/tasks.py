@@ -18,7 +18,10 @@ logger = logging.getLogger(__name__)
 def drain() -> dict:
     """Drain the outbox for a while; ask for another drain if work is left."""
     wakeup.clear()
-    stats = relay.drain(time_budget=settings.EVENTS["DRAIN_TIME_BUDGET_SECONDS"])
+    # Coalesced wake-ups send one task; a backlog gets a second process to help.
+    stats = relay.drain(
+        time_budget=settings.EVENTS["DRAIN_TIME_BUDGET_SECONDS"], on_backlog=wakeup.request_helper
+    )
     if stats.more:
         wakeup.request_drain()
     else:

@@ -43,5 +43,22 @@ def request_drain() -> bool:
     return guarded("redis", _send, fallback=False)
 
 
+HELPER_FLAG = "events:drain:helper"
+
+
+def _send_helper() -> bool:
+    from .tasks import drain
+
+    if _redis().set(HELPER_FLAG, "1", nx=True, ex=settings.EVENTS["WAKEUP_COALESCE_SECONDS"]):
+        drain.apply_async(retry=False)
+        return True
+    return False
+
+
+def request_helper() -> bool:
+    """Ask one more worker process to join a drain that found a backlog (at most one per window)."""
+    return guarded("redis", _send_helper, fallback=False)
+
+
 def clear() -> None:
     guarded("redis", _redis().delete, FLAG, fallback=None)

@@ -288,3 +288,16 @@ def test_operators_are_not_refused_under_backpressure(clean_events, settings):
     from django.contrib.auth.models import Group
 
     Group.objects.filter(name__startswith="ops-").delete()
+
+
+def test_a_full_first_batch_asks_for_help_once(clean_events, settings):
+    settings.EVENTS = {**settings.EVENTS, "BATCH_SIZE": 2}
+    for n in range(5):
+        _change(f"busy-{n}")
+    calls = []
+    stats = relay.drain(on_backlog=lambda: calls.append(1))
+    assert stats.handled == 5 and calls == [1]
+    _change("quiet")
+    calls.clear()
+    relay.drain(on_backlog=lambda: calls.append(1))
+    assert calls == []
