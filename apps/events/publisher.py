@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from uuid import UUID
+
 from django.db import connection, transaction
 from django.utils import timezone
 from uuid6 import uuid7
@@ -14,7 +18,6 @@ from apps.tenancy.resolver import tenant_by_schema
 
 from . import metrics, wakeup
 from .errors import PublishOutsideTransaction
-from .models import OutboxEvent
 from .schema import DomainEvent
 
 
@@ -39,7 +42,29 @@ def _actor_dict(actor) -> dict[str, str] | None:
     return None
 
 
-def publish(event: DomainEvent, *, actor=None, tenant: Tenant | None = None) -> OutboxEvent:
+@dataclass(frozen=True)
+class Published:
+    """Where an event landed in the outbox."""
+
+    position: int
+    event_id: UUID
+    event_type: str
+
+
+INSERT_SQL = """
+INSERT INTO public.events_outbox (
+    event_id, event_type, schema_version, tenant_id, schema_name, actor, aggregate_type,
+    aggregate_id, aggregate_version, correlation_id, causation_id, trace_context, occurred_at,
+    payload, status, claims, lease_owner, pending_since
+) VALUES (
+    %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb,
+    'pending', 0, '', now()
+)
+RETURNING position
+"""
+
+
+def publish(event: DomainEvent, *, actor=None, tenant: Tenant | None = None) -> Published:
     """Validate ``event`` and add it to the outbox, in the current transaction.
 
     Raises ``PublishOutsideTransaction`` outside ``transaction.atomic()`` and
@@ -54,22 +79,22 @@ def publish(event: DomainEvent, *, actor=None, tenant: Tenant | None = None) -> 
     event = type(event)(**event.payload())
     tenant = tenant or _current_tenant()
     ctx = context.current()
-    row = OutboxEvent.objects.create(
-        event_id=uuid7(),
-        event_type=event.event_type,
-        schema_version=event.schema_version,
-        tenant_id=tenant.pk,
-        schema_name=tenant.schema_name,
-        actor=_actor_dict(actor) or (ctx.actor.as_dict() if ctx.actor else None),
-        aggregate_type=event.aggregate_type,
-        aggregate_id=event.aggregate_id,
-        aggregate_version=event.aggregate_version,
-        correlation_id=ctx.correlation_id,
-        causation_id=ctx.causation_id,
-        trace_context={"traceparent": context.child_traceparent(ctx.traceparent)},
-        occurred_at=timezone.now(),
-        payload=event.payload(),
-    )
+    event_id = uuid7()
+    actor_value = _actor_dict(actor) or (ctx.actor.as_dict() if ctx.actor else None)
+    # One plain INSERT: the ORM's create() costs about twice as much on this hot path.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INSERT_SQL,
+            [
+                event_id, event.event_type, event.schema_version, tenant.pk, tenant.schema_name,
+                None if actor_value is None else json.dumps(actor_value), event.aggregate_type,
+                event.aggregate_id, event.aggregate_version, ctx.correlation_id, ctx.causation_id,
+                json.dumps({"traceparent": context.child_traceparent(ctx.traceparent)}),
+                timezone.now(), json.dumps(event.payload()),
+            ],
+        )  # fmt: skip
+        (position,) = cursor.fetchone()
+    row = Published(position=position, event_id=event_id, event_type=event.event_type)
     event_type = event.event_type
     transaction.on_commit(lambda: metrics.PUBLISHED.labels(event_type).inc())
     transaction.on_commit(wakeup.request_drain)

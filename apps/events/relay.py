@@ -61,6 +61,9 @@ WITH candidates AS (
             AND p.aggregate_id = o.aggregate_id
             AND p.position < o.position
             AND p.lease_expires_at >= now()
+          -- OFFSET 0 keeps this a per-row probe of outbox_pending_aggregate_idx
+          -- instead of an anti-join over a scan of the whole outbox.
+          OFFSET 0
       )
     ORDER BY o.position
     LIMIT %(limit)s
