@@ -45,6 +45,7 @@ format: install
 
 bench: install
 	$(DEVENV) python bench/tenant_resolution.py
+	$(DEVENV) python bench/outbox.py
 
 stop-embedded: install
 	$(BIN)/python scripts/devenv.py stop
