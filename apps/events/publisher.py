@@ -97,5 +97,5 @@ def publish(event: DomainEvent, *, actor=None, tenant: Tenant | None = None) -> 
     row = Published(position=position, event_id=event_id, event_type=event.event_type)
     event_type = event.event_type
     transaction.on_commit(lambda: metrics.PUBLISHED.labels(event_type).inc())
-    transaction.on_commit(wakeup.request_drain)
+    transaction.on_commit(wakeup.request_drain_soon)
     return row

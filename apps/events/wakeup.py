@@ -9,6 +9,8 @@ events wait in PostgreSQL and the beat sweep drains them when Redis is back.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 
 import redis
 from django.conf import settings
@@ -29,35 +31,63 @@ def _redis() -> redis.Redis:
     return _client
 
 
-def _send() -> bool:
+HELPER_FLAG = "events:drain:helper"
+
+
+def _send_once(flag: str) -> bool:
+    """Send a drain task unless ``flag`` says one is already on its way."""
     from .tasks import drain
 
-    if _redis().set(FLAG, "1", nx=True, ex=settings.EVENTS["WAKEUP_COALESCE_SECONDS"]):
+    if _redis().set(flag, "1", nx=True, ex=settings.EVENTS["WAKEUP_COALESCE_SECONDS"]):
         drain.apply_async(retry=False)
         return True
     return False
 
 
 def request_drain() -> bool:
-    """Ask for a drain soon. Never raises: the beat sweep is the safety net."""
-    return guarded("redis", _send, fallback=False)
-
-
-HELPER_FLAG = "events:drain:helper"
-
-
-def _send_helper() -> bool:
-    from .tasks import drain
-
-    if _redis().set(HELPER_FLAG, "1", nx=True, ex=settings.EVENTS["WAKEUP_COALESCE_SECONDS"]):
-        drain.apply_async(retry=False)
-        return True
-    return False
+    """Ask for a drain now. Never raises: the beat sweep is the safety net."""
+    return guarded("redis", _send_once, FLAG, fallback=False)
 
 
 def request_helper() -> bool:
     """Ask one more worker process to join a drain that found a backlog (at most one per window)."""
-    return guarded("redis", _send_helper, fallback=False)
+    return guarded("redis", _send_once, HELPER_FLAG, fallback=False)
+
+
+class _Sender:
+    """A per-process thread that sends wake-ups, so a commit never waits on Redis.
+
+    Many pokes while a send is in flight collapse into one more send.
+    """
+
+    def __init__(self) -> None:
+        self._wanted = threading.Event()
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+
+    def poke(self) -> None:
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._wanted = threading.Event()
+                    threading.Thread(target=self._run, name="relay-wakeup", daemon=True).start()
+                    self._pid = os.getpid()
+        self._wanted.set()
+
+    def _run(self) -> None:
+        wanted = self._wanted
+        while True:
+            wanted.wait()
+            wanted.clear()
+            request_drain()
+
+
+_sender = _Sender()
+
+
+def request_drain_soon() -> None:
+    """The commit path's wake-up: hand it to this process's sender thread and return."""
+    _sender.poke()
 
 
 def clear() -> None:
