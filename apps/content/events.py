@@ -144,3 +144,17 @@ class MediaUpdated(_MediaEvent):
 
 class MediaDeleted(_MediaEvent):
     event_type = "content.media.deleted"
+
+
+# Every event that changes what a node shows, for subscribers that re-read nodes.
+NODE_EVENT_TYPES = (
+    NodeCreated.event_type,
+    NodeUpdated.event_type,
+    NodePublished.event_type,
+    NodeUnpublished.event_type,
+    NodeArchived.event_type,
+    NodeRestored.event_type,
+    NodeDeleted.event_type,
+    TranslationUpdated.event_type,
+    TranslationDeleted.event_type,
+)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from apps.content import selectors as content_selectors
+from apps.content.events import NODE_EVENT_TYPES
 from apps.events.envelope import StoredEvent
 from apps.events.models import OutboxEvent
 from apps.events.registry import ALL
@@ -55,17 +56,7 @@ class AggregateActivityProjection(Projection):
         self.apply(item)
 
 
-NODE_EVENTS = (
-    "content.node.created",
-    "content.node.updated",
-    "content.node.published",
-    "content.node.unpublished",
-    "content.node.archived",
-    "content.node.restored",
-    "content.node.deleted",
-    "content.translation.updated",
-    "content.translation.deleted",
-)
+NODE_EVENTS = NODE_EVENT_TYPES
 CATEGORY_EVENTS = ("content.category.updated", "content.category.deleted")
 TAG_EVENTS = ("content.tag.deleted",)
 # A renamed tag: the nodes that carry it (found by its new slug) show the new name.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.content.events import NODE_EVENT_TYPES
 from apps.events.envelope import StoredEvent
 from apps.events.registry import handles
 
@@ -12,15 +13,7 @@ SHOWN_KINDS = {PAGE_KIND, "post"}
 
 
 @handles(
-    "content.node.created",
-    "content.node.updated",
-    "content.node.published",
-    "content.node.unpublished",
-    "content.node.archived",
-    "content.node.restored",
-    "content.node.deleted",
-    "content.translation.updated",
-    "content.translation.deleted",
+    *NODE_EVENT_TYPES,
     "content.category.updated",
     "content.category.deleted",
     "content.media.deleted",
