@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from apps.index.consistency import CHECKS
-from apps.tenancy.selectors import tenant_list
+from apps.index.management.selection import chosen_projections, chosen_tenants
 
 
 class Command(BaseCommand):
@@ -21,16 +21,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        chosen = CHECKS
-        if options["projection"]:
-            if options["projection"] not in CHECKS:
-                raise CommandError(f"unknown projection; choose from {sorted(CHECKS)}")
-            chosen = {options["projection"]: CHECKS[options["projection"]]}
-        tenants = list(tenant_list())
-        if options["tenant"]:
-            tenants = [t for t in tenants if t.slug == options["tenant"]]
-            if not tenants:
-                raise CommandError(f"no tenant '{options['tenant']}'")
+        chosen = chosen_projections(CHECKS, options["projection"])
+        tenants = chosen_tenants(options["tenant"])
         started = time.monotonic()
         total = 0
         for index, tenant in enumerate(tenants, start=1):

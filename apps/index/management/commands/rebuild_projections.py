@@ -1,11 +1,11 @@
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
 
+from apps.index.management.selection import chosen_projections, chosen_tenants
 from apps.index.projections import projections
-from apps.tenancy.selectors import tenant_list
 
 
 class Command(BaseCommand):
@@ -16,17 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--projection", help="projection name (default: all)")
 
     def handle(self, *args, **options):
-        available = projections()
-        chosen = available
-        if options["projection"]:
-            if options["projection"] not in available:
-                raise CommandError(f"unknown projection; choose from {sorted(available)}")
-            chosen = {options["projection"]: available[options["projection"]]}
-        tenants = list(tenant_list())
-        if options["tenant"]:
-            tenants = [t for t in tenants if t.slug == options["tenant"]]
-            if not tenants:
-                raise CommandError(f"no tenant '{options['tenant']}'")
+        chosen = chosen_projections(projections(), options["projection"])
+        tenants = chosen_tenants(options["tenant"])
         started = time.monotonic()
         summary = []
         for index, tenant in enumerate(tenants, start=1):
