@@ -301,3 +301,18 @@ def test_a_full_first_batch_asks_for_help_once(clean_events, settings):
     calls.clear()
     relay.drain(on_backlog=lambda: calls.append(1))
     assert calls == []
+
+
+def test_retries_are_looked_for_at_the_start_and_the_end_of_a_drain_only(clean_events, settings):
+    from django.test.utils import CaptureQueriesContext
+
+    settings.EVENTS = {**settings.EVENTS, "BATCH_SIZE": 2}
+    for n in range(6):
+        _change(f"steady-{n}")
+    with CaptureQueriesContext(connection) as captured:
+        stats = relay.drain()
+    assert stats.handled == 6
+    retry_claims = [
+        q for q in captured.captured_queries if "UPDATE public.events_delivery d" in q["sql"]
+    ]
+    assert len(retry_claims) == 2
