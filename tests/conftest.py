@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 
 from apps.core.breakers import all_breakers
 from apps.events.models import Delivery, OutboxEvent
+from apps.events.relay import drain
 from apps.events.selectors import reset_health_cache
 from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
@@ -53,10 +54,28 @@ def django_db_setup(
         for tenant in Tenant.objects.filter(slug__in=TEST_TENANTS):
             with schema_context(tenant.schema_name):
                 tenant_groups_sync()  # a reused database gets the current default permissions
+        _settle_outbox()
     yield
     if not keepdb:
         with django_db_blocker.unblock():
             teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+def _settle_outbox() -> None:
+    """Deliver what provisioning published, then leave the outbox empty, as every test expects.
+
+    A new database gets ``tenancy.tenant.created`` for each test tenant; a reused
+    one may keep rows of a run that was interrupted. Either way their
+    subscribers run (as a worker would run them) and the rows go, so a test
+    that counts the outbox sees only its own events.
+    """
+    drain()
+    empty_outbox()
+
+
+def empty_outbox() -> None:
+    Delivery.objects.all().delete()
+    OutboxEvent.objects.all().delete()
 
 
 @pytest.fixture(autouse=True)
@@ -82,8 +101,7 @@ def live_db(django_db_setup, django_db_blocker):
         yield
         connection.set_schema_to_public()
         # Writes that committed may have published events: leave the outbox empty.
-        Delivery.objects.all().delete()
-        OutboxEvent.objects.all().delete()
+        empty_outbox()
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ for _alias in CACHES:
     CACHES[_alias]["LOCATION"] = TEST_REDIS_URL
 REDIS_URL = TEST_REDIS_URL
 CELERY_BROKER_URL = TEST_REDIS_URL
-TENANT_INVALIDATION_CHANNEL = "test:tenancy:invalidate"
+# Pub/sub channels span every Redis database: name the channel after ours so
+# that two test runs on one server (TEST_REDIS_URL on another db) never meet.
+TENANT_INVALIDATION_CHANNEL = f"test:tenancy:invalidate:{TEST_REDIS_URL}"
 
 # A small tenant app with an aggregate, events and a recording handler for the
 # event backbone's tests (tests/eventapp).
