@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django_tenants.utils import schema_context
+from PIL import Image
 
 from apps.content import services
-from apps.content.models import Node
+from apps.content.models import Media, Node
 from apps.tenancy.services import tenant_update
 from tests.factories import UserFactory
 
@@ -62,6 +66,27 @@ def globex_api(globex_client: Client) -> Client:
 def acme_de(db) -> None:
     """acme writes in English and German."""
     tenant_update(slug="acme", enabled_locales=["en", "de"])
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    """Uploads go to ``tmp_path/<schema>/`` for this test."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    # Resets the tenant storage's cached root (it only listens to this setting).
+    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+    return tmp_path
+
+
+def png(name: str = "dot.png", size: tuple[int, int] = (3, 2)) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "red").save(buffer, "PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+def upload_media(schema: str = "acme", *, name: str = "dot.png", **alt_text: str) -> Media:
+    """An image uploaded by the service in ``schema`` (``media_root`` keeps it out of the tree)."""
+    with schema_context(schema):
+        return services.media_upload(file=png(name), alt_text=alt_text or {"en": "A dot"})
 
 
 def make_node(

@@ -6,9 +6,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.content import services
-from apps.content.models import Node
+from apps.content.models import Media, Node
 
-from .conftest import assert_problem, in_schema, make_node
+from .conftest import assert_problem, in_schema, make_node, upload_media
 
 pytestmark = pytest.mark.django_db
 
@@ -39,21 +39,66 @@ def test_a_node_of_acme_is_404_through_globex(acme_api, globex_api):
         assert Node.objects.filter(pk=node.pk).exists()
 
 
-def test_categories_tags_and_media_of_acme_are_404_through_globex(acme_api, globex_api):
+def test_categories_tags_and_media_of_acme_are_404_through_globex(acme_api, globex_api, media_root):
     category = in_schema("acme", services.category_create, name="Acme news")
     tag = in_schema("acme", services.tag_get_or_create, name="Acme tag")
+    media = upload_media("acme", en="Acme's picture")
+    assert acme_api.get(f"/api/v1/media/{media.pk}/").status_code == 200
     assert_problem(globex_api.get(f"/api/v1/categories/{category.pk}/"), 404)
     assert_problem(globex_api.get(f"/api/v1/tags/{tag.pk}/"), 404)
-    # a globex node cannot point at acme's category or tag
+    assert_problem(globex_api.get(f"/api/v1/media/{media.pk}/"), 404)
+    assert globex_api.get("/api/v1/media/").json()["count"] == 0
+    # a globex node cannot point at acme's category, tag or image
     body = assert_problem(
         globex_api.post(
             "/api/v1/posts/",
-            {"translations": {"en": {"title": "x"}}, "category": category.pk, "tags": [tag.pk]},
+            {
+                "translations": {"en": {"title": "x"}},
+                "category": category.pk,
+                "tags": [tag.pk],
+                "og_image": str(media.pk),
+            },
             content_type=JSON,
         ),
         400,
     )
-    assert set(body["errors"]) == {"category", "tags"}
+    assert set(body["errors"]) == {"category", "tags", "og_image"}
+
+
+def test_media_of_acme_cannot_be_changed_or_deleted_through_globex(
+    acme_api, globex_api, media_root
+):
+    media = upload_media("acme", en="Acme's picture")
+    url = f"/api/v1/media/{media.pk}/"
+    assert_problem(
+        globex_api.patch(url, {"alt_text": {"en": "Taken over"}}, content_type=JSON), 404
+    )
+    assert_problem(globex_api.delete(url), 404)
+    with schema_context("acme"):
+        kept = Media.objects.get(pk=media.pk)
+        assert kept.alt_text == {"en": "Acme's picture"}
+        assert (media_root / "acme" / kept.file.name).exists()
+    assert acme_api.get(url).json()["alt_text"] == {"en": "Acme's picture"}
+
+
+def test_a_media_file_of_acme_is_404_on_globex_host(
+    acme_client, globex_client, media_root, settings
+):
+    settings.DEBUG = True  # uploaded files are served by Django in development only
+    media = upload_media("acme", name="secret.png")
+    path = f"/media/acme/{media.file.name}"
+    with schema_context("acme"):
+        assert media.file.url == path
+    served = acme_client.get(path)
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    picture = b"".join(served.streaming_content)
+    assert picture == (media_root / "acme" / media.file.name).read_bytes()
+    assert globex_client.get(path).status_code == 404
+    # nor under globex's own prefix: the file is in acme's folder only
+    assert globex_client.get(f"/media/globex/{media.file.name}").status_code == 404
+    # and climbing out of globex's folder is refused as a suspicious path
+    climbing = globex_client.get(f"/media/globex/../acme/{media.file.name}")
+    assert climbing.status_code == 400 and picture not in climbing.content
 
 
 def test_an_acme_session_does_not_authenticate_on_globex(acme_api, globex_client):

@@ -99,12 +99,12 @@ def test_a_post_page(acme_client):
     with schema_context("acme"):
         writer = author("Grace", "Hopper")
         news = category("News")
-        older = post("Before", published_at=BASE)
-        node = post(
+        post("Before", published_at=BASE)
+        post(
             "The post", "# Heading\n\n" + "word " * 580 + "\n\n<script>alert(1)</script>",
             published_at=BASE + timedelta(days=1), by=writer, category=news, tags=("python", "django"),
         )  # fmt: skip
-        newer = post("After", published_at=BASE + timedelta(days=2))
+        post("After", published_at=BASE + timedelta(days=2))
         post("Draft after", publish=False)
     project()
     response = acme_client.get("/blog/the-post/")
@@ -117,7 +117,13 @@ def test_a_post_page(acme_client):
     assert 'href="/blog/tag/django/"' in html and 'href="/blog/tag/python/"' in html
     assert 'href="/blog/before/" rel="prev"' in html and 'href="/blog/after/" rel="next"' in html
     assert 'rel="canonical" href="http://acme.localhost/blog/the-post/"' in html
-    assert older and newer and node
+    # The oldest post links only forward, the newest only back: the draft is never linked.
+    first = acme_client.get("/blog/before/").content.decode()
+    assert 'rel="prev"' not in first
+    assert '<a class="post-nav__next" href="/blog/the-post/" rel="next">' in first
+    last = acme_client.get("/blog/after/").content.decode()
+    assert '<a class="post-nav__prev" href="/blog/the-post/" rel="prev">' in last
+    assert 'rel="next"' not in last and "draft-after" not in last
 
 
 def test_a_post_page_runs_a_bounded_number_of_queries(acme_client, django_assert_max_num_queries):

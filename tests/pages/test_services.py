@@ -6,14 +6,14 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.content import services as content
+from apps.events import relay
+from apps.events.ledger.models import ProcessedEvent
 from apps.events.models import OutboxEvent
 from apps.pages import selectors, services, site
 from apps.pages.errors import MenuNotFound, PagesInvalid
 from apps.pages.models import Menu, MenuItem, PageLayout
 from apps.pages.services import MenuItemInput, PageInput
 from tests.pages.support import events, layout_of, make_page, translations, upload
-
-pytestmark = pytest.mark.usefixtures("acme_site")
 
 
 @pytest.fixture
@@ -259,13 +259,32 @@ def test_every_write_makes_the_site_snapshot_rebuild(in_acme):
     assert len(set(generations)) == len(generations)
 
 
-def test_deleting_a_page_node_takes_its_layout_and_empties_its_menu_items(in_acme):
+@pytest.fixture
+def committed_site(committed_content):
+    """acme with content that commits, so that the relay delivers its events; menus go after."""
+    yield
+    with schema_context("acme"):
+        Menu.objects.all().delete()
+
+
+def test_deleting_a_page_node_takes_its_layout_and_empties_its_menu_items(committed_site):
     page = make_page(en=("Gone soon", "gone"))
-    menu = services.menu_create(slug="header", name="Header")
-    item = services.menu_item_add(menu_id=menu.pk, label={}, page_id=page.pk)
-    content.node_unpublish(node_id=page.pk)
-    content.node_delete(node_id=page.pk)
-    assert not PageLayout.objects.filter(pk=page.pk).exists()
-    assert MenuItem.objects.get(pk=item.pk).page_id is None
-    site.invalidate()  # what the handler does on content.node.deleted
-    assert selectors.site_snapshot(locales=["en", "de"])["menus"] == {"header": []}
+    with schema_context("acme"):
+        menu = services.menu_create(slug="header", name="Header")
+        item = services.menu_item_add(menu_id=menu.pk, label={}, page_id=page.pk)
+    relay.drain()  # what the writes so far published
+    with schema_context("acme"):
+        cached = selectors.site_snapshot(locales=["en"])
+        assert [entry["label"] for entry in cached["menus"]["header"]] == [{"en": "Gone soon"}]
+
+        content.node_delete(node_id=page.pk)
+
+        assert not PageLayout.objects.filter(pk=page.pk).exists()
+        assert MenuItem.objects.get(pk=item.pk).page_id is None
+        assert selectors.site_snapshot(locales=["en"]) == cached  # pages has not been told yet
+    (deleted,) = events("content.node.deleted")
+    relay.drain()
+    with schema_context("acme"):
+        handled = ProcessedEvent.objects.filter(handler="pages.site_cache")
+        assert handled.filter(event_id=deleted.event_id).exists()
+        assert selectors.site_snapshot(locales=["en"])["menus"] == {"header": []}

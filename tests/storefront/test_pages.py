@@ -6,6 +6,7 @@ from django_tenants.utils import schema_context
 from apps.content import services as content
 from apps.pages import services
 from apps.pages.services import MenuItemInput
+from tests.conftest import tenant_client
 from tests.pages.support import (
     make_menu,
     make_page,
@@ -89,11 +90,22 @@ def test_accept_language_picks_the_translation_where_both_share_a_path(acme_clie
 
 
 def test_choosing_a_locale_redirects_to_the_page_in_it_and_sticks(acme_client, tree):
+    make_menu("header", [MenuItemInput(page_id=tree["team"].pk)])
     response = acme_client.get("/about/team/?lang=de")
     assert response.status_code == 302 and response["Location"] == "/ueber-uns/team/?lang=de"
     response = acme_client.get("/ueber-uns/team/?lang=de")
     assert response.status_code == 200 and response.cookies["locale"].value == "de"
-    assert "Unser Team" in html(acme_client.get("/")) or True  # cookie kept by the client
+    # The client sends the cookie back: the home page, asked for without ?lang=, is German.
+    assert acme_client.cookies["locale"].value == "de"
+    home = acme_client.get("/")
+    assert home.status_code == 200 and home["Content-Language"] == "de"
+    assert '<html lang="de">' in html(home)
+    assert '<a href="/ueber-uns/team/">Unser Team</a>' in html(home)
+    assert 'href="/?lang=de" hreflang="de" lang="de" aria-current="true"' in html(home)
+    # A reader without the cookie gets the default locale on the same page.
+    english = tenant_client("acme").get("/")
+    assert english["Content-Language"] == "en" and "Unser Team" not in html(english)
+    assert '<a href="/about/team/">Our team</a>' in html(english)
     switcher = html(acme_client.get("/about/team/?lang=en"))
     assert 'href="/ueber-uns/team/?lang=de" hreflang="de" lang="de"' in switcher
     assert 'href="/about/team/?lang=en" hreflang="en" lang="en" aria-current="true"' in switcher

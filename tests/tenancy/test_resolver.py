@@ -1,5 +1,6 @@
-"""The resolver seen through HTTP: every Host and X-Tenant value ends in 200/400/403/404."""
+"""The resolver seen through HTTP: every Host and X-Tenant value gets the one site it names, or 400/403/404."""
 
+import ipaddress
 import json
 
 import pytest
@@ -12,7 +13,10 @@ from hypothesis import strategies as st
 from apps.tenancy.models import Domain, Tenant, TenantStatus
 from apps.tenancy.resolver import tenant_cache
 
-KNOWN_TENANT_NAMES = {"Acme Test", "Globex Test"}
+PUBLIC = "public site"
+PUBLIC_HOSTS = {"localhost", "127.0.0.1", "[::1]"}  # the base domain and TENANT_PUBLIC_HOSTS
+BASE_DOMAIN = "localhost"
+MAX_RAW_LENGTH = 253 + 8  # a host name with a port: anything longer is refused unread
 
 hostile = st.one_of(
     st.text(max_size=80),
@@ -52,12 +56,84 @@ hostile = st.one_of(
 )
 
 
-def _check(response):
-    assert response.status_code in {200, 400, 403, 404}, response.status_code
-    if response.status_code == 200:
-        body = response.content.decode()
-        assert "Traceback" not in body
-        assert any(name in body for name in KNOWN_TENANT_NAMES) or "platform" in body.lower()
+def _name_and_port(value: str) -> tuple[str, str] | None:
+    """``value`` split into a host name and a port, or None when the port is not one."""
+    if value.startswith("["):
+        inner, bracket, rest = value[1:].partition("]")
+        try:
+            name = f"[{ipaddress.IPv6Address(inner).compressed}]"
+        except ValueError:
+            return None
+        if not bracket or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:]
+        if rest and not port:
+            return None
+    else:
+        name, colon, port = value.partition(":")
+        if colon and not port:
+            return None
+    if port and not (port.isdigit() and len(port) <= 5 and int(port) <= 65535):
+        return None
+    return name, port
+
+
+def expected_site(host: str, *, tenants: set[str], domains: dict[str, str]) -> str | None:
+    """The site ``host`` names by the rules, worked out here: PUBLIC, a slug, or None (no site).
+
+    Trimmed and lowercased, with its port and one trailing dot dropped, a host is
+    the platform's own (the base domain, the public hosts), a custom domain, or
+    ``<slug>.<base domain>`` of an active tenant. Anything else is no site.
+    """
+    value = host.strip().lower()
+    if len(host) > MAX_RAW_LENGTH or not value.isascii():
+        return None
+    split = _name_and_port(value)
+    if split is None:
+        return None
+    name = split[0].removesuffix(".")
+    if name in PUBLIC_HOSTS:
+        return PUBLIC
+    if name in domains:
+        return domains[name]
+    label, _, base = name.partition(".")
+    return label if base == BASE_DOMAIN and label in tenants else None
+
+
+def expected_tenant_for_header(header: str, *, tenants: set[str]) -> str | None:
+    slug = header.strip().lower()
+    return slug if len(header) <= MAX_RAW_LENGTH and slug in tenants else None
+
+
+def _sites() -> tuple[set[str], dict[str, str]]:
+    tenants = set(Tenant.objects.filter(status=TenantStatus.ACTIVE).values_list("slug", flat=True))
+    domains = dict(
+        Domain.objects.filter(tenant__status=TenantStatus.ACTIVE).values_list(
+            "domain", "tenant__slug"
+        )
+    )
+    return tenants, domains
+
+
+def _check(response, expected: str | None) -> None:
+    """``response`` is the one site ``expected`` names, or no site at all (never a 500)."""
+    body = response.content.decode(errors="replace")
+    assert "Traceback" not in body
+    if expected is None:
+        assert response.status_code in {400, 403, 404}, response.status_code
+        return
+    assert response.status_code == 200, (expected, response.status_code, body[:500])
+    served = response.context["tenant"]
+    names = dict(Tenant.objects.values_list("slug", "name"))
+    if expected == PUBLIC:
+        assert served is None and connection.schema_name == "public"
+        assert "platform/home.html" in [template.name for template in response.templates]
+        assert "<h1>Multi-tenant CMS and commerce platform</h1>" in body
+        assert not any(name in body for name in names.values())
+    else:
+        assert served.slug == expected and connection.schema_name == served.schema_name
+        assert f"<h1>Welcome to {names[expected]}</h1>" in body
+        assert not any(name in body for slug, name in names.items() if slug != expected)
 
 
 @pytest.mark.django_db
@@ -65,8 +141,10 @@ def _check(response):
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(host=hostile)
-def test_arbitrary_hosts_never_error(host):
-    _check(Client().get("/", HTTP_HOST=host))
+def test_arbitrary_hosts_serve_the_site_they_name_or_none(host):
+    tenants, domains = _sites()
+    response = Client().get("/", HTTP_HOST=host)
+    _check(response, expected_site(host, tenants=tenants, domains=domains))
     connection.set_schema_to_public()
 
 
@@ -75,9 +153,37 @@ def test_arbitrary_hosts_never_error(host):
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(header=hostile)
-def test_arbitrary_tenant_headers_never_error(header):
-    _check(Client().get("/", HTTP_HOST="api.platform.example", HTTP_X_TENANT=header))
+def test_arbitrary_tenant_headers_serve_the_tenant_they_name_or_none(header):
+    tenants, _ = _sites()
+    response = Client().get("/", HTTP_HOST="api.platform.example", HTTP_X_TENANT=header)
+    _check(response, expected_tenant_for_header(header, tenants=tenants))
     connection.set_schema_to_public()
+
+
+@pytest.mark.parametrize(
+    ("host", "site"),
+    [
+        ("acme.localhost", "acme"),
+        ("ACME.LOCALHOST.", "acme"),
+        ("acme.localhost:8000", "acme"),
+        ("acme.localhost\n", "acme"),
+        ("globex.localhost", "globex"),
+        ("localhost", PUBLIC),
+        ("127.0.0.1:8000", PUBLIC),
+        ("[::1]", PUBLIC),
+        ("[0:0:0:0:0:0:0:1]:8000", PUBLIC),
+        ("shop.acme.test", None),
+        ("acme.localhost:0x50", None),
+        ("public.localhost", None),
+        ("pg_catalog.localhost", None),
+        ("10.1.2.3", None),
+    ],
+)
+def test_the_oracle_names_the_site_of_known_hosts(db, host, site):
+    """The oracle of the property tests, checked on hosts whose site is known."""
+    tenants, domains = _sites()
+    assert expected_site(host, tenants=tenants, domains=domains) == site
+    _check(Client().get("/", HTTP_HOST=host), site)
 
 
 def test_subdomain_resolves_to_the_tenant(acme_client):
@@ -124,6 +230,8 @@ def test_custom_domain_mode_off_gives_404(acme, settings):
         ("bad_host", 400, "tenant_identifier_invalid"),
         ("www.localhost", 400, "tenant_identifier_invalid"),
         ("pg-toast.localhost", 400, "tenant_identifier_invalid"),
+        ("public.localhost", 400, "tenant_identifier_invalid"),
+        ("pg_catalog.localhost", 400, "tenant_identifier_invalid"),
         ("nobody.localhost", 404, "tenant_not_found"),
         ("unknown.example.com", 404, "tenant_not_found"),
     ],
@@ -135,6 +243,16 @@ def test_errors_are_problem_json_for_api_clients(db, host, status, code):
     problem = json.loads(response.content)
     assert problem["status"] == status
     assert problem["code"] == code
+
+
+@pytest.mark.parametrize("header", ["public", "pg_catalog", "information_schema", "pg-toast"])
+def test_schemas_of_postgresql_are_refused_as_tenant_headers(db, header):
+    response = Client().get(
+        "/", HTTP_HOST="api.platform.example", HTTP_X_TENANT=header, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 400
+    assert json.loads(response.content)["code"] == "tenant_identifier_invalid"
+    assert connection.schema_name == "public"
 
 
 def test_errors_are_short_html_pages_for_people(db):
