@@ -40,6 +40,8 @@ class OutboxEvent(models.Model):
     pending_since = models.DateTimeField(db_default=Now())
     claims = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=64, blank=True, default="")
+    # The claimer's advisory lock key (relay.CLAIMER_LOCK_CLASS): free once it is gone.
+    lease_lock = models.IntegerField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
@@ -48,16 +50,11 @@ class OutboxEvent(models.Model):
         verbose_name = "outbox event"
         ordering = ["-position"]
         indexes = [
-            # claim path: pending rows in order
+            # claim path: pending rows in order (the relay walks it; per-aggregate
+            # order is checked on the rows it reads, so no other index is involved)
             models.Index(
                 fields=["position"],
                 name="outbox_pending_idx",
-                condition=models.Q(status="pending"),
-            ),
-            # per-aggregate order check on claim
-            models.Index(
-                fields=["tenant", "aggregate_type", "aggregate_id", "position"],
-                name="outbox_pending_aggregate_idx",
                 condition=models.Q(status="pending"),
             ),
             # retention pruning
@@ -102,6 +99,7 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     available_at = models.DateTimeField()
     lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_lock = models.IntegerField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_traceback = models.TextField(blank=True)

@@ -1,12 +1,19 @@
 """The relay: claim pending events, run their subscribers per tenant, acknowledge.
 
-Claims are serialized by an advisory lock and stamp a lease in one statement;
-a row is claimable only when no older event of the same aggregate is leased to
-someone else, so every subscriber sees one aggregate's events in order, even
-with many workers. Each subscriber's effect commits with its processed-event
-marker in the tenant schema, so a redelivered event has no second effect. The
-acknowledgement is fenced on the lease: a worker that lost its lease changes
-nothing.
+Claims are serialized by an advisory lock. A claim walks the pending events in
+position order (the ``outbox_pending_idx`` index, whatever the planner's
+statistics say) and takes a row only when no older event of the same aggregate
+is leased to a live claimer, so every subscriber sees one aggregate's events in
+order, even with many workers. Each subscriber's effect commits with its
+processed-event marker in the tenant schema, so a redelivered event has no
+second effect. The acknowledgement is fenced on the lease: a worker that lost
+its lease changes nothing.
+
+A lease names its claimer's session-level advisory lock. A claimer whose
+database session is gone (a killed worker) holds no lock any more, and the
+next claim takes its rows at once; the lease's expiry is the fallback for a
+claimer that is alive but stuck. A drain asked to stop (SIGTERM, a worker's
+warm shutdown) finishes its batch and lets go of everything it holds.
 
 A subscriber that fails on an event gets a ``Delivery`` row (retry with
 backoff, then dead letter); later events of the same aggregate wait behind it
@@ -15,9 +22,14 @@ for that subscriber only.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import mmap
 import os
+import random
+import signal
 import socket
+import threading
 import time
 import traceback
 import uuid
@@ -44,43 +56,67 @@ from .registry import Subscriber, subscriber, subscribers_for
 logger = logging.getLogger(__name__)
 
 CLAIM_LOCK = 0x6F7574626F78  # advisory lock serializing claims ("outbox")
+# Two-key advisory locks (this class, a random key) mark a live claimer: a drain
+# holds its key for as long as it runs, and its leases carry the key.
+CLAIMER_LOCK_CLASS = 0x6F62
 
 _COLUMNS = ", ".join(f"e.{name}" for name in ENVELOPE_COLUMNS)
 
+# A claim's statements have one good plan each: walk ``outbox_pending_idx`` in
+# order and stop at the window; update the chosen rows through the primary key.
+# The planner finds them only while the statistics are fresh: after a burst into
+# a quiet outbox (statistics that say it is empty or tiny) it estimates a handful
+# of pending rows and picks a bitmap scan and a sort of every pending row, or a
+# full scan of another partial index, per claim. For the claim's transaction
+# only, the alternatives are ruled out, so the plan is the same whatever the
+# statistics say (tests/events/test_claims.py checks it right after a burst).
+PIN_CLAIM_PLAN_SQL = """
+SELECT set_config('enable_seqscan', 'off', true),
+       set_config('enable_bitmapscan', 'off', true),
+       set_config('enable_sort', 'off', true)
+"""
+
+# The pending events in position order from ``after`` on.
+PENDING_SCAN_SQL = """
+SELECT position, tenant_id, aggregate_type, aggregate_id, lease_lock,
+       lease_expires_at >= now() AS leased
+FROM public.events_outbox
+WHERE status = 'pending' AND position > %(after)s
+ORDER BY position
+LIMIT %(window)s
+"""
+
 CLAIM_EVENTS_SQL = f"""
-WITH candidates AS (
-    SELECT o.position
-    FROM public.events_outbox o
-    WHERE o.status = 'pending'
-      AND (o.lease_expires_at IS NULL OR o.lease_expires_at < now())
-      AND NOT EXISTS (
-          SELECT 1 FROM public.events_outbox p
-          WHERE p.status = 'pending'
-            AND p.tenant_id = o.tenant_id
-            AND p.aggregate_type = o.aggregate_type
-            AND p.aggregate_id = o.aggregate_id
-            AND p.position < o.position
-            AND p.lease_expires_at >= now()
-          -- OFFSET 0 keeps this a per-row probe of outbox_pending_aggregate_idx
-          -- instead of an anti-join over a scan of the whole outbox.
-          OFFSET 0
-      )
-    ORDER BY o.position
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-)
 UPDATE public.events_outbox e
 SET lease_owner = %(owner)s,
+    lease_lock = %(lock)s,
     lease_expires_at = now() + make_interval(secs => %(lease)s),
     claims = e.claims + 1
-FROM candidates c
-WHERE e.position = c.position
+WHERE e.position = ANY(%(positions)s)
+  AND e.position BETWEEN %(first)s AND %(last)s
+  -- "still pending", said without naming the status: a condition on status would let
+  -- the planner pick a partial index whose statistics a burst has made stale.
+  AND e.dispatched_at IS NULL
 RETURNING {_COLUMNS}
+"""
+
+# Which of these claimer keys no session holds any more. Taking the lock (for this
+# transaction only) succeeds exactly when its holder is gone.
+DEAD_CLAIMERS_SQL = """
+SELECT k FROM unnest(%(keys)s::int[]) AS k
+WHERE pg_try_advisory_xact_lock(%(lock_class)s, k)
+"""
+
+RELEASE_EVENTS_SQL = """
+UPDATE public.events_outbox
+SET lease_owner = '', lease_lock = NULL, lease_expires_at = NULL
+WHERE position = ANY(%(positions)s) AND lease_owner = %(owner)s AND status = 'pending'
 """
 
 ACK_EVENTS_SQL = """
 UPDATE public.events_outbox
-SET status = 'dispatched', dispatched_at = now(), lease_owner = '', lease_expires_at = NULL
+SET status = 'dispatched', dispatched_at = now(), lease_owner = '', lease_lock = NULL,
+    lease_expires_at = NULL
 WHERE position = ANY(%(positions)s) AND lease_owner = %(owner)s
 RETURNING position
 """
@@ -112,12 +148,24 @@ WITH candidates AS (
 )
 UPDATE public.events_delivery d
 SET lease_owner = %(owner)s,
+    lease_lock = %(lock)s,
     lease_expires_at = now() + make_interval(secs => %(lease)s),
     attempts = d.attempts + 1,
     updated_at = now()
 FROM candidates c
 WHERE d.id = c.id
 RETURNING d.id, d.handler, d.attempts, d.event_id
+"""
+
+LEASED_DELIVERY_CLAIMERS_SQL = """
+SELECT DISTINCT lease_lock FROM public.events_delivery
+WHERE status = 'retry' AND lease_lock IS NOT NULL AND lease_expires_at >= now()
+"""
+
+RELEASE_DELIVERIES_SQL = """
+UPDATE public.events_delivery
+SET lease_owner = '', lease_lock = NULL, lease_expires_at = NULL
+WHERE status = 'retry' AND lease_lock = ANY(%(keys)s)
 """
 
 PROMOTE_NEXT_SQL = """
@@ -146,6 +194,83 @@ def policy() -> ErrorPolicy:
 
 def new_owner() -> str:
     return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# -- claimers' liveness ----------------------------------------------------------
+
+
+def hold_claimer_lock() -> int:
+    """Take a fresh session-level claimer lock on this connection; returns its key."""
+    with connection.cursor() as cursor:
+        while True:
+            key = random.randint(1, 2**31 - 1)
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [CLAIMER_LOCK_CLASS, key])
+            if cursor.fetchone()[0]:
+                return key
+
+
+def release_claimer_lock(key: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [CLAIMER_LOCK_CLASS, key])
+
+
+def _dead_claimers(cursor, keys: set[int]) -> set[int]:
+    if not keys:
+        return set()
+    cursor.execute(DEAD_CLAIMERS_SQL, {"keys": sorted(keys), "lock_class": CLAIMER_LOCK_CLASS})
+    return {row[0] for row in cursor.fetchall()}
+
+
+# -- stopping -------------------------------------------------------------------
+
+# One byte shared by a Celery worker's main process and the pool processes it
+# forks (the mapping is made at import, before the fork): the main process sets
+# it on a warm shutdown and every drain in the pool stops after its batch.
+_STOP = mmap.mmap(-1, 1)
+
+
+def request_stop() -> None:
+    """Ask every drain of this process (and of a worker's pool) to stop after its batch."""
+    _STOP[0] = 1
+
+
+def stop_requested() -> bool:
+    return _STOP[0] == 1
+
+
+def clear_stop() -> None:
+    _STOP[0] = 0
+
+
+class _StopOnSigterm:
+    """While a drain runs in a main thread, SIGTERM asks it to stop after its batch.
+
+    Once the drain has let go of its leases, the signal gets the handling it had
+    before (a process that SIGTERM would have ended ends then).
+    """
+
+    def __enter__(self):
+        self.previous = None
+        self.received = False
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        return self
+
+    def _on_sigterm(self, signum, frame) -> None:
+        self.received = True
+        request_stop()
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is None:
+            return
+        signal.signal(signal.SIGTERM, self.previous)
+        if not self.received:
+            return
+        logger.warning("SIGTERM: the drain stopped after its batch and released its leases")
+        if self.previous is signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGTERM)
+        elif callable(self.previous):
+            self.previous(signal.SIGTERM, None)
 
 
 # -- results ------------------------------------------------------------------
@@ -188,6 +313,8 @@ class DrainStats:
     blocked: int = 0
     retried: int = 0
     lost_leases: int = 0
+    reclaimed: int = 0
+    scanned: int = 0
     batches: int = 0
     more: bool = False
     seconds: float = 0.0
@@ -202,6 +329,8 @@ class DrainStats:
             "blocked",
             "retried",
             "lost_leases",
+            "reclaimed",
+            "scanned",
             "batches",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -337,13 +466,83 @@ def _dictfetchall(cursor) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def claim_events(owner: str, *, limit: int, lease_seconds: float) -> list[StoredEvent]:
+@dataclass
+class Claim:
+    events: list[StoredEvent]
+    positions: list[int] = field(default_factory=list)
+    scanned: int = 0  # pending rows read to find them
+    reclaimed: int = 0  # of them, taken over from a claimer that is gone
+
+
+def _pick(cursor, *, limit: int, lock: int | None) -> Claim:
+    """Positions of up to ``limit`` claimable events (as a ``Claim`` without events yet).
+
+    An event is claimable when no older pending event of its aggregate is leased
+    to a live claimer: walking in position order, an aggregate is closed from its
+    first such lease on. A lease whose claimer's lock is free belongs to a dead
+    claimer and counts as none: its event is taken over at once.
+    """
+    window = limit + 100
+    max_scan = max(20 * limit, 5000)
+    claim = Claim([])
+    closed: set[tuple] = set()
+    alive: dict[int, bool] = {}
+    after = 0
+    while len(claim.positions) < limit and claim.scanned < max_scan:
+        cursor.execute(PENDING_SCAN_SQL, {"after": after, "window": window})
+        rows = cursor.fetchall()
+        claim.scanned += len(rows)
+        unknown = {r[4] for r in rows if r[5] and r[4] not in (None, lock)} - alive.keys()
+        if unknown:
+            dead = _dead_claimers(cursor, unknown)
+            alive.update({key: key not in dead for key in unknown})
+        for position, tenant_id, aggregate_type, aggregate_id, lease_lock, leased in rows:
+            key = (tenant_id, aggregate_type, aggregate_id)
+            held = leased and (lease_lock is None or lease_lock == lock or alive[lease_lock])
+            if held or key in closed:
+                closed.add(key)
+                continue
+            claim.positions.append(position)
+            claim.reclaimed += bool(leased)
+            if len(claim.positions) == limit:
+                break
+        if len(rows) < window:
+            break
+        after = rows[-1][0]
+    return claim
+
+
+def claim_events(
+    owner: str, *, limit: int, lease_seconds: float, lock: int | None = None
+) -> list[StoredEvent]:
+    """Lease up to ``limit`` claimable events to ``owner`` (and its claimer ``lock``)."""
+    return claim_batch(owner, limit=limit, lease_seconds=lease_seconds, lock=lock).events
+
+
+def claim_batch(owner: str, *, limit: int, lease_seconds: float, lock: int | None) -> Claim:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
-        cursor.execute(CLAIM_EVENTS_SQL, {"limit": limit, "owner": owner, "lease": lease_seconds})
+        cursor.execute(PIN_CLAIM_PLAN_SQL)
+        claim = _pick(cursor, limit=limit, lock=lock)
+        if not claim.positions:
+            return claim
+        params = {"positions": claim.positions, "owner": owner, "lock": lock}
+        params.update(first=claim.positions[0], last=claim.positions[-1], lease=lease_seconds)
+        cursor.execute(CLAIM_EVENTS_SQL, params)
         rows = _dictfetchall(cursor)
     rows.sort(key=lambda row: row["position"])
-    return [StoredEvent.from_row(row) for row in rows]
+    claim.events = [StoredEvent.from_row(row) for row in rows]
+    if claim.reclaimed:
+        logger.warning("took over %s events leased to a relay that is gone", claim.reclaimed)
+    return claim
+
+
+def release_events(events: list[StoredEvent], owner: str) -> None:
+    """Give back leases this owner holds, so that any claimer can take the events at once."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            RELEASE_EVENTS_SQL, {"positions": [e.position for e in events], "owner": owner}
+        )
 
 
 def _ack(events: list[StoredEvent], owner: str, failures: list[Failure]) -> set[int]:
@@ -357,25 +556,36 @@ def _ack(events: list[StoredEvent], owner: str, failures: list[Failure]) -> set[
     return acked
 
 
-def relay_batch(owner: str | None = None, *, limit: int | None = None) -> DrainStats:
+def relay_batch(
+    owner: str | None = None, *, limit: int | None = None, lock: int | None = None
+) -> DrainStats:
     """Claim one batch of pending events, run their subscribers and acknowledge them."""
     config = settings.EVENTS
     owner = owner or new_owner()
     stats = DrainStats()
-    events = claim_events(
-        owner, limit=limit or config["BATCH_SIZE"], lease_seconds=config["LEASE_SECONDS"]
-    )
+    claim = claim_batch(
+        owner, limit=limit or config["BATCH_SIZE"], lease_seconds=config["LEASE_SECONDS"],
+        lock=lock,
+    )  # fmt: skip
+    stats.scanned, stats.reclaimed = claim.scanned, claim.reclaimed
+    events = claim.events
     if not events:
         return stats
     stats.batches = 1
     stats.claimed = len(events)
-    holds = _load_holds(events)
-    failures: list[Failure] = []
-    for schema_name, group in _by_schema(events).items():
-        with schema_context(schema_name):
-            group_failures, _ = _run_group(group, holds, stats)
-        failures.extend(group_failures)
-        stats.by_tenant[schema_name] += len(group)
+    try:
+        holds = _load_holds(events)
+        failures: list[Failure] = []
+        for schema_name, group in _by_schema(events).items():
+            with schema_context(schema_name):
+                group_failures, _ = _run_group(group, holds, stats)
+            failures.extend(group_failures)
+            stats.by_tenant[schema_name] += len(group)
+    except BaseException:
+        # Whatever stopped this batch, its events need not wait for the lease to expire.
+        with contextlib.suppress(Exception):
+            release_events(events, owner)
+        raise
     acked = _ack(events, owner, failures)
     stats.lost_leases = len(events) - len(acked)
     if stats.lost_leases:
@@ -390,11 +600,17 @@ def relay_batch(owner: str | None = None, *, limit: int | None = None) -> DrainS
 
 
 def claim_deliveries(
-    owner: str, *, limit: int, lease_seconds: float
+    owner: str, *, limit: int, lease_seconds: float, lock: int | None = None
 ) -> list[tuple[int, str, int, int]]:
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(LEASED_DELIVERY_CLAIMERS_SQL)
+        dead = _dead_claimers(cursor, {row[0] for row in cursor.fetchall()} - {lock})
+        if dead:
+            cursor.execute(RELEASE_DELIVERIES_SQL, {"keys": sorted(dead)})
+            logger.warning("took over %s retries leased to a relay that is gone", cursor.rowcount)
         cursor.execute(
-            CLAIM_DELIVERIES_SQL, {"limit": limit, "owner": owner, "lease": lease_seconds}
+            CLAIM_DELIVERIES_SQL,
+            {"limit": limit, "owner": owner, "lock": lock, "lease": lease_seconds},
         )
         return cursor.fetchall()
 
@@ -408,14 +624,17 @@ def _load_events(positions: list[int]) -> dict[int, StoredEvent]:
         return {row["position"]: StoredEvent.from_row(row) for row in _dictfetchall(cursor)}
 
 
-def retry_batch(owner: str | None = None, *, limit: int | None = None) -> DrainStats:
+def retry_batch(
+    owner: str | None = None, *, limit: int | None = None, lock: int | None = None
+) -> DrainStats:
     """Run due retries of failed deliveries, oldest event first per subscriber and aggregate."""
     config = settings.EVENTS
     owner = owner or new_owner()
     stats = DrainStats()
     claimed = claim_deliveries(
-        owner, limit=limit or config["BATCH_SIZE"], lease_seconds=config["LEASE_SECONDS"]
-    )
+        owner, limit=limit or config["BATCH_SIZE"], lease_seconds=config["LEASE_SECONDS"],
+        lock=lock,
+    )  # fmt: skip
     if not claimed:
         return stats
     stats.batches = 1
@@ -486,11 +705,14 @@ def drain(
     time_budget: float | None = None,
     max_batches: int | None = None,
     on_backlog: Callable[[], object] | None = None,
+    on_batch: Callable[[DrainStats], object] | None = None,
 ) -> DrainStats:
     """Relay pending events and due retries until none are left or the budget is spent.
 
     ``on_backlog`` is called once, when the first batch comes back full: a backlog
-    that another worker process could help with.
+    that another worker process could help with. ``on_batch`` gets the running
+    totals after every batch (progress for commands). A stop request (SIGTERM, a
+    worker's warm shutdown) ends the drain after its batch, with ``more`` set.
     """
     if connection.in_atomic_block:
         raise RuntimeError(
@@ -499,23 +721,37 @@ def drain(
     started = time.monotonic()
     owner = new_owner()
     total = DrainStats()
-    with schema_context("public"):
-        while True:
-            batch = relay_batch(owner)
-            # Retries are looked for when the drain starts and once the outbox is empty,
-            # not after every batch: in steady state that claim almost never finds work.
-            first = total.batches == 0
-            retries = retry_batch(owner) if first or not batch.claimed else DrainStats()
-            total.add(batch)
-            total.add(retries)
-            if on_backlog is not None and batch.claimed >= settings.EVENTS["BATCH_SIZE"]:
-                on_backlog()
-                on_backlog = None
-            if not batch.claimed and not retries.batches:
-                break
-            out_of_time = time_budget is not None and time.monotonic() - started > time_budget
-            if out_of_time or (max_batches is not None and total.batches >= max_batches):
-                total.more = True
-                break
+    with schema_context("public"), _StopOnSigterm():
+        lock = hold_claimer_lock()
+        try:
+            _drain_loop(total, owner, lock, started, time_budget, max_batches, on_backlog, on_batch)
+        finally:
+            with contextlib.suppress(Exception):
+                release_claimer_lock(lock)
     total.seconds = time.monotonic() - started
     return total
+
+
+def _drain_loop(total, owner, lock, started, time_budget, max_batches, on_backlog, on_batch):
+    while True:
+        if stop_requested():
+            total.more = True
+            return
+        batch = relay_batch(owner, lock=lock)
+        # Retries are looked for when the drain starts and once the outbox is empty,
+        # not after every batch: in steady state that claim almost never finds work.
+        first = total.batches == 0
+        retries = retry_batch(owner, lock=lock) if first or not batch.claimed else DrainStats()
+        total.add(batch)
+        total.add(retries)
+        if on_batch is not None and (batch.batches or retries.batches):
+            on_batch(total)
+        if on_backlog is not None and batch.claimed >= settings.EVENTS["BATCH_SIZE"]:
+            on_backlog()
+            on_backlog = None
+        if not batch.claimed and not retries.batches:
+            return
+        out_of_time = time_budget is not None and time.monotonic() - started > time_budget
+        if out_of_time or (max_batches is not None and total.batches >= max_batches):
+            total.more = True
+            return

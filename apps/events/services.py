@@ -45,6 +45,7 @@ def events_replay(
             status=OutboxStatus.PENDING,
             pending_since=timezone.now(),
             lease_owner="",
+            lease_lock=None,
             lease_expires_at=None,
             dispatched_at=None,
         )
@@ -84,6 +85,7 @@ def deliveries_requeue(
             attempts=0,
             available_at=timezone.now(),
             lease_owner="",
+            lease_lock=None,
             lease_expires_at=None,
             updated_at=timezone.now(),
         )

@@ -21,4 +21,12 @@ TENANT_INVALIDATION_CHANNEL = f"test:tenancy:invalidate:{TEST_REDIS_URL}"
 # event backbone's tests (tests/eventapp).
 TENANT_APPS = [*TENANT_APPS, "tests.eventapp"]  # noqa: F405
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.eventapp"]  # noqa: F405
-EVENTS = {**EVENTS, "LEASE_SECONDS": 3.0, "RETRY_BASE_SECONDS": 0.2, "RETRY_MAX_SECONDS": 1.0}  # noqa: F405
+# Short leases and retries, so that tests of expiry and backoff run in seconds; a
+# worker started by a test may be given a long lease (to show a dead claimer's rows
+# come back without waiting for it).
+EVENTS = {
+    **EVENTS,  # noqa: F405
+    "LEASE_SECONDS": float(env("EVENTS_LEASE_SECONDS", "3")),
+    "RETRY_BASE_SECONDS": 0.2,
+    "RETRY_MAX_SECONDS": 1.0,
+}
