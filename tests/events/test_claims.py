@@ -19,6 +19,7 @@ from apps.tenancy.models import Tenant
 from tests.conftest import subprocess_database_url
 from tests.eventapp.models import Effect
 from tests.eventapp.services import widget_change
+from tests.events.conftest import wait_for
 
 BURST_SQL = """
 INSERT INTO public.events_outbox (
@@ -260,3 +261,84 @@ def test_concurrent_drains_split_a_burst_without_doubling(clean_events, settings
             by_widget.setdefault(str(widget_id), []).append(version)
     assert len(by_widget) == 40
     assert all(versions == list(range(1, 11)) for versions in by_widget.values())
+
+
+# -- real workers ---------------------------------------------------------------------
+
+SLOW_WORKER = {"EVENTS_BATCH_SIZE": "10", "EVENTS_LEASE_SECONDS": "120"}
+
+
+def _publish(count: int) -> None:
+    with schema_context("acme"):
+        for n in range(count):
+            widget_change(widget_id=uuid.uuid4(), note=f"w{n}")
+
+
+def _leased() -> list[OutboxEvent]:
+    return list(OutboxEvent.objects.filter(status="pending", lease_expires_at__isnull=False))
+
+
+def _claimer_locks_held(keys: set[int]) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid::int FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+            "AND objsubid = 2 AND objid::int = ANY(%s)",
+            [relay.CLAIMER_LOCK_CLASS, sorted(keys)],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _each_event_handled_once(count: int) -> None:
+    with schema_context("acme"):
+        event_ids = list(Effect.objects.values_list("event_id", flat=True))
+    assert len(event_ids) == len(set(event_ids)) == count
+    assert OutboxEvent.objects.filter(status="dispatched").count() == count
+
+
+@pytest.mark.integration
+def test_a_killed_workers_leases_are_taken_over_without_waiting_for_them(workers, rds):
+    rds.set("test:sleep_ms", 30)
+    victim = workers.start(**SLOW_WORKER)
+    _publish(60)
+    wait_for(lambda: len(_effects()) >= 5 and _leased(), message=workers.logs)
+    workers.kill(victim, signal.SIGKILL)
+    leased = _leased()
+    assert leased, "the kill should land while the worker holds a batch"
+    assert all(row.lease_expires_at > timezone.now() + timedelta(seconds=60) for row in leased)
+    keys = {row.lease_lock for row in leased}
+    wait_for(lambda: not _claimer_locks_held(keys), message="the killed sessions stay")
+    rds.delete("test:sleep_ms")
+
+    stats = relay.drain()
+    assert stats.reclaimed == len(leased)
+    assert not OutboxEvent.objects.filter(status="pending").exists()
+    _each_event_handled_once(60)
+
+
+def _stopped_with_leases_released(workers, rds, stop) -> None:
+    rds.set("test:sleep_ms", 30)
+    proc = workers.start(**SLOW_WORKER)
+    _publish(200)  # 6 s of work: far more than is done by the time the worker stops
+    wait_for(lambda: len(_effects()) >= 5, message=workers.logs)
+    stop(proc)
+    proc.wait(timeout=30)
+    assert not _leased(), "a stopped worker keeps no lease"
+    left = OutboxEvent.objects.filter(status="pending").count()
+    assert left > 100, "the drain should have stopped after its batch, not run to the end"
+    handled = len(_effects())
+    assert handled == 200 - left
+    rds.delete("test:sleep_ms")
+    assert relay.drain().handled == left
+    _each_event_handled_once(200)
+
+
+@pytest.mark.integration
+def test_sigterm_to_the_worker_releases_its_leases(workers, rds):
+    """As a deploy or a container runtime stops it: SIGTERM to the main process only."""
+    _stopped_with_leases_released(workers, rds, lambda proc: proc.send_signal(signal.SIGTERM))
+
+
+@pytest.mark.integration
+def test_sigterm_to_the_workers_process_group_releases_its_leases(workers, rds):
+    """As systemd stops it: SIGTERM to every process of the worker."""
+    _stopped_with_leases_released(workers, rds, lambda proc: workers.kill(proc, signal.SIGTERM))
