@@ -54,6 +54,7 @@ format: install
 bench: install
 	$(DEVENV) python bench/tenant_resolution.py
 	$(DEVENV) python bench/outbox.py
+	$(DEVENV) python bench/chaos.py
 
 stop-embedded: install
 	$(BIN)/python scripts/devenv.py stop
