@@ -1,3 +1,5 @@
+from typing import Any
+
 from apps.events.schema import (
     AggregateVersion,
     CurrencyCode,
@@ -8,6 +10,7 @@ from apps.events.schema import (
     ShortText,
     StatusChange,
     Text,
+    upcaster,
 )
 
 
@@ -40,3 +43,26 @@ class WidgetStatusChanged(StatusChange):
     aggregate_id_field = "widget_id"
 
     widget_id: NonNilUUID
+
+
+class WidgetLabelled(DomainEvent):
+    """At v2: v1's ``text`` became ``label``, and labels got a locale."""
+
+    event_type = "testing.widget.labelled"
+    schema_version = 2
+    aggregate_type = "widget"
+    aggregate_id_field = "widget_id"
+    aggregate_version_field = "version"
+
+    widget_id: NonNilUUID
+    version: AggregateVersion
+    label: ShortText
+    label_locale: ShortText
+
+
+@upcaster("testing.widget.labelled", from_version=1)
+def _widget_labelled_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 labels were all written in English.
+    payload["label"] = payload.pop("text")
+    payload.setdefault("label_locale", "en")
+    return payload

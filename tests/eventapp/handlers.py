@@ -3,8 +3,12 @@
 - ``test:fail:<note>`` = N: the next N runs on events with that note raise.
 - ``test:always_fail:<note>``: every run on events with that note raises.
 - ``test:sleep_ms``: sleep this long per event (to kill a worker mid-batch).
+
+``test.label_recorder`` writes down the typed event it received (its schema
+version and payload, as JSON in ``Effect.note``), to show what upcasting handed it.
 """
 
+import json
 import os
 import time
 
@@ -63,3 +67,18 @@ def chain(event):
 
     with transaction.atomic():
         publish(WidgetChanged(widget_id=event.event.widget_id, version=1, note="chained"))
+
+
+@handles("testing.widget.labelled", name="test.label_recorder")
+def record_label(event):
+    received = event.event
+    Effect.objects.create(
+        handler="test.label_recorder",
+        event_id=event.event_id,
+        widget_id=received.widget_id,
+        version=received.version,
+        note=json.dumps(
+            {"schema_version": received.schema_version, **received.payload()}, sort_keys=True
+        ),
+        worker_pid=os.getpid(),
+    )

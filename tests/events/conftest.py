@@ -105,6 +105,10 @@ class Workers:
     def logs(self) -> str:
         return "\n".join(log.read_text()[-4000:] for _, log in self.procs)
 
+    def log(self, proc: subprocess.Popen) -> str:
+        """The whole log of one worker so far."""
+        return next(log for started, log in self.procs if started is proc).read_text()
+
 
 @pytest.fixture
 def workers(clean_events, tmp_path):

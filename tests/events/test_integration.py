@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import socket
 import subprocess
-import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -43,13 +43,21 @@ def _pending():
     return OutboxEvent.objects.filter(status="pending").count()
 
 
+def _settled() -> bool:
+    """Nothing left that a drain could run: no pending event, no delivery waiting for a retry."""
+    return _pending() == 0 and not Delivery.objects.exists()
+
+
 def test_a_handler_failing_twice_then_succeeding_has_one_effect(workers, rds):
     workers.start()
     rds.set("test:fail:flaky", 2)
     _change("flaky")
     wait_for(lambda: _effects(note="flaky"), message=workers.logs)
     wait_for(lambda: not Delivery.objects.exists(), message=workers.logs)
-    time.sleep(1)  # any stray redelivery would land now
+    # A later event, handled by the same worker: it has drained (and looked for due
+    # retries) since, and then nothing is left that could run the handler again.
+    _change("marker")
+    wait_for(lambda: _effects(note="marker") and _settled(), message=workers.logs)
     assert len(_effects(note="flaky")) == 1
 
 
@@ -177,21 +185,48 @@ def private_redis(tmp_path, settings):
     wakeup._client = None
 
 
+def _drain_tasks_finished(log: str) -> bool:
+    """The worker has received a drain task and finished every one it received."""
+    received = set(re.findall(r"Task events\.drain\[([0-9a-f-]+)\] received", log))
+    finished = set(re.findall(r"Task events\.drain\[([0-9a-f-]+)\] (?:succeeded|failed)", log))
+    return bool(received) and received <= finished
+
+
+def _database_now():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
 def test_writes_succeed_with_redis_down_and_events_flow_when_it_is_back(workers, private_redis):
-    workers.start(beat=True, REDIS_URL=private_redis.url, **FAST_SWEEP)
+    # TEST_REDIS_URL too: the test settings prefer it to REDIS_URL (for the cache and broker).
+    redis_env = {"REDIS_URL": private_redis.url, "TEST_REDIS_URL": private_redis.url}
+    # No beat yet: with no sweep, a drain runs only when a commit's wake-up reaches the worker.
+    worker = workers.start(**redis_env)
     _change("before-outage")
     wait_for(lambda: _effects(note="before-outage"), message=workers.logs)
+    # That commit sent the one drain task; once it has finished, the worker is idle.
+    wait_for(lambda: _drain_tasks_finished(workers.log(worker)), message=workers.logs)
 
     private_redis.stop()
-    time.sleep(0.5)  # let a drain still running from before the outage finish
+    wait_for(lambda: "Connection to broker lost" in workers.log(worker), message=workers.logs)
     for n in range(20):
         _change(f"during-outage-{n}")  # the write commits; the wake-up fails quietly
+    assert wakeup.request_drain() is False  # what every commit's wake-up gets: nothing is sent
+    # Nothing could reach the relay: the events wait, unclaimed.
+    outage = OutboxEvent.objects.filter(payload__note__startswith="during-outage-")
     assert _pending() == 20
-    time.sleep(1)
-    assert _pending() == 20  # nothing could wake the relay
+    assert set(outage.values_list("claims", flat=True)) == {0}
 
+    outage_ended_at = _database_now()
     private_redis.start()
+    workers.start(beat=True, **redis_env, **FAST_SWEEP)  # the sweep finds what waited
     wait_for(lambda: _pending() == 0, timeout=60, message=workers.logs)
-    notes = [effect.note for effect in _effects()]
-    assert sorted(notes) == sorted(["before-outage"] + [f"during-outage-{n}" for n in range(20)])
+    # None was dispatched while Redis was away, not only up to the check above.
+    assert min(outage.values_list("dispatched_at", flat=True)) > outage_ended_at
+    effects = _effects()
+    assert sorted(effect.note for effect in effects) == sorted(
+        ["before-outage"] + [f"during-outage-{n}" for n in range(20)]
+    )
+    assert len({effect.event_id for effect in effects}) == len(effects)
     connection.set_schema_to_public()

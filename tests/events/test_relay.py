@@ -1,22 +1,28 @@
 """The relay, run in-process against committed data: effects, idempotency, order, failures."""
 
+import json
+import threading
 import time
 import uuid
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.events import relay, services
+from apps.events.errors import Backpressure
 from apps.events.models import Delivery, OutboxEvent
 from apps.events.publisher import publish
 from apps.index.models import AggregateActivity
+from apps.tenancy.models import Tenant
 from tests.conftest import ADMIN_PASSWORD
-from tests.eventapp.events import WidgetStatusChanged
+from tests.eventapp.events import WidgetLabelled, WidgetStatusChanged
 from tests.eventapp.models import Effect
 from tests.eventapp.services import widget_change
 from tests.factories import StaffFactory
@@ -78,8 +84,9 @@ def test_a_handler_failing_twice_then_succeeding_has_one_effect(clean_events, rd
     _change("flaky")
     _drain_until(lambda: _effects() == [("flaky", 1)])
     assert not Delivery.objects.exists()
-    time.sleep(0.5)
-    relay.drain()
+    # Nothing is left that could run the handler again: a drain finds no event and no retry.
+    quiet = relay.drain()
+    assert (quiet.claimed, quiet.retried, quiet.failed) == (0, 0, 0)
     assert _effects() == [("flaky", 1)]
 
 
@@ -132,15 +139,150 @@ def test_a_bad_payload_goes_to_the_dead_letters_without_retries(clean_events):
     assert "EventValidationError" in dead.last_error
 
 
+def _stored_row(schema: str, event_type: str, schema_version: int, payload: dict) -> OutboxEvent:
+    """An outbox row as an older release wrote it, inserted as it is (publish() writes the latest)."""
+    tenant = Tenant.objects.get(schema_name=schema)
+    return OutboxEvent.objects.create(
+        event_id=uuid.uuid4(), event_type=event_type, schema_version=schema_version,
+        tenant=tenant, schema_name=schema, aggregate_type="widget",
+        aggregate_id=payload["widget_id"], aggregate_version=payload["version"],
+        correlation_id=uuid.uuid4().hex, occurred_at=timezone.now() - timedelta(days=400),
+        payload=payload,
+    )  # fmt: skip
+
+
+def test_a_stored_v1_event_reaches_its_handler_upcast_to_v2(clean_events):
+    old_widget, new_widget = uuid.uuid4(), uuid.uuid4()
+    v1 = {"widget_id": str(old_widget), "version": 3, "text": "Written long ago"}
+    stored = _stored_row("acme", "testing.widget.labelled", 1, v1)
+    with schema_context("acme"), transaction.atomic():  # and one of today, for comparison
+        publish(WidgetLabelled(widget_id=new_widget, version=1, label="Neu", label_locale="de"))
+    stats = relay.drain()
+    assert (stats.handled, stats.failed) == (2, 0)
+    with schema_context("acme"):
+        received = {
+            effect.widget_id: (effect.event_id, json.loads(effect.note))
+            for effect in Effect.objects.filter(handler="test.label_recorder")
+        }
+    assert received == {
+        old_widget: (
+            stored.event_id,
+            {"schema_version": 2, "widget_id": str(old_widget), "version": 3,
+             "label": "Written long ago", "label_locale": "en"},
+        ),
+        new_widget: (
+            OutboxEvent.objects.get(aggregate_id=str(new_widget)).event_id,
+            {"schema_version": 2, "widget_id": str(new_widget), "version": 1,
+             "label": "Neu", "label_locale": "de"},
+        ),
+    }  # fmt: skip
+    assert not Delivery.objects.exists()
+    # Upcasting happens on read: the stored row keeps its version and payload.
+    stored.refresh_from_db()
+    assert (stored.status, stored.schema_version, stored.payload) == ("dispatched", 1, v1)
+
+
+def _all_at_once(count: int, work: Callable[[int], object]) -> list:
+    """Run ``work(0..count-1)`` in threads on their own connections, released together by a barrier."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            connection.ensure_connection()  # connect before the barrier, not in the race
+            barrier.wait(timeout=30)
+            results[index] = work(index)
+        except BaseException as error:  # reported by the test thread, below
+            errors.append(error)
+            barrier.abort()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a claiming thread hung"
+    assert not errors, errors
+    return results
+
+
 def test_events_of_one_aggregate_are_not_split_between_concurrent_claims(clean_events):
-    one, two = uuid.uuid4(), uuid.uuid4()
-    _change("one-a", one)
-    _change("one-b", one)
-    _change("two-a", two)
-    first = relay.claim_events("owner-a", limit=1, lease_seconds=60)
-    second = relay.claim_events("owner-b", limit=10, lease_seconds=60)
-    assert [e.payload["note"] for e in first] == ["one-a"]
-    assert [e.payload["note"] for e in second] == ["two-a"]
+    """Eight claims at the same moment, four events each, over eight aggregates of six events.
+
+    Each claim must take the first four events of one aggregate: the fifth is
+    held back by the four leased before it, for every claimer.
+    """
+    aggregates = [uuid.uuid4() for _ in range(8)]
+    for widget_id in aggregates:
+        for n in range(6):
+            _change(f"e{n}", widget_id)
+    positions = defaultdict(list)
+    for row in OutboxEvent.objects.order_by("position"):
+        positions[row.aggregate_id].append(row.position)
+    owners = [f"claimer-{n}" for n in range(len(aggregates))]
+
+    claims = _all_at_once(
+        len(owners),
+        lambda n: relay.claim_events(owners[n], limit=4, lease_seconds=60),
+    )
+
+    claimed = [event.position for batch in claims for event in batch]
+    assert len(claimed) == len(set(claimed)), "an event was claimed twice"
+    by_aggregate = defaultdict(list)
+    for owner, batch in zip(owners, claims, strict=True):
+        assert len(batch) == 4 and len({event.aggregate_id for event in batch}) == 1, batch
+        for event in batch:
+            by_aggregate[event.aggregate_id].append((owner, event.position))
+    for aggregate, taken in by_aggregate.items():
+        assert len({owner for owner, _ in taken}) == 1, f"{aggregate} split between {taken}"
+        # In order: the aggregate's oldest events, none skipped.
+        assert sorted(position for _, position in taken) == positions[aggregate][:4]
+    assert set(by_aggregate) == {str(widget_id) for widget_id in aggregates}
+    # The outbox says the same: one claim and one owner per leased row, the rest untouched.
+    leased = dict(OutboxEvent.objects.filter(claims=1).values_list("position", "lease_owner"))
+    assert leased == {
+        event.position: owner
+        for owner, batch in zip(owners, claims, strict=True)
+        for event in batch
+    }
+    assert OutboxEvent.objects.filter(claims=0, lease_owner="").count() == 8 * 2
+
+
+def test_concurrent_relay_batches_handle_every_event_once_in_aggregate_order(
+    clean_events, settings
+):
+    """Six threads relay batches of three until the outbox is empty, all starting together."""
+    settings.EVENTS = {**settings.EVENTS, "LEASE_SECONDS": 60}  # no lease runs out mid-test
+    widgets = [uuid.uuid4() for _ in range(6)]
+    for round_ in range(10):
+        for widget_id in widgets:
+            _change(f"r{round_}", widget_id)
+    total = len(widgets) * 10
+
+    def relay_until_empty(n: int) -> int:
+        owner, handled = f"relay-{n}", 0
+        while True:
+            batch = relay.relay_batch(owner, limit=3)
+            if not batch.claimed:  # all left is leased to others (who go on), or nothing is
+                return handled
+            assert (batch.lost_leases, batch.failed) == (0, 0)
+            handled += batch.handled
+
+    handled = _all_at_once(len(widgets), relay_until_empty)
+
+    assert sum(handled) == total
+    assert not OutboxEvent.objects.filter(status="pending").exists()
+    assert set(OutboxEvent.objects.values_list("claims", flat=True)) == {1}, "claimed twice"
+    with schema_context("acme"):
+        effects = list(Effect.objects.order_by("seq"))
+    assert len({effect.event_id for effect in effects}) == len(effects) == total
+    versions = defaultdict(list)
+    for effect in effects:
+        versions[effect.widget_id].append(effect.version)
+    assert dict(versions) == {widget_id: list(range(1, 11)) for widget_id in widgets}
 
 
 def test_a_worker_that_lost_its_lease_acknowledges_nothing(clean_events):
@@ -271,10 +413,20 @@ def test_replaying_old_events_does_not_trip_backpressure_by_their_age(clean_even
     settings.EVENTS = {**settings.EVENTS, "OLDEST_AGE_HIGH_WATER_SECONDS": 600}
     _change("old-news")
     relay.drain()
-    OutboxEvent.objects.update(occurred_at=timezone.now() - timedelta(hours=2))
-    services.events_replay(event_types=["testing.widget.changed"])
+    two_hours_ago = timezone.now() - timedelta(hours=2)
+    OutboxEvent.objects.update(occurred_at=two_hours_ago, pending_since=two_hours_ago)
+    replayed_at = timezone.now()
+    assert services.events_replay(event_types=["testing.widget.changed"]) == 1
+    replayed = OutboxEvent.objects.get()
+    assert replayed.status == "pending" and replayed.occurred_at == two_hours_ago
+    assert replayed.pending_since >= replayed_at  # pending since the replay, not since it happened
     reset_health_cache()
-    check_backpressure()  # the replayed row is pending since now, not since two hours ago
+    assert check_backpressure() is None
+    # The same row, had it waited since it happened, is past the limit: the check would refuse.
+    OutboxEvent.objects.update(pending_since=two_hours_ago)
+    reset_health_cache()
+    with pytest.raises(Backpressure, match="oldest waiting event"):
+        check_backpressure()
 
 
 def test_operators_are_not_refused_under_backpressure(clean_events, settings):

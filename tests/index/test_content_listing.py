@@ -9,6 +9,7 @@ from apps.blog.services import TranslationInput
 from apps.content import services as content
 from apps.index import content_listing
 from apps.index.models import ContentListing
+from tests.index.oracle import assert_listing_matches_oracle
 from tests.index.support import author, category, post, project
 
 
@@ -41,6 +42,7 @@ def test_a_published_post_gets_one_row_per_served_locale(acme_schema, acme_en_de
     assert en.search_config == "english"
     # No German translation: the German row shows the English one.
     assert (rows["de"].content_locale, rows["de"].title) == ("en", "Hello world")
+    assert_listing_matches_oracle("acme", rows=2)
 
 
 def test_each_locale_row_holds_its_own_translation(acme_schema, acme_en_de):
@@ -54,6 +56,7 @@ def test_each_locale_row_holds_its_own_translation(acme_schema, acme_en_de):
         "Katzen", "de", "german",
     )  # fmt: skip
     assert rows["en"].excerpt == "Cats are great."
+    assert_listing_matches_oracle("acme", rows=2)
 
 
 def test_drafts_unpublished_archived_and_deleted_posts_leave_the_listing(acme_schema):
@@ -73,6 +76,7 @@ def test_drafts_unpublished_archived_and_deleted_posts_leave_the_listing(acme_sc
     blog.post_publish(post_id=unpublished.pk)
     project()
     assert ContentListing.objects.filter(node_id=unpublished.pk).count() == 1
+    assert_listing_matches_oracle("acme", rows=2)
 
 
 def test_translation_changes_follow(acme_schema, acme_en_de):
@@ -87,6 +91,7 @@ def test_translation_changes_follow(acme_schema, acme_en_de):
     project()
     de = _rows(node_id=node.pk)["de"]
     assert (de.content_locale, de.title) == ("en", "Good dogs")
+    assert_listing_matches_oracle("acme", rows=2)
 
 
 def test_category_and_tag_changes_reach_every_row(acme_schema):
@@ -102,9 +107,11 @@ def test_category_and_tag_changes_reach_every_row(acme_schema):
         row = ContentListing.objects.get(node_id=node.pk)
         assert (row.category_slug, row.category_name) == ("latest", "Latest news")
     assert ContentListing.objects.get(node_id=first.pk).tag_slugs == ["kept"]
+    assert_listing_matches_oracle("acme", rows=2)
     content.category_delete(category_id=news.pk)
     project()
     assert set(ContentListing.objects.values_list("category_id", "category_slug")) == {(None, "")}
+    assert_listing_matches_oracle("acme", rows=2)
 
 
 def test_excerpts_are_plain_text(acme_schema):
@@ -117,6 +124,20 @@ def test_excerpts_are_plain_text(acme_schema):
     project()
     assert ContentListing.objects.get(node_id=node.pk).excerpt == "Tom & Jerry say 1 < 2"
     assert ContentListing.objects.get(node_id=html_body.pk).excerpt == "one two three"
+    assert_listing_matches_oracle("acme", rows=2)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="apps.index.text.text_of unescapes entities a second time (plain_text already did): "
+    "a body showing the text '&lt;b&gt;' is listed, searched and excerpted as '<b>'",
+)
+def test_text_that_looks_like_an_entity_is_listed_as_written(acme_schema):
+    node = post("Entities", "Type `&lt;b&gt;` for bold, &amp;amp; for an ampersand.")
+    project()
+    row = ContentListing.objects.get(node_id=node.pk)
+    assert row.excerpt == "Type &lt;b&gt; for bold, &amp; for an ampersand."
+    assert_listing_matches_oracle("acme", rows=1)
 
 
 def test_a_stale_version_does_not_overwrite_a_newer_row(acme_schema):
@@ -146,6 +167,7 @@ def test_rebuild_gives_the_rows_the_events_gave(acme_schema, acme_en_de):
     assert [{k: v for k, v in r.items() if k not in strip} for r in after] == [
         {k: v for k, v in r.items() if k not in strip} for r in before
     ]
+    assert_listing_matches_oracle("acme", rows=3 * 2)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,224 @@
+"""An oracle of the content listing that owes nothing to ``apps.index``.
+
+The handler, ``rebuild_projections`` and ``check_projections`` all build rows
+with ``content_listing.expected_rows``, so a mistake there passes all three. The
+oracle works the rows out again from content's tables with plain SQL and a text
+extraction of its own (the standard library's ``html.parser``), following what a
+listing row is meant to hold:
+
+- one row per published node (with a publication date) and locale the tenant serves;
+- each row shows the node's translation in that locale, else in the tenant's
+  default locale, else its translation with the smallest locale code;
+- the body as plain text (block elements apart), the editor's excerpt as plain
+  text or else the body's first 40 words (with an ellipsis if there are more),
+  reading time at 200 words a minute (at least one);
+- author, category and tags (by slug) as they are now; the node's version;
+- a search vector weighting title, excerpt and body A, B and C in the text
+  search configuration of the translation's language.
+
+It never imports ``apps.index``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from html.parser import HTMLParser
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+
+FIELDS = (
+    "kind", "content_locale", "title", "slug", "excerpt", "body_text", "author_id", "author_name",
+    "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "published_at",
+    "reading_minutes", "search_config", "source_version",
+)  # fmt: skip
+
+LANGUAGE_CONFIGS = {"en": "english", "de": "german", "fr": "french", "ru": "russian"}
+EXCERPT_WORDS = 40
+WORDS_PER_MINUTE = 200
+BODY_TEXT_LIMIT = 100_000
+
+# Elements that separate what is around them ("<p>one</p><p>two</p>" reads "one two").
+_BLOCKS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div",
+        "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "li", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "ul",
+    }
+)  # fmt: skip
+_UNREAD = frozenset({"script", "style"})
+
+Key = tuple[UUID, str]
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.unread = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in _UNREAD:
+            self.unread += 1
+        elif tag in _BLOCKS:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        if tag in _BLOCKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _UNREAD:
+            self.unread = max(0, self.unread - 1)
+        elif tag in _BLOCKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.unread:
+            self.parts.append(data)
+
+
+def plain(markup: str) -> str:
+    """What a reader sees of ``markup``, whitespace collapsed."""
+    collector = _TextCollector()
+    collector.feed(markup or "")
+    collector.close()
+    return " ".join("".join(collector.parts).split())
+
+
+def _excerpt(editors: str, body_html: str) -> str:
+    given = plain(editors)
+    if given:
+        return given
+    words = plain(body_html).split()
+    head = " ".join(words[:EXCERPT_WORDS])
+    return head + "\u2026" if len(words) > EXCERPT_WORDS else head
+
+
+def _fetch(sql: str, params=()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _served_locales(schema: str) -> tuple[str, set[str]]:
+    ((default, enabled),) = _fetch(
+        "SELECT default_locale, enabled_locales FROM public.tenancy_tenant WHERE schema_name = %s",
+        [schema],
+    )
+    if isinstance(enabled, str):
+        enabled = json.loads(enabled)
+    return default, {default, *(enabled or [])}
+
+
+def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
+    """The rows the listing of ``schema`` should hold, by (node id, locale)."""
+    default, served = _served_locales(schema)
+    s = connection.ops.quote_name(schema)
+    nodes = _fetch(
+        f"""
+        SELECT n.id, n.kind, n.version, n.published_at, n.author_id,
+               u.username, u.first_name, u.last_name, c.id, c.slug, c.name
+        FROM {s}.content_node n
+        LEFT JOIN {s}.auth_user u ON u.id = n.author_id
+        LEFT JOIN {s}.content_category c ON c.id = n.category_id
+        WHERE n.status = 'published' AND n.published_at IS NOT NULL
+        """  # noqa: S608 -- the schema name is quoted, the rest constant
+    )
+    tags: dict[UUID, list[tuple[str, str]]] = {}
+    for node_id, slug, name in _fetch(
+        f"SELECT nt.node_id, t.slug, t.name FROM {s}.content_node_tags nt "  # noqa: S608
+        f"JOIN {s}.content_tag t ON t.id = nt.tag_id ORDER BY t.slug"
+    ):
+        tags.setdefault(node_id, []).append((slug, name))
+    translations: dict[UUID, dict[str, tuple]] = {}
+    for node_id, locale, *values in _fetch(
+        f"SELECT node_id, locale, title, slug, excerpt, body_html FROM {s}.content_nodetranslation"  # noqa: S608
+    ):
+        translations.setdefault(node_id, {})[locale] = (locale, *values)
+
+    rows: dict[Key, dict[str, Any]] = {}
+    for node in nodes:
+        node_id, kind, version, published_at, author_id, username, first, last = node[:8]
+        category_id, category_slug, category_name = node[8:]
+        available = translations.get(node_id, {})
+        if not available:
+            continue
+        author_name = ((f"{first} {last}".strip() or username)[:255]) if author_id else ""
+        node_tags = tags.get(node_id, [])
+        for locale in served:
+            chosen = available.get(locale) or available.get(default)
+            chosen = chosen or available[min(available)]
+            content_locale, title, slug, excerpt, body_html = chosen
+            body_text = plain(body_html)[:BODY_TEXT_LIMIT]
+            rows[(node_id, locale)] = {
+                "kind": kind,
+                "content_locale": content_locale,
+                "title": title,
+                "slug": slug,
+                "excerpt": _excerpt(excerpt, body_html),
+                "body_text": body_text,
+                "author_id": author_id,
+                "author_name": author_name,
+                "category_id": category_id,
+                "category_slug": category_slug or "",
+                "category_name": category_name or "",
+                "tag_slugs": [slug for slug, _ in node_tags],
+                "tag_names": [name for _, name in node_tags],
+                "published_at": published_at,
+                "reading_minutes": max(1, math.ceil(len(body_text.split()) / WORDS_PER_MINUTE)),
+                "search_config": LANGUAGE_CONFIGS.get(
+                    content_locale.split("-")[0].lower(), "simple"
+                ),
+                "source_version": version,
+            }
+    return rows
+
+
+def stored_rows(schema: str) -> dict[Key, dict[str, Any]]:
+    """The listing's rows as stored, by (node id, locale), with their search vectors as text."""
+    s = connection.ops.quote_name(schema)
+    names = ("node_id", "locale", *FIELDS, "search_vector")
+    columns = ", ".join(
+        name if name != "search_vector" else "search_vector::text" for name in names
+    )
+    rows = _fetch(f"SELECT {columns} FROM {s}.index_content_listing")  # noqa: S608
+    return {(row[0], row[1]): dict(zip(names[2:], row[2:], strict=True)) for row in rows}
+
+
+def _vector(row: dict[str, Any]) -> str:
+    config = row["search_config"]
+    ((vector,),) = _fetch(
+        "SELECT (setweight(to_tsvector(%s::regconfig, %s), 'A') || "
+        "setweight(to_tsvector(%s::regconfig, %s), 'B') || "
+        "setweight(to_tsvector(%s::regconfig, %s), 'C'))::text",
+        [config, row["title"], config, row["excerpt"], config, row["body_text"]],
+    )
+    return vector
+
+
+def differences(schema: str) -> list[str]:
+    """How the stored listing of ``schema`` differs from the oracle's (empty: it does not)."""
+    expected, stored = oracle_rows(schema), stored_rows(schema)
+    found = [f"missing {key}" for key in sorted(expected.keys() - stored.keys(), key=str)]
+    found += [f"unexpected {key}" for key in sorted(stored.keys() - expected.keys(), key=str)]
+    for key in sorted(expected.keys() & stored.keys(), key=str):
+        want, have = expected[key], stored[key]
+        found += [
+            f"{key} {name}: stored {have[name]!r}, expected {want[name]!r}"
+            for name in FIELDS
+            if have[name] != want[name]
+        ]
+        if have["search_vector"] != _vector(want):
+            found.append(f"{key} search_vector: stored {have['search_vector']!r}")
+    return found
+
+
+def assert_listing_matches_oracle(schema: str, *, rows: int) -> None:
+    """The listing of ``schema`` is what the oracle says, and holds ``rows`` rows."""
+    problems = differences(schema)
+    assert not problems, "\n".join(problems)
+    assert len(oracle_rows(schema)) == rows
