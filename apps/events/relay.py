@@ -724,34 +724,31 @@ def drain(
     with schema_context("public"), _StopOnSigterm():
         lock = hold_claimer_lock()
         try:
-            _drain_loop(total, owner, lock, started, time_budget, max_batches, on_backlog, on_batch)
+            while not stop_requested():
+                batch = relay_batch(owner, lock=lock)
+                # Retries are looked for when the drain starts and once the outbox is empty,
+                # not after every batch: in steady state that claim almost never finds work.
+                first = total.batches == 0
+                retries = (
+                    retry_batch(owner, lock=lock) if first or not batch.claimed else DrainStats()
+                )
+                total.add(batch)
+                total.add(retries)
+                if on_batch is not None and (batch.batches or retries.batches):
+                    on_batch(total)
+                if on_backlog is not None and batch.claimed >= settings.EVENTS["BATCH_SIZE"]:
+                    on_backlog()
+                    on_backlog = None
+                if not batch.claimed and not retries.batches:
+                    break
+                out_of_time = time_budget is not None and time.monotonic() - started > time_budget
+                if out_of_time or (max_batches is not None and total.batches >= max_batches):
+                    total.more = True
+                    break
+            else:
+                total.more = True  # asked to stop: whatever is left is another drain's
         finally:
             with contextlib.suppress(Exception):
                 release_claimer_lock(lock)
     total.seconds = time.monotonic() - started
     return total
-
-
-def _drain_loop(total, owner, lock, started, time_budget, max_batches, on_backlog, on_batch):
-    while True:
-        if stop_requested():
-            total.more = True
-            return
-        batch = relay_batch(owner, lock=lock)
-        # Retries are looked for when the drain starts and once the outbox is empty,
-        # not after every batch: in steady state that claim almost never finds work.
-        first = total.batches == 0
-        retries = retry_batch(owner, lock=lock) if first or not batch.claimed else DrainStats()
-        total.add(batch)
-        total.add(retries)
-        if on_batch is not None and (batch.batches or retries.batches):
-            on_batch(total)
-        if on_backlog is not None and batch.claimed >= settings.EVENTS["BATCH_SIZE"]:
-            on_backlog()
-            on_backlog = None
-        if not batch.claimed and not retries.batches:
-            return
-        out_of_time = time_budget is not None and time.monotonic() - started > time_budget
-        if out_of_time or (max_batches is not None and total.batches >= max_batches):
-            total.more = True
-            return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 import re
 
@@ -36,8 +35,12 @@ def search_config(locale: str) -> str:
 
 
 def text_of(markup: str) -> str:
-    """Readable plain text of (sanitized) HTML: tags stripped, entities decoded, spaces collapsed."""
-    text = html.unescape(plain_text(_BLOCK_END.sub(r"\1 ", markup or "")))
+    """Readable plain text of (sanitized) HTML: tags stripped, entities decoded, spaces collapsed.
+
+    ``plain_text`` decodes the entities once; decoding again would turn a body that
+    shows ``&lt;b&gt;`` into one that says ``<b>``.
+    """
+    text = plain_text(_BLOCK_END.sub(r"\1 ", markup or ""))
     return text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
 
 

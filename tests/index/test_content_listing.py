@@ -127,11 +127,6 @@ def test_excerpts_are_plain_text(acme_schema):
     assert_listing_matches_oracle("acme", rows=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps.index.text.text_of unescapes entities a second time (plain_text already did): "
-    "a body showing the text '&lt;b&gt;' is listed, searched and excerpted as '<b>'",
-)
 def test_text_that_looks_like_an_entity_is_listed_as_written(acme_schema):
     node = post("Entities", "Type `&lt;b&gt;` for bold, &amp;amp; for an ampersand.")
     project()

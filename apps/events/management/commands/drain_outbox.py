@@ -30,28 +30,19 @@ class Command(BaseCommand):
         budget, max_batches = options["time_budget"], options["max_batches"]
         self.verbosity = options["verbosity"]
         started = time.monotonic()
-        total = DrainStats()
-        # One relay.drain() step at a time, to report progress; the limits are drain()'s own.
-        while True:
-            step = relay.drain(max_batches=1)
-            total.add(step)
-            if step.batches:
-                self._progress(total, step, time.monotonic() - started)
-            if not step.more:
-                break
-            out_of_time = budget is not None and time.monotonic() - started > budget
-            if out_of_time or (max_batches is not None and total.batches >= max_batches):
-                total.more = True
-                break
-        total.seconds = time.monotonic() - started
+        total = relay.drain(
+            time_budget=budget,
+            max_batches=max_batches,
+            on_batch=lambda so_far: self._progress(so_far, time.monotonic() - started),
+        )
         self._summary(total)
 
-    def _progress(self, total: DrainStats, step: DrainStats, elapsed: float) -> None:
+    def _progress(self, total: DrainStats, elapsed: float) -> None:
         if self.verbosity < 1:
             return
         self.stdout.write(
-            f"  batch {total.batches:>4}: claimed {step.claimed}, failed {step.failed}, "
-            f"retried ok {step.retried}; {total.handled} handled so far, {elapsed:.1f} s"
+            f"  batch {total.batches:>4}: {total.handled} handled, {total.failed} failed, "
+            f"{total.retried} retried ok so far, {elapsed:.1f} s"
         )
 
     def _summary(self, total: DrainStats) -> None:
