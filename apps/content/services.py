@@ -16,7 +16,7 @@ from django.utils.text import slugify
 
 from apps.core.errors import InvalidTransition, NotFound
 from apps.events.publisher import publish
-from apps.tenancy.resolver import tenant_by_schema
+from apps.tenancy.selectors import tenant_by_schema
 
 from . import events
 from .errors import ContentInvalid, NodeNotFound

@@ -25,6 +25,9 @@ class _LogListener(pybreaker.CircuitBreakerListener):
         logger.warning("circuit breaker %s: %s -> %s", cb.name, old_state.name, new_state.name)
 
 
+# One breaker per dependency, shared by every caller that talks to it.
+REDIS = "redis"
+
 _breakers: dict[str, pybreaker.CircuitBreaker] = {}
 
 

@@ -14,7 +14,7 @@ from apps.core import context
 from apps.core.context import Actor
 from apps.tenancy.errors import TenantRequired
 from apps.tenancy.models import Tenant
-from apps.tenancy.resolver import tenant_by_schema
+from apps.tenancy.selectors import tenant_by_schema
 
 from . import metrics, wakeup
 from .errors import PublishOutsideTransaction

@@ -7,14 +7,14 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from apps.core.breakers import guarded
+from apps.core.breakers import REDIS, guarded
 
 from . import relay, selectors, services, wakeup
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="events.drain", ignore_result=True)
+@shared_task(name=wakeup.DRAIN_TASK, ignore_result=True)
 def drain() -> dict:
     """Drain the outbox for a while; ask for another drain if work is left."""
     wakeup.clear()
@@ -38,7 +38,7 @@ def _schedule_next_retry() -> None:
     """Come back when the next failed delivery is due, instead of waiting for the sweep."""
     due_in = selectors.next_retry_in()
     if due_in is not None and due_in < settings.EVENTS["RETRY_MAX_SECONDS"] + 1:
-        guarded("redis", drain.apply_async, countdown=max(0.05, due_in), retry=False, fallback=None)
+        guarded(REDIS, drain.apply_async, countdown=max(0.05, due_in), retry=False, fallback=None)
 
 
 @shared_task(name="events.sweep", ignore_result=True)

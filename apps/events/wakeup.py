@@ -13,12 +13,15 @@ import os
 import threading
 
 import redis
+from celery import current_app
 from django.conf import settings
 
-from apps.core.breakers import guarded
+from apps.core.breakers import REDIS, guarded
 
 logger = logging.getLogger(__name__)
 FLAG = "events:drain:requested"
+# Sent by name: the commit path never imports the relay's task module.
+DRAIN_TASK = "events.drain"
 _client: redis.Redis | None = None
 
 
@@ -36,22 +39,20 @@ HELPER_FLAG = "events:drain:helper"
 
 def _send_once(flag: str) -> bool:
     """Send a drain task unless ``flag`` says one is already on its way."""
-    from .tasks import drain
-
     if _redis().set(flag, "1", nx=True, ex=settings.EVENTS["WAKEUP_COALESCE_SECONDS"]):
-        drain.apply_async(retry=False)
+        current_app.send_task(DRAIN_TASK, retry=False)
         return True
     return False
 
 
 def request_drain() -> bool:
     """Ask for a drain now. Never raises: the beat sweep is the safety net."""
-    return guarded("redis", _send_once, FLAG, fallback=False)
+    return guarded(REDIS, _send_once, FLAG, fallback=False)
 
 
 def request_helper() -> bool:
     """Ask one more worker process to join a drain that found a backlog (at most one per window)."""
-    return guarded("redis", _send_once, HELPER_FLAG, fallback=False)
+    return guarded(REDIS, _send_once, HELPER_FLAG, fallback=False)
 
 
 class _Sender:
@@ -91,4 +92,4 @@ def request_drain_soon() -> None:
 
 
 def clear() -> None:
-    guarded("redis", _redis().delete, FLAG, fallback=None)
+    guarded(REDIS, _redis().delete, FLAG, fallback=None)

@@ -11,7 +11,7 @@ from apps.content.events import NODE_EVENT_TYPES
 from apps.events.envelope import StoredEvent
 from apps.events.models import OutboxEvent
 from apps.events.registry import ALL
-from apps.tenancy.resolver import tenant_by_schema
+from apps.tenancy.selectors import tenant_by_schema
 
 from . import content_listing
 from .models import AggregateActivity, ContentListing

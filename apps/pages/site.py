@@ -16,8 +16,7 @@ from uuid import uuid4
 from django.core.cache import cache
 from django.db import transaction
 
-from apps.core.breakers import guarded
-from apps.tenancy.resolver import REDIS_BREAKER  # one breaker per dependency
+from apps.core.breakers import REDIS, guarded
 
 GENERATION_KEY = "pages:site:generation"
 SITE_TTL_SECONDS = 600
@@ -28,22 +27,22 @@ def _data_key(generation: str) -> str:
 
 
 def generation() -> str:
-    return guarded(REDIS_BREAKER, cache.get, GENERATION_KEY, fallback=None) or "0"
+    return guarded(REDIS, cache.get, GENERATION_KEY, fallback=None) or "0"
 
 
 def cached(name: str, build, *, ttl: int = SITE_TTL_SECONDS) -> Any:
     """``build()`` cached under ``name`` for the current generation of the site."""
     key = f"{_data_key(generation())}:{name}"
-    value = guarded(REDIS_BREAKER, cache.get, key, fallback=None)
+    value = guarded(REDIS, cache.get, key, fallback=None)
     if value is not None:
         return value
     value = build()
-    guarded(REDIS_BREAKER, cache.set, key, value, ttl, fallback=None)
+    guarded(REDIS, cache.set, key, value, ttl, fallback=None)
     return value
 
 
 def _bump() -> None:
-    guarded(REDIS_BREAKER, cache.set, GENERATION_KEY, uuid4().hex[:16], None, fallback=None)
+    guarded(REDIS, cache.set, GENERATION_KEY, uuid4().hex[:16], None, fallback=None)
 
 
 def invalidate() -> None:

@@ -27,7 +27,7 @@ from django.db import connection
 from django.http import HttpRequest
 from prometheus_client import Counter
 
-from apps.core.breakers import breaker, guarded
+from apps.core.breakers import REDIS, breaker, guarded
 
 from .errors import TenantIdentifierInvalid, TenantNotFound, TenantSuspended
 from .identifiers import InvalidIdentifier, sanitize_host, sanitize_slug
@@ -35,7 +35,6 @@ from .models import Domain, Tenant, TenantStatus
 
 logger = logging.getLogger(__name__)
 
-REDIS_BREAKER = "redis"
 _MISSING = {"missing": True}  # cached marker of an unknown identifier
 _NOT_CACHED = object()
 
@@ -163,7 +162,7 @@ class TenantCache:
                 if value is not _NOT_CACHED:
                     LOOKUPS.labels("local").inc()
                     return value
-                value = guarded(REDIS_BREAKER, self.shared.get, key, fallback=None)
+                value = guarded(REDIS, self.shared.get, key, fallback=None)
                 if value is not None:
                     LOOKUPS.labels("redis").inc()
                 else:
@@ -174,7 +173,7 @@ class TenantCache:
                         if value is _MISSING
                         else settings.TENANT_CACHE_POSITIVE_TTL
                     )
-                    guarded(REDIS_BREAKER, self.shared.set, key, value, ttl, fallback=None)
+                    guarded(REDIS, self.shared.set, key, value, ttl, fallback=None)
                 with self._lock:
                     self._local[key] = value
                 return value
@@ -192,9 +191,9 @@ class TenantCache:
     def invalidate(self, keys: list[str]) -> None:
         """Drop ``keys`` here, in Redis, and in every other process."""
         self._evict_local(keys)
-        guarded(REDIS_BREAKER, self.shared.delete_many, keys, fallback=None)
+        guarded(REDIS, self.shared.delete_many, keys, fallback=None)
         message = json.dumps({"keys": keys, "pid": os.getpid()})
-        guarded(REDIS_BREAKER, self._publish, message, fallback=None)
+        guarded(REDIS, self._publish, message, fallback=None)
 
     def _publish(self, message: str) -> None:
         shared_cache.client().publish(settings.TENANT_INVALIDATION_CHANNEL, message)
@@ -371,4 +370,4 @@ def activate(tenant: Tenant | None) -> None:
 
 
 def redis_breaker_state() -> str:
-    return breaker(REDIS_BREAKER).current_state
+    return breaker(REDIS).current_state

@@ -5,7 +5,10 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from .models import Tenant, TenantStatus
-from .resolver import tenant_by_slug
+from .resolver import tenant_by_host, tenant_by_schema, tenant_by_slug
+
+# The resolver's cached lookups are the reads other modules use: through here.
+__all__ = ["tenant_by_host", "tenant_by_schema", "tenant_by_slug", "tenant_get", "tenant_list"]
 
 
 def tenant_list(*, active_only: bool = False) -> QuerySet[Tenant]:

@@ -12,9 +12,9 @@ from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from apps.core.breakers import breaker
+from apps.core.breakers import REDIS, breaker
 from apps.tenancy import services
-from apps.tenancy.resolver import REDIS_BREAKER, slug_key, tenant_by_slug, tenant_cache
+from apps.tenancy.resolver import slug_key, tenant_by_slug, tenant_cache
 from tests.conftest import subprocess_database_url
 
 WATCHER = Path(__file__).with_name("watch_tenant.py")
@@ -168,10 +168,10 @@ def test_requests_resolve_with_redis_down(db, redis_down):
         assert client.get("/").status_code == 200
     assert Client(HTTP_HOST="globex.localhost").get("/").status_code == 200
     assert Client(HTTP_HOST="nobody.localhost").get("/").status_code == 404
-    assert breaker(REDIS_BREAKER).current_state == "open"
+    assert breaker(REDIS).current_state == "open"
 
 
 def test_resolution_falls_back_to_the_database_when_the_breaker_is_open(db, redis_down):
-    breaker(REDIS_BREAKER).open()
+    breaker(REDIS).open()
     tenant_cache.clear_local()
     assert tenant_by_slug("globex").slug == "globex"
