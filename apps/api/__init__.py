@@ -1,1 +1,4 @@
-"""The api module. See ARCHITECTURE.md for its place among the layers."""
+"""The REST API (DRF): every API view, serializer and filter, and the one problem+json mapping.
+
+Its place among the layers and rooms: docs/architecture.md.
+"""

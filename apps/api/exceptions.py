@@ -13,10 +13,10 @@ input) mapped to lists of messages, whether a serializer or a service
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -24,22 +24,9 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from apps.core.errors import PlatformError, ValidationFailed
-from apps.core.problems import PROBLEM_CONTENT_TYPE
+from apps.core.problems import PROBLEM_CONTENT_TYPE, problem_body, problem_headers
 
 VALIDATION_STATUS = status.HTTP_400_BAD_REQUEST
-
-
-def problem(
-    *, status_code: int, code: str, detail: str, title: str | None = None
-) -> dict[str, Any]:
-    """The body of one problem, with the same keys as ``apps.core.problems``."""
-    return {
-        "type": f"about:blank#{code}",
-        "title": title or HTTPStatus(status_code).phrase,
-        "status": status_code,
-        "detail": detail,
-        "code": code,
-    }
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -64,7 +51,7 @@ def _platform_error(exc: PlatformError) -> tuple[int, dict[str, Any], dict[str, 
     # Every kind of invalid input is a 400 here, as DRF's own validation errors are
     # (the kernel's default for ValidationFailed is 422).
     status_code = VALIDATION_STATUS if isinstance(exc, ValidationFailed) else exc.status
-    body = problem(status_code=status_code, code=exc.code, title=exc.title, detail=exc.detail)
+    body = problem_body(status=status_code, code=exc.code, title=exc.title, detail=exc.detail)
     # Extension members (RFC 9457 §3.2): what the error knows, e.g. a node's current status.
     for name, value in exc.extra.items():
         if name not in body and name != "errors":
@@ -76,11 +63,7 @@ def _platform_error(exc: PlatformError) -> tuple[int, dict[str, Any], dict[str, 
             if isinstance(field_errors, dict)
             else {api_settings.NON_FIELD_ERRORS_KEY: [exc.detail]}
         )
-    headers = {}
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return status_code, body, headers
+    return status_code, body, problem_headers(exc)
 
 
 def _api_exception(exc: exceptions.APIException) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -90,8 +73,8 @@ def _api_exception(exc: exceptions.APIException) -> tuple[int, dict[str, Any], d
     if getattr(exc, "wait", None):
         headers["Retry-After"] = f"{exc.wait:.0f}"
     if isinstance(exc, exceptions.ValidationError):
-        body = problem(
-            status_code=exc.status_code,
+        body = problem_body(
+            status=exc.status_code,
             code="invalid",
             title="Invalid input",
             detail="The request has invalid fields; see errors.",
@@ -105,12 +88,22 @@ def _api_exception(exc: exceptions.APIException) -> tuple[int, dict[str, Any], d
     else:
         text = str(detail)
     code = detail.code if hasattr(detail, "code") else exc.default_code
-    return exc.status_code, problem(status_code=exc.status_code, code=code, detail=text), headers
+    return exc.status_code, problem_body(status=exc.status_code, code=code, detail=text), headers
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is larger than this API accepts."
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map ``exc`` to a problem+json response, or return None (a bug: Django answers 500)."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(str(exc))
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

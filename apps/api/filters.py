@@ -1,9 +1,20 @@
-"""Ordering for every list of the API: ``?ordering=-published_at,position``."""
+"""Filters shared by the lists of the API, and their ordering: ``?ordering=-published_at,position``."""
 
 from __future__ import annotations
 
+from django import forms
 from django.db.models import F
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.filters import OrderingFilter
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """An integer id (a bigint key): anything else is a 400, not a 500."""
+
+    field_class = forms.IntegerField
 
 
 class StableOrderingFilter(OrderingFilter):

@@ -1,26 +1,37 @@
 """/api/v1/pages/: pages (content nodes of kind "page") with their layout, through the pages' services.
 
 A page is a content node plus what ``apps.pages`` owns: a template, the home
-flag and the body as typed blocks per locale. Creating a page and changing or
-deleting its layout go through ``apps.pages.services``; pages offers no service
-for a page's node fields and translations yet, so those go through content's.
+flag and the body as typed blocks per locale. Every write (the node's fields,
+its translations, its layout, its status, deleting it) is one call to
+``apps.pages.services``, where the pages' rules (root slugs, a page's parent is
+a page) apply.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.content import api as content_api
-from apps.content import services as content_services
 from apps.content.models import Node
 from apps.pages import selectors as pages_selectors
 from apps.pages import services as pages
 from apps.pages.models import PAGE_KIND, PageTemplate
+
+from .nodes import ContentViewSet, node_views, translation_inputs
+from .serializers import (
+    NodeFieldsIn,
+    NodeOut,
+    NulFreeJSONField,
+    TreeFieldsIn,
+    translations_in,
+    translations_patch,
+    update_keywords,
+)
 
 LAYOUT_FIELDS = ("template", "is_home", "blocks")
 BLOCKS_HELP = (
@@ -36,7 +47,7 @@ class PageLayoutOut(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-class PageOut(content_api.NodeOut):
+class PageOut(NodeOut):
     layout = serializers.SerializerMethodField()
 
     @extend_schema_field(PageLayoutOut(allow_null=True))
@@ -48,26 +59,24 @@ class PageOut(content_api.NodeOut):
 class _LayoutIn(serializers.Serializer):
     template = serializers.ChoiceField(choices=PageTemplate.choices, required=False)
     is_home = serializers.BooleanField(required=False)
-    blocks = content_api.NulFreeJSONField(required=False, help_text=BLOCKS_HELP)
+    blocks = NulFreeJSONField(required=False, help_text=BLOCKS_HELP)
 
 
-class PageCreateIn(content_api.TreeFieldsIn, _LayoutIn):
+class PageCreateIn(TreeFieldsIn, _LayoutIn):
     """A new page, created as a draft, with its layout."""
 
-    translations = content_api.translations_in()
-    metadata = content_api.NulFreeJSONField(required=False)
+    translations = translations_in()
+    metadata = NulFreeJSONField(required=False)
 
 
-class PageUpdateIn(content_api.TreeFieldsIn, content_api.NodeFieldsIn, _LayoutIn):
+class PageUpdateIn(TreeFieldsIn, NodeFieldsIn, _LayoutIn):
     """Fields of a page and its layout to change; the others keep their value."""
 
-    translations = content_api.translations_patch()
+    translations = translations_patch()
 
 
-@content_api.node_views(
-    "pages", create_input=PageCreateIn, update_input=PageUpdateIn, output=PageOut
-)
-class PageViewSet(content_api.ContentViewSet):
+@node_views("pages", create_input=PageCreateIn, update_input=PageUpdateIn, output=PageOut)
+class PageViewSet(ContentViewSet):
     """Pages: content nodes of kind ``page``, with their layout."""
 
     kind = PAGE_KIND
@@ -81,7 +90,7 @@ class PageViewSet(content_api.ContentViewSet):
     def create_node(self, data: dict[str, Any], *, actor) -> UUID:
         layout = pages.page_create(
             data=pages.PageInput(
-                translations=content_api.translation_inputs(data["translations"]),
+                translations=translation_inputs(data["translations"]),
                 parent_id=data.get("parent"),
                 position=data.get("position", 0),
                 template=data.get("template", PageTemplate.DEFAULT),
@@ -93,18 +102,30 @@ class PageViewSet(content_api.ContentViewSet):
         )
         return layout.node_id
 
-    def update_node(self, node: Node, data: dict[str, Any], *, actor) -> None:
+    def patch_node(
+        self,
+        node: Node,
+        data: dict[str, Any],
+        *,
+        translations: Mapping[str, Mapping[str, Any]] | None = None,
+        delete_locales: tuple[str, ...] = (),
+        actor,
+    ) -> None:
         layout = {name: data.pop(name) for name in LAYOUT_FIELDS if name in data}
-        if data:
-            content_services.node_update(
-                node_id=node.pk, actor=actor, **content_api.update_keywords(data)
-            )
-        if layout:
-            pages.layout_save(node_id=node.pk, actor=actor, **layout)
+        pages.page_update(
+            node_id=node.pk,
+            fields=update_keywords(data),
+            translations=translations,
+            delete_locales=delete_locales,
+            actor=actor,
+            **layout,
+        )
+
+    def transition_node(self, action_name: str, node: Node, *, actor) -> None:
+        pages.page_transition(node_id=node.pk, action=action_name, actor=actor)
+
+    def schedule_node(self, node: Node, publish_at: datetime | None, *, actor) -> None:
+        pages.page_schedule(node_id=node.pk, publish_at=publish_at, actor=actor)
 
     def delete_node(self, node: Node, *, actor) -> None:
-        # The layout first, through pages (its event, the site's caches); then the node.
-        with transaction.atomic():
-            if pages_selectors.layout_of(node) is not None:
-                pages.layout_delete(node_id=node.pk, actor=actor)
-            content_services.node_delete(node_id=node.pk, actor=actor)
+        pages.page_delete(node_id=node.pk, actor=actor)

@@ -7,6 +7,8 @@ here goes through ``apps.blog.services``; reads and the answers are content's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,15 +16,16 @@ from rest_framework import serializers
 
 from apps.blog import selectors as blog_selectors
 from apps.blog import services as blog
-from apps.content import api as content_api
-from apps.content.models import Node, NodeTranslation
-from apps.content.services import TranslationInput
+from apps.content.models import Node
+
+from .nodes import ContentViewSet, node_views, translation_inputs
+from .serializers import NodeFieldsIn, NodeOut, translations_in, translations_patch, update_keywords
 
 
-class PostCreateIn(content_api.NodeFieldsIn):
+class PostCreateIn(NodeFieldsIn):
     """A new post, created as a draft."""
 
-    translations = content_api.translations_in()
+    translations = translations_in()
     tag_names = serializers.ListField(
         child=serializers.CharField(max_length=80),
         required=False,
@@ -31,16 +34,14 @@ class PostCreateIn(content_api.NodeFieldsIn):
     )
 
 
-class PostUpdateIn(content_api.NodeFieldsIn):
+class PostUpdateIn(NodeFieldsIn):
     """Fields of a post to change; the others keep their value."""
 
-    translations = content_api.translations_patch()
+    translations = translations_patch()
 
 
-@content_api.node_views(
-    "posts", create_input=PostCreateIn, update_input=PostUpdateIn, output=content_api.NodeOut
-)
-class PostViewSet(content_api.ContentViewSet):
+@node_views("posts", create_input=PostCreateIn, update_input=PostUpdateIn, output=NodeOut)
+class PostViewSet(ContentViewSet):
     """Blog posts: content nodes of kind ``post``."""
 
     kind = blog.KIND
@@ -52,7 +53,7 @@ class PostViewSet(content_api.ContentViewSet):
 
     def create_node(self, data: dict[str, Any], *, actor) -> UUID:
         return blog.post_create(
-            translations=content_api.translation_inputs(data["translations"]),
+            translations=translation_inputs(data["translations"]),
             category_id=data.get("category"),
             tag_ids=data.get("tags", ()),
             tag_names=data.get("tag_names", ()),
@@ -63,29 +64,28 @@ class PostViewSet(content_api.ContentViewSet):
             actor=actor,
         ).pk
 
-    def update_node(self, node: Node, data: dict[str, Any], *, actor) -> None:
-        if data:
-            blog.post_update(post_id=node.pk, actor=actor, **content_api.update_keywords(data))
+    def patch_node(
+        self,
+        node: Node,
+        data: dict[str, Any],
+        *,
+        translations: Mapping[str, Mapping[str, Any]] | None = None,
+        delete_locales: tuple[str, ...] = (),
+        actor,
+    ) -> None:
+        blog.post_patch(
+            post_id=node.pk,
+            fields=update_keywords(data),
+            translations=translations,
+            delete_locales=delete_locales,
+            actor=actor,
+        )
 
-    def upsert_translation(
-        self, node: Node, translation: TranslationInput, *, actor
-    ) -> NodeTranslation:
-        return blog.post_translation_upsert(post_id=node.pk, data=translation, actor=actor)
+    def transition_node(self, action_name: str, node: Node, *, actor) -> None:
+        blog.post_transition(post_id=node.pk, action=action_name, actor=actor)
 
-    def delete_translation(self, node: Node, locale: str, *, actor) -> None:
-        blog.post_translation_delete(post_id=node.pk, locale=locale, actor=actor)
+    def schedule_node(self, node: Node, publish_at: datetime | None, *, actor) -> None:
+        blog.post_schedule(post_id=node.pk, publish_at=publish_at, actor=actor)
 
     def delete_node(self, node: Node, *, actor) -> None:
         blog.post_delete(post_id=node.pk, actor=actor)
-
-    def change_status(self, action_name: str, node: Node, *, actor) -> None:
-        change = {
-            "publish": blog.post_publish,
-            "unpublish": blog.post_unpublish,
-            "archive": blog.post_archive,
-            "restore": blog.post_restore,
-        }[action_name]
-        change(post_id=node.pk, actor=actor)
-
-    def schedule_node(self, node: Node, publish_at, *, actor) -> None:
-        blog.post_schedule(post_id=node.pk, publish_at=publish_at, actor=actor)

@@ -4,9 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from apps.content import api as content
-
-from . import nodes, pages, posts, views
+from . import media, nodes, pages, posts, taxonomy, views
 
 app_name = "api"
 
@@ -19,9 +17,9 @@ router = Router()
 router.register("nodes", nodes.NodeViewSet, basename="node")
 router.register("posts", posts.PostViewSet, basename="post")
 router.register("pages", pages.PageViewSet, basename="page")
-router.register("categories", content.CategoryViewSet, basename="category")
-router.register("tags", content.TagViewSet, basename="tag")
-router.register("media", content.MediaViewSet, basename="media")
+router.register("categories", taxonomy.CategoryViewSet, basename="category")
+router.register("tags", taxonomy.TagViewSet, basename="tag")
+router.register("media", media.MediaViewSet, basename="media")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,1 +1,4 @@
-"""The blog module. See ARCHITECTURE.md for its place among the layers."""
+"""The blog: posts, a kind of content node, with the blog's own rules.
+
+Its place among the layers and rooms: docs/architecture.md.
+"""

@@ -26,10 +26,6 @@ def posts(
     )
 
 
-def published_posts() -> QuerySet[Node]:
-    return content.published(KIND)
-
-
 def post_get(post_id: UUID | str) -> Node | None:
     node = content.node_get(post_id)
     return node if node is not None and node.kind == KIND else None

@@ -1,1 +1,4 @@
-"""The commerce module. See ARCHITECTURE.md for its place among the layers."""
+"""The commerce domain module (not built yet); it never imports content.
+
+Its place among the layers and rooms: docs/architecture.md.
+"""

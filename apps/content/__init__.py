@@ -1,1 +1,4 @@
-"""The content module. See ARCHITECTURE.md for its place among the layers."""
+"""The content domain: nodes, translations, revisions, categories, tags and media.
+
+Its place among the layers and rooms: docs/architecture.md.
+"""

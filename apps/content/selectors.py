@@ -6,9 +6,23 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
+from apps.tenancy.selectors import tenant_by_schema
+
 from .models import Category, Media, Node, NodeStatus, NodeTranslation, Revision, Tag
+
+
+def current_locales() -> list[str]:
+    """The current tenant's enabled locales, the default one first."""
+    tenant = tenant_by_schema(connection.schema_name)
+    return list(tenant.locales) if tenant else ["en"]
+
+
+def node_kinds() -> list[str]:
+    """Every kind some node has, sorted."""
+    return sorted(Node.objects.order_by().values_list("kind", flat=True).distinct())
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,14 @@ def published_by_slug(kind: str, slug: str, locale: str | None = None) -> Node |
         if node is not None:
             return node
     return candidates.first()
+
+
+def node_translations(node_id: UUID) -> QuerySet[NodeTranslation]:
+    return NodeTranslation.objects.filter(node_id=node_id).order_by("locale")
+
+
+def node_translation(node_id: UUID, locale: str) -> NodeTranslation | None:
+    return NodeTranslation.objects.filter(node_id=node_id, locale=locale).first()
 
 
 def revisions(node_id: UUID) -> QuerySet[Revision]:

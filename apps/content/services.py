@@ -3,34 +3,87 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.core.errors import InvalidTransition, NotFound
+from apps.core.models import model_update, would_cycle
 from apps.events.publisher import publish
-from apps.tenancy.selectors import tenant_by_schema
 
 from . import events
 from .errors import ContentInvalid, NodeNotFound
 from .models import BodyFormat, Category, Media, Node, NodeStatus, NodeTranslation, Revision, Tag
 from .rendering import render_body
+from .selectors import current_locales
 from .validation import validate_image, validate_metadata
 
-# The status machine: draft -> published -> archived -> draft; published -> draft (unpublish).
-TRANSITIONS: dict[tuple[str, str], type[events.DomainEvent]] = {
-    (NodeStatus.DRAFT, NodeStatus.PUBLISHED): events.NodePublished,
-    (NodeStatus.PUBLISHED, NodeStatus.DRAFT): events.NodeUnpublished,
-    (NodeStatus.PUBLISHED, NodeStatus.ARCHIVED): events.NodeArchived,
-    (NodeStatus.ARCHIVED, NodeStatus.DRAFT): events.NodeRestored,
-}
+
+@dataclass(frozen=True)
+class Transition:
+    """One edge of the status machine: ``action`` takes a node from ``source`` to ``target``."""
+
+    action: str
+    source: str
+    target: str
+    event: type[events.DomainEvent]
+    label: str  # what an editor clicks ("Publish")
+    past: str  # what the editor is told ("published")
+
+
+class TransitionTable:
+    """The status machine, the one place it is spelled out; delivery code derives its actions."""
+
+    def __init__(self, transitions: Iterable[Transition]) -> None:
+        self.by_action = {transition.action: transition for transition in transitions}
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(self.by_action)
+
+    def get(self, action: str) -> Transition | None:
+        return self.by_action.get(action)
+
+    def available(self, status: str) -> list[Transition]:
+        """The transitions a node in ``status`` can take."""
+        return [t for t in self.by_action.values() if t.source == status]
+
+    def check(self, status: str, action: str) -> Transition:
+        """The transition ``action`` from ``status``; ``InvalidTransition`` when there is none."""
+        transition = self.by_action.get(action)
+        if transition is None:
+            raise InvalidTransition(f"no action '{action}'", current=status)
+        if transition.source != status:
+            raise InvalidTransition(
+                f"cannot go from {status} to {transition.target}",
+                current=status,
+                target=transition.target,
+            )
+        return transition
+
+
+# draft -> published -> archived -> draft; published -> draft (unpublish).
+NODE_TRANSITIONS = TransitionTable(
+    [
+        Transition("publish", NodeStatus.DRAFT, NodeStatus.PUBLISHED, events.NodePublished,
+                   "Publish", "published"),
+        Transition("unpublish", NodeStatus.PUBLISHED, NodeStatus.DRAFT, events.NodeUnpublished,
+                   "Unpublish", "unpublished"),
+        Transition("archive", NodeStatus.PUBLISHED, NodeStatus.ARCHIVED, events.NodeArchived,
+                   "Archive", "archived"),
+        Transition("restore", NodeStatus.ARCHIVED, NodeStatus.DRAFT, events.NodeRestored,
+                   "Restore from archive", "restored"),
+    ]
+)  # fmt: skip
 KIND_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
@@ -60,19 +113,25 @@ class NodeInput:
     og_image_id: UUID | None = None
 
 
+# Rules a wrapper module adds to content's (the blog's reserved slugs, a page's parent): called
+# under the node's lock with the node as it is about to be saved and every translation it will
+# have; they raise a ``ValidationFailed`` to refuse the write.
+NodeRules = Callable[[Node, list[TranslationInput]], None]
+TRANSLATION_FIELDS = tuple(f.name for f in dataclass_fields(TranslationInput) if f.name != "locale")
+
+
 # -- helpers ---------------------------------------------------------------------
 
 
-def current_locales() -> list[str]:
-    tenant = tenant_by_schema(connection.schema_name)
-    return tenant.locales if tenant else ["en"]
-
-
-def _locked(node_id: UUID) -> Node:
+def _locked(node_id: UUID, *, kind: str | None = None) -> Node:
+    """The node, its row locked; ``NodeNotFound`` when there is none (of ``kind``)."""
     try:
-        return Node.objects.select_for_update().get(pk=node_id)
+        node = Node.objects.select_for_update().get(pk=node_id)
     except (Node.DoesNotExist, DjangoValidationError, ValueError):
         raise NodeNotFound(f"no content {node_id}") from None
+    if kind is not None and node.kind != kind:
+        raise NodeNotFound(f"no {kind} {node_id}")
+    return node
 
 
 def _clean_translation(data: TranslationInput, *, locales: list[str]) -> TranslationInput:
@@ -127,11 +186,7 @@ def _write_translation(node: Node, data: TranslationInput) -> tuple[NodeTranslat
         with transaction.atomic():
             if existing is None:
                 return NodeTranslation.objects.create(node=node, locale=data.locale, **values), True
-            changed = [name for name, value in values.items() if getattr(existing, name) != value]
-            for name in changed:
-                setattr(existing, name, values[name])
-            if changed:
-                existing.save()
+            changed = model_update(instance=existing, fields=values, data=values)
     except IntegrityError:
         raise taken from None
     return existing, bool(changed)
@@ -143,11 +198,8 @@ def _check_parent(node: Node | None, parent_id: UUID | None) -> Node | None:
     parent = Node.objects.filter(pk=parent_id).first()
     if parent is None:
         raise ContentInvalid({"parent": "no such content"})
-    ancestor = parent
-    while ancestor is not None:
-        if node is not None and ancestor.pk == node.pk:
-            raise ContentInvalid({"parent": "a node cannot be its own ancestor"})
-        ancestor = ancestor.parent
+    if would_cycle(node, parent):
+        raise ContentInvalid({"parent": "a node cannot be its own ancestor"})
     return parent
 
 
@@ -225,7 +277,8 @@ def _user(actor):
 # -- nodes -------------------------------------------------------------------------
 
 
-def node_create(*, data: NodeInput, actor=None) -> Node:
+def node_create(*, data: NodeInput, rules: NodeRules | None = None, actor=None) -> Node:
+    """A new draft node with its translations; ``rules`` are the wrapper module's, if any."""
     if not KIND_RE.fullmatch(data.kind or ""):
         raise ContentInvalid({"kind": "lowercase letters, digits, '-' or '_', up to 32 characters"})
     if not data.translations:
@@ -241,6 +294,8 @@ def node_create(*, data: NodeInput, actor=None) -> Node:
             category_id=data.category_id, metadata=metadata, publish_at=data.publish_at,
             canonical_url=data.canonical_url, og_image_id=data.og_image_id,
         )  # fmt: skip
+        if rules is not None:
+            rules(node, translations)
         node.tags.set(data.tag_ids)
         for translation in translations:
             _write_translation(node, translation)
@@ -271,28 +326,130 @@ UPDATABLE = {
 }
 
 
-def node_update(*, node_id: UUID, actor=None, message: str = "", **changes: Any) -> Node:
-    """Change node fields (any of ``UPDATABLE``); a no-op change publishes nothing."""
+def _clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Node fields to change, checked before any lock is taken."""
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ContentInvalid({name: "cannot be changed here" for name in sorted(unknown)})
+    changes = dict(changes)
     if "metadata" in changes:
         changes["metadata"] = validate_metadata(changes["metadata"])
     _check_refs(
         changes.get("category_id"), changes.get("tag_ids") or [], changes.get("og_image_id")
     )
+    return changes
+
+
+def _check_schedule(node: Node, publish_at: datetime | None) -> None:
+    """Only a draft is scheduled, and only for later (checked under the node's lock)."""
+    if node.status != NodeStatus.DRAFT:
+        raise InvalidTransition(
+            f"only drafts can be scheduled; this one is {node.status}", current=node.status
+        )
+    if publish_at is not None and publish_at <= timezone.now():
+        raise ContentInvalid({"publish_at": "must be in the future (or empty to cancel)"})
+
+
+def _stored_input(row: NodeTranslation) -> TranslationInput:
+    return TranslationInput(
+        locale=row.locale, **{name: getattr(row, name) for name in TRANSLATION_FIELDS}
+    )
+
+
+def node_patch(
+    *,
+    node_id: UUID,
+    fields: Mapping[str, Any] | None = None,
+    translations: Mapping[str, Mapping[str, Any]] | None = None,
+    delete_locales: Iterable[str] = (),
+    kind: str | None = None,
+    rules: NodeRules | None = None,
+    actor=None,
+    message: str = "",
+) -> Node:
+    """Change a node, its schedule and its translations at once: one transaction, one revision.
+
+    :param fields: node fields to change (any of ``UPDATABLE``); a changed ``publish_at``
+        schedules (or unschedules) the draft, refused for a node that is not a draft.
+    :param translations: per locale, the translation fields to replace; the others keep their
+        stored value (a new locale needs a title).
+    :param delete_locales: translations to delete (not the last one).
+    :param kind: refuse (``NodeNotFound``) a node of another kind.
+    :param rules: the wrapper module's checks, run under the lock before anything is written.
+
+    The node's row is locked once, before any check that reads its state; a change that changes
+    nothing publishes nothing.
+    """
+    changes = _clean_fields(fields or {})
+    given = dict(translations or {})
+    delete_locales = [locale for locale in delete_locales if locale not in given]
+    locales = current_locales()
     with transaction.atomic():
-        node = _locked(node_id)
+        node = _locked(node_id, kind=kind)
         before = snapshot(node)
+        steps: list[str] = []
+        if "publish_at" in changes and changes["publish_at"] != node.publish_at:
+            _check_schedule(node, changes["publish_at"])
+            steps.append("Scheduled" if changes["publish_at"] else "Unscheduled")
         if "parent_id" in changes:
             _check_parent(node, changes["parent_id"])
-        for name, value in changes.items():
-            if name == "tag_ids":
-                node.tags.set(value)
-            else:
-                setattr(node, name, value)
-        node.save()
-        return _after_change(node, actor=actor, before=before, message=message or "Updated")
+        tag_ids = changes.pop("tag_ids", None)
+        if set(changes) - {"publish_at"}:
+            steps.append("Updated")
+        model_update(instance=node, fields=changes, data=changes, save=False)
+
+        stored = {row.locale: row for row in node.translations.all()}
+        final = {locale: _stored_input(row) for locale, row in stored.items()}
+        written = []
+        for locale, values in given.items():
+            merged = {**vars(final[locale])} if locale in final else {"title": ""}
+            merged.update(values, locale=locale)
+            final[locale] = _clean_translation(TranslationInput(**merged), locales=locales)
+            written.append(final[locale])
+        for locale in delete_locales:
+            if len(final) <= 1:
+                raise ContentInvalid({"locale": "the last translation of a node cannot be deleted"})
+            if locale not in stored:
+                raise ContentInvalid({"locale": f"no '{locale}' translation"})
+            del final[locale]
+        if rules is not None:
+            rules(node, list(final.values()))
+
+        if changes:
+            node.save()
+        if tag_ids is not None:
+            node.tags.set(tag_ids)
+        changed_locales = [t for t in written if _write_translation(node, t)[1]]
+        if delete_locales:
+            node.translations.filter(locale__in=delete_locales).delete()
+        steps += [f"Translation {t.locale}" for t in changed_locales]
+        steps += [f"Removed translation {locale}" for locale in delete_locales]
+        version = node.version
+        default = steps[0] if len(steps) == 1 else "Updated"
+        _after_change(node, actor=actor, before=before, message=message or default)
+        if node.version == version:
+            return node  # nothing changed: nothing to announce
+        for translation in changed_locales:
+            publish(
+                events.TranslationUpdated(
+                    node_id=node.pk, kind=node.kind, version=node.version,
+                    locale=translation.locale, slug=translation.slug,
+                ),
+                actor=actor,
+            )  # fmt: skip
+        for locale in delete_locales:
+            publish(
+                events.TranslationDeleted(
+                    node_id=node.pk, kind=node.kind, version=node.version, locale=locale
+                ),
+                actor=actor,
+            )
+    return node
+
+
+def node_update(*, node_id: UUID, actor=None, message: str = "", **changes: Any) -> Node:
+    """Change node fields (any of ``UPDATABLE``); a no-op change publishes nothing."""
+    return node_patch(node_id=node_id, fields=changes, actor=actor, message=message)
 
 
 def _after_change(node: Node, *, actor, before: dict[str, Any], message: str) -> Node:
@@ -311,75 +468,41 @@ def _after_change(node: Node, *, actor, before: dict[str, Any], message: str) ->
 
 
 def translation_upsert(*, node_id: UUID, data: TranslationInput, actor=None) -> NodeTranslation:
-    translation = _clean_translation(data, locales=current_locales())
-    with transaction.atomic():
-        node = _locked(node_id)
-        before = snapshot(node)
-        row, changed = _write_translation(node, translation)
-        if changed:
-            _after_change(
-                node, actor=actor, before=before, message=f"Translation {translation.locale}"
-            )
-            publish(
-                events.TranslationUpdated(
-                    node_id=node.pk,
-                    kind=node.kind,
-                    version=node.version,
-                    locale=row.locale,
-                    slug=row.slug,
-                ),
-                actor=actor,
-            )
-    return row
+    """Create or replace the translation in ``data.locale``."""
+    values = {name: getattr(data, name) for name in TRANSLATION_FIELDS}
+    node = node_patch(node_id=node_id, translations={data.locale: values}, actor=actor)
+    return node.translations.get(locale=data.locale)
 
 
 def translation_delete(*, node_id: UUID, locale: str, actor=None) -> None:
-    with transaction.atomic():
-        node = _locked(node_id)
-        if node.translations.count() <= 1:
-            raise ContentInvalid({"locale": "the last translation of a node cannot be deleted"})
-        before = snapshot(node)
-        deleted, _ = node.translations.filter(locale=locale).delete()
-        if not deleted:
-            raise ContentInvalid({"locale": f"no '{locale}' translation"})
-        _after_change(node, actor=actor, before=before, message=f"Removed translation {locale}")
-        publish(
-            events.TranslationDeleted(
-                node_id=node.pk, kind=node.kind, version=node.version, locale=locale
-            ),
-            actor=actor,
-        )
+    node_patch(node_id=node_id, delete_locales=[locale], actor=actor)
 
 
-def _transition(
-    node_id: UUID,
-    target: str,
+def node_transition(
     *,
+    node_id: UUID,
+    action: str,
+    kind: str | None = None,
     actor=None,
     now: datetime | None = None,
-    only_from: str | None = None,
 ) -> Node:
+    """Take the node through ``action`` of ``NODE_TRANSITIONS`` (kind and status checked under the lock)."""
     with transaction.atomic():
-        node = _locked(node_id)
-        event_class = TRANSITIONS.get((node.status, target))
-        if event_class is None or (only_from is not None and node.status != only_from):
-            raise InvalidTransition(
-                f"cannot go from {node.status} to {target}", current=node.status, target=target
-            )
-        previous = node.status
-        node.status = target
-        if target == NodeStatus.PUBLISHED:
+        node = _locked(node_id, kind=kind)
+        transition = NODE_TRANSITIONS.check(node.status, action)
+        previous, node.status = node.status, transition.target
+        if transition.target == NodeStatus.PUBLISHED:
             node.published_at = node.published_at or now or timezone.now()
             node.publish_at = None
         node.version += 1
         node.save(update_fields=["status", "published_at", "publish_at", "version", "updated_at"])
         publish(
-            event_class(
+            transition.event(
                 node_id=node.pk,
                 kind=node.kind,
                 version=node.version,
                 from_status=previous,
-                to_status=target,
+                to_status=transition.target,
             ),
             actor=actor,
         )
@@ -387,37 +510,35 @@ def _transition(
 
 
 def node_publish(*, node_id: UUID, actor=None) -> Node:
-    return _transition(node_id, NodeStatus.PUBLISHED, actor=actor)
+    return node_transition(node_id=node_id, action="publish", actor=actor)
 
 
 def node_unpublish(*, node_id: UUID, actor=None) -> Node:
-    return _transition(node_id, NodeStatus.DRAFT, actor=actor, only_from=NodeStatus.PUBLISHED)
+    return node_transition(node_id=node_id, action="unpublish", actor=actor)
 
 
 def node_archive(*, node_id: UUID, actor=None) -> Node:
-    return _transition(node_id, NodeStatus.ARCHIVED, actor=actor)
+    return node_transition(node_id=node_id, action="archive", actor=actor)
 
 
 def node_restore(*, node_id: UUID, actor=None) -> Node:
     """An archived node back to draft."""
-    return _transition(node_id, NodeStatus.DRAFT, actor=actor, only_from=NodeStatus.ARCHIVED)
+    return node_transition(node_id=node_id, action="restore", actor=actor)
 
 
-def node_schedule(*, node_id: UUID, publish_at: datetime | None, actor=None) -> Node:
-    if publish_at is not None and publish_at <= timezone.now():
-        raise ContentInvalid({"publish_at": "must be in the future (or empty to cancel)"})
+def node_schedule(
+    *, node_id: UUID, publish_at: datetime | None, kind: str | None = None, actor=None
+) -> Node:
+    """Schedule a draft's publication (``None`` cancels it): checked and written under one lock."""
     with transaction.atomic():
-        node = _locked(node_id)
-        if node.status != NodeStatus.DRAFT:
-            raise InvalidTransition(
-                f"only drafts can be scheduled; this one is {node.status}", current=node.status
-            )
-    return node_update(
-        node_id=node_id,
-        publish_at=publish_at,
-        actor=actor,
-        message="Scheduled" if publish_at else "Unscheduled",
-    )
+        _check_schedule(_locked(node_id, kind=kind), publish_at)
+        return node_patch(
+            node_id=node_id,
+            fields={"publish_at": publish_at},
+            kind=kind,
+            actor=actor,
+            message="Scheduled" if publish_at else "Unscheduled",
+        )
 
 
 def nodes_publish_due(*, now: datetime | None = None) -> int:
@@ -431,18 +552,28 @@ def nodes_publish_due(*, now: datetime | None = None) -> int:
     published = 0
     for node_id in due:
         try:
-            _transition(node_id, NodeStatus.PUBLISHED, now=now)
+            node_transition(node_id=node_id, action="publish", now=now)
             published += 1
         except InvalidTransition:
             continue  # changed meanwhile
     return published
 
 
-def node_delete(*, node_id: UUID, actor=None) -> None:
+def node_delete(
+    *,
+    node_id: UUID,
+    kind: str | None = None,
+    before_delete: Callable[[Node], None] | None = None,
+    actor=None,
+) -> None:
+    """Delete a node without children; ``before_delete`` lets a wrapper retire what it owns
+    (under the node's lock, in the same transaction)."""
     with transaction.atomic():
-        node = _locked(node_id)
+        node = _locked(node_id, kind=kind)
         if node.children.exists():
             raise ContentInvalid({"children": "move or delete the children first"})
+        if before_delete is not None:
+            before_delete(node)
         event = events.NodeDeleted(node_id=node.pk, kind=node.kind, version=node.version + 1)
         node.delete()
         publish(event, actor=actor)
@@ -560,13 +691,11 @@ def category_update(
             max_length=120,
         )
         if parent_id is not None:
-            ancestor = Category.objects.filter(pk=parent_id).first()
-            if ancestor is None:
+            parent = Category.objects.filter(pk=parent_id).first()
+            if parent is None:
                 raise ContentInvalid({"parent": "no such category"})
-            while ancestor is not None:
-                if ancestor.pk == category.pk:
-                    raise ContentInvalid({"parent": "a category cannot be its own ancestor"})
-                ancestor = ancestor.parent
+            if would_cycle(category, parent):
+                raise ContentInvalid({"parent": "a category cannot be its own ancestor"})
             category.parent_id = parent_id
         elif to_top_level:
             category.parent_id = None

@@ -43,10 +43,6 @@ CHECKS: list[Check] = [
 ]
 
 
-def register_check(name: str, run: Callable[[], None], *, critical: bool) -> None:
-    CHECKS.append(Check(name, run, critical))
-
-
 class HealthMiddleware:
     """Answers the probes before anything else runs: no host check, no tenant, no session."""
 

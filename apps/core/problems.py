@@ -1,8 +1,15 @@
-"""Error responses: problem+json (RFC 9457) for API clients, a short page for people."""
+"""Error responses: problem+json (RFC 9457) for API clients, a short page for people.
+
+``problem_body`` is the one builder of a problem's members; the API's exception
+handler (``apps.api.exceptions``) and the middlewares' ``error_response`` both
+use it, so every channel answers with the same keys.
+"""
 
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -10,6 +17,25 @@ from django.template.loader import render_to_string
 from .errors import PlatformError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_body(
+    *, status: int, code: str, detail: str, title: str | None = None
+) -> dict[str, Any]:
+    """The members of one problem; ``title`` defaults to the status's reason phrase."""
+    return {
+        "type": f"about:blank#{code}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+
+
+def problem_headers(error: PlatformError) -> dict[str, str]:
+    """The headers an error asks for (``Retry-After`` when it knows when to come back)."""
+    retry_after = getattr(error, "retry_after", None)
+    return {} if retry_after is None else {"Retry-After": str(retry_after)}
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -28,15 +54,7 @@ def problem_response(
 ) -> HttpResponse:
     """Render one error the way the client asked for it. Never touches the database."""
     if wants_json(request):
-        body = json.dumps(
-            {
-                "type": f"about:blank#{code}",
-                "title": title,
-                "status": status,
-                "detail": detail,
-                "code": code,
-            }
-        )
+        body = json.dumps(problem_body(status=status, code=code, detail=detail, title=title))
         response = HttpResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
     else:
         html = render_to_string(
@@ -49,15 +67,11 @@ def problem_response(
 
 
 def error_response(request: HttpRequest, error: PlatformError) -> HttpResponse:
-    headers = {}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
     return problem_response(
         request,
         status=error.status,
         title=error.title,
         detail=error.detail,
         code=error.code,
-        headers=headers,
+        headers=problem_headers(error),
     )

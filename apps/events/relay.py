@@ -168,15 +168,24 @@ SET lease_owner = '', lease_lock = NULL, lease_expires_at = NULL
 WHERE status = 'retry' AND lease_lock = ANY(%(keys)s)
 """
 
+# The next held-back delivery of a chain (subscriber and aggregate) becomes due now,
+# unless a delivery of an earlier event of that chain still holds it back.
 PROMOTE_NEXT_SQL = """
 UPDATE public.events_delivery
 SET status = 'retry', available_at = now(), attempts = 0, updated_at = now()
 WHERE id = (
     SELECT id FROM public.events_delivery
-    WHERE handler = %s AND tenant_id = %s AND aggregate_type = %s AND aggregate_id = %s
+    WHERE handler = %(handler)s AND tenant_id = %(tenant_id)s
+      AND aggregate_type = %(aggregate_type)s AND aggregate_id = %(aggregate_id)s
       AND status = 'blocked'
     ORDER BY position
     LIMIT 1
+)
+AND NOT EXISTS (
+    SELECT 1 FROM public.events_delivery
+    WHERE handler = %(handler)s AND tenant_id = %(tenant_id)s
+      AND aggregate_type = %(aggregate_type)s AND aggregate_id = %(aggregate_id)s
+      AND position < %(position)s
 )
 """
 
@@ -658,6 +667,23 @@ def retry_batch(
     return stats
 
 
+def promote_next(
+    cursor, *, handler: str, aggregate_key: tuple[int, str, str], position: int
+) -> None:
+    """After the delivery at ``position`` of a chain is gone, let the chain's next one run."""
+    tenant_id, aggregate_type, aggregate_id = aggregate_key
+    cursor.execute(
+        PROMOTE_NEXT_SQL,
+        {
+            "handler": handler,
+            "tenant_id": tenant_id,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+            "position": position,
+        },
+    )
+
+
 def _settle(outcomes, owner: str, stats: DrainStats) -> None:
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -671,7 +697,10 @@ def _settle(outcomes, owner: str, stats: DrainStats) -> None:
                 if row is None:
                     stats.lost_leases += 1
                     continue
-                cursor.execute(PROMOTE_NEXT_SQL, [row[0], *event.aggregate_key])
+                promote_next(
+                    cursor, handler=row[0], aggregate_key=event.aggregate_key,
+                    position=event.position,
+                )  # fmt: skip
                 _observe_success(sub, event)
                 stats.retried += 1
                 continue

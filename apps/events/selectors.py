@@ -60,26 +60,6 @@ def reset_health_cache() -> None:
     _cached = None
 
 
-def backlog_by_tenant() -> list[dict]:
-    """Pending count and oldest pending event per tenant, largest backlog first."""
-    rows = (
-        OutboxEvent.objects.filter(status=OutboxStatus.PENDING)
-        .values("schema_name")
-        .annotate(pending=Count("position"), oldest=Min("pending_since"))
-        .order_by("-pending")
-    )
-    return list(rows)
-
-
-def deliveries_by_tenant() -> list[dict]:
-    rows = (
-        Delivery.objects.values("tenant__slug", "status")
-        .annotate(count=Count("id"))
-        .order_by("tenant__slug", "status")
-    )
-    return list(rows)
-
-
 def next_retry_in() -> float | None:
     """Seconds until the next failed delivery is due for a retry (None when there is none)."""
     with connection.cursor() as cursor:
@@ -165,8 +145,13 @@ def outbox_event_list(
     tenant_id: int | None = None,
     since: datetime | None = None,
     event_types: list[str] | None = None,
+    positions: list[int] | None = None,
 ) -> QuerySet[OutboxEvent]:
-    """The events ``services.events_replay`` would send again with the same filters."""
+    """Retained events, optionally narrowed to a tenant, a start, types or positions.
+
+    ``services.events_replay`` sends exactly these again, so a dry run counts
+    what a replay with the same filters would send.
+    """
     rows = OutboxEvent.objects.all()
     if tenant_id is not None:
         rows = rows.filter(tenant_id=tenant_id)
@@ -174,6 +159,8 @@ def outbox_event_list(
         rows = rows.filter(occurred_at__gte=since)
     if event_types:
         rows = rows.filter(event_type__in=event_types)
+    if positions is not None:
+        rows = rows.filter(position__in=positions)
     return rows
 
 

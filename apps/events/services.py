@@ -9,9 +9,9 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import wakeup
+from . import relay, wakeup
 from .models import Delivery, DeliveryStatus, OutboxEvent, OutboxStatus
-from .selectors import delivery_list
+from .selectors import delivery_list, outbox_event_list
 
 
 def events_replay(
@@ -29,15 +29,9 @@ def events_replay(
     subscriber's ledger entries for the events are removed first, so it
     applies them again.
     """
-    rows = OutboxEvent.objects.all()
-    if tenant_id is not None:
-        rows = rows.filter(tenant_id=tenant_id)
-    if since is not None:
-        rows = rows.filter(occurred_at__gte=since)
-    if event_types:
-        rows = rows.filter(event_type__in=event_types)
-    if positions is not None:
-        rows = rows.filter(position__in=positions)
+    rows = outbox_event_list(
+        tenant_id=tenant_id, since=since, event_types=event_types, positions=positions
+    )
     with transaction.atomic():
         if handler:
             _forget(rows, handler)
@@ -97,39 +91,18 @@ def deliveries_discard(*, ids: list[int]) -> int:
     """Drop deliveries for good (the subscriber will never apply those events)."""
     with transaction.atomic():
         rows = list(Delivery.objects.filter(id__in=ids).select_for_update())
-        for row in rows:
-            row.delete()
-            _promote_next(row)  # the next held-back event of the same chain may go now
+        with connection.cursor() as cursor:
+            for row in rows:
+                row.delete()
+                # The next held-back event of the same chain may go now.
+                relay.promote_next(
+                    cursor,
+                    handler=row.handler,
+                    aggregate_key=(row.tenant_id, row.aggregate_type, row.aggregate_id),
+                    position=row.position,
+                )
         transaction.on_commit(wakeup.request_drain)
     return len(rows)
-
-
-def _promote_next(row: Delivery) -> None:
-    """Let the next held-back delivery of ``row``'s chain run, unless an earlier one still blocks it."""
-    chain = Delivery.objects.filter(
-        handler=row.handler,
-        tenant_id=row.tenant_id,
-        aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id,
-    )
-    if chain.filter(position__lt=row.position).exists():
-        return
-    following = (
-        Delivery.objects.filter(
-            handler=row.handler,
-            tenant_id=row.tenant_id,
-            aggregate_type=row.aggregate_type,
-            aggregate_id=row.aggregate_id,
-            status=DeliveryStatus.BLOCKED,
-        )
-        .order_by("position")
-        .first()
-    )
-    if following is not None:
-        following.status = DeliveryStatus.RETRY
-        following.available_at = timezone.now()
-        following.attempts = 0
-        following.save(update_fields=["status", "available_at", "attempts", "updated_at"])
 
 
 def outbox_prune(*, now: datetime | None = None, chunk: int = 5000) -> int:

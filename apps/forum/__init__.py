@@ -1,1 +1,4 @@
-"""The forum module. See ARCHITECTURE.md for its place among the layers."""
+"""The forum wrapper module (not built yet).
+
+Its place among the layers and rooms: docs/architecture.md.
+"""

@@ -1,1 +1,4 @@
-"""The index module. See ARCHITECTURE.md for its place among the layers."""
+"""The read side: projections fed only by events, listings and full-text search.
+
+Its place among the layers and rooms: docs/architecture.md.
+"""

@@ -17,12 +17,19 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.content import selectors as content
-from apps.content.models import NodeStatus
+from apps.content.selectors import NodeStatus
 from apps.tenancy.selectors import tenant_list
 
 from .models import ContentListing
 from .projections import versioned_upsert
-from .text import MAX_BODY_TEXT, excerpt_of, reading_minutes, search_config, text_of
+from .text import (
+    MAX_BODY_TEXT,
+    author_display_name,
+    excerpt_of,
+    reading_minutes,
+    search_config,
+    text_of,
+)
 
 CHUNK = 500
 
@@ -61,12 +68,6 @@ def tenant_locales() -> Locales:
     return Locales(tuple(tenant.locales), tenant.default_locale)
 
 
-def _author_name(user) -> str:
-    if user is None:
-        return ""
-    return (user.get_full_name() or user.get_username())[:255]
-
-
 def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
     """The rows ``node`` should have, by locale: none unless it is published."""
     if node is None or node.status != NodeStatus.PUBLISHED or node.published_at is None:
@@ -87,7 +88,7 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
             "excerpt": excerpt_of(translation.excerpt, translation.body_html),
             "body_text": body_text,
             "author_id": node.author_id,
-            "author_name": _author_name(node.author),
+            "author_name": author_display_name(node.author)[:255],
             "category_id": category.pk if category else None,
             "category_slug": category.slug if category else "",
             "category_name": category.name if category else "",
@@ -150,11 +151,11 @@ def sync_nodes(node_ids: Iterable[UUID], locales: Locales | None = None) -> int:
 
 def published_nodes() -> Iterator:
     """Every published node of the active tenant, with what rows need, in chunks."""
-    return content.nodes(status=NodeStatus.PUBLISHED).order_by("pk").iterator(chunk_size=CHUNK)
+    return content.published().order_by("pk").iterator(chunk_size=CHUNK)
 
 
 def published_count() -> int:
-    return content.nodes(status=NodeStatus.PUBLISHED).count()
+    return content.published().count()
 
 
 def sync_all() -> int:

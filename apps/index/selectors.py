@@ -217,8 +217,34 @@ def _hit(row: ContentListing) -> SearchHit:
     )
 
 
+# What a visitor types is read as web-search syntax, rebuilt from its terms: words,
+# "quoted phrases", a leading "-" that leaves a word out, "or". Operators without a
+# word, brackets and control characters (NUL, which PostgreSQL text cannot hold) are
+# dropped and the terms are bounded, so websearch_to_tsquery never gets a query it
+# cannot parse ("tsquery stack too small" after 33 dashes).
+MAX_QUERY_TERMS = 16
+MAX_TERM_LENGTH = 64
+_TERM = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"()\-][^\s"()]*))')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def clean_query(query: str | None) -> str:
-    return " ".join((query or "").split())[:MAX_QUERY_LENGTH]
+    """The search terms of ``query``, safe to hand to ``websearch_to_tsquery``."""
+    text = _CONTROL.sub(" ", (query or "")[: 4 * MAX_QUERY_LENGTH])
+    terms: list[str] = []
+    budget = MAX_QUERY_TERMS
+    for negated, phrase, word in _TERM.findall(text):
+        if budget <= 0:
+            break
+        if word:
+            terms.append(negated + word[:MAX_TERM_LENGTH])
+            budget -= 1
+            continue
+        words = [w[:MAX_TERM_LENGTH] for w in phrase.split()][:budget]
+        if words:
+            terms.append(f'{negated}"{" ".join(words)}"')
+            budget -= len(words)
+    return " ".join(terms)[:MAX_QUERY_LENGTH]
 
 
 def search(

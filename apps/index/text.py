@@ -1,4 +1,5 @@
-"""Text derived from content for the read side: plain text, excerpts, reading time, search configs."""
+"""Text derived from content for the read side: plain text, excerpts, reading time, search configs,
+authors' names."""
 
 from __future__ import annotations
 
@@ -58,3 +59,14 @@ def excerpt_of(excerpt: str, body_html: str, *, words: int = EXCERPT_WORDS) -> s
 def reading_minutes(text: str) -> int:
     """Minutes an average reader needs for ``text`` (plain text); at least one."""
     return max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE))
+
+
+def author_display_name(user) -> str:
+    """The name readers see for an author: the full name, else the username; never the email.
+
+    The listing projection, the storefront's post pages and the API all show
+    this, so an author reads the same everywhere ("" for no author).
+    """
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()

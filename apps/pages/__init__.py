@@ -1,1 +1,4 @@
-"""The pages module. See ARCHITECTURE.md for its place among the layers."""
+"""Pages: a kind of content node arranged in a tree, with layouts and menus.
+
+Its place among the layers and rooms: docs/architecture.md.
+"""

@@ -3,24 +3,28 @@
 Thin delivery code: forms validate with the services' own checks (so an error
 shows on the field it concerns), and every write goes through ``services``;
 the admin's ORM writes (``form.save()``, ``formset.save()``, ``delete()``) are
-never called. The page itself (title, slug, parent, status) is a content node
-of kind "page", edited in the content admin.
+never called. The page itself (title, slug, parent, status) is edited under
+"Pages": content's node admin for kind "page", writing through the pages'
+services, so a page's parent is a page and root slugs stay free.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.contrib import admin
 from django.utils.html import format_html
 
-from apps.content.services import current_locales
+from apps.content.admin.nodes import NodeAdmin
+from apps.content.selectors import current_locales
+from apps.content.services import NodeInput
+from apps.core.admin import ServiceAdmin
 
 from . import selectors, services
-from .errors import MenuNotFound, PagesInvalid
-from .models import Menu, MenuItem, PageLayout
+from .errors import PagesInvalid
+from .models import Menu, MenuItem, Page, PageLayout, PageTemplate
 
 BLOCKS_HELP = (
     'A JSON object: a list of blocks per locale, e.g. {"en": [{"type": "hero", "title": '
@@ -54,22 +58,54 @@ class MenuItemChoiceField(forms.ModelChoiceField):
         return _item_label(obj)
 
 
-class ServiceErrorsAdmin(admin.ModelAdmin):
-    """A refusal the form could not foresee (a race) is reported, nothing is saved."""
+# -- pages ---------------------------------------------------------------------
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except (PagesInvalid, MenuNotFound) as refused:
-            self.message_user(request, f"Not saved: {refused.detail}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except (PagesInvalid, MenuNotFound) as refused:
-            self.message_user(request, f"Not deleted: {refused.detail}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+@admin.register(Page)
+class PageAdmin(NodeAdmin):
+    """Pages: their node fields, translations, status and place in the page tree."""
+
+    kind = services.PAGE_KIND
+    main_fields = ("parent", "position")
+    autocomplete_fields = ["og_image"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":  # a page's parent is a page
+            kwargs["queryset"] = selectors.page_nodes()
+            kwargs["form_class"] = PageChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def create_node(self, request, data: NodeInput):
+        layout = services.page_create(
+            data=services.PageInput(
+                translations=data.translations,
+                parent_id=data.parent_id,
+                position=data.position,
+                template=PageTemplate.DEFAULT,
+                metadata=data.metadata,
+                publish_at=data.publish_at,
+            ),
+            actor=request.user,
+        )
+        return layout.node
+
+    def patch_node(self, request, node_id, *, fields, translations, delete_locales) -> None:
+        services.page_update(
+            node_id=node_id,
+            fields=fields,
+            translations=translations,
+            delete_locales=delete_locales,
+            actor=request.user,
+        )
+
+    def transition_node(self, request, node_id, action: str) -> None:
+        services.page_transition(node_id=node_id, action=action, actor=request.user)
+
+    def schedule_node(self, request, node_id, publish_at: datetime | None) -> None:
+        services.page_schedule(node_id=node_id, publish_at=publish_at, actor=request.user)
+
+    def delete_node(self, request, node_id) -> None:
+        services.page_delete(node_id=node_id, actor=request.user)
 
 
 # -- page layouts -----------------------------------------------------------------
@@ -105,7 +141,7 @@ class PageLayoutForm(forms.ModelForm):
 
 
 @admin.register(PageLayout)
-class PageLayoutAdmin(ServiceErrorsAdmin):
+class PageLayoutAdmin(ServiceAdmin):
     form = PageLayoutForm
     list_display = ["page_title", "template", "is_home", "block_count", "version", "updated_at"]
     list_display_links = ["page_title"]
@@ -254,7 +290,7 @@ class MenuItemInline(admin.TabularInline):
 
 
 @admin.register(Menu)
-class MenuAdmin(ServiceErrorsAdmin):
+class MenuAdmin(ServiceAdmin):
     form = MenuForm
     inlines = [MenuItemInline]
     list_display = ["name", "slug", "item_count", "version", "updated_at"]

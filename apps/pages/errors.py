@@ -1,14 +1,11 @@
-from apps.core.errors import NotFound, ValidationFailed
+from apps.content.errors import ContentInvalid
+from apps.core.errors import NotFound
 
 
-class PagesInvalid(ValidationFailed):
-    """Bad input; ``errors`` maps field names (``blocks.en[2].url``) to messages."""
+class PagesInvalid(ContentInvalid):
+    """Bad input to pages; ``errors`` maps field names (``blocks.en[2].url``) to messages."""
 
     code = "pages_invalid"
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
 
 
 class MenuNotFound(NotFound):

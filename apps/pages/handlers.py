@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from apps.content.events import NODE_EVENT_TYPES
+from apps.content.kinds import PAGE_KIND, POST_KIND
 from apps.events.envelope import StoredEvent
 from apps.events.registry import handles
 
 from . import site
-from .models import PAGE_KIND
 
-SHOWN_KINDS = {PAGE_KIND, "post"}
+SHOWN_KINDS = {PAGE_KIND, POST_KIND}
 
 
 @handles(

@@ -5,7 +5,9 @@ Tables and constraints only; every write goes through ``services``.
 
 from django.db import models
 
-PAGE_KIND = "page"
+from apps.content.kinds import PAGE_KIND, Page
+
+__all__ = ["PAGE_KIND", "Menu", "MenuItem", "Page", "PageLayout", "PageTemplate"]
 
 
 class PageTemplate(models.TextChoices):

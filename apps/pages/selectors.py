@@ -11,6 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
 from apps.content import selectors as content
+from apps.content.kinds import POST_KIND
 from apps.content.models import Media, Node, NodeStatus
 from apps.content.rendering import plain_text
 
@@ -278,7 +279,7 @@ def build_site(*, locales: list[str]) -> dict[str, Any]:
         .values_list("node_id", flat=True)
         .first()
     )
-    posts = content.published("post")[:RECENT_POSTS]
+    posts = content.published(POST_KIND)[:RECENT_POSTS]
     return {
         "format": SITE_FORMAT,
         "locales": locales,

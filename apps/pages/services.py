@@ -1,14 +1,18 @@
 """Every write to pages: layouts (blocks, template, home flag) and menus.
 
-The page itself is a content node of kind "page": it is created and changed
-through ``apps.content.services``; these functions add what pages own, in the
-same transaction, and publish the pages events.
+The page itself is a content node of kind "page": ``page_create``,
+``page_update``, ``page_transition`` and ``page_delete`` write it through
+``apps.content.services`` with the pages' rules (root slugs, a page's parent is
+a page) and, in the same transaction, what pages own (the layout), so that the
+admin, the API and the commands make one call per operation.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +21,10 @@ from django.utils.text import slugify
 
 from apps.content import selectors as content_selectors
 from apps.content import services as content_services
+from apps.content.models import Node
+from apps.content.selectors import current_locales
 from apps.content.services import NodeInput, TranslationInput
+from apps.core.models import ancestors, model_update, would_cycle
 from apps.events.publisher import publish
 
 from . import events, site
@@ -52,6 +59,7 @@ class PageInput:
     is_home: bool = False
     blocks: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    publish_at: datetime | None = None
 
 
 def _clean_template(template: str) -> str:
@@ -62,7 +70,7 @@ def _clean_template(template: str) -> str:
 
 def clean_blocks(blocks: Any) -> dict[str, list[dict[str, Any]]]:
     """Blocks validated (``PagesInvalid`` naming each bad field) and their images checked."""
-    cleaned = validate_blocks(blocks, locales=content_services.current_locales())
+    cleaned = validate_blocks(blocks, locales=current_locales())
     references = list(media_references(cleaned))
     known = media_by_id(media_id for _, media_id in references)
     missing = {path: "no such media" for path, media_id in references if media_id not in known}
@@ -91,6 +99,13 @@ def _check_parent_is_page(parent_id: UUID | None) -> None:
         raise PagesInvalid({"parent": "must be a page"})
 
 
+def _page_rules(node: Node, translations: list[TranslationInput]) -> None:
+    """The pages' rules on a page as it is about to be saved (content's ``NodeRules``)."""
+    _check_parent_is_page(node.parent_id)
+    if node.parent_id is None:
+        _check_root_slugs(translations)
+
+
 def page_create(*, data: PageInput, actor=None) -> PageLayout:
     """A new page (a draft content node of kind "page") with its layout."""
     template = _clean_template(data.template)
@@ -106,7 +121,9 @@ def page_create(*, data: PageInput, actor=None) -> PageLayout:
                 parent_id=data.parent_id,
                 position=data.position,
                 metadata=data.metadata,
+                publish_at=data.publish_at,
             ),
+            rules=_page_rules,
             actor=actor,
         )
         layout = PageLayout.objects.create(node=node, template=template, blocks=blocks)
@@ -114,6 +131,67 @@ def page_create(*, data: PageInput, actor=None) -> PageLayout:
             _make_home(layout, actor=actor)
         _layout_published(layout, actor=actor)
     return layout
+
+
+def page_update(
+    *,
+    node_id: UUID,
+    fields: Mapping[str, Any] | None = None,
+    translations: Mapping[str, Mapping[str, Any]] | None = None,
+    delete_locales: Iterable[str] = (),
+    template: str | None = None,
+    is_home: bool | None = None,
+    blocks: Any = None,
+    actor=None,
+) -> Node:
+    """Change a page (its node fields and translations, checked by the pages' rules) and its
+    layout in one transaction; the node's row is locked before the layout's."""
+    with transaction.atomic():
+        if fields or translations or delete_locales:
+            content_services.node_patch(
+                node_id=node_id, fields=fields, translations=translations,
+                delete_locales=delete_locales, kind=PAGE_KIND, rules=_page_rules, actor=actor,
+            )  # fmt: skip
+        if template is not None or is_home is not None or blocks is not None:
+            layout_save(
+                node_id=node_id, template=template, is_home=is_home, blocks=blocks, actor=actor
+            )
+    node = content_selectors.node_get(node_id)
+    if node is None or node.kind != PAGE_KIND:
+        raise PagesInvalid({"node": "must be a page"})
+    return node
+
+
+def page_transition(*, node_id: UUID, action: str, actor=None) -> Node:
+    """``action`` of content's ``NODE_TRANSITIONS`` on a page."""
+    return content_services.node_transition(
+        node_id=node_id, action=action, kind=PAGE_KIND, actor=actor
+    )
+
+
+def page_schedule(*, node_id: UUID, publish_at: datetime | None, actor=None) -> Node:
+    return content_services.node_schedule(
+        node_id=node_id, publish_at=publish_at, kind=PAGE_KIND, actor=actor
+    )
+
+
+def _retire_layout(node: Node, *, actor) -> None:
+    layout = PageLayout.objects.select_for_update().filter(node_id=node.pk).first()
+    if layout is not None:
+        publish(
+            events.LayoutDeleted(node_id=layout.node_id, version=layout.version + 1), actor=actor
+        )
+        site.invalidate()
+
+
+def page_delete(*, node_id: UUID, actor=None) -> None:
+    """Delete a page without children, and its layout (locked after the node, deleted with it)."""
+    content_services.node_delete(
+        node_id=node_id,
+        kind=PAGE_KIND,
+        before_delete=lambda node: _retire_layout(node, actor=actor),
+        actor=actor,
+    )
 
 
 def _layout_published(layout: PageLayout, *, actor) -> None:
@@ -134,7 +212,10 @@ def _layout_published(layout: PageLayout, *, actor) -> None:
 def _make_home(layout: PageLayout, *, actor) -> None:
     """Mark ``layout`` as the home page; the previous home page, if any, no longer is."""
     for previous in (
-        PageLayout.objects.select_for_update().filter(is_home=True).exclude(pk=layout.pk)
+        PageLayout.objects.select_for_update()
+        .filter(is_home=True)
+        .exclude(pk=layout.pk)
+        .order_by("pk")
     ):
         previous.is_home = False
         previous.version += 1
@@ -167,9 +248,7 @@ def layout_save(
             created = layout is None
             if created:
                 layout = PageLayout.objects.create(node_id=node.pk, **changes)
-            changed = [name for name, value in changes.items() if getattr(layout, name) != value]
-            for name in changed:
-                setattr(layout, name, changes[name])
+            changed = model_update(instance=layout, fields=changes, data=changes, save=False)
             if is_home is not None and is_home != layout.is_home:
                 changed.append("is_home")
                 if is_home:
@@ -214,7 +293,7 @@ def clean_menu_item(
 ) -> tuple[dict[str, str], UUID | None, str]:
     """A menu item's label, page and URL checked: exactly one target, a safe URL, known locales."""
     errors: dict[str, str] = {}
-    locales = content_services.current_locales()
+    locales = current_locales()
     cleaned_label: dict[str, str] = {}
     if not isinstance(label, dict):
         errors[f"{prefix}label"] = "must be an object mapping a locale to a text"
@@ -269,6 +348,16 @@ def _locked_menu(menu_id: int) -> Menu:
     if menu is None:
         raise MenuNotFound(f"no menu {menu_id}")
     return menu
+
+
+def _locked_menu_and_item(item_id: int) -> tuple[Menu | None, MenuItem | None]:
+    """An item and its menu, locked in the one order every menu write uses: the menu first."""
+    menu_id = MenuItem.objects.filter(pk=item_id).values_list("menu_id", flat=True).first()
+    if menu_id is None:
+        return None, None
+    menu = _locked_menu(menu_id)
+    # (An item never changes menus, so the menu read before the lock is still its menu.)
+    return menu, MenuItem.objects.select_for_update().filter(pk=item_id).first()
 
 
 def _menu_changed(menu: Menu, *, actor) -> None:
@@ -372,11 +461,7 @@ def menu_set_items(*, menu_id: int, items: list[MenuItemInput], actor=None) -> M
 
 
 def _depth(item: MenuItem | None) -> int:
-    depth = 0
-    while item is not None:
-        depth += 1
-        item = item.parent
-    return depth
+    return sum(1 for _ in ancestors(item))
 
 
 def _check_parent(menu: Menu, parent_id: int | None, item: MenuItem | None) -> MenuItem | None:
@@ -385,11 +470,8 @@ def _check_parent(menu: Menu, parent_id: int | None, item: MenuItem | None) -> M
     parent = MenuItem.objects.filter(pk=parent_id, menu=menu).select_related("parent").first()
     if parent is None:
         raise PagesInvalid({"parent": "must be an item of the same menu"})
-    ancestor = parent
-    while ancestor is not None:
-        if item is not None and ancestor.pk == item.pk:
-            raise PagesInvalid({"parent": "an item cannot be nested under itself"})
-        ancestor = ancestor.parent
+    if would_cycle(item, parent):
+        raise PagesInvalid({"parent": "an item cannot be nested under itself"})
     if _depth(parent) + 1 > MAX_MENU_DEPTH:
         raise PagesInvalid({"parent": f"menus nest {MAX_MENU_DEPTH} levels deep at most"})
     return parent
@@ -431,21 +513,16 @@ def menu_item_update(
 ) -> MenuItem:
     label, page_id, url = clean_menu_item(label=label, page_id=page_id, url=url)
     with transaction.atomic():
-        item = MenuItem.objects.select_for_update().filter(pk=item_id).first()
+        menu, item = _locked_menu_and_item(item_id)
         if item is None:
             raise PagesInvalid({"item": f"no menu item {item_id}"})
-        menu = _locked_menu(item.menu_id)
         parent = _check_parent(menu, parent_id, item)
         values = {
             "label": label, "page_id": page_id, "url": url,
             "parent_id": parent.pk if parent else None, "position": max(0, position),
         }  # fmt: skip
-        changed = [name for name, value in values.items() if getattr(item, name) != value]
-        if not changed:
+        if not model_update(instance=item, fields=values, data=values):
             return item
-        for name in changed:
-            setattr(item, name, values[name])
-        item.save(update_fields=changed)
         _menu_changed(menu, actor=actor)
     return item
 
@@ -453,9 +530,8 @@ def menu_item_update(
 def menu_item_delete(*, item_id: int, actor=None) -> None:
     """Delete an item and the items nested under it."""
     with transaction.atomic():
-        item = MenuItem.objects.select_for_update().filter(pk=item_id).first()
+        menu, item = _locked_menu_and_item(item_id)
         if item is None:
             return
-        menu = _locked_menu(item.menu_id)
         item.delete()
         _menu_changed(menu, actor=actor)

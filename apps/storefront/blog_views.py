@@ -27,7 +27,7 @@ from apps.blog.services import KIND
 from apps.core.errors import NotFound
 from apps.core.locale import LOCALE_PARAM
 from apps.index import selectors as index
-from apps.index.text import reading_minutes, text_of
+from apps.index.text import author_display_name, reading_minutes, text_of
 from apps.pages.delivery import ReaderLocale, reader_locale, remember_locale
 
 PER_PAGE = 10
@@ -201,7 +201,7 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
             or _post_url(request, translation.slug, view.locale, locale),
             "alternates": alternates,
             "reading_minutes": reading_minutes(text_of(translation.body_html)),
-            "author_name": _author_name(node.author),
+            "author_name": author_display_name(node.author),
             "tags": list(node.tags.all()),
             "older": older,
             "newer": newer,
@@ -215,12 +215,6 @@ def _post_url(request: HttpRequest, slug: str, code: str, locale: ReaderLocale) 
     if code != locale.default:
         url += f"?{LOCALE_PARAM}={code}"
     return request.build_absolute_uri(url)
-
-
-def _author_name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
 
 
 @require_safe

@@ -20,12 +20,12 @@ from PIL import Image, ImageDraw, ImageOps
 
 from apps.content import selectors as content_selectors
 from apps.content import services as content
-from apps.content.models import Node, NodeStatus
+from apps.content.selectors import Node, NodeStatus
 from apps.content.services import NodeInput, TranslationInput
 from apps.pages import selectors as pages_selectors
 from apps.pages import services as pages
-from apps.pages.models import PAGE_KIND, PageTemplate
-from apps.pages.services import MenuItemInput, PageInput
+from apps.pages.selectors import PAGE_KIND
+from apps.pages.services import MenuItemInput, PageInput, PageTemplate
 
 POST_KIND = "post"
 PALETTES = {

@@ -8,6 +8,6 @@ urlpatterns = [
     path("preview/<uuid:node_id>/", views.preview, name="preview"),
     path("sitemap.xml", views.sitemap, name="sitemap"),
     path("robots.txt", views.robots, name="robots"),
-    # Uploaded files, in development only (see views.media).
+    # Uploaded files where Django serves them (see views.media).
     re_path(r"^media/(?P<schema>[a-z0-9_]+)/(?P<path>.+)$", views.media, name="media"),
 ]

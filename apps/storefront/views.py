@@ -36,7 +36,7 @@ from apps.pages.delivery import (
     site_snapshot,
     site_tenant,
 )
-from apps.pages.models import PAGE_KIND
+from apps.pages.selectors import PAGE_KIND
 from apps.tenancy.selectors import tenant_list
 
 POST_KIND = "post"
@@ -209,8 +209,11 @@ def robots(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def media(request: HttpRequest, schema: str, path: str) -> HttpResponse:
-    """Uploaded files of this tenant, in development only (a web server serves them in production)."""
-    if not settings.DEBUG or schema != connection.schema_name:
+    """Uploaded files of this tenant, where Django serves them (development, `make run`).
+
+    In production a web server or object storage serves ``MEDIA_ROOT`` instead.
+    """
+    if not (settings.DEBUG or settings.SERVE_MEDIA) or schema != connection.schema_name:
         raise Http404("no such file")
     return serve(request, path, document_root=default_storage.location)
 

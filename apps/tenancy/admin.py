@@ -2,7 +2,9 @@
 
 It lives on its own ``AdminSite`` so that tenant admins (``admin.site``) never
 list the platform's tables. Every change goes through the services, which
-validate it and invalidate the resolver's caches.
+validate it and invalidate the resolver's caches. A refusal (another operator
+won a race after the form validated) is shown on the form and nothing is saved
+(``apps.core.admin.ServiceAdmin``).
 """
 
 from django import forms
@@ -10,6 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
+from apps.core.admin import ServiceAdmin
 from apps.core.errors import PlatformError
 
 from . import services
@@ -74,7 +77,7 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Tenant, site=platform_admin_site)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ServiceAdmin):
     list_display = ["slug", "name", "status", "schema_name", "default_locale", "created_at"]
     list_filter = ["status", "default_locale"]
     search_fields = ["slug", "name", "domains__domain"]
@@ -108,33 +111,28 @@ class TenantAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        try:
-            if change:
-                tenant = services.tenant_update(
-                    slug=obj.slug,
-                    name=data["name"],
-                    default_locale=data["default_locale"],
-                    enabled_locales=data.get("enabled_locales") or [],
-                )
-                services.tenant_set_status(slug=obj.slug, status=data["status"])
-            else:
-                provisioned = services.tenant_create(
-                    slug=data["slug"],
-                    name=data["name"],
-                    default_locale=data["default_locale"],
-                    admin_email=data["admin_email"],
-                    domain=data.get("domain") or None,
-                )
-                tenant = provisioned.tenant
-                messages.success(
-                    request,
-                    f"Tenant {tenant.slug} created in {provisioned.seconds:.1f} s. "
-                    f"Admin {provisioned.admin_email}, password {provisioned.admin_password}",
-                )
-        except PlatformError as error:
-            # Lost a race with another operator after the form validated.
-            messages.error(request, error.detail)
-            return
+        if change:
+            tenant = services.tenant_update(
+                slug=obj.slug,
+                name=data["name"],
+                default_locale=data["default_locale"],
+                enabled_locales=data.get("enabled_locales") or [],
+            )
+            services.tenant_set_status(slug=obj.slug, status=data["status"])
+        else:
+            provisioned = services.tenant_create(
+                slug=data["slug"],
+                name=data["name"],
+                default_locale=data["default_locale"],
+                admin_email=data["admin_email"],
+                domain=data.get("domain") or None,
+            )
+            tenant = provisioned.tenant
+            messages.success(
+                request,
+                f"Tenant {tenant.slug} created in {provisioned.seconds:.1f} s. "
+                f"Admin {provisioned.admin_email}, password {provisioned.admin_password}",
+            )
         obj.pk = tenant.pk
 
     def has_delete_permission(self, request, obj=None):
@@ -169,7 +167,7 @@ class DomainForm(forms.ModelForm):
 
 
 @admin.register(Domain, site=platform_admin_site)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ServiceAdmin):
     form = DomainForm
     list_display = ["domain", "tenant", "is_primary", "created_at"]
     list_filter = ["is_primary"]
@@ -181,14 +179,16 @@ class DomainAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        try:
-            created = services.domain_add(
-                slug=data["tenant"].slug, domain=data["domain"], is_primary=data["is_primary"]
-            )
-        except PlatformError as error:
-            messages.error(request, error.detail)
-            return
+        created = services.domain_add(
+            slug=data["tenant"].slug, domain=data["domain"], is_primary=data["is_primary"]
+        )
         obj.pk = created.pk
+
+    def rejection(self, error: PlatformError):
+        rejected = super().rejection(error)
+        if "__all__" in rejected.errors:  # what domain_add refuses is the domain
+            rejected.errors["domain"] = rejected.errors.pop("__all__")
+        return rejected
 
     def delete_model(self, request, obj):
         services.domain_remove(domain=obj.domain)

@@ -75,11 +75,17 @@ def test_category_errors(acme_api):
         400,
     )
     assert body["errors"] == {"parent": ["a category cannot be its own ancestor"]}
-    body = assert_problem(
-        acme_api.patch(f"/api/v1/categories/{taken.pk}/", {"parent": None}, content_type=JSON),
-        400,
+
+
+def test_a_category_moves_back_to_the_top_level(acme_api):
+    news = in_schema("acme", services.category_create, name="News")
+    local = in_schema("acme", services.category_create, name="Local", parent_id=news.pk)
+    response = acme_api.patch(
+        f"/api/v1/categories/{local.pk}/", {"parent": None}, content_type=JSON
     )
-    assert list(body["errors"]) == ["parent"]
+    assert response.status_code == 200, response.content
+    assert response.json()["parent"] is None
+    assert in_schema("acme", lambda: Category.objects.get(pk=local.pk).parent_id) is None
 
 
 def test_deleting_a_category_leaves_its_nodes_uncategorized(acme_api):

@@ -20,7 +20,11 @@ from apps.tenancy.services import tenant_groups_sync, tenant_update
 from tests.factories import StaffFactory
 
 User = get_user_model()
-NODES = "/admin/content/node/"
+# Posts are edited under "Posts" (the blog's admin), pages under "Pages"; the generic
+# content admin lists the kinds no wrapper module owns.
+NODES = "/admin/blog/post/"
+PAGES = "/admin/pages/page/"
+CONTENT = "/admin/content/node/"
 
 
 @pytest.fixture(autouse=True)

@@ -10,12 +10,12 @@ from django.utils import timezone
 from apps.content import services
 from apps.content.models import Node, NodeStatus
 
-from .conftest import NODES, events, in_acme, make_node, messages_of, page
+from .conftest import NODES, PAGES, events, in_acme, make_node, messages_of, page
 
 
-def act(client, action: str, nodes, **extra):
+def act(client, action: str, nodes, url: str = NODES, **extra):
     data = {"action": action, ACTION_CHECKBOX_NAME: [str(node.pk) for node in nodes], "index": 0}
-    return client.post(NODES, {**data, **extra}, follow=True)
+    return client.post(url, {**data, **extra}, follow=True)
 
 
 def statuses(*nodes) -> list[str]:
@@ -29,7 +29,7 @@ def test_publish_selected(editor_client, editor):
 
     assert response.status_code == 200
     [message] = messages_of(response)
-    assert message.startswith("Published 2 nodes:")
+    assert message.startswith("Published 2 posts:")
     assert "“First”" in message and "“Second”" in message
     assert statuses(first, second) == [NodeStatus.PUBLISHED] * 2
     published = events("content.node.published", first.pk)
@@ -45,7 +45,7 @@ def test_publish_reports_each_invalid_transition_and_publishes_the_rest(editor_c
 
     assert response.status_code == 200
     messages = messages_of(response)
-    assert "Published 1 node: “Draft”." in messages
+    assert "Published 1 post: “Draft”." in messages
     assert "“Old” was not published: cannot go from archived to published" in messages
     assert statuses(draft, archived) == [NodeStatus.PUBLISHED, NodeStatus.ARCHIVED]
     assert 'class="error"' in page(response)
@@ -57,7 +57,7 @@ def test_unpublish_selected(editor_client):
 
     messages = messages_of(act(editor_client, "unpublish_selected", [published, draft]))
 
-    assert "Unpublished 1 node: “Live”." in messages
+    assert "Unpublished 1 post: “Live”." in messages
     assert "“Draft” was not unpublished: cannot go from draft to draft" in messages
     assert statuses(published, draft) == [NodeStatus.DRAFT, NodeStatus.DRAFT]
     assert events("content.node.unpublished", published.pk)
@@ -69,7 +69,7 @@ def test_archive_selected(editor_client):
 
     messages = messages_of(act(editor_client, "archive_selected", [published, draft]))
 
-    assert "Archived 1 node: “Live”." in messages
+    assert "Archived 1 post: “Live”." in messages
     assert "“Draft” was not archived: cannot go from draft to archived" in messages
     assert statuses(published, draft) == [NodeStatus.ARCHIVED, NodeStatus.DRAFT]
     assert events("content.node.archived", published.pk)
@@ -82,7 +82,7 @@ def test_restore_selected(editor_client):
 
     messages = messages_of(act(editor_client, "restore_selected", [archived, draft]))
 
-    assert "Restored 1 node: “Old”." in messages
+    assert "Restored 1 post: “Old”." in messages
     assert "“Draft” was not restored: cannot go from draft to draft" in messages
     assert statuses(archived, draft) == [NodeStatus.DRAFT, NodeStatus.DRAFT]
     assert events("content.node.restored", archived.pk)
@@ -110,14 +110,14 @@ def test_schedule_selected_asks_for_a_time_then_schedules_the_drafts(editor_clie
     )
 
     messages = messages_of(response)
-    assert any(m.startswith("1 node scheduled for") and "“Draft”" in m for m in messages), messages
+    assert any(m.startswith("1 post scheduled for") and "“Draft”" in m for m in messages), messages
     assert (
         "“Live” was not scheduled: only drafts can be scheduled; this one is published" in messages
     )
     assert in_acme(lambda: Node.objects.get(pk=draft.pk).publish_at) == when.replace(microsecond=0)
 
     messages = messages_of(act(editor_client, "unschedule_selected", [draft]))
-    assert "1 node unscheduled: “Draft”." in messages
+    assert "1 post unscheduled: “Draft”." in messages
     assert in_acme(lambda: Node.objects.get(pk=draft.pk).publish_at) is None
 
 
@@ -148,12 +148,12 @@ def test_delete_selected_confirms_then_deletes_through_the_service(editor_client
     assert "Are you sure" in page(confirm)
     response = act(editor_client, "delete_selected", [lonely], post="yes")
 
-    assert "Deleted 1 node: “Lonely”." in messages_of(response)
+    assert "Deleted 1 post: “Lonely”." in messages_of(response)
     assert events("content.node.deleted", lonely.pk)
     assert not in_acme(lambda: Node.objects.filter(pk=lonely.pk).exists())
 
-    # A parent is protected: Django's page says so and nothing is deleted.
-    response = act(editor_client, "delete_selected", [parent], post="yes")
+    # A parent page is protected (under "Pages"): Django's page says so and nothing is deleted.
+    response = act(editor_client, "delete_selected", [parent], url=PAGES, post="yes")
     assert "Cannot delete" in page(response)
     assert in_acme(lambda: Node.objects.filter(pk__in=[parent.pk, child.pk]).count()) == 2
 
@@ -169,7 +169,7 @@ def test_actions_need_the_change_permission(moderator_client):
     assert response.status_code == 200 and response.redirect_chain == []
     assert response.templates[0].name == "admin/content/node/change_list.html"
     assert messages_of(response) == []
-    assert "Select node to view" in page(response) and 'name="action"' not in page(response)
+    assert "Select post to view" in page(response) and 'name="action"' not in page(response)
     assert statuses(draft) == [NodeStatus.DRAFT]
     assert in_acme(lambda: Node.objects.get(pk=draft.pk).version) == version
     assert events("content.node.published", draft.pk) == []

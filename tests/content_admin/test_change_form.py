@@ -61,7 +61,9 @@ def test_add_with_a_schedule_schedules_through_the_service(editor_client):
         node = Node.objects.get()
         messages = list(node.revisions.order_by("number").values_list("message", flat=True))
     assert node.publish_at == when.replace(microsecond=0)
-    assert messages == ["Created", "Scheduled"]
+    # One service call, one revision: the schedule is part of what was created.
+    assert messages == ["Created"]
+    assert in_acme(lambda: node.revisions.get().snapshot["publish_at"]) is not None
 
 
 def test_updating_a_translation_goes_through_translation_upsert(editor_client, editor):
@@ -205,7 +207,7 @@ def test_publishing_from_the_change_form(editor_client):
     node = make_node()
     response = editor_client.post(node_url(node, "transition/publish/"), follow=True)
 
-    assert "Published 1 node" in page(response)
+    assert "Published 1 post" in page(response)
     assert in_acme(lambda: Node.objects.get(pk=node.pk).status) == NodeStatus.PUBLISHED
     response = editor_client.post(node_url(node, "transition/restore/"), follow=True)
     assert "was not restored" in page(response)

@@ -1,6 +1,8 @@
 """Full-text search: ranking, per-locale configurations, highlighting that cannot inject markup."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from apps.index import selectors
 from tests.index.support import post, project
@@ -91,3 +93,44 @@ def test_a_post_of_one_tenant_is_never_found_from_the_other(db):
         assert selectors.listing(kind="post", locale="en").paginator.count == 0
     with schema_context("acme"):
         assert selectors.search(query="bicycle", locale="en").paginator.count == 1
+
+
+HOSTILE = [
+    "\x00", "boots\x00", "-" * 33, "-" * 400, "- " * 60, "-(" * 40, "!(" * 50, "(" * 300,
+    '"' * 101, "or " * 200, "-x " * 100, "a-" * 500, "\u202e\ufeff\x1b[31m", "x" * 10_000,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_never_reach_the_database_unparsable(acme_schema, query):
+    post("Boots", "walking boots")
+    project()
+    cleaned = selectors.clean_query(query)
+    assert "\x00" not in cleaned and len(cleaned) <= selectors.MAX_QUERY_LENGTH
+    selectors.search(query=query, locale="en")  # raises on a query PostgreSQL refuses
+
+
+def test_web_search_syntax_survives_the_cleaning(acme_schema):
+    post("Walking boots", "boots for walking")
+    post("Running shoes", "shoes for running")
+    project()
+
+    def titles(query: str) -> set[str]:
+        return {hit.title for hit in selectors.search(query=query, locale="en").object_list}
+
+    assert titles("boots or shoes") == {"Walking boots", "Running shoes"}
+    assert titles('"walking boots"') == {"Walking boots"}
+    assert titles("-boots") == {"Running shoes"}  # everything without the word
+    assert titles("running -boots") == {"Running shoes"}
+    assert titles("boots\x00") == {"Walking boots"}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.text(alphabet=st.sampled_from("-()!&|:*\"' \x00\t<>ab"), max_size=300)
+    | st.text(max_size=200)
+)
+def test_no_query_makes_the_search_fail(acme_schema, query):
+    selectors.search(query=query, locale="en")

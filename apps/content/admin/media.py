@@ -1,0 +1,184 @@
+"""The content admin of media: uploads and alt text per locale, through content's services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+
+from apps.core.admin import ServiceAdmin, adopt
+
+from .. import services
+from ..models import Media
+from ..selectors import current_locales
+
+# What an uploaded file is (read-only: a new file is a new upload).
+FILE_FIELDS = (
+    "file_url",
+    "content_type",
+    "size_display",
+    "dimensions",
+    "uploaded_by",
+    "created_at",
+)
+
+
+def _alt_field(locale: str) -> str:
+    return f"alt_{locale}"
+
+
+class MediaForm(forms.ModelForm):
+    """The file (checked by ``services.media_upload``) and one alt text per enabled locale."""
+
+    file = forms.FileField(
+        help_text="JPEG, PNG, GIF or WebP, at most 10 MB. The content is checked, not the name."
+    )
+
+    class Meta:
+        model = Media
+        fields = ["file"]
+
+    locales: list[str] = []
+
+    @classmethod
+    def for_locales(cls, locales: Iterable[str]) -> type[MediaForm]:
+        fields = {
+            _alt_field(locale): forms.CharField(
+                label=f"Alt text ({locale})",
+                required=False,
+                max_length=300,
+                help_text="What the image shows, for readers who cannot see it.",
+            )
+            for locale in locales
+        }
+        return type("MediaForm", (cls,), {**fields, "locales": list(locales)})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            self.fields.pop("file", None)  # an uploaded file is kept as it is; upload a new one
+        for locale in self.locales:
+            if _alt_field(locale) in self.fields:
+                self.fields[_alt_field(locale)].initial = (self.instance.alt_text or {}).get(
+                    locale, ""
+                )
+
+    def alt_text(self) -> dict[str, str]:
+        return {
+            locale: self.cleaned_data[_alt_field(locale)]
+            for locale in self.locales
+            if self.cleaned_data.get(_alt_field(locale))
+        }
+
+
+@admin.register(Media)
+class MediaAdmin(ServiceAdmin):
+    list_display = [
+        "thumbnail",
+        "name",
+        "content_type",
+        "size_display",
+        "dimensions",
+        "alt_default",
+        "uploaded_by",
+        "created_at",
+    ]
+    list_display_links = ["thumbnail", "name"]
+    list_filter = ["content_type"]
+    list_select_related = ["uploaded_by"]
+    search_fields = ["file"]
+    search_help_text = "File name."
+    actions = ["delete_selected"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = MediaForm.for_locales(current_locales())
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        alt = [_alt_field(locale) for locale in current_locales()]
+        if obj is None:
+            return [(None, {"fields": ["file", *alt]})]
+        if not self.has_change_permission(request, obj):
+            alt = ["alt_texts"]
+        return [
+            (None, {"fields": ["preview", *alt]}),
+            ("File", {"fields": list(FILE_FIELDS)}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["preview", "alt_texts", *FILE_FIELDS]
+
+    @admin.display(description="")
+    def thumbnail(self, obj: Media):
+        return format_html(
+            '<img src="{}" alt="{}" style="max-height:48px;max-width:96px">',
+            obj.file.url,
+            obj.alt(current_locales()[0]),
+        )
+
+    @admin.display(description="image")
+    def preview(self, obj: Media):
+        return format_html(
+            '<img src="{}" alt="{}" style="max-height:240px;max-width:100%">',
+            obj.file.url,
+            obj.alt(current_locales()[0]),
+        )
+
+    @admin.display(description="file", ordering="file")
+    def name(self, obj: Media) -> str:
+        return Truncator(obj.file.name.rsplit("/", 1)[-1]).chars(60)
+
+    @admin.display(description="file")
+    def file_url(self, obj: Media):
+        return format_html('<a href="{}">{}</a>', obj.file.url, obj.file.name)
+
+    @admin.display(description="size", ordering="size")
+    def size_display(self, obj: Media) -> str:
+        if obj.size < 1024:
+            return f"{obj.size} bytes"
+        if obj.size < 1024 * 1024:
+            return f"{obj.size / 1024:.0f} kB"
+        return f"{obj.size / 1048576:.1f} MB"
+
+    @admin.display(description="dimensions")
+    def dimensions(self, obj: Media) -> str:
+        return f"{obj.width}x{obj.height}" if obj.width and obj.height else "-"
+
+    @admin.display(description="alt text")
+    def alt_texts(self, obj: Media):
+        return format_html_join(
+            "", "<div><strong>{}</strong>: {}</div>", sorted((obj.alt_text or {}).items())
+        )
+
+    @admin.display(description="alt text")
+    def alt_default(self, obj: Media) -> str:
+        return Truncator(obj.alt(current_locales()[0])).chars(60)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            if any(name.startswith("alt_") for name in form.changed_data):
+                services.media_update_alt(
+                    media_id=obj.pk, alt_text=form.alt_text(), actor=request.user
+                )
+        else:
+            media = services.media_upload(
+                file=form.cleaned_data["file"], alt_text=form.alt_text(), actor=request.user
+            )
+            adopt(obj, media)
+
+    def rejection(self, error):
+        rejected = super().rejection(error)
+        if "alt_text" in rejected.errors:  # one field per locale: the message goes above them
+            rejected.errors["__all__"] = rejected.errors.pop("alt_text")
+        return rejected
+
+    def save_related(self, request, form, formsets, change):
+        """No relations of its own to save."""
+
+    def delete_model(self, request, obj):
+        services.media_delete(media_id=obj.pk, actor=request.user)

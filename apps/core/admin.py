@@ -1,0 +1,163 @@
+"""The base of every admin whose writes go through services, shared by all modules.
+
+A change form's save calls services (in ``save_model`` / ``save_related``).
+When one refuses (any ``PlatformError``), the whole save is rolled back (the
+admin runs it in one transaction) and the form is built again from the same
+POST data with the refusal on the field it names (else above the form), as if
+the form had found it: nothing is saved and no success is reported. Deletes
+and bulk actions call one service per object and report each refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from apps.core.errors import PlatformError
+
+REJECTED = "_service_admin_rejected"
+MESSAGES_LISTED = 20
+NAMES_LISTED = 10
+
+
+def names(objects: list[Any], name: Callable[[Any], str]) -> str:
+    """“a”, “b” and 3 more."""
+    shown = ", ".join(f"“{name(obj)}”" for obj in objects[:NAMES_LISTED])
+    more = len(objects) - NAMES_LISTED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+@dataclass(eq=False)
+class ServiceRejected(Exception):
+    """A service refused what a change form sent.
+
+    ``errors`` go on the main form (by field name, else as non-field errors);
+    ``translation_errors`` on the inline form of each locale (content's nodes).
+    """
+
+    errors: dict[str, str] = field(default_factory=dict)
+    translation_errors: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def add_errors(form: forms.BaseForm, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        form.add_error(name if name in form.fields else None, message)
+
+
+def adopt(instance, saved) -> None:
+    """Make the admin's unsaved ``instance`` stand for the row a service created."""
+    for model_field in saved._meta.concrete_fields:
+        setattr(instance, model_field.attname, getattr(saved, model_field.attname))
+    instance._state.adding = False
+    instance._state.db = saved._state.db
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """A ``ModelAdmin`` whose writes are service calls; see the module's docstring."""
+
+    def rejection(self, error: PlatformError) -> ServiceRejected:
+        """How a service's refusal shows on the form: field errors when it names fields."""
+        errors = getattr(error, "errors", None)
+        if isinstance(errors, dict) and errors:
+            return ServiceRejected(errors={str(k): str(v) for k, v in errors.items()})
+        return ServiceRejected(errors={"__all__": error.detail})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ServiceRejected, PlatformError) as refused:
+            rejected = refused if isinstance(refused, ServiceRejected) else self.rejection(refused)
+            if not (rejected.errors or rejected.translation_errors):
+                rejected.errors = {"__all__": "The change was refused."}
+            setattr(request, REJECTED, rejected)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        rejected: ServiceRejected | None = getattr(request, REJECTED, None)
+        if rejected is None:
+            return form_class
+
+        class RejectedForm(form_class):
+            def clean(self):
+                cleaned_data = super().clean()
+                add_errors(self, rejected.errors)
+                return cleaned_data
+
+        RejectedForm.__name__ = form_class.__name__
+        return RejectedForm
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except PlatformError as refused:
+            self.message_user(request, f"Not deleted: {refused.detail}", messages.ERROR)
+            return HttpResponseRedirect(self.url("change", object_id))
+
+    def url(self, name: str, *args) -> str:
+        """The URL of this admin's view ``name`` (``change``, ``changelist``, ...)."""
+        opts = self.opts
+        return reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{name}",
+            args=args,
+            current_app=self.admin_site.name,
+        )
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+    def delete_selected(self, request, queryset):
+        """Django's confirmation page; then one service call per object, each reported."""
+        if not request.POST.get("post"):
+            return django_delete_selected(self, request, queryset)
+        _, _, perms_needed, protected = self.get_deleted_objects(queryset, request)
+        if protected:
+            return django_delete_selected(self, request, queryset)
+        if perms_needed:
+            raise PermissionDenied
+        deleted, refused = [], []
+        for obj in queryset:
+            name = self.display_name(obj)
+            try:
+                self.delete_model(request, obj)
+            except PlatformError as error:
+                refused.append((name, error))
+            else:
+                deleted.append(obj)
+        if deleted:
+            self.log_deletions(request, deleted)
+            self.message_user(
+                request,
+                f"Deleted {len(deleted)} {self.plural(len(deleted))}: "
+                f"{names(deleted, self.display_name)}.",
+                messages.SUCCESS,
+            )
+        self.report_refusals(request, refused, "deleted")
+        return None
+
+    def display_name(self, obj) -> str:
+        return str(obj)
+
+    def plural(self, count: int) -> str:
+        return str(self.opts.verbose_name if count == 1 else self.opts.verbose_name_plural)
+
+    def report_refusals(self, request, refused: list[tuple[str, Exception]], verb: str) -> None:
+        for name, error in refused[:MESSAGES_LISTED]:
+            detail = getattr(error, "detail", str(error))
+            self.message_user(request, f"“{name}” was not {verb}: {detail}", messages.ERROR)
+        if len(refused) > MESSAGES_LISTED:
+            self.message_user(
+                request,
+                f"… and {len(refused) - MESSAGES_LISTED} more were not {verb}.",
+                messages.ERROR,
+            )
