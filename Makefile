@@ -7,7 +7,7 @@ PORT ?= 8000
 DEVENV := $(BIN)/python scripts/devenv.py exec --
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-embedded lint format migrate demo bench stop-embedded clean
+.PHONY: install run dev static test test-embedded lint format migrate demo bench stop-embedded clean
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,37 @@ migrate: install
 demo: migrate
 	$(DEVENV) python manage.py setup_demo --port $(PORT)
 
-run: demo
-	@echo "Starting web on http://localhost:$(PORT)/ with a Celery worker and beat (Ctrl-C stops all)"
+# Served as in production: gunicorn, static files by WhiteNoise (compressed, hashed
+# names), DEBUG off, the themed error pages, a Celery worker and beat. Plain HTTP on
+# this machine, so secure-only cookies and the HTTPS redirect are off, and Django
+# serves uploaded files itself; secrets are made once in .data/secrets.env.
+PROD_ENV := DJANGO_SETTINGS_MODULE=config.settings.prod SECURE_SSL_REDIRECT=0 \
+	SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SERVE_MEDIA=1
+WEB_CONCURRENCY ?= $(shell echo $$(( $$(nproc) + 1 )))
+
+.data/secrets.env:
+	mkdir -p .data
+	$(BIN)/python -c "import secrets; print(f'DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}'); print(f'METRICS_TOKEN={secrets.token_urlsafe(24)}')" > $@
+	chmod 600 $@
+
+static: install .data/secrets.env
+	set -a && . ./.data/secrets.env && set +a && \
+		$(DEVENV) env $(PROD_ENV) python manage.py collectstatic --noinput --verbosity 0
+
+run: demo static
+	@echo "Serving http://localhost:$(PORT)/ with gunicorn ($(WEB_CONCURRENCY) workers), a Celery worker and beat (Ctrl-C stops all)"
+	@echo "/metrics token: see METRICS_TOKEN in .data/secrets.env"
+	rm -rf .data/prometheus && mkdir -p .data/prometheus
+	set -a && . ./.data/secrets.env && set +a && \
+		$(DEVENV) env $(PROD_ENV) WEB_PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
+		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.data/prometheus honcho start -f Procfile || true
+
+# For people changing code: runserver with autoreload and DEBUG, worker and beat.
+dev: demo
+	@echo "Development server on http://localhost:$(PORT)/ (autoreload, DEBUG on) with a Celery worker and beat"
 	rm -rf .data/prometheus && mkdir -p .data/prometheus
 	$(DEVENV) env WEB_PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.data/prometheus \
-		honcho start -f Procfile || true
+		honcho start -f Procfile.dev || true
 
 test: install
 	mkdir -p .data

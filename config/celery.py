@@ -1,7 +1,9 @@
+import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_shutting_down
+from celery.app import trace
+from celery.signals import after_setup_logger, worker_init, worker_shutting_down
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
@@ -22,3 +24,36 @@ def _stop_relay_drains(**kwargs) -> None:
     from apps.events import relay
 
     relay.request_stop()
+
+
+# Beat sweeps the outbox every few seconds: a worker's log would be a scroll of
+# "events.sweep received / succeeded" lines. Those routine runs are left out when
+# they did nothing; what they did (drained N events, published N nodes, pruned
+# N events) is logged by the tasks themselves, and failures always show.
+ROUTINE_TASKS = frozenset({"events.sweep", "events.drain", "content.publish_due", "events.prune"})
+IDLE_RESULTS = frozenset({"None", "0", "{'handled': 0, 'failed': 0, 'more': False}"})
+
+
+class RoutineTaskFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        data = record.args if isinstance(record.args, dict) else None
+        if record.msg == "Scheduler: Sending due task %s (%s)" and isinstance(record.args, tuple):
+            return record.args[-1] not in ROUTINE_TASKS
+        if data is None or data.get("name") not in ROUTINE_TASKS:
+            return True
+        if record.msg == trace.LOG_RECEIVED:
+            return False
+        if record.msg == trace.LOG_SUCCESS:
+            return str(data.get("return_value")) not in IDLE_RESULTS
+        return True
+
+
+@after_setup_logger.connect
+def _quiet_routine_tasks(**kwargs) -> None:
+    """After Celery set its logging up (worker and beat): the filter, unless LOG_ROUTINE_TASKS."""
+    from django.conf import settings
+
+    if getattr(settings, "LOG_ROUTINE_TASKS", False):
+        return
+    for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat"):
+        logging.getLogger(name).addFilter(RoutineTaskFilter())

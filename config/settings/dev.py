@@ -4,3 +4,8 @@ from .base import *  # noqa: F403
 from .base import env_bool
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+# Static files changed on disk are served at once.
+WHITENOISE_AUTOREFRESH = DEBUG
+# Static files come straight from the apps' and the project's folders (WhiteNoise's
+# finders); STATIC_ROOT is for collectstatic in production.
+STATIC_ROOT = None

@@ -30,3 +30,8 @@ EVENTS = {
     "RETRY_BASE_SECONDS": 0.2,
     "RETRY_MAX_SECONDS": 1.0,
 }
+# Static files come straight from the apps' and the project's folders (WhiteNoise's
+# finders); STATIC_ROOT is for collectstatic in production.
+STATIC_ROOT = None
+# Tests read the workers' logs line by line: every task is logged.
+LOG_ROUTINE_TASKS = True
