@@ -8,6 +8,9 @@
    points ``--kills`` times and started again each time (the time spent restarting
    is reported apart and not counted).
 
+The worker runs beat inside it, as production runs beat beside it: its sweep (every
+``EVENTS_SWEEP_SECONDS``) is what finds events whose claims came back.
+
 Each drain must dispatch every event exactly once: no pending row and no delivery
 left, one ledger row per event and handler, and the projection at each
 aggregate's last version. Prints each drain's time and its ratio to the
@@ -156,7 +159,7 @@ def main() -> None:
     )
     drains: list[Drain] = []
     with tempfile.TemporaryDirectory(prefix="bench-chaos-") as log_dir:
-        worker = CrashableWorker(args.concurrency, Path(log_dir))
+        worker = CrashableWorker(args.concurrency, Path(log_dir), beat=True)
         try:
             worker.start()
             for label, analyze in (("undisturbed (after ANALYZE)", True), ("burst", False)):

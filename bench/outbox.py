@@ -669,8 +669,9 @@ def kick_request_drain() -> None:
 class Worker:
     """One ``celery worker --concurrency 2`` started for the benchmark, in its own process group."""
 
-    def __init__(self, concurrency: int, log_dir: Path) -> None:
+    def __init__(self, concurrency: int, log_dir: Path, *, beat: bool = False) -> None:
         self.concurrency = concurrency
+        self.beat = beat  # run beat inside the worker (its sweep), as production does
         self.log_path = log_dir / "worker.log"
         self.proc: subprocess.Popen | None = None
         self._log_file = None
@@ -695,6 +696,8 @@ class Worker:
             sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
             "--concurrency", str(self.concurrency), "-n", f"bench-outbox-{os.getpid()}@%h",
         ]  # fmt: skip
+        if self.beat:
+            command += ["--beat", "--schedule", str(self.log_path.with_name("beat-schedule"))]
         self._log_file = self.log_path.open("a")
         self.proc = subprocess.Popen(
             command, cwd=ROOT, env=self.env(), stdout=self._log_file,

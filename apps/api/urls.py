@@ -1,7 +1,7 @@
 """The REST API of a tenant, mounted at /api/v1/ by config.urls_tenant."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from . import media, nodes, pages, posts, taxonomy, views
@@ -23,7 +23,7 @@ router.register("media", media.MediaViewSet, basename="media")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,
     re_path(r"^(?P<path>.*)$", views.not_found),
 ]

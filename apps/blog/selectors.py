@@ -7,10 +7,9 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from apps.content import selectors as content
+from apps.content.kinds import POST_KIND as KIND
 from apps.content.models import Category, Node, Tag
 from apps.content.selectors import NodeView
-
-from .services import KIND
 
 
 def posts(

@@ -47,8 +47,9 @@ VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
 # What a row holds besides its key and the bookkeeping (source_version, indexed_at, vector).
 ROW_FIELDS = (
     "kind", "content_locale", "title", "slug", "excerpt", "body_text", "author_id", "author_name",
-    "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "published_at",
-    "reading_minutes", "search_config",
+    "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "image_id",
+    "image_url", "image_width", "image_height", "image_alt", "published_at", "reading_minutes",
+    "search_config",
 )  # fmt: skip
 
 
@@ -74,6 +75,7 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
         return {}
     tags = sorted(node.tags.all(), key=lambda tag: tag.slug)
     category = node.category
+    image = node.og_image
     rows = {}
     for locale in locales.served:
         translation = content.pick_translation(node, locale, locales.default)
@@ -94,6 +96,11 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
             "category_name": category.name if category else "",
             "tag_slugs": [tag.slug for tag in tags],
             "tag_names": [tag.name for tag in tags],
+            "image_id": image.pk if image else None,
+            "image_url": image.file.url[:500] if image else "",
+            "image_width": image.width if image else None,
+            "image_height": image.height if image else None,
+            "image_alt": image.alt(translation.locale)[:500] if image else "",
             "published_at": node.published_at,
             "reading_minutes": reading_minutes(body_text),
             "search_config": search_config(translation.locale),

@@ -59,6 +59,8 @@ class AggregateActivityProjection(Projection):
 NODE_EVENTS = NODE_EVENT_TYPES
 CATEGORY_EVENTS = ("content.category.updated", "content.category.deleted")
 TAG_EVENTS = ("content.tag.deleted",)
+# Cards show a node's image and its alt text: the nodes that show it, found by its id.
+MEDIA_EVENTS = ("content.media.updated", "content.media.deleted")
 # A renamed tag: the nodes that carry it (found by its new slug) show the new name.
 TAG_RENAMES = ("content.tag.updated",)
 # The locales a tenant serves decide which rows exist.
@@ -75,7 +77,9 @@ class ContentListingProjection(Projection):
     """
 
     name = "content_listing"
-    event_types = NODE_EVENTS + CATEGORY_EVENTS + TAG_EVENTS + TAG_RENAMES + TENANT_EVENTS
+    event_types = (
+        NODE_EVENTS + CATEGORY_EVENTS + TAG_EVENTS + TAG_RENAMES + MEDIA_EVENTS + TENANT_EVENTS
+    )
     model = ContentListing
 
     def apply(self, event: StoredEvent) -> None:
@@ -92,6 +96,12 @@ class ContentListingProjection(Projection):
         elif kind in TAG_EVENTS:
             content_listing.sync_nodes(
                 ContentListing.objects.filter(tag_slugs__contains=[event.event.slug])
+                .values_list("node_id", flat=True)
+                .distinct()
+            )
+        elif kind in MEDIA_EVENTS:
+            content_listing.sync_nodes(
+                ContentListing.objects.filter(image_id=event.aggregate_id)
                 .values_list("node_id", flat=True)
                 .distinct()
             )

@@ -55,6 +55,12 @@ class ContentListing(models.Model):
     category_name = models.CharField(max_length=120, blank=True)
     tag_slugs = ArrayField(models.CharField(max_length=80), default=list, blank=True)
     tag_names = ArrayField(models.CharField(max_length=80), default=list, blank=True)
+    # The node's image (its og_image) as cards show it, alt text in the row's language.
+    image_id = models.UUIDField(null=True)
+    image_url = models.CharField(max_length=500, blank=True)
+    image_width = models.PositiveIntegerField(null=True)
+    image_height = models.PositiveIntegerField(null=True)
+    image_alt = models.CharField(max_length=500, blank=True)
     published_at = models.DateTimeField()
     reading_minutes = models.PositiveIntegerField(default=1)
     search_config = models.CharField(max_length=32, default="simple")
@@ -78,6 +84,7 @@ class ContentListing(models.Model):
                 fields=["kind", "locale", "author_id", "-published_at"], name="listing_author_idx"
             ),
             models.Index(fields=["category_id"], name="listing_category_id_idx"),
+            models.Index(fields=["image_id"], name="listing_image_id_idx"),
             GinIndex(fields=["tag_slugs"], name="listing_tags_idx"),
             GinIndex(fields=["search_vector"], name="listing_search_idx"),
         ]

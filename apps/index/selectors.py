@@ -29,8 +29,8 @@ MAX_QUERY_LENGTH = 200
 # Columns a listing card needs (the body text and the vector stay in the database).
 CARD_FIELDS = (
     "id", "node_id", "kind", "locale", "content_locale", "title", "slug", "excerpt", "author_id",
-    "author_name", "category_slug", "category_name", "tag_slugs", "tag_names", "published_at",
-    "reading_minutes",
+    "author_name", "category_slug", "category_name", "tag_slugs", "tag_names", "image_url",
+    "image_width", "image_height", "image_alt", "published_at", "reading_minutes",
 )  # fmt: skip
 
 

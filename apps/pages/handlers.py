@@ -20,7 +20,8 @@ SHOWN_KINDS = {PAGE_KIND, POST_KIND}
     name="pages.site_cache",
 )
 def content_changed(event: StoredEvent) -> None:
-    """Pages and posts appear in menus, on the home page and in sitemaps: rebuild those."""
+    """Pages and posts appear in what the site cache holds: menus, the home page's newest
+    posts (read from the content listing) and the sitemap. Rebuild those."""
     kind = event.payload.get("kind")
     if kind is None or kind in SHOWN_KINDS:
         site.invalidate()

@@ -11,16 +11,13 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
 from apps.content import selectors as content
-from apps.content.kinds import POST_KIND
 from apps.content.models import Media, Node, NodeStatus
-from apps.content.rendering import plain_text
 
 from . import site
 from .models import PAGE_KIND, Menu, MenuItem, PageLayout
 
 MAX_DEPTH = 8
-RECENT_POSTS = 6
-SITE_FORMAT = 1
+SITE_FORMAT = 2
 
 
 # -- the page tree -------------------------------------------------------------
@@ -235,40 +232,6 @@ def _menu_tree(
     return build(None, 0)
 
 
-def _post_entry(node: Node, locales: list[str]) -> dict[str, Any]:
-    image = node.og_image
-    return {
-        "id": str(node.pk),
-        "published_at": node.published_at.isoformat() if node.published_at else None,
-        "category": {"name": node.category.name, "slug": node.category.slug}
-        if node.category
-        else None,
-        "tags": [{"name": tag.name, "slug": tag.slug} for tag in node.tags.all()],
-        "image": {
-            "url": image.file.url,
-            "width": image.width,
-            "height": image.height,
-            "alt": image.alt_text,
-        }
-        if image
-        else None,
-        "translations": {
-            translation.locale: {
-                "title": translation.title,
-                "slug": translation.slug,
-                "excerpt": translation.excerpt or _shorten(plain_text(translation.body_html), 220),
-            }
-            for translation in node.translations.all()
-        },
-    }
-
-
-def _shorten(text: str, length: int) -> str:
-    if len(text) <= length:
-        return text
-    return text[:length].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
-
-
 def build_site(*, locales: list[str]) -> dict[str, Any]:
     """The site snapshot, from the database (a bounded number of queries)."""
     all_menus = list(menus())
@@ -279,7 +242,6 @@ def build_site(*, locales: list[str]) -> dict[str, Any]:
         .values_list("node_id", flat=True)
         .first()
     )
-    posts = content.published(POST_KIND)[:RECENT_POSTS]
     return {
         "format": SITE_FORMAT,
         "locales": locales,
@@ -287,7 +249,6 @@ def build_site(*, locales: list[str]) -> dict[str, Any]:
             menu.slug: _menu_tree(list(menu.items.all()), pages, locales) for menu in all_menus
         },
         "home": str(home) if home else None,
-        "posts": [_post_entry(node, locales) for node in posts],
     }
 
 

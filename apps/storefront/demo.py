@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from apps.content import selectors as content_selectors
 from apps.content import services as content
+from apps.content.kinds import POST_KIND
 from apps.content.selectors import Node, NodeStatus
 from apps.content.services import NodeInput, TranslationInput
 from apps.pages import selectors as pages_selectors
@@ -27,7 +28,6 @@ from apps.pages import services as pages
 from apps.pages.selectors import PAGE_KIND
 from apps.pages.services import MenuItemInput, PageInput, PageTemplate
 
-POST_KIND = "post"
 PALETTES = {
     "acme": [("#0b3d2e", "#8fd19e"), ("#1f4e79", "#9cc3e6"), ("#7a3b00", "#f6c177")],
     "globex": [("#3d0b37", "#e7a4d8"), ("#0b2d3d", "#a4d8e7"), ("#3d2f0b", "#e7d8a4")],

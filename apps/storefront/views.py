@@ -1,13 +1,13 @@
 """Server-rendered pages of the storefront: home, previews for staff, sitemap.xml, robots.txt.
 
-A tenant's home page reads the site snapshot (apps.pages), so when the caches
-are warm and no page is marked as home it costs no query at all; a home page
-costs the queries of one page. Pages by path are served by apps.pages.views.
+A tenant's home page reads the site snapshot (apps.pages) and its newest posts
+from the content listing (apps.index), both cached with the site, so when the
+caches are warm and no page is marked as home it costs no query at all; a home
+page costs the queries of one page. Pages by path are served by apps.pages.views.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,9 @@ from django.views.decorators.http import require_safe
 from django.views.static import serve
 
 from apps.content import selectors as content
+from apps.content.kinds import POST_KIND
 from apps.core.locale import LOCALE_PARAM
+from apps.index import selectors as index
 from apps.pages import selectors as pages
 from apps.pages import site
 from apps.pages.delivery import (
@@ -39,7 +41,7 @@ from apps.pages.delivery import (
 from apps.pages.selectors import PAGE_KIND
 from apps.tenancy.selectors import tenant_list
 
-POST_KIND = "post"
+HOME_POSTS = 6
 SITEMAP_TTL_SECONDS = 3600
 
 
@@ -60,25 +62,35 @@ def blog_url(locale: ReaderLocale) -> str:
     return url + locale.query
 
 
-def _post_card(entry: dict[str, Any], locale: ReaderLocale) -> dict[str, Any] | None:
-    translation = pages.localized(entry["translations"], locale.current, locale.default)
-    if not translation:
-        return None
-    code = next(code for code, value in entry["translations"].items() if value is translation)
-    image = entry.get("image")
-    return {
-        "title": translation["title"],
-        "excerpt": translation["excerpt"],
-        "url": post_url(translation["slug"], code, locale.default),
-        "lang": code,
-        "published_at": datetime.fromisoformat(entry["published_at"])
-        if entry.get("published_at")
-        else None,
-        "category": entry.get("category"),
-        "image": {**image, "alt": pages.localized(image["alt"], code, locale.default) or ""}
-        if image
-        else None,
-    }
+def _latest_posts(locale: ReaderLocale) -> list[dict[str, Any]]:
+    """The home page's newest posts, as cards: from the content listing (index), in the
+    reader's locale, cached with the site (no query when warm)."""
+
+    def build() -> list[dict[str, Any]]:
+        rows = index.latest(kind=POST_KIND, locale=locale.current, limit=HOME_POSTS)
+        return [
+            {
+                "title": row.title,
+                "excerpt": row.excerpt,
+                "url": post_url(row.slug, row.content_locale, locale.default),
+                "lang": row.content_locale,
+                "published_at": row.published_at,
+                "category": {"name": row.category_name, "slug": row.category_slug}
+                if row.category_slug
+                else None,
+                "image": {
+                    "url": row.image_url,
+                    "width": row.image_width,
+                    "height": row.image_height,
+                    "alt": row.image_alt,
+                }
+                if row.image_url
+                else None,
+            }
+            for row in rows
+        ]
+
+    return site.cached(f"latest-posts:{locale.current}:{locale.default}", build)
 
 
 @require_safe
@@ -92,12 +104,11 @@ def home(request: HttpRequest) -> HttpResponse:
         if node is not None:
             match = pages.PageMatch(node, (node,), locale.current, locale.default)
             return render_page(request, match, is_home=True)
-    posts = [card for entry in snapshot.get("posts", []) if (card := _post_card(entry, locale))]
     response = render(
         request,
         "storefront/home.html",
         {
-            "posts": posts,
+            "posts": _latest_posts(locale),
             "blog_url": blog_url(locale),
             "locale_links": locale_links(locale, {code: "/" for code in locale.available}),
         },

@@ -225,7 +225,7 @@ SERVE_MEDIA = env_bool("SERVE_MEDIA", False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The API (apps.api; each module's api.py). Staff sessions for now, API keys later.
+# The API: every DRF view lives in apps.api. Staff sessions for now, API keys later.
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -246,9 +246,9 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
-# OpenAPI 3 at /api/v1/schema/, Swagger UI at /api/v1/docs/. Swagger UI's files come
-# from drf-spectacular's default CDN (installing drf-spectacular-sidecar would serve
-# them locally: SWAGGER_UI_DIST = "SIDECAR").
+# OpenAPI 3 at /api/v1/schema/, Swagger UI at /api/v1/docs/, its files served from the
+# installed drf-spectacular-sidecar package. The split view serves its start-up script
+# as a file of its own, so the Content Security Policy needs no inline script.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Platform content API",
     "VERSION": "1.0.0",

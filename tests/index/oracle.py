@@ -27,12 +27,14 @@ from html.parser import HTMLParser
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection
 
 FIELDS = (
     "kind", "content_locale", "title", "slug", "excerpt", "body_text", "author_id", "author_name",
-    "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "published_at",
-    "reading_minutes", "search_config", "source_version",
+    "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "image_id",
+    "image_url", "image_width", "image_height", "image_alt", "published_at", "reading_minutes",
+    "search_config", "source_version",
 )  # fmt: skip
 
 LANGUAGE_CONFIGS = {"en": "english", "de": "german", "fr": "french", "ru": "russian"}
@@ -121,10 +123,12 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
     nodes = _fetch(
         f"""
         SELECT n.id, n.kind, n.version, n.published_at, n.author_id,
-               u.username, u.first_name, u.last_name, c.id, c.slug, c.name
+               u.username, u.first_name, u.last_name, c.id, c.slug, c.name,
+               m.id, m.file, m.width, m.height, m.alt_text
         FROM {s}.content_node n
         LEFT JOIN {s}.auth_user u ON u.id = n.author_id
         LEFT JOIN {s}.content_category c ON c.id = n.category_id
+        LEFT JOIN {s}.content_media m ON m.id = n.og_image_id
         WHERE n.status = 'published' AND n.published_at IS NOT NULL
         """  # noqa: S608 -- the schema name is quoted, the rest constant
     )
@@ -143,7 +147,10 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
     rows: dict[Key, dict[str, Any]] = {}
     for node in nodes:
         node_id, kind, version, published_at, author_id, username, first, last = node[:8]
-        category_id, category_slug, category_name = node[8:]
+        category_id, category_slug, category_name = node[8:11]
+        image_id, image_file, image_width, image_height, alt_text = node[11:]
+        if isinstance(alt_text, str):
+            alt_text = json.loads(alt_text)
         available = translations.get(node_id, {})
         if not available:
             continue
@@ -168,6 +175,17 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
                 "category_name": category_name or "",
                 "tag_slugs": [slug for slug, _ in node_tags],
                 "tag_names": [name for _, name in node_tags],
+                # Uploaded files live under MEDIA_URL, in a folder named after the schema.
+                "image_id": image_id,
+                "image_url": f"{settings.MEDIA_URL}{schema}/{image_file}" if image_id else "",
+                "image_width": image_width,
+                "image_height": image_height,
+                "image_alt": (
+                    (alt_text or {}).get(content_locale)
+                    or next(iter((alt_text or {}).values()), "")
+                )
+                if image_id
+                else "",
                 "published_at": published_at,
                 "reading_minutes": max(1, math.ceil(len(body_text.split()) / WORDS_PER_MINUTE)),
                 "search_config": LANGUAGE_CONFIGS.get(

@@ -1,8 +1,11 @@
 """The content listing projection, applied the way the relay applies it (inside the test transaction)."""
 
+import io
 from datetime import UTC, datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from apps.blog import services as blog
 from apps.blog.services import TranslationInput
@@ -180,3 +183,36 @@ def test_published_at_of_the_node_is_the_rows(acme_schema):
     node = post("Leap", "day", published_at=when)
     project()
     assert ContentListing.objects.get(node_id=node.pk).published_at == when
+
+
+def _png(name: str = "cover.png") -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 88, 202)).save(buffer, "PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+def test_a_row_shows_the_image_of_its_node_and_follows_its_alt_text(
+    acme_schema, settings, tmp_path
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    cover = content.media_upload(file=_png(), alt_text={"en": "A blue card"})
+    node = post("Pictured", "body")
+    plain = post("Plain", "body")
+    content.node_update(node_id=node.pk, og_image_id=cover.pk)
+    project()
+    row = ContentListing.objects.get(node_id=node.pk, locale="en")
+    assert (row.image_id, row.image_width, row.image_height) == (cover.pk, 40, 30)
+    assert row.image_url == cover.file.url and row.image_url.startswith("/media/acme/")
+    assert row.image_alt == "A blue card"
+    assert ContentListing.objects.get(node_id=plain.pk).image_url == ""
+
+    content.media_update_alt(media_id=cover.pk, alt_text={"en": "A card in blue"})
+    project()  # the media event names the image; the rows that show it are read again
+    assert ContentListing.objects.get(node_id=node.pk).image_alt == "A card in blue"
+    assert_listing_matches_oracle("acme", rows=2)
+
+    content.media_delete(media_id=cover.pk)
+    project()
+    row = ContentListing.objects.get(node_id=node.pk)
+    assert (row.image_id, row.image_url, row.image_alt) == (None, "", "")
+    assert_listing_matches_oracle("acme", rows=2)
