@@ -107,7 +107,7 @@ def locale_links(locale: ReaderLocale, urls: dict[str, str]) -> list[LocaleLink]
 
 
 def site_snapshot(request: HttpRequest) -> dict[str, Any]:
-    """The site snapshot (menus, home, latest posts), read once per request."""
+    """The site snapshot (menus, home page), read once per request."""
     memo = getattr(request, "_site_snapshot", None)
     if memo is None:
         locale = reader_locale(request)
