@@ -1,9 +1,40 @@
 """URLs of every tenant's site: storefront, the tenant's admin, the API."""
 
 from django.contrib import admin
+from django.db import connection
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 
-admin.site.site_header = "Administration"
+
+def _tenant_name() -> str:
+    """The name of the tenant this request is for (django-tenants sets ``connection.tenant``)."""
+    return getattr(getattr(connection, "tenant", None), "name", "") or ""
+
+
+def _site_header() -> str:
+    name = _tenant_name()
+    return (
+        gettext("%(tenant)s administration") % {"tenant": name}
+        if name
+        else gettext("Administration")
+    )
+
+
+def _index_title() -> str:
+    name = _tenant_name()
+    return (
+        gettext("%(tenant)s: content and settings") % {"tenant": name}
+        if name
+        else gettext("Site administration")
+    )
+
+
+# ``admin.site`` is one object for every tenant: its titles are lazy strings, computed
+# each time a page renders them, so each tenant's admin names its own tenant.
+admin.site.site_header = lazy(_site_header, str)()
+admin.site.site_title = lazy(_site_header, str)()
+admin.site.index_title = lazy(_index_title, str)()
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -3,10 +3,12 @@
 Tables and constraints only; every write goes through ``services``.
 """
 
+import posixpath
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 
 
 class NodeStatus(models.TextChoices):
@@ -67,7 +69,10 @@ class Media(models.Model):
         verbose_name_plural = "media"
 
     def __str__(self) -> str:
-        return self.file.name
+        """Its alt text (in the tenant's default locale, else any), else its file's name."""
+        from .selectors import current_locales  # (selectors import these models)
+
+        return self.alt(current_locales()[0]) or posixpath.basename(self.file.name or "")
 
     def alt(self, locale: str) -> str:
         return self.alt_text.get(locale) or next(iter(self.alt_text.values()), "")
@@ -116,7 +121,20 @@ class Node(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.id}"
+        """Its title in the tenant's default locale, else in any locale, else "Untitled <kind>".
+
+        Never its id: the admin writes this into its messages and its log (at save time).
+        """
+        from .selectors import current_locales  # (selectors import these models)
+
+        if self._state.adding:
+            titles = {}
+        else:
+            titles = {t.locale: t.title for t in self.translations.all() if t.title}
+        title = titles.get(current_locales()[0]) or next(
+            (titles[locale] for locale in sorted(titles)), ""
+        )
+        return title or gettext("Untitled %(kind)s") % {"kind": self.kind or gettext("item")}
 
 
 class NodeTranslation(models.Model):
@@ -170,4 +188,7 @@ class Revision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.node_id} r{self.number}"
+        return gettext("revision %(number)s of “%(node)s”") % {
+            "number": self.number,
+            "node": self.node,
+        }

@@ -63,8 +63,11 @@ class TransitionTable:
         if transition is None:
             raise InvalidTransition(f"no action '{action}'", current=status)
         if transition.source != status:
+            state = "a draft" if status == NodeStatus.DRAFT else status
+            already = " already" if status == transition.target else ""
             raise InvalidTransition(
-                f"cannot go from {status} to {transition.target}",
+                f"This content is {state}{already}: "
+                f"only {transition.source} content can be {transition.past}.",
                 current=status,
                 target=transition.target,
             )

@@ -6,6 +6,10 @@ admin runs it in one transaction) and the form is built again from the same
 POST data with the refusal on the field it names (else above the form), as if
 the form had found it: nothing is saved and no success is reported. Deletes
 and bulk actions call one service per object and report each refusal.
+
+Feature flags, samples and switches (django-waffle) are settings of the
+tenant's administrators: their admin pages refuse everyone else, whatever
+permissions a group was given, and the admin index does not list them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from waffle.admin import FlagAdmin, SampleAdmin, SwitchAdmin
+from waffle.models import Flag, Sample, Switch
 
 from apps.core.errors import PlatformError
 
@@ -154,10 +160,48 @@ class ServiceAdmin(admin.ModelAdmin):
     def report_refusals(self, request, refused: list[tuple[str, Exception]], verb: str) -> None:
         for name, error in refused[:MESSAGES_LISTED]:
             detail = getattr(error, "detail", str(error))
-            self.message_user(request, f"“{name}” was not {verb}: {detail}", messages.ERROR)
+            # A detail that is a sentence of its own follows one; a fragment follows a colon.
+            joined = f"{verb}. {detail}" if detail[:1].isupper() else f"{verb}: {detail}"
+            self.message_user(request, f"“{name}” was not {joined}", messages.ERROR)
         if len(refused) > MESSAGES_LISTED:
             self.message_user(
                 request,
                 f"… and {len(refused) - MESSAGES_LISTED} more were not {verb}.",
                 messages.ERROR,
             )
+
+
+class AdministratorsOnly:
+    """A ``ModelAdmin`` mixin: only the tenant's administrators (superusers) see or touch it.
+
+    Everyone else gets 403 on its pages and no entry in the admin index.
+    """
+
+    def _is_administrator(self, request) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_superuser)
+
+    def has_module_permission(self, request):
+        return self._is_administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_administrator(request)
+
+    def has_add_permission(self, request, *args):
+        return self._is_administrator(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._is_administrator(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._is_administrator(request)
+
+
+# Importing waffle.admin (above) registered its pages on ``admin.site``: put them
+# back behind the administrators-only check.
+for _model, _waffle_admin in ((Flag, FlagAdmin), (Sample, SampleAdmin), (Switch, SwitchAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(
+        _model, type(_waffle_admin.__name__, (AdministratorsOnly, _waffle_admin), {})
+    )

@@ -36,7 +36,7 @@ BLOCKS_HELP = (
 
 def _page_title(node) -> str:
     default = current_locales()[0]
-    return selectors.title_in(node, default, default) or str(node.pk)
+    return selectors.title_in(node, default, default) or str(node)
 
 
 class PageChoiceField(forms.ModelChoiceField):

@@ -203,10 +203,29 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "reading_minutes": reading_minutes(text_of(translation.body_html)),
             "author_name": author_display_name(node.author),
             "tags": list(node.tags.all()),
+            "image": _post_image(request, node, view.locale),
             "older": older,
             "newer": newer,
         },
     )
+
+
+def _post_image(request: HttpRequest, node, code: str) -> dict[str, Any] | None:
+    """The post's image (its ``og_image``) with its alt text in ``code``, the post's language.
+
+    An image of unknown size is left out: without width and height the page would shift.
+    """
+    media = node.og_image
+    if media is None or not media.width or not media.height:
+        return None
+    url = media.file.url
+    return {
+        "url": url,
+        "absolute_url": request.build_absolute_uri(url),
+        "width": media.width,
+        "height": media.height,
+        "alt": media.alt(code),
+    }
 
 
 def _post_url(request: HttpRequest, slug: str, code: str, locale: ReaderLocale) -> str:
@@ -321,7 +340,12 @@ class LatestPostsFeed(Feed):
         return item.author_name or None
 
     def item_categories(self, item) -> list[str]:
-        return [name for name in (item.category_name, *item.tag_names) if name]
+        """The category, then the tags, each name once (a tag may share the category's name)."""
+        names: dict[str, str] = {}
+        for name in (item.category_name, *item.tag_names):
+            if name:
+                names.setdefault(name.casefold(), name)
+        return list(names.values())
 
 
 class LatestPostsAtomFeed(LatestPostsFeed):

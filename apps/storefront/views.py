@@ -166,6 +166,14 @@ def _entry(request: HttpRequest, urls: dict[str, str], lastmod) -> list[dict[str
     ]
 
 
+def _blog_index_url() -> str | None:
+    """Where the blog's index is served, or None where the blog is not mounted."""
+    try:
+        return reverse("blog:index")
+    except NoReverseMatch:
+        return None
+
+
 def _sitemap_xml(request: HttpRequest, locale: ReaderLocale) -> str:
     locales = list(locale.available)
 
@@ -180,19 +188,25 @@ def _sitemap_xml(request: HttpRequest, locale: ReaderLocale) -> str:
         translated = {t.locale for t in node.translations.all()}
         urls = {code: localized(paths[code], code) for code in locales if code in translated}
         entries += _entry(request, urls, node.updated_at)
-    for node in content.published(POST_KIND):
+    posts = list(content.published(POST_KIND))
+    for node in posts:
         urls = {
             t.locale: post_url(t.slug, t.locale, locale.default)
             for t in node.translations.all()
             if t.locale in locales
         }
         entries += _entry(request, urls, node.updated_at)
+    index_url = _blog_index_url()
+    if index_url is not None:
+        # The blog's index lists every post in every locale: it changes when any post does.
+        newest = max((node.updated_at for node in posts), default=None)
+        entries += _entry(request, {code: localized(index_url, code) for code in locales}, newest)
     return render_to_string("storefront/sitemap.xml", {"entries": entries})
 
 
 @require_safe
 def sitemap(request: HttpRequest) -> HttpResponse:
-    """Published pages and posts in every locale, with hreflang alternates (cached)."""
+    """Published pages, posts and the blog's index in every locale, with hreflang alternates (cached)."""
     if site_tenant(request) is None:
         raise Http404("no site here")
     locale = reader_locale(request)

@@ -8,9 +8,13 @@ won a race after the form validated) is shown on the form and nothing is saved
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.db.models import Prefetch
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.core.admin import ServiceAdmin
 from apps.core.errors import PlatformError
@@ -76,12 +80,27 @@ class DomainInline(admin.TabularInline):
         return False
 
 
+def tenant_hosts(tenant: Tenant) -> list[str]:
+    """Where the tenant's site lives: its subdomain of the platform, then its custom domains."""
+    subdomain = f"{tenant.slug}.{settings.TENANT_BASE_DOMAIN}"
+    custom = [domain.domain for domain in tenant.domains.all() if domain.domain != subdomain]
+    return [subdomain, *custom]
+
+
 @admin.register(Tenant, site=platform_admin_site)
 class TenantAdmin(ServiceAdmin):
-    list_display = ["slug", "name", "status", "schema_name", "default_locale", "created_at"]
+    list_display = [
+        "slug",
+        "name",
+        "addresses",
+        "status",
+        "schema_name",
+        "default_locale",
+        "created_at",
+    ]
     list_filter = ["status", "default_locale"]
     search_fields = ["slug", "name", "domains__domain"]
-    readonly_fields = ["slug", "schema_name", "created_at", "updated_at"]
+    readonly_fields = ["slug", "addresses", "schema_name", "created_at", "updated_at"]
     inlines = [DomainInline]
     actions = ["suspend", "activate"]
 
@@ -98,6 +117,7 @@ class TenantAdmin(ServiceAdmin):
             return ["slug", "name", "default_locale", "admin_email", "domain"]
         return [
             "slug",
+            "addresses",
             "schema_name",
             "name",
             "status",
@@ -105,6 +125,22 @@ class TenantAdmin(ServiceAdmin):
             "created_at",
             "updated_at",
         ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("domain")))
+        )
+
+    @admin.display(description="addresses")
+    def addresses(self, obj: Tenant):
+        """Links to the tenant's site (scheme-relative: the operator's own scheme)."""
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="//{}/" target="_blank" rel="noopener">{}</a>',
+            ((host, host) for host in tenant_hosts(obj)),
+        )
 
     def get_inlines(self, request, obj):
         return self.inlines if obj else []

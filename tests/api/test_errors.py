@@ -297,7 +297,7 @@ def test_conflicts_carry_the_current_status(acme_api):
         "type": "about:blank#invalid_transition",
         "title": "Invalid state transition",
         "status": 409,
-        "detail": "cannot go from published to published",
+        "detail": "This content is published already: only draft content can be published.",
         "code": "invalid_transition",
         "current": "published",
         "target": "published",

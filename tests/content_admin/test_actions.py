@@ -46,7 +46,10 @@ def test_publish_reports_each_invalid_transition_and_publishes_the_rest(editor_c
     assert response.status_code == 200
     messages = messages_of(response)
     assert "Published 1 post: “Draft”." in messages
-    assert "“Old” was not published: cannot go from archived to published" in messages
+    assert (
+        "“Old” was not published. This content is archived: only draft content can be published."
+        in messages
+    )
     assert statuses(draft, archived) == [NodeStatus.PUBLISHED, NodeStatus.ARCHIVED]
     assert 'class="error"' in page(response)
 
@@ -58,7 +61,10 @@ def test_unpublish_selected(editor_client):
     messages = messages_of(act(editor_client, "unpublish_selected", [published, draft]))
 
     assert "Unpublished 1 post: “Live”." in messages
-    assert "“Draft” was not unpublished: cannot go from draft to draft" in messages
+    assert (
+        "“Draft” was not unpublished. This content is a draft already: only published content can be unpublished."
+        in messages
+    )
     assert statuses(published, draft) == [NodeStatus.DRAFT, NodeStatus.DRAFT]
     assert events("content.node.unpublished", published.pk)
 
@@ -70,7 +76,10 @@ def test_archive_selected(editor_client):
     messages = messages_of(act(editor_client, "archive_selected", [published, draft]))
 
     assert "Archived 1 post: “Live”." in messages
-    assert "“Draft” was not archived: cannot go from draft to archived" in messages
+    assert (
+        "“Draft” was not archived. This content is a draft: only published content can be archived."
+        in messages
+    )
     assert statuses(published, draft) == [NodeStatus.ARCHIVED, NodeStatus.DRAFT]
     assert events("content.node.archived", published.pk)
 
@@ -83,7 +92,10 @@ def test_restore_selected(editor_client):
     messages = messages_of(act(editor_client, "restore_selected", [archived, draft]))
 
     assert "Restored 1 post: “Old”." in messages
-    assert "“Draft” was not restored: cannot go from draft to draft" in messages
+    assert (
+        "“Draft” was not restored. This content is a draft already: only archived content can be restored."
+        in messages
+    )
     assert statuses(archived, draft) == [NodeStatus.DRAFT, NodeStatus.DRAFT]
     assert events("content.node.restored", archived.pk)
 

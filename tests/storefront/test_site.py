@@ -123,6 +123,7 @@ def test_the_sitemap_lists_published_pages_and_posts_per_locale(acme_client, acm
         f"{base}/about/", f"{base}/ueber-uns/?lang=de",
         f"{base}/about/team/",
         f"{base}/blog/first-post/", f"{base}/blog/erster-beitrag/?lang=de",
+        f"{base}/blog/", f"{base}/blog/?lang=de",
     }  # fmt: skip
     assert urls[f"{base}/ueber-uns/?lang=de"] == {"en", "de"}
     assert urls[f"{base}/about/team/"] == set()  # one locale: no alternates

@@ -290,10 +290,12 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
                 Subquery(titles.order_by("locale").values("title")[:1]),
             )
         ).prefetch_related(
+            # The locales column and ``str(node)`` (the action checkboxes' labels) read these.
             Prefetch(
                 "translations",
-                queryset=NodeTranslation.objects.only("id", "node_id", "locale").order_by("locale"),
-                to_attr="admin_locales",
+                queryset=NodeTranslation.objects.only("id", "node_id", "locale", "title").order_by(
+                    "locale"
+                ),
             )
         )
 
@@ -325,7 +327,7 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
 
     @admin.display(description="languages")
     def locales(self, obj: Node) -> str:
-        return " ".join(translation.locale for translation in getattr(obj, "admin_locales", []))
+        return " ".join(translation.locale for translation in obj.translations.all())
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Node):
@@ -487,6 +489,8 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
             translations=changed_translations,
             delete_locales=delete_locales,
         )
+        # The titles read with the node are stale now: the admin logs ``str(node)`` next.
+        getattr(form.instance, "_prefetched_objects_cache", {}).pop("translations", None)
         rows = {row.locale: row for row in selectors.node_translations(form.instance.pk)}
         for translation_form in translations.forms:
             locale = (

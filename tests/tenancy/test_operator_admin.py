@@ -1,0 +1,43 @@
+"""The operators' tenant pages say where each tenant's site lives, as links."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings
+
+from apps.tenancy import services
+
+TENANTS = "/admin/tenancy/tenant/"
+
+
+@pytest.fixture
+def operator_client(public_client, django_user_model):
+    operator = django_user_model.objects.create_superuser("op", "op@platform.test", "pw-op-12345")
+    public_client.force_login(operator)
+    return public_client
+
+
+def links(content: str) -> set[str]:
+    return set(re.findall(r'<a href="//([^"/]+)/"', content))
+
+
+def test_the_tenant_list_links_every_tenant_site(
+    operator_client, acme, globex, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.domain_add(slug="acme", domain="shop.acme.test")
+    response = operator_client.get(TENANTS)
+    assert response.status_code == 200
+    found = links(response.content.decode())
+    base = settings.TENANT_BASE_DOMAIN
+    assert {f"acme.{base}", "shop.acme.test", f"globex.{base}"} <= found
+    assert "shop.globex.test" not in found
+
+
+def test_a_tenant_page_shows_its_subdomain_even_without_custom_domains(operator_client, globex):
+    assert not globex.domains.exclude(domain=f"globex.{settings.TENANT_BASE_DOMAIN}").exists()
+    response = operator_client.get(f"{TENANTS}{globex.pk}/change/")
+    assert response.status_code == 200
+    assert links(response.content.decode()) == {f"globex.{settings.TENANT_BASE_DOMAIN}"}
