@@ -143,3 +143,11 @@ def globex_client(db) -> Client:
 @pytest.fixture
 def public_client(db) -> Client:
     return Client(HTTP_HOST=settings.TENANT_BASE_DOMAIN)
+
+
+@pytest.fixture
+def operator_client(public_client, django_user_model) -> Client:
+    """A platform operator (a superuser of the public schema), logged in on the public domain."""
+    operator = django_user_model.objects.create_superuser("op", "op@platform.test", "pw-op-12345")
+    public_client.force_login(operator)
+    return public_client

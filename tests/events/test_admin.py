@@ -30,13 +30,6 @@ DELIVERIES = "/admin/events/delivery/"
 
 
 @pytest.fixture
-def operator_client(public_client, django_user_model):
-    operator = django_user_model.objects.create_superuser("op", "op@platform.test", "pw-op-12345")
-    public_client.force_login(operator)
-    return public_client
-
-
-@pytest.fixture
 def dead_letters(clean_events, rds, settings):
     return make_dead_letters(rds, settings)
 

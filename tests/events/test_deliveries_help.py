@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from apps.events.models import Delivery
 from tests.events.support import committed_operator, make_dead_letters
 
 DELIVERIES = "/admin/events/delivery/"
 EXPLAINED = "one event that one handler has not handled yet because of a failure"
 NONE_YET = "There are none: every handler has handled every event so far"
-
-
-@pytest.fixture
-def operator_client(public_client, django_user_model):
-    operator = django_user_model.objects.create_superuser("op", "op@platform.test", "pw-op-12345")
-    public_client.force_login(operator)
-    return public_client
 
 
 def text_of(response) -> str:

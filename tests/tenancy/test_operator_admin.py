@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.conf import settings
 
 from apps.tenancy import services
 
 TENANTS = "/admin/tenancy/tenant/"
-
-
-@pytest.fixture
-def operator_client(public_client, django_user_model):
-    operator = django_user_model.objects.create_superuser("op", "op@platform.test", "pw-op-12345")
-    public_client.force_login(operator)
-    return public_client
 
 
 def links(content: str) -> set[str]:
