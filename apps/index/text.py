@@ -6,12 +6,17 @@ from __future__ import annotations
 import math
 import re
 
+from django.utils.translation import gettext_lazy
+
 from apps.content.rendering import plain_text
 
 # PostgreSQL text search configuration per locale (its language part); anything else: simple.
 SEARCH_CONFIGS = {"en": "english", "de": "german", "fr": "french", "ru": "russian"}
 DEFAULT_SEARCH_CONFIG = "simple"
 ALL_SEARCH_CONFIGS = tuple(sorted({*SEARCH_CONFIGS.values(), DEFAULT_SEARCH_CONFIG}))
+
+# The name of an author who has not given one (their login email is never shown).
+NEUTRAL_AUTHOR = gettext_lazy("Staff writer")
 
 EXCERPT_WORDS = 40
 WORDS_PER_MINUTE = 200
@@ -62,11 +67,12 @@ def reading_minutes(text: str) -> int:
 
 
 def author_display_name(user) -> str:
-    """The name readers see for an author: the full name, else the username; never the email.
+    """The name readers see for an author: the full name, else a neutral label.
 
-    The listing projection, the storefront's post pages and the API all show
-    this, so an author reads the same everywhere ("" for no author).
+    Never the username: here it is the login email, which is private. The
+    listing projection, the storefront's post pages, the feeds and the API all
+    show this, so an author reads the same everywhere ("" for no author).
     """
     if user is None:
         return ""
-    return user.get_full_name() or user.get_username()
+    return user.get_full_name().strip() or str(NEUTRAL_AUTHOR)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django.utils.text import slugify
@@ -111,7 +113,33 @@ def _post_body(title: str, name: str, locale: str, number: int) -> str:
     )
 
 
-def seed_posts(*, name: str, palette: list[tuple[str, str]], report: SeedReport) -> None:
+# The demo's writers: staff with a name to show (their login email never is).
+AUTHORS = (("ada", "Ada", "Lindqvist"), ("jonas", "Jonas", "Weber"), ("mira", "Mira", "Okafor"))
+
+
+def demo_authors(slug: str) -> list:
+    """The demo's named authors of this tenant (editors who cannot log in until given a password)."""
+    users = get_user_model()
+    authors = []
+    for handle, first, last in AUTHORS:
+        email = f"{handle}@{slug}.test"
+        user, created = users.objects.get_or_create(
+            username=email,
+            defaults={"email": email, "first_name": first, "last_name": last, "is_staff": True},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            editors = Group.objects.filter(name="Editor").first()
+            if editors is not None:
+                user.groups.add(editors)
+        authors.append(user)
+    return authors
+
+
+def seed_posts(
+    *, name: str, palette: list[tuple[str, str]], report: SeedReport, authors: list
+) -> None:
     categories = {}
     for slug, title in CATEGORIES.items():
         category = content_selectors.category_by_slug(slug)
@@ -152,7 +180,8 @@ def seed_posts(*, name: str, palette: list[tuple[str, str]], report: SeedReport)
                 og_image_id=image_id,
                 # Spread over the past weeks, oldest first (the blog's archive has months).
                 publish_at=now - timedelta(days=4 * (len(POSTS) - number), hours=number),
-            )
+            ),
+            actor=authors[number % len(authors)],
         )
         _publish_as_scheduled(node)
         report.created.append(f"post {title_en}")
@@ -327,5 +356,5 @@ def seed_site(*, slug: str, name: str) -> SeedReport:
     report = SeedReport()
     found = seed_pages(name=name, palette=palette, report=report)
     seed_menus(found=found, report=report)
-    seed_posts(name=name, palette=palette, report=report)
+    seed_posts(name=name, palette=palette, report=report, authors=demo_authors(slug))
     return report

@@ -270,7 +270,7 @@ def test_editors_write_content(acme_client):
     )
     assert made.status_code == 201, made.content
     node_id = made.json()["id"]
-    assert made.json()["author"]["name"] == "editor@acme.test"
+    assert made.json()["author"]["name"] == "Staff writer"  # never the login email
     assert acme_client.post(f"/api/v1/posts/{node_id}/publish/").status_code == 200
     assert acme_client.post("/api/v1/tags/", {"name": "T"}, content_type=JSON).status_code == 201
     assert acme_client.delete(f"/api/v1/posts/{node_id}/").status_code == 204

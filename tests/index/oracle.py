@@ -146,7 +146,7 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
 
     rows: dict[Key, dict[str, Any]] = {}
     for node in nodes:
-        node_id, kind, version, published_at, author_id, username, first, last = node[:8]
+        node_id, kind, version, published_at, author_id, _username, first, last = node[:8]
         category_id, category_slug, category_name = node[8:11]
         image_id, image_file, image_width, image_height, alt_text = node[11:]
         if isinstance(alt_text, str):
@@ -154,7 +154,8 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
         available = translations.get(node_id, {})
         if not available:
             continue
-        author_name = ((f"{first} {last}".strip() or username)[:255]) if author_id else ""
+        # A name the author gave, else a neutral label: never the username (a login email).
+        author_name = ((f"{first} {last}".strip() or "Staff writer")[:255]) if author_id else ""
         node_tags = tags.get(node_id, [])
         for locale in served:
             chosen = available.get(locale) or available.get(default)
