@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
-from PIL import Image
 
 from apps.content.models import Media
 
-from .conftest import assert_problem
+from .conftest import assert_problem, png
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path)
-    # Resets the tenant storage's cached root (it only listens to this setting).
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-    return tmp_path
-
-
-def png(name: str = "dot.png", size: tuple[int, int] = (3, 2)) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, "red").save(buffer, "PNG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+def _uploads_in_tmp(media_root) -> None:
+    """Every test of this module uploads into its own folder (``media_root``, conftest)."""
 
 
 def test_upload_an_image_with_alt_text_per_locale(acme_api, acme_de, media_root):
