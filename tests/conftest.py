@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import redis
 from django.conf import settings
@@ -151,3 +153,12 @@ def operator_client(public_client, django_user_model) -> Client:
     operator = django_user_model.objects.create_superuser("op", "op@platform.test", "pw-op-12345")
     public_client.force_login(operator)
     return public_client
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    """Uploads of this test go to ``tmp_path/<schema>/``."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    # Resets the tenant storage's cached root (it only listens to this setting).
+    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+    return tmp_path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,15 +65,6 @@ def globex_api(globex_client: Client) -> Client:
 def acme_de(db) -> None:
     """acme writes in English and German."""
     tenant_update(slug="acme", enabled_locales=["en", "de"])
-
-
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    """Uploads go to ``tmp_path/<schema>/`` for this test."""
-    settings.MEDIA_ROOT = str(tmp_path)
-    # Resets the tenant storage's cached root (it only listens to this setting).
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-    return tmp_path
 
 
 def png(name: str = "dot.png", size: tuple[int, int] = (3, 2)) -> SimpleUploadedFile:

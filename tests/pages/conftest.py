@@ -1,2 +1,2 @@
 from tests.index.support import committed_content  # noqa: F401
-from tests.pages.support import acme_site, globex_site, media_root  # noqa: F401
+from tests.pages.support import acme_site, globex_site  # noqa: F401

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -39,14 +38,6 @@ def acme_site(acme) -> Tenant:
 def globex_site(globex) -> Tenant:
     Tenant.objects.filter(pk=globex.pk).update(enabled_locales=LOCALES)
     return globex
-
-
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path)
-    # Resets the tenant storage's cached root (it only listens to this setting).
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-    return tmp_path
 
 
 def png_upload(name: str = "picture.png", size: tuple[int, int] = (8, 6)) -> SimpleUploadedFile:

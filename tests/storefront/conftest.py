@@ -1,1 +1,1 @@
-from tests.pages.support import acme_site, globex_site, media_root  # noqa: F401
+from tests.pages.support import acme_site, globex_site  # noqa: F401
