@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -130,6 +131,20 @@ def subprocess_database_url() -> str:
 
 def tenant_client(slug: str) -> Client:
     return Client(HTTP_HOST=f"{slug}.{settings.TENANT_BASE_DOMAIN}")
+
+
+def as_tenant_admin(client: Client, slug: str = "acme") -> Client:
+    """``client`` logged in as the administrator (a superuser) that tenant ``slug`` was made with."""
+    email = TEST_TENANTS[slug][1]
+    with schema_context(slug):
+        client.force_login(get_user_model().objects.get(username=email))
+    return client
+
+
+@pytest.fixture
+def acme_api(acme_client: Client) -> Client:
+    """acme's client, logged in as the tenant's administrator (a superuser)."""
+    return as_tenant_admin(acme_client)
 
 
 @pytest.fixture

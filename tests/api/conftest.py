@@ -17,6 +17,7 @@ from PIL import Image
 from apps.content import services
 from apps.content.models import Media, Node
 from apps.tenancy.services import tenant_update
+from tests.conftest import as_tenant_admin
 from tests.factories import UserFactory
 
 User = get_user_model()
@@ -47,18 +48,8 @@ def login_as(
 
 
 @pytest.fixture
-def acme_api(acme_client: Client) -> Client:
-    """acme's client, logged in as the tenant's administrator (a superuser)."""
-    with schema_context("acme"):
-        acme_client.force_login(User.objects.get(username="admin@acme.test"))
-    return acme_client
-
-
-@pytest.fixture
 def globex_api(globex_client: Client) -> Client:
-    with schema_context("globex"):
-        globex_client.force_login(User.objects.get(username="admin@globex.test"))
-    return globex_client
+    return as_tenant_admin(globex_client, "globex")
 
 
 @pytest.fixture

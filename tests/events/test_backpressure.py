@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -14,7 +13,7 @@ from apps.content.models import Node
 from apps.events import relay
 from apps.events.models import OutboxEvent
 from tests.api.conftest import assert_problem
-from tests.conftest import tenant_client
+from tests.conftest import as_tenant_admin, tenant_client
 from tests.eventapp.services import widget_change
 
 TITLE_PREFIX = "Backpressure "
@@ -23,9 +22,7 @@ TITLE_PREFIX = "Backpressure "
 @pytest.fixture
 def acme_admin_api(clean_events):
     """acme's administrator through the API, on committed data; the nodes it made go at the end."""
-    client = tenant_client("acme")
-    with schema_context("acme"):
-        client.force_login(get_user_model().objects.get(username="admin@acme.test"))
+    client = as_tenant_admin(tenant_client("acme"))
     yield client
     with schema_context("acme"):
         client.logout()

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,11 +16,8 @@ NODE = {"kind": "post", "translations": {"en": {"title": "Nested"}}}
 
 
 @pytest.fixture
-def api(db):
-    client = tenant_client("acme")
-    with schema_context("acme"):
-        client.force_login(get_user_model().objects.get(username="admin@acme.test"))
-    return client
+def api(acme_api):
+    return acme_api
 
 
 def _nodes() -> int:
