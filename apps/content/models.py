@@ -30,6 +30,9 @@ class Category(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     position = models.PositiveIntegerField(default=0)
     description = models.TextField(blank=True)
+    # ``name`` and ``description`` are the tenant's default locale's; other locales override them:
+    # {"de": {"name": "Neuigkeiten", "description": "Was passiert"}} (see ``services``).
+    translations = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["position", "name"]
@@ -38,16 +41,29 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def name_in(self, locale: str) -> str:
+        """The name readers of ``locale`` see: its own, else the default locale's."""
+        return (self.translations or {}).get(locale, {}).get("name") or self.name
+
+    def description_in(self, locale: str) -> str:
+        return (self.translations or {}).get(locale, {}).get("description") or self.description
+
 
 class Tag(models.Model):
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=80, unique=True)
+    # ``name`` is the tenant's default locale's; other locales override it: {"de": {"name": "Team"}}.
+    translations = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def name_in(self, locale: str) -> str:
+        """The name readers of ``locale`` see: its own, else the default locale's."""
+        return (self.translations or {}).get(locale, {}).get("name") or self.name
 
 
 class Media(models.Model):

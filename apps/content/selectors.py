@@ -52,6 +52,7 @@ def nodes(
     status: str | None = None,
     category_slug: str | None = None,
     tag_slug: str | None = None,
+    tag_id: int | None = None,
     author_id: int | None = None,
     parent_id: UUID | None = None,
 ) -> QuerySet[Node]:
@@ -67,6 +68,8 @@ def nodes(
         queryset = queryset.filter(category__slug=category_slug)
     if tag_slug:
         queryset = queryset.filter(tags__slug=tag_slug)
+    if tag_id is not None:
+        queryset = queryset.filter(tags__pk=tag_id)
     if author_id is not None:
         queryset = queryset.filter(author_id=author_id)
     if parent_id is not None:

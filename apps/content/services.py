@@ -641,6 +641,15 @@ def revision_restore(*, node_id: UUID, number: int, actor=None) -> Node:
 
 # -- categories, tags, media ------------------------------------------------------
 
+CATEGORY_NAME_MAX = 120
+TAG_NAME_MAX = 80
+TRANSLATED_DESCRIPTION_MAX = 5000
+# What a locale may override, and how long each text may be.
+CATEGORY_TRANSLATION_FIELDS = {"name": CATEGORY_NAME_MAX, "description": TRANSLATED_DESCRIPTION_MAX}
+TAG_TRANSLATION_FIELDS = {"name": TAG_NAME_MAX}
+# Per locale, the texts that replace the default locale's: {"de": {"name": "Neuigkeiten"}}.
+NameTranslations = Mapping[str, Mapping[str, Any]]
+
 
 def _clean_name_slug(name: str, slug: str, *, max_length: int) -> tuple[str, str]:
     name = (name or "").strip()
@@ -655,21 +664,110 @@ def _clean_name_slug(name: str, slug: str, *, max_length: int) -> tuple[str, str
     return name, slug
 
 
+def _clean_name_translations(
+    translations: Any, *, fields: Mapping[str, int]
+) -> dict[str, dict[str, str]]:
+    """Per-locale names (and descriptions) of a category or tag, checked.
+
+    Only enabled locales other than the default one (whose name is the entity's own
+    ``name``); each with a non-empty name, every text trimmed, bounded and NUL-free.
+    Errors are keyed ``translations.<locale>.<field>``, like a node's translations.
+    """
+    if not isinstance(translations, Mapping):
+        raise ContentInvalid({"translations": "must be an object keyed by locale"})
+    locales = current_locales()
+    default = locales[0]
+    errors: dict[str, str] = {}
+    cleaned: dict[str, dict[str, str]] = {}
+    for locale, values in translations.items():
+        key = f"translations.{str(locale)[:16]}"
+        if locale not in locales:
+            errors[key] = (
+                f"'{str(locale)[:16]}' is not enabled for this site ({', '.join(locales)})"
+            )
+            continue
+        if locale == default:
+            errors[key] = f"'{locale}' is the default locale: change the name itself"
+            continue
+        if not isinstance(values, Mapping):
+            errors[key] = f"must be an object with {' and '.join(fields)}"
+            continue
+        for unknown in sorted(str(name)[:32] for name in values if name not in fields):
+            errors[f"{key}.{unknown}"] = "unknown field"
+        entry: dict[str, str] = {}
+        for name, limit in fields.items():
+            value = values.get(name) or ""
+            if not isinstance(value, str):
+                errors[f"{key}.{name}"] = "must be text"
+                continue
+            value = value.strip()
+            if "\x00" in value:
+                errors[f"{key}.{name}"] = "must not contain NUL characters"
+            elif len(value) > limit:
+                errors[f"{key}.{name}"] = f"at most {limit} characters"
+            elif value:
+                entry[name] = value
+        if "name" not in entry:
+            errors.setdefault(f"{key}.name", f"must be 1 to {fields['name']} characters")
+        cleaned[locale] = entry
+    if errors:
+        raise ContentInvalid(errors)
+    return dict(sorted(cleaned.items()))
+
+
+def _taxonomy_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, fields: Mapping[str, int]
+) -> list[str]:
+    """What an update changed: plain field names, then ``translations.<locale>.<field>``."""
+    changed = [name for name in after if name != "translations" and before[name] != after[name]]
+    old, new = before["translations"] or {}, after["translations"] or {}
+    for locale in sorted(set(old) | set(new)):
+        changed += [
+            f"translations.{locale}.{name}"
+            for name in fields
+            if old.get(locale, {}).get(name) != new.get(locale, {}).get(name)
+        ]
+    return changed
+
+
 def category_create(
-    *, name: str, slug: str = "", parent_id: int | None = None, description: str = "", actor=None
+    *,
+    name: str,
+    slug: str = "",
+    parent_id: int | None = None,
+    description: str = "",
+    translations: NameTranslations | None = None,
+    actor=None,
 ) -> Category:
-    name, slug = _clean_name_slug(name, slug, max_length=120)
+    """A new category; ``translations`` are its names (and descriptions) in other locales."""
+    name, slug = _clean_name_slug(name, slug, max_length=CATEGORY_NAME_MAX)
+    names = _clean_name_translations(translations or {}, fields=CATEGORY_TRANSLATION_FIELDS)
     if parent_id is not None and not Category.objects.filter(pk=parent_id).exists():
         raise ContentInvalid({"parent": "no such category"})
     try:
         with transaction.atomic():
             category = Category.objects.create(
-                name=name, slug=slug, parent_id=parent_id, description=description
+                name=name, slug=slug, parent_id=parent_id, description=description,
+                translations=names,
+            )  # fmt: skip
+            publish(
+                events.CategoryCreated(category_id=category.pk, slug=slug, locales=list(names)),
+                actor=actor,
             )
-            publish(events.CategoryCreated(category_id=category.pk, slug=slug), actor=actor)
     except IntegrityError:
         raise ContentInvalid({"slug": f"'{slug}' is taken"}) from None
     return category
+
+
+def _category_state(category: Category) -> dict[str, Any]:
+    return {
+        "name": category.name,
+        "slug": category.slug,
+        "parent": category.parent_id,
+        "position": category.position,
+        "description": category.description,
+        "translations": category.translations,
+    }
 
 
 def category_update(
@@ -681,17 +779,29 @@ def category_update(
     to_top_level: bool = False,
     position: int | None = None,
     description: str | None = None,
+    translations: NameTranslations | None = None,
     actor=None,
 ) -> Category:
-    """Change a category; ``parent_id`` moves it under another, ``to_top_level`` to the top."""
+    """Change a category; ``parent_id`` moves it under another, ``to_top_level`` to the top.
+
+    :param translations: the names (and descriptions) in the other locales, replacing
+        the ones it has (``None`` keeps them).
+    A change that changes nothing publishes nothing.
+    """
+    names = (
+        None
+        if translations is None
+        else _clean_name_translations(translations, fields=CATEGORY_TRANSLATION_FIELDS)
+    )
     with transaction.atomic():
         category = Category.objects.select_for_update().filter(pk=category_id).first()
         if category is None:
             raise NotFound(f"no category {category_id}")
+        before = _category_state(category)
         new_name, new_slug = _clean_name_slug(
             name if name is not None else category.name,
             slug if slug is not None else category.slug,
-            max_length=120,
+            max_length=CATEGORY_NAME_MAX,
         )
         if parent_id is not None:
             parent = Category.objects.filter(pk=parent_id).first()
@@ -709,12 +819,25 @@ def category_update(
         category.name, category.slug = new_name, new_slug
         if description is not None:
             category.description = description
+        if names is not None:
+            category.translations = names
+        changed = _taxonomy_changes(
+            before, _category_state(category), fields=CATEGORY_TRANSLATION_FIELDS
+        )
+        if not changed:
+            return category
         try:
             with transaction.atomic():
                 category.save()
         except IntegrityError:
             raise ContentInvalid({"slug": f"'{new_slug}' is taken"}) from None
-        publish(events.CategoryUpdated(category_id=category.pk, slug=category.slug), actor=actor)
+        publish(
+            events.CategoryUpdated(
+                category_id=category.pk, slug=category.slug, changed=changed,
+                locales=list(category.translations),
+            ),
+            actor=actor,
+        )  # fmt: skip
     return category
 
 
@@ -730,27 +853,72 @@ def category_delete(*, category_id: int, actor=None) -> None:
         publish(event, actor=actor)
 
 
-def tag_get_or_create(*, name: str, slug: str = "", actor=None) -> Tag:
-    name, slug = _clean_name_slug(name, slug, max_length=80)
+def tag_get_or_create(
+    *, name: str, slug: str = "", translations: NameTranslations | None = None, actor=None
+) -> Tag:
+    """The tag with this slug (made from ``name`` when empty), created when there is none.
+
+    ``translations`` (its names in other locales) are checked always and written only
+    when the tag is created: an existing tag is returned as it is.
+    """
+    name, slug = _clean_name_slug(name, slug, max_length=TAG_NAME_MAX)
+    names = _clean_name_translations(translations or {}, fields=TAG_TRANSLATION_FIELDS)
     with transaction.atomic():
         tag = Tag.objects.filter(slug=slug).first()
         if tag is None:
-            tag = Tag.objects.create(name=name, slug=slug)
-            publish(events.TagCreated(tag_id=tag.pk, slug=slug), actor=actor)
+            tag = Tag.objects.create(name=name, slug=slug, translations=names)
+            publish(events.TagCreated(tag_id=tag.pk, slug=slug, locales=list(names)), actor=actor)
     return tag
 
 
-def tag_update(*, tag_id: int, name: str, slug: str = "", actor=None) -> Tag:
-    name, slug = _clean_name_slug(name, slug, max_length=80)
+def tag_update(
+    *,
+    tag_id: int,
+    name: str | None = None,
+    slug: str | None = None,
+    translations: NameTranslations | None = None,
+    actor=None,
+) -> Tag:
+    """Rename a tag or change its names in other locales.
+
+    :param name: the new name (``None`` keeps it).
+    :param slug: the new slug; empty makes it from the name, ``None`` does too when a
+        name is given (a rename) and keeps the slug otherwise.
+    :param translations: the names in the other locales, replacing the ones it has
+        (``None`` keeps them).
+    A change that changes nothing publishes nothing.
+    """
+    names = (
+        None
+        if translations is None
+        else _clean_name_translations(translations, fields=TAG_TRANSLATION_FIELDS)
+    )
     with transaction.atomic():
         tag = Tag.objects.select_for_update().filter(pk=tag_id).first()
         if tag is None:
             raise NotFound(f"no tag {tag_id}")
-        if Tag.objects.filter(slug=slug).exclude(pk=tag_id).exists():
-            raise ContentInvalid({"slug": f"'{slug}' is taken"})
-        tag.name, tag.slug = name, slug
-        tag.save(update_fields=["name", "slug"])
-        publish(events.TagUpdated(tag_id=tag.pk, slug=slug), actor=actor)
+        if slug is None and name is None:
+            slug = tag.slug
+        new_name, new_slug = _clean_name_slug(
+            name if name is not None else tag.name, slug or "", max_length=TAG_NAME_MAX
+        )
+        if Tag.objects.filter(slug=new_slug).exclude(pk=tag_id).exists():
+            raise ContentInvalid({"slug": f"'{new_slug}' is taken"})
+        before = {"name": tag.name, "slug": tag.slug, "translations": tag.translations}
+        tag.name, tag.slug = new_name, new_slug
+        if names is not None:
+            tag.translations = names
+        after = {"name": tag.name, "slug": tag.slug, "translations": tag.translations}
+        changed = _taxonomy_changes(before, after, fields=TAG_TRANSLATION_FIELDS)
+        if not changed:
+            return tag
+        tag.save(update_fields=["name", "slug", "translations"])
+        publish(
+            events.TagUpdated(
+                tag_id=tag.pk, slug=new_slug, changed=changed, locales=list(tag.translations)
+            ),
+            actor=actor,
+        )
     return tag
 
 

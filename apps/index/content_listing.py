@@ -93,9 +93,10 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
             "author_name": author_display_name(node.author)[:255],
             "category_id": category.pk if category else None,
             "category_slug": category.slug if category else "",
-            "category_name": category.name if category else "",
+            # Names in the row's locale (the page's), whatever language the post falls back to.
+            "category_name": category.name_in(locale) if category else "",
             "tag_slugs": [tag.slug for tag in tags],
-            "tag_names": [tag.name for tag in tags],
+            "tag_names": [tag.name_in(locale) for tag in tags],
             "image_id": image.pk if image else None,
             "image_url": image.file.url[:500] if image else "",
             "image_width": image.width if image else None,

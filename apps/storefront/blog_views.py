@@ -106,7 +106,8 @@ def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
     tag = blog.tag_by_slug(slug)
     if tag is None:
         raise Http404("no such tag")
-    return _listing_page(request, heading=tag.name, kicker="Tag", tag=tag.slug)
+    current = reader_locale(request).current
+    return _listing_page(request, heading=tag.name_in(current), kicker="Tag", tag=tag.slug)
 
 
 @require_safe
@@ -115,11 +116,12 @@ def category_posts(request: HttpRequest, slug: str) -> HttpResponse:
     category = blog.category_by_slug(slug)
     if category is None:
         raise Http404("no such category")
+    current = reader_locale(request).current
     return _listing_page(
         request,
-        heading=category.name,
+        heading=category.name_in(current),
         kicker="Category",
-        description=category.description,
+        description=category.description_in(current),
         category=category.slug,
     )
 
@@ -202,7 +204,13 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "alternates": alternates,
             "reading_minutes": reading_minutes(text_of(translation.body_html)),
             "author_name": author_display_name(node.author),
-            "tags": list(node.tags.all()),
+            # Category and tags named in the page's locale, as listings name them.
+            "category": {"slug": node.category.slug, "name": node.category.name_in(locale.current)}
+            if node.category
+            else None,
+            "tags": [
+                {"slug": tag.slug, "name": tag.name_in(locale.current)} for tag in node.tags.all()
+            ],
             "image": _post_image(request, node, view.locale),
             "older": older,
             "newer": newer,

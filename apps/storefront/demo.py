@@ -86,13 +86,23 @@ POSTS = [
     ("What comes next", "Was als Nächstes kommt", ["news"], "news"),
 ]  # fmt: skip
 TAGS = {
-    "news": "News",
-    "guides": "Guides",
-    "outdoors": "Outdoors",
-    "team": "Team",
-    "sustainability": "Sustainability",
+    "news": {"en": "News", "de": "Neuigkeiten"},
+    "guides": {"en": "Guides", "de": "Ratgeber"},
+    "outdoors": {"en": "Outdoors", "de": "Draußen"},
+    "team": {"en": "Team", "de": "Team"},
+    "sustainability": {"en": "Sustainability", "de": "Nachhaltigkeit"},
 }
-CATEGORIES = {"news": "News", "guides": "Guides"}
+CATEGORIES = {
+    "news": {"en": "News", "de": "Neuigkeiten"},
+    "guides": {"en": "Guides", "de": "Ratgeber"},
+}
+
+
+def _names(names: dict[str, str]) -> tuple[str, dict[str, dict[str, str]]]:
+    """The name in the tenant's default locale, and the names in its other locales."""
+    default, *others = content_selectors.current_locales()
+    name = names.get(default) or names["en"]
+    return name, {locale: {"name": names[locale]} for locale in others if locale in names}
 
 
 def _post_body(title: str, name: str, locale: str, number: int) -> str:
@@ -141,10 +151,17 @@ def seed_posts(
     *, name: str, palette: list[tuple[str, str]], report: SeedReport, authors: list
 ) -> None:
     categories = {}
-    for slug, title in CATEGORIES.items():
+    for slug, names in CATEGORIES.items():
         category = content_selectors.category_by_slug(slug)
-        categories[slug] = category or content.category_create(name=title, slug=slug)
-    tags = {slug: content.tag_get_or_create(name=title, slug=slug) for slug, title in TAGS.items()}
+        if category is None:
+            name, translations = _names(names)
+            category = content.category_create(name=name, slug=slug, translations=translations)
+        categories[slug] = category
+    tags = {}
+    for slug, names in TAGS.items():
+        name, translations = _names(names)
+        # An existing tag is returned as it is: running the demo again changes nothing.
+        tags[slug] = content.tag_get_or_create(name=name, slug=slug, translations=translations)
     now = timezone.now()
     for number, (title_en, title_de, tag_slugs, category) in enumerate(POSTS, start=1):
         if _node_by_slug(POST_KIND, slugify(title_en)) is not None:

@@ -29,6 +29,7 @@ def test_category_crud(acme_api):
         "parent": None,
         "position": 0,
         "description": "What happens",
+        "translations": {},
     }
     child = acme_api.post(
         "/api/v1/categories/",
@@ -99,7 +100,7 @@ def test_tags(acme_api):
     made = acme_api.post("/api/v1/tags/", {"name": "Django"}, content_type=JSON)
     assert made.status_code == 201
     tag = made.json()
-    assert tag == {"id": tag["id"], "slug": "django", "name": "Django"}
+    assert tag == {"id": tag["id"], "slug": "django", "name": "Django", "translations": {}}
     # the same slug again: the existing tag
     again = acme_api.post("/api/v1/tags/", {"name": "django"}, content_type=JSON).json()
     assert again["id"] == tag["id"]
@@ -107,9 +108,6 @@ def test_tags(acme_api):
     listed = acme_api.get("/api/v1/tags/").json()
     assert [t["slug"] for t in listed["results"]] == ["async-io", "django"]
     assert acme_api.get(f"/api/v1/tags/{tag['id']}/").json()["name"] == "Django"
-    assert_problem(
-        acme_api.patch(f"/api/v1/tags/{tag['id']}/", {"name": "x"}, content_type=JSON), 405
-    )
     node = make_node(tag_ids=[tag["id"]])
     assert acme_api.delete(f"/api/v1/tags/{tag['id']}/").status_code == 204
     with schema_context("acme"):
