@@ -2,6 +2,8 @@
 
 import pytest
 from django_tenants.utils import schema_context
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from apps.content import services
 from apps.content.errors import ContentInvalid
@@ -176,3 +178,29 @@ def test_stored_v1_taxonomy_events_are_upcast():
     assert load("content.tag.created", 1, {"tag_id": 5, "slug": "team"}).locales == []
     current = {"tag_id": 5, "slug": "team", "changed": ["translations.de.name"], "locales": ["de"]}
     assert load("content.tag.updated", 2, current).payload() == current
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("aZß \x00\t-")), max_size=130)
+_LOCALE = st.sampled_from(["en", "de", "fr", "it", "", "DE"])
+_ENTRY = st.one_of(
+    st.dictionaries(st.sampled_from(["name", "description", "title"]), _TEXT | st.integers()),
+    _TEXT,
+    st.none(),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(_LOCALE, _ENTRY, max_size=4))
+def test_names_are_either_refused_or_clean(acme_db, translations):
+    fields = services.CATEGORY_TRANSLATION_FIELDS
+    try:
+        cleaned = services._clean_name_translations(translations, fields=fields)
+    except ContentInvalid as refused:
+        assert refused.errors and all(key.startswith("translations") for key in refused.errors)
+        return
+    assert set(cleaned) <= {"de", "fr"}  # enabled, and not the default locale
+    for values in cleaned.values():
+        assert set(values) <= set(fields) and values["name"]
+        for name, text in values.items():
+            assert text == text.strip() and text and "\x00" not in text
+            assert len(text) <= fields[name]
