@@ -236,11 +236,13 @@ NAMES_HELP = (
     "Names in the site's other enabled locales, keyed by locale; `name` is the default "
     "locale's. A locale without one shows `name`."
 )
-NAMES_IN_HELP = NAMES_HELP + " Replaces the stored ones (an empty object removes them all)."
+REPLACES_HELP = " Replaces the stored ones (an empty object removes them all)."
 
 
-def names_in(child: serializers.Serializer) -> serializers.DictField:
-    return serializers.DictField(child=child, required=False, help_text=NAMES_IN_HELP)
+def names_in(child: serializers.Serializer, *, replaces: bool = False) -> serializers.DictField:
+    """Names per locale as input; ``replaces`` on an update (help text only: the service replaces)."""
+    help_text = NAMES_HELP + (REPLACES_HELP if replaces else "")
+    return serializers.DictField(child=child, required=False, help_text=help_text)
 
 
 class TagNameOut(serializers.Serializer):

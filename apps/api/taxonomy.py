@@ -59,7 +59,7 @@ class CategoryUpdateIn(StrictInput):
         help_text="Move under this category; null moves it to the top level.",
     )
     description = serializers.CharField(required=False, allow_blank=True)
-    translations = names_in(CategoryNameIn())
+    translations = names_in(CategoryNameIn(), replaces=True)
 
 
 class CategoryFilter(filters.FilterSet):
@@ -152,7 +152,7 @@ class TagUpdateIn(StrictInput):
     slug = serializers.CharField(
         max_length=80, required=False, allow_blank=True, help_text="Empty: made from the name."
     )
-    translations = names_in(TagNameIn())
+    translations = names_in(TagNameIn(), replaces=True)
 
 
 @extend_schema_view(
