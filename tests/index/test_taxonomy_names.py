@@ -6,6 +6,7 @@ from django_tenants.utils import schema_context
 from apps.content import services as content
 from apps.events.envelope import StoredEvent
 from apps.events.models import OutboxEvent
+from apps.index.consistency import check_content_listing
 from apps.index.models import ContentListing
 from apps.index.projections import projections
 from tests.index.oracle import assert_listing_matches_oracle
@@ -62,6 +63,17 @@ def test_translating_or_renaming_a_category_or_tag_reprojects_the_rows_that_show
     assert _names()[("One", "en")] == ("Latest", ["Crew"])
     assert _names()[("Two", "de")] == ("Other", ["misc"])
     assert_listing_matches_oracle("acme", rows=4)
+    assert check_content_listing().ok
+
+
+def test_the_consistency_check_sees_a_name_in_the_wrong_locale():
+    news = category("News", translations={"de": {"name": "Neuigkeiten"}})
+    post("One", "1", category=news)
+    project()
+    assert check_content_listing().ok
+    ContentListing.objects.filter(locale="de").update(category_name="News")
+    report = check_content_listing()
+    assert (report.different, [d.fields for d in report.samples]) == (1, [["category_name"]])
 
 
 def test_a_category_change_rows_do_not_show_leaves_them_and_an_old_event_does_not():
