@@ -16,6 +16,7 @@ server's threads see it, and removed afterwards.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from tests.conftest import empty_outbox
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 AXE_JS = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+
+FAILURE_SHOTS = Path(settings.BASE_DIR) / ".data" / "browser-failures"
 
 DESKTOP = (1280, 900)
 MOBILE = (390, 844)
@@ -80,6 +83,20 @@ def _browser_tools() -> None:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failed browser test leaves a screenshot of what the browser showed, and says where."""
+    outcome = yield
+    report = outcome.get_result()
+    browser = getattr(item, "funcargs", {}).get("browser")
+    if report.when != "call" or not report.failed or browser is None:
+        return
+    FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = FAILURE_SHOTS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid) + ".png")
+    browser.driver.save_screenshot(str(shot))
+    report.sections.append(("browser", f"at {browser.driver.current_url}; screenshot {shot}"))
 
 
 # -- the browser ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ TOP_LINKS = "header .menu--header .menu__list--1 > .menu__item > a"
 SUB_TOGGLE = "header .menu--header .menu__sub > summary"
 SUB_LINKS = "header .menu--header .menu__list--2 a"
 MAX_CLOSED_HEADER_PX = 80
+TABLET = (700, 1000)  # still below the breakpoint (48rem)
 
 
 def shown(browser: Browser, css: str) -> list[bool]:
@@ -41,10 +42,11 @@ def focus_by_tab(browser: Browser, css: str, *, limit: int = 20) -> None:
     pytest.fail(f"{css} is not reached with {limit} presses of Tab")
 
 
-def test_on_a_phone_the_menu_is_folded_behind_a_toggle_that_opens_on_click(
-    browser: Browser, site: Site
+@pytest.mark.parametrize("size", [MOBILE, TABLET], ids=["phone", "tablet"])
+def test_on_a_narrow_screen_the_menu_is_folded_behind_a_toggle_that_opens_on_click(
+    browser: Browser, site: Site, size: tuple[int, int]
 ):
-    browser.viewport(*MOBILE)
+    browser.viewport(*size)
     browser.go(site.url("/"))
     toggle = browser.visible(TOGGLE)
     assert toggle.accessible_name  # a name for screen readers, though only an icon shows
