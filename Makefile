@@ -7,7 +7,7 @@ PORT ?= 8000
 DEVENV := $(BIN)/python scripts/devenv.py exec --
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run dev static test test-embedded lint format migrate demo bench stop-embedded clean
+.PHONY: install system-packages run dev static test test-embedded lint format migrate demo bench stop-embedded clean
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,16 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Debian's Chromium and chromedriver for the browser tests (apt-get, as root, only when missing).
+system-packages:
+	@bash scripts/system-packages.sh
+
+# axe-core, pinned in package-lock.json, for the browser tests' accessibility audits.
+node_modules/.installed: package.json package-lock.json | system-packages
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed system-packages
 
 migrate: install
 	mkdir -p .data
@@ -86,4 +95,4 @@ stop-embedded: install
 	$(BIN)/python scripts/devenv.py stop
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -44,7 +44,11 @@ def site_locale(context: template.Context) -> str:
 
 
 @register.inclusion_tag("storefront/_menu.html", takes_context=True)
-def site_menu(context: template.Context, slug: str, label: str = "") -> dict[str, Any]:
+def site_menu(
+    context: template.Context, slug: str, label: str = "", collapsible: bool = False
+) -> dict[str, Any]:
+    """Menu ``slug`` as a labelled ``<nav>``; ``collapsible`` folds it (and its sub-menus)
+    behind toggles on narrow screens, with ``<details>`` so that it works without scripts."""
     request = _site_request(context)
     if request is None:
         return {"links": []}
@@ -52,7 +56,13 @@ def site_menu(context: template.Context, slug: str, label: str = "") -> dict[str
     links = pages.menu_links(
         site_snapshot(request), slug, locale=locale.current, default=locale.default
     )
-    return {"links": links, "slug": slug, "label": label or slug, "path": request.path}
+    return {
+        "links": links,
+        "slug": slug,
+        "label": label or slug,
+        "path": request.path,
+        "collapsible": collapsible,
+    }
 
 
 def _switcher_links(context: template.Context, request: HttpRequest) -> list[LocaleLink]:
