@@ -59,8 +59,9 @@ class AggregateActivityProjection(Projection):
 NODE_EVENTS = NODE_EVENT_TYPES
 CATEGORY_EVENTS = ("content.category.updated", "content.category.deleted")
 TAG_EVENTS = ("content.tag.deleted",)
-# Cards show a node's image and its alt text: the nodes that show it, found by its id.
-MEDIA_EVENTS = ("content.media.updated", "content.media.deleted")
+# Cards show a node's image, its alt text and its renditions: the nodes that show it, found
+# by its id.
+MEDIA_EVENTS = ("content.media.updated", "content.media.deleted", "content.media.renditions_made")
 # A renamed tag: the nodes that carry it (found by its new slug) show the new name.
 TAG_RENAMES = ("content.tag.updated",)
 # The locales a tenant serves decide which rows exist.
