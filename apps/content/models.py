@@ -99,7 +99,8 @@ class Rendition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.media} ({self.width} px)"
+        """Without its media: the admin lists renditions on a media's delete page, one per line."""
+        return gettext("copy %(width)s px wide") % {"width": self.width}
 
 
 class Node(models.Model):

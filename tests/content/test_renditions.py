@@ -65,6 +65,22 @@ def test_the_handler_makes_every_width_narrower_than_the_original(
     )
 
 
+@pytest.mark.parametrize(
+    ("image_format", "extension"), [("JPEG", ".jpg"), ("PNG", ".png"), ("WEBP", ".webp")]
+)
+def test_a_rendition_keeps_the_format_of_its_original(
+    acme_schema, media_root, image_format, extension
+):
+    media = upload((700, 500), image_format)
+    deliver_uploads()
+    rows = _rows(media)
+    assert [row.width for row in rows] == [320, 640]
+    for row in rows:
+        assert row.file.name.endswith(extension)
+        image = opened(media_root, "acme", row.file.name)
+        assert (image.format, image.size) == (image_format, (row.width, row.height))
+
+
 def _photo_with_metadata() -> bytes:
     """A 1200x800 JPEG, red on the left and blue on the right, to be shown rotated (EXIF 6),
     carrying a camera, an artist, GPS coordinates and a comment."""
