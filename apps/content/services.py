@@ -36,7 +36,7 @@ from .models import (
     Tag,
 )
 from .rendering import render_body
-from .renditions import RENDITION_FORMATS, RENDITION_WIDTHS, NoRenditions, inspect, render
+from .renditions import RENDITION_FORMATS, RENDITION_WIDTHS, NoRenditions, read_original, render
 from .selectors import current_locales
 from .validation import IMAGE_TYPES, validate_image, validate_metadata
 
@@ -869,7 +869,7 @@ def media_renditions_make(*, media_id: UUID | str) -> RenditionsOutcome:
         storage = media.file.storage
         try:
             with storage.open(media.file.name, "rb") as file:
-                original = inspect(file)
+                original = read_original(file)
                 existing = set(media.renditions.values_list("width", flat=True))
                 kept = tuple(w for w in original.wanted_widths() if w in existing)
                 missing = [w for w in original.wanted_widths() if w not in existing]
