@@ -50,10 +50,6 @@ class Original:
     width: int  # as displayed, EXIF orientation applied
     height: int
 
-    @property
-    def extension(self) -> str:
-        return RENDITION_FORMATS[self.format]
-
     def wanted_widths(self) -> tuple[int, ...]:
         """Every rendition width smaller than the original (the original serves the largest)."""
         return tuple(width for width in RENDITION_WIDTHS if width < self.width)
@@ -113,7 +109,8 @@ def render(file: IO[bytes], widths: list[int] | tuple[int, ...]) -> Iterator[Mad
                 # From the narrowest image at least twice as wide: as sharp, and far cheaper
                 # than going back to a large original for every width.
                 source = next(
-                    (image for image in reversed(sources) if image.width >= 2 * width), sources[0]
+                    (larger for larger in reversed(sources) if larger.width >= 2 * width),
+                    sources[0],
                 )
                 resized = source.resize(
                     (width, original.height_at(width)),
