@@ -1,6 +1,6 @@
 """Events of the content module. Every change to content publishes one of these."""
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -190,6 +190,13 @@ class MediaUpdated(_MediaEvent):
 
 class MediaDeleted(_MediaEvent):
     event_type = "content.media.deleted"
+
+
+class MediaRenditionsMade(_MediaEvent):
+    """New renditions of an image exist: what shows it can offer them (``srcset``)."""
+
+    event_type = "content.media.renditions_made"
+    widths: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=20)
 
 
 # Every event that changes what a node shows, for subscribers that re-read nodes.

@@ -94,6 +94,31 @@ class Media(models.Model):
         return self.alt_text.get(locale) or next(iter(self.alt_text.values()), "")
 
 
+class Rendition(models.Model):
+    """A resized copy of a media image, for ``srcset``; made by the outbox after the upload.
+
+    One per width smaller than the original (the original serves the largest),
+    stored next to the originals in the tenant's media folder.
+    """
+
+    media = models.ForeignKey(Media, on_delete=models.CASCADE, related_name="renditions")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    file = models.FileField(max_length=255)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["media", "width"]
+        constraints = [
+            models.UniqueConstraint(fields=["media", "width"], name="rendition_media_width_uniq")
+        ]
+
+    def __str__(self) -> str:
+        """Without its media: the admin lists renditions on a media's delete page, one per line."""
+        return gettext("copy %(width)s px wide") % {"width": self.width}
+
+
 class Node(models.Model):
     """One piece of content: a post, a page, ... (``kind``), in every enabled locale."""
 

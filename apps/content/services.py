@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,10 +24,21 @@ from apps.events.publisher import publish
 
 from . import events
 from .errors import ContentInvalid, NodeNotFound
-from .models import BodyFormat, Category, Media, Node, NodeStatus, NodeTranslation, Revision, Tag
+from .models import (
+    BodyFormat,
+    Category,
+    Media,
+    Node,
+    NodeStatus,
+    NodeTranslation,
+    Rendition,
+    Revision,
+    Tag,
+)
 from .rendering import render_body
+from .renditions import RENDITION_FORMATS, RENDITION_WIDTHS, NoRenditions, read_original, render
 from .selectors import current_locales
-from .validation import validate_image, validate_metadata
+from .validation import IMAGE_TYPES, validate_image, validate_metadata
 
 
 @dataclass(frozen=True)
@@ -968,12 +981,84 @@ def media_update_alt(*, media_id: UUID, alt_text: dict[str, str], actor=None) ->
 
 
 def media_delete(*, media_id: UUID, actor=None) -> None:
+    """Delete a media and, once that commits, its file and its renditions' files."""
     with transaction.atomic():
         media = Media.objects.select_for_update().filter(pk=media_id).first()
         if media is None:
             raise NotFound(f"no media {media_id}")
-        name = media.file.name
+        storage = media.file.storage
+        # Every name a rendition of it may have: also those of an attempt that rolled back.
+        names = {media.file.name, *media.renditions.values_list("file", flat=True)}
+        names.update(rendition_name(media, width) for width in RENDITION_WIDTHS)
         media.delete()
         publish(events.MediaDeleted(media_id=media_id), actor=actor)
+        transaction.on_commit(lambda: _delete_files(storage, names))
+
+
+def _delete_files(storage, names: set[str]) -> None:
+    for name in sorted(name for name in names if name):
+        storage.delete(name)
+
+
+# -- renditions --------------------------------------------------------------------
+
+
+def rendition_name(media: Media, width: int) -> str:
+    """Where the rendition of ``media`` at ``width`` is stored: always the same name, so that
+    making it again replaces the file instead of leaving a copy behind."""
+    stem = slugify(posixpath.splitext(posixpath.basename(media.file.name or ""))[0])[:40]
+    image_format = next(
+        (name for name, mime in IMAGE_TYPES.items() if mime == media.content_type), ""
+    )
+    extension = RENDITION_FORMATS.get(image_format, "img")
+    return f"renditions/{media.pk.hex[:2]}/{stem or 'image'}-{media.pk.hex}-{width}w.{extension}"
+
+
+@dataclass(frozen=True)
+class RenditionsOutcome:
+    """What ``media_renditions_make`` did for one media."""
+
+    made: tuple[int, ...] = ()  # widths made now
+    kept: tuple[int, ...] = ()  # widths that were there already
+    skipped: str = ""  # why the image gets none ("" when it does)
+
+
+def media_renditions_make(*, media_id: UUID | str) -> RenditionsOutcome:
+    """Make the renditions ``media`` lacks (none for a deleted media) and announce them.
+
+    Idempotent: what exists stays, so a redelivered event or a second run of
+    ``make_renditions`` makes nothing. The media's row stays locked meanwhile,
+    so that two workers never make the same file and a deletion waits.
+    """
+    with transaction.atomic():
+        media = Media.objects.select_for_update().filter(pk=media_id).first()
+        if media is None:
+            return RenditionsOutcome(skipped="deleted")
         storage = media.file.storage
-        transaction.on_commit(lambda: storage.delete(name))
+        try:
+            with storage.open(media.file.name, "rb") as file:
+                original = read_original(file)
+                existing = set(media.renditions.values_list("width", flat=True))
+                kept = tuple(w for w in original.wanted_widths() if w in existing)
+                missing = [w for w in original.wanted_widths() if w not in existing]
+                made = []
+                for rendition in render(file, missing):
+                    name = rendition_name(media, rendition.width)
+                    storage.delete(name)  # the leftover of an attempt that rolled back
+                    stored = storage.save(name, ContentFile(rendition.data))
+                    made.append(
+                        Rendition(
+                            media=media, width=rendition.width, height=rendition.height,
+                            file=stored, size=len(rendition.data),
+                        )
+                    )  # fmt: skip
+        except FileNotFoundError:
+            return RenditionsOutcome(skipped="the file is missing")
+        except NoRenditions as refused:
+            return RenditionsOutcome(skipped=refused.reason)
+        if not made:
+            return RenditionsOutcome(kept=kept)
+        Rendition.objects.bulk_create(made)
+        widths = sorted(rendition.width for rendition in made)
+        publish(events.MediaRenditionsMade(media_id=media.pk, widths=widths))
+    return RenditionsOutcome(made=tuple(widths), kept=kept)

@@ -60,8 +60,9 @@ class AggregateActivityProjection(Projection):
 NODE_EVENTS = NODE_EVENT_TYPES
 CATEGORY_EVENTS = ("content.category.updated", "content.category.deleted")
 TAG_EVENTS = ("content.tag.deleted",)
-# Cards show a node's image and its alt text: the nodes that show it, found by its id.
-MEDIA_EVENTS = ("content.media.updated", "content.media.deleted")
+# Cards show a node's image, its alt text and its renditions: the nodes that show it, found
+# by its id.
+MEDIA_EVENTS = ("content.media.updated", "content.media.deleted", "content.media.renditions_made")
 # A renamed (or newly translated) tag: the nodes that carry it show its names.
 TAG_RENAMES = ("content.tag.updated",)
 # What rows show of a category or a tag: its slug and its name in each locale. An update

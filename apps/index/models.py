@@ -61,6 +61,8 @@ class ContentListing(models.Model):
     image_width = models.PositiveIntegerField(null=True)
     image_height = models.PositiveIntegerField(null=True)
     image_alt = models.CharField(max_length=500, blank=True)
+    # Its renditions and the original with their widths, ready for ``srcset`` ("" until made).
+    image_srcset = models.TextField(blank=True)
     published_at = models.DateTimeField()
     reading_minutes = models.PositiveIntegerField(default=1)
     search_config = models.CharField(max_length=32, default="simple")

@@ -174,7 +174,8 @@ def media_by_id(ids: Iterable[str]) -> dict[str, Media]:
     wanted = {str(media_id) for media_id in ids}
     if not wanted:
         return {}
-    return {str(media.pk): media for media in content.media_list().filter(pk__in=wanted)}
+    found = content.media_list(with_renditions=True).filter(pk__in=wanted)
+    return {str(media.pk): media for media in found}
 
 
 # -- menus -----------------------------------------------------------------------

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_safe
 
 from apps.blog import selectors as blog
 from apps.blog.services import KIND
+from apps.content import selectors as content
 from apps.core.errors import NotFound
 from apps.core.locale import LOCALE_PARAM
 from apps.index import selectors as index
@@ -222,6 +223,7 @@ def _post_image(request: HttpRequest, node, code: str) -> dict[str, Any] | None:
     """The post's image (its ``og_image``) with its alt text in ``code``, the post's language.
 
     An image of unknown size is left out: without width and height the page would shift.
+    Its ``srcset`` (empty until its renditions are made) comes with the post, without a query.
     """
     media = node.og_image
     if media is None or not media.width or not media.height:
@@ -233,6 +235,7 @@ def _post_image(request: HttpRequest, node, code: str) -> dict[str, Any] | None:
         "width": media.width,
         "height": media.height,
         "alt": media.alt(code),
+        "srcset": content.og_image_srcset(node),
     }
 
 

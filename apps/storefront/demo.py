@@ -45,18 +45,23 @@ class SeedReport:
         return f"{len(self.created)} created, {len(self.kept)} already there"
 
 
-def demo_png(seed: int, *, palette: tuple[str, str], size=(640, 360)) -> bytes:
-    """A small abstract picture (a gradient with a few shapes), as PNG bytes."""
+def demo_png(seed: int, *, palette: tuple[str, str], size=(1280, 720)) -> bytes:
+    """An abstract picture (a gradient with a few rings), as PNG bytes.
+
+    Wide enough that its renditions (made by the worker after the upload) fill a ``srcset``.
+    """
     dark, light = palette
     gradient = Image.linear_gradient("L").rotate(35 + seed * 20, expand=False)
     image = ImageOps.colorize(gradient.resize(size), black=dark, white=light).convert("RGB")
     draw = ImageDraw.Draw(image)
-    width, height = size
+    scale = size[0] / 640
     for index in range(3):
-        radius = 40 + ((seed * 37 + index * 53) % 90)
-        x = (seed * 131 + index * 211) % width
-        y = (seed * 71 + index * 113) % height
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius), outline=light, width=6)
+        radius = round((40 + ((seed * 37 + index * 53) % 90)) * scale)
+        x = round(((seed * 131 + index * 211) % 640) * scale)
+        y = round(((seed * 71 + index * 113) % 360) * scale)
+        draw.ellipse(
+            (x - radius, y - radius, x + radius, y + radius), outline=light, width=round(6 * scale)
+        )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()

@@ -83,6 +83,7 @@ def _latest_posts(locale: ReaderLocale) -> list[dict[str, Any]]:
                     "width": row.image_width,
                     "height": row.image_height,
                     "alt": row.image_alt,
+                    "srcset": row.image_srcset,
                 }
                 if row.image_url
                 else None,

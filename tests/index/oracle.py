@@ -15,6 +15,7 @@ listing row is meant to hold:
 - author, category and tags (by slug) as they are now, the category's and the tags' names
   in the row's locale (its own name there, else the name, which is the default locale's);
   the node's version;
+- the node's image, and for ``srcset`` its renditions narrower than it, then itself;
 - a search vector weighting title, excerpt and body A, B and C in the text
   search configuration of the translation's language.
 
@@ -35,8 +36,8 @@ from django.db import connection
 FIELDS = (
     "kind", "content_locale", "title", "slug", "excerpt", "body_text", "author_id", "author_name",
     "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "image_id",
-    "image_url", "image_width", "image_height", "image_alt", "published_at", "reading_minutes",
-    "search_config", "source_version",
+    "image_url", "image_width", "image_height", "image_alt", "image_srcset", "published_at",
+    "reading_minutes", "search_config", "source_version",
 )  # fmt: skip
 
 LANGUAGE_CONFIGS = {"en": "english", "de": "german", "fr": "french", "ru": "russian"}
@@ -149,6 +150,11 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
         f"JOIN {s}.content_tag t ON t.id = nt.tag_id ORDER BY t.slug"
     ):
         tags.setdefault(node_id, []).append((slug, name, _json(names)))
+    renditions: dict[UUID, list[tuple[int, str]]] = {}
+    for media_id, width, name in _fetch(
+        f"SELECT media_id, width, file FROM {s}.content_rendition ORDER BY width"  # noqa: S608
+    ):
+        renditions.setdefault(media_id, []).append((width, name))
     translations: dict[UUID, dict[str, tuple]] = {}
     for node_id, locale, *values in _fetch(
         f"SELECT node_id, locale, title, slug, excerpt, body_html FROM {s}.content_nodetranslation"  # noqa: S608
@@ -199,6 +205,9 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
                 )
                 if image_id
                 else "",
+                "image_srcset": _srcset(
+                    schema, image_file, image_width, renditions.get(image_id, [])
+                ),
                 "published_at": published_at,
                 "reading_minutes": max(1, math.ceil(len(body_text.split()) / WORDS_PER_MINUTE)),
                 "search_config": LANGUAGE_CONFIGS.get(
@@ -207,6 +216,15 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
                 "source_version": version,
             }
     return rows
+
+
+def _srcset(schema: str, original: str, width: int | None, renditions: list) -> str:
+    """Each rendition narrower than the original with its width, then the original; or nothing."""
+    narrower = [(w, name) for w, name in renditions if width and w < width]
+    if not narrower:
+        return ""
+    sources = [f"{settings.MEDIA_URL}{schema}/{name} {w}w" for w, name in narrower]
+    return ", ".join([*sources, f"{settings.MEDIA_URL}{schema}/{original} {width}w"])
 
 
 def stored_rows(schema: str) -> dict[Key, dict[str, Any]]:
