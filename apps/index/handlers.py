@@ -65,6 +65,8 @@ MEDIA_EVENTS = ("content.media.updated", "content.media.deleted")
 TAG_RENAMES = ("content.tag.updated",)
 # The locales a tenant serves decide which rows exist.
 TENANT_EVENTS = ("tenancy.tenant.updated",)
+# Rows show their author's public name: an author's rows, found by the author's id.
+PROFILE_EVENTS = ("people.profile.updated",)
 
 
 @register
@@ -78,7 +80,13 @@ class ContentListingProjection(Projection):
 
     name = "content_listing"
     event_types = (
-        NODE_EVENTS + CATEGORY_EVENTS + TAG_EVENTS + TAG_RENAMES + MEDIA_EVENTS + TENANT_EVENTS
+        NODE_EVENTS
+        + CATEGORY_EVENTS
+        + TAG_EVENTS
+        + TAG_RENAMES
+        + MEDIA_EVENTS
+        + TENANT_EVENTS
+        + PROFILE_EVENTS
     )
     model = ContentListing
 
@@ -111,6 +119,12 @@ class ContentListingProjection(Projection):
             )
         elif kind in TENANT_EVENTS:
             content_listing.sync_all()
+        elif kind in PROFILE_EVENTS:
+            content_listing.sync_nodes(
+                ContentListing.objects.filter(author_id=event.event.user_id)
+                .values_list("node_id", flat=True)
+                .distinct()
+            )
 
     def source(self) -> Iterable[tuple]:
         locales = content_listing.tenant_locales()
