@@ -41,6 +41,8 @@ from apps.pages.delivery import (
 from apps.pages.selectors import PAGE_KIND
 from apps.tenancy.selectors import tenant_list
 
+from .blog_views import render_post
+
 HOME_POSTS = 6
 SITEMAP_TTL_SECONDS = 3600
 
@@ -129,6 +131,9 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         page = pages.page_by_id(node.pk)
         match = pages.PageMatch(page, pages.chain_of(page), locale.current, locale.default)
         return render_page(request, match, preview=True)
+    if node.kind == POST_KIND:
+        return render_post(request, node, preview=True)
+    # Other kinds have no public page of their own: a plain rendering of the content.
     view = content.view(node, locale.current, locale.default)
     if view is None:
         raise Http404("this content has no translation yet")
@@ -138,9 +143,7 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         {
             "node": node,
             "view": view,
-            "public_url": post_url(view.slug, view.locale, locale.default)
-            if node.kind == POST_KIND
-            else "",
+            "preview": True,
             "locale_links": locale_links(
                 locale,
                 {t.locale: request.path for t in node.translations.all()},
