@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -39,7 +40,7 @@ from apps.pages.delivery import (
     site_tenant,
 )
 from apps.pages.selectors import PAGE_KIND
-from apps.tenancy.selectors import tenant_list
+from apps.tenancy.selectors import tenant_sites
 
 from .blog_views import render_post
 
@@ -248,6 +249,25 @@ def media(request: HttpRequest, schema: str, path: str) -> HttpResponse:
 
 @require_safe
 def platform_home(request: HttpRequest) -> HttpResponse:
+    """The public domain's page: the active tenants' sites (their names and addresses are
+    public anyway); signed-in operators also get each tenant's admin."""
+    _, port = split_domain_port(request.get_host())
+    suffix = f":{port}" if port else ""
+    sites = [
+        {
+            "name": site.name,
+            "urls": [f"{request.scheme}://{host}{suffix}/" for host in site.hosts],
+            "admin_url": f"{request.scheme}://{site.hosts[0]}{suffix}/admin/",
+        }
+        for site in tenant_sites()
+    ]
+    user = getattr(request, "user", None)
     return render(
-        request, "platform/home.html", {"tenant_count": tenant_list(active_only=True).count()}
+        request,
+        "platform/home.html",
+        {
+            "sites": sites,
+            "tenant_count": len(sites),
+            "is_operator": bool(user and user.is_active and user.is_staff),
+        },
     )
