@@ -144,7 +144,6 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         {
             "node": node,
             "view": view,
-            "preview": True,
             "locale_links": locale_links(
                 locale,
                 {t.locale: request.path for t in node.translations.all()},

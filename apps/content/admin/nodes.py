@@ -390,12 +390,6 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
     def updated(self, obj: Node):
         return short_date(obj.updated_at)
 
-    @admin.display(description="preview")
-    def preview_link(self, obj: Node):
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener">Preview</a>', PREVIEW_PATH.format(obj.pk)
-        )
-
     @admin.display(description="see also")
     def links(self, obj: Node):
         if obj.pk is None or obj._state.adding:
