@@ -64,8 +64,9 @@ def nodes(
     parent_id: UUID | None = None,
 ) -> QuerySet[Node]:
     """Nodes with what rendering them needs loaded in a fixed number of queries."""
+    # The author's profile (apps.people, below content) holds the name readers see.
     queryset = (
-        Node.objects.select_related("author", "category", "og_image")
+        Node.objects.select_related("author", "author__profile", "category", "og_image")
         .prefetch_related(
             "tags", Prefetch("translations", queryset=NodeTranslation.objects.order_by("locale"))
         )

@@ -70,6 +70,8 @@ TAG_RENAMES = ("content.tag.updated",)
 LISTED_CHANGE = re.compile(r"(name|slug|translations\.[^.]+\.name)")
 # The locales a tenant serves decide which rows exist.
 TENANT_EVENTS = ("tenancy.tenant.updated",)
+# Rows show their author's public name: an author's rows, found by the author's id.
+PROFILE_EVENTS = ("people.profile.updated",)
 
 
 def _changes_rows(event: StoredEvent) -> bool:
@@ -88,7 +90,13 @@ class ContentListingProjection(Projection):
 
     name = "content_listing"
     event_types = (
-        NODE_EVENTS + CATEGORY_EVENTS + TAG_EVENTS + TAG_RENAMES + MEDIA_EVENTS + TENANT_EVENTS
+        NODE_EVENTS
+        + CATEGORY_EVENTS
+        + TAG_EVENTS
+        + TAG_RENAMES
+        + MEDIA_EVENTS
+        + TENANT_EVENTS
+        + PROFILE_EVENTS
     )
     model = ContentListing
 
@@ -124,6 +132,12 @@ class ContentListingProjection(Projection):
             )
         elif kind in TENANT_EVENTS:
             content_listing.sync_all()
+        elif kind in PROFILE_EVENTS:
+            content_listing.sync_nodes(
+                ContentListing.objects.filter(author_id=event.event.user_id)
+                .values_list("node_id", flat=True)
+                .distinct()
+            )
 
     def source(self) -> Iterable[tuple]:
         locales = content_listing.tenant_locales()

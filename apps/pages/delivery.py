@@ -175,6 +175,7 @@ def render_page(
             for page, match_path in _ancestor_paths(match)
         ],
         "locale_links": locale_links(locale, urls),
+        "public_url": _localized(urls, match.locale, locale) if match.live else "",
         "canonical_url": node.canonical_url
         or request.build_absolute_uri(_localized(urls, match.locale, locale)),
         "alternates": [

@@ -4,6 +4,7 @@ Tables and constraints only; every write goes through ``services``.
 """
 
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.content.kinds import PAGE_KIND, Page
 
@@ -14,6 +15,14 @@ class PageTemplate(models.TextChoices):
     DEFAULT = "default", "Default"
     LANDING = "landing", "Landing (full width, no title)"
     SIDEBAR = "sidebar", "With a sidebar of related pages"
+
+
+# How a layout's template reads next to its page's title.
+TEMPLATE_SHORT_NAMES = {
+    PageTemplate.DEFAULT: gettext_lazy("default"),
+    PageTemplate.LANDING: gettext_lazy("landing"),
+    PageTemplate.SIDEBAR: gettext_lazy("sidebar"),
+}
 
 
 class PageLayout(models.Model):
@@ -43,7 +52,14 @@ class PageLayout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"layout of {self.node_id}"
+        """Its page's title and its template, e.g. "About us (sidebar)"; never an id.
+
+        The admin writes this into its titles, breadcrumbs, messages and log.
+        """
+        return gettext("%(page)s (%(template)s)") % {
+            "page": str(self.node) if self.node_id else gettext("Untitled page"),
+            "template": TEMPLATE_SHORT_NAMES.get(self.template, self.template),
+        }
 
 
 class Menu(models.Model):

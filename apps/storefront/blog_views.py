@@ -25,11 +25,18 @@ from django.views.decorators.http import require_safe
 from apps.blog import selectors as blog
 from apps.blog.services import KIND
 from apps.content import selectors as content
+from apps.content.selectors import NodeStatus
 from apps.core.errors import NotFound
 from apps.core.locale import LOCALE_PARAM
 from apps.index import selectors as index
 from apps.index.text import author_display_name, reading_minutes, text_of
-from apps.pages.delivery import ReaderLocale, reader_locale, remember_locale
+from apps.pages.delivery import (
+    ReaderLocale,
+    locale_links,
+    private,
+    reader_locale,
+    remember_locale,
+)
 
 PER_PAGE = 10
 FEED_ITEMS = 20
@@ -176,47 +183,62 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     node = blog.published_post(slug=slug, locale=locale.current)
     if node is None:
         raise Http404("no such post")
+    return render_post(request, node)
+
+
+def render_post(request: HttpRequest, node, *, preview: bool = False) -> HttpResponse:
+    """A post's page, in the reader's locale: the public page, and the staff's preview.
+
+    A preview (any status) carries a banner, links its locale switcher to the
+    preview itself and is neither cached nor indexed.
+    """
+    locale = reader_locale(request)
     view = blog.post_view(node, locale.current, locale.default)
     if view is None:
         raise Http404("no such post")
-    older, newer = index.neighbours(
-        kind=KIND, locale=locale.current, node_id=node.pk, published_at=node.published_at
-    )
+    older = newer = None
+    if node.published_at is not None:
+        older, newer = index.neighbours(
+            kind=KIND, locale=locale.current, node_id=node.pk, published_at=node.published_at
+        )
     translation = view.translation
+    public_url = _post_url(request, translation.slug, view.locale, locale)
     # Every translation the site serves (hreflang links, and the header's locale switcher).
-    alternates = [
-        {"locale": other.locale, "url": _post_url(request, other.slug, other.locale, locale)}
-        for other in node.translations.all()
-        if other.locale in locale.available
-    ]
-    return _respond(
-        request,
-        "blog/post.html",
-        locale,
-        {
-            "node": node,
-            "post": view,
-            "meta_title": translation.meta_title or translation.title,
-            "meta_description": translation.meta_description
-            or text_of(translation.excerpt)
-            or " ".join(text_of(translation.body_html).split()[:40]),
-            "canonical_url": node.canonical_url
-            or _post_url(request, translation.slug, view.locale, locale),
-            "alternates": alternates,
-            "reading_minutes": reading_minutes(text_of(translation.body_html)),
-            "author_name": author_display_name(node.author),
-            # Category and tags named in the page's locale, as listings name them.
-            "category": {"slug": node.category.slug, "name": node.category.name_in(locale.current)}
-            if node.category
-            else None,
-            "tags": [
-                {"slug": tag.slug, "name": tag.name_in(locale.current)} for tag in node.tags.all()
-            ],
-            "image": _post_image(request, node, view.locale),
-            "older": older,
-            "newer": newer,
-        },
-    )
+    translations = [t for t in node.translations.all() if t.locale in locale.available]
+    context = {
+        "node": node,
+        "post": view,
+        "meta_title": translation.meta_title or translation.title,
+        "meta_description": translation.meta_description
+        or text_of(translation.excerpt)
+        or " ".join(text_of(translation.body_html).split()[:40]),
+        "canonical_url": node.canonical_url or public_url,
+        "alternates": [
+            {"locale": other.locale, "url": _post_url(request, other.slug, other.locale, locale)}
+            for other in translations
+        ],
+        "reading_minutes": reading_minutes(text_of(translation.body_html)),
+        "author_name": author_display_name(node.author),
+        # Category and tags named in the page's locale, as listings name them.
+        "category": {"slug": node.category.slug, "name": node.category.name_in(locale.current)}
+        if node.category
+        else None,
+        "tags": [
+            {"slug": tag.slug, "name": tag.name_in(locale.current)} for tag in node.tags.all()
+        ],
+        "image": _post_image(request, node, view.locale),
+        "older": older,
+        "newer": newer,
+        "preview": preview,
+    }
+    if preview:
+        context.update(
+            alternates=[],
+            locale_links=locale_links(locale, {t.locale: request.path for t in translations}),
+            public_url=public_url if node.status == NodeStatus.PUBLISHED else "",
+        )
+    response = _respond(request, "blog/post.html", locale, context)
+    return private(response) if preview else response
 
 
 def _post_image(request: HttpRequest, node, code: str) -> dict[str, Any] | None:

@@ -29,6 +29,8 @@ from apps.pages import selectors as pages_selectors
 from apps.pages import services as pages
 from apps.pages.selectors import PAGE_KIND
 from apps.pages.services import MenuItemInput, PageInput, PageTemplate
+from apps.people import selectors as people_selectors
+from apps.people import services as people
 
 PALETTES = {
     "acme": [("#0b3d2e", "#8fd19e"), ("#1f4e79", "#9cc3e6"), ("#7a3b00", "#f6c177")],
@@ -128,15 +130,19 @@ def _post_body(title: str, name: str, locale: str, number: int) -> str:
     )
 
 
-# The demo's writers: staff with a name to show (their login email never is).
-AUTHORS = (("ada", "Ada", "Lindqvist"), ("jonas", "Jonas", "Weber"), ("mira", "Mira", "Okafor"))
+# The demo's writers: staff with a display name to show (their login email never is).
+AUTHORS = (
+    ("ada", "Ada", "Lindqvist", "Ada L."),
+    ("jonas", "Jonas", "Weber", "Jonas on the trail"),
+    ("mira", "Mira", "Okafor", "Mira Okafor"),
+)
 
 
 def demo_authors(slug: str) -> list:
     """The demo's named authors of this tenant (editors who cannot log in until given a password)."""
     users = get_user_model()
     authors = []
-    for handle, first, last in AUTHORS:
+    for handle, first, last, display_name in AUTHORS:
         email = f"{handle}@{slug}.test"
         user, created = users.objects.get_or_create(
             username=email,
@@ -148,6 +154,8 @@ def demo_authors(slug: str) -> list:
             editors = Group.objects.filter(name="Editor").first()
             if editors is not None:
                 user.groups.add(editors)
+        if people_selectors.profile_of(user.pk) is None:
+            people.profile_update(user_id=user.pk, display_name=display_name)
         authors.append(user)
     return authors
 

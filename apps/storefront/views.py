@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -39,7 +40,9 @@ from apps.pages.delivery import (
     site_tenant,
 )
 from apps.pages.selectors import PAGE_KIND
-from apps.tenancy.selectors import tenant_list
+from apps.tenancy.selectors import tenant_sites
+
+from .blog_views import render_post
 
 HOME_POSTS = 6
 SITEMAP_TTL_SECONDS = 3600
@@ -130,6 +133,9 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         page = pages.page_by_id(node.pk)
         match = pages.PageMatch(page, pages.chain_of(page), locale.current, locale.default)
         return render_page(request, match, preview=True)
+    if node.kind == POST_KIND:
+        return render_post(request, node, preview=True)
+    # Other kinds have no public page of their own: a plain rendering of the content.
     view = content.view(node, locale.current, locale.default)
     if view is None:
         raise Http404("this content has no translation yet")
@@ -139,9 +145,6 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         {
             "node": node,
             "view": view,
-            "public_url": post_url(view.slug, view.locale, locale.default)
-            if node.kind == POST_KIND
-            else "",
             "locale_links": locale_links(
                 locale,
                 {t.locale: request.path for t in node.translations.all()},
@@ -246,6 +249,25 @@ def media(request: HttpRequest, schema: str, path: str) -> HttpResponse:
 
 @require_safe
 def platform_home(request: HttpRequest) -> HttpResponse:
+    """The public domain's page: the active tenants' sites (their names and addresses are
+    public anyway); signed-in operators also get each tenant's admin."""
+    _, port = split_domain_port(request.get_host())
+    suffix = f":{port}" if port else ""
+    sites = [
+        {
+            "name": site.name,
+            "urls": [f"{request.scheme}://{host}{suffix}/" for host in site.hosts],
+            "admin_url": f"{request.scheme}://{site.hosts[0]}{suffix}/admin/",
+        }
+        for site in tenant_sites()
+    ]
+    user = getattr(request, "user", None)
     return render(
-        request, "platform/home.html", {"tenant_count": tenant_list(active_only=True).count()}
+        request,
+        "platform/home.html",
+        {
+            "sites": sites,
+            "tenant_count": len(sites),
+            "is_operator": bool(user and user.is_active and user.is_staff),
+        },
     )

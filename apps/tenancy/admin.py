@@ -8,7 +8,6 @@ won a race after the form validated) is shown on the form and nothing is saved
 """
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -21,6 +20,7 @@ from apps.core.errors import PlatformError
 
 from . import services
 from .models import Domain, Tenant, TenantStatus
+from .selectors import site_hosts
 
 
 class PlatformAdminSite(admin.AdminSite):
@@ -81,10 +81,8 @@ class DomainInline(admin.TabularInline):
 
 
 def tenant_hosts(tenant: Tenant) -> list[str]:
-    """Where the tenant's site lives: its subdomain of the platform, then its custom domains."""
-    subdomain = f"{tenant.slug}.{settings.TENANT_BASE_DOMAIN}"
-    custom = [domain.domain for domain in tenant.domains.all() if domain.domain != subdomain]
-    return [subdomain, *custom]
+    """Where the tenant's site lives (its domains are prefetched)."""
+    return site_hosts(tenant.slug, [domain.domain for domain in tenant.domains.all()])
 
 
 @admin.register(Tenant, site=platform_admin_site)

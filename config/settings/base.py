@@ -63,6 +63,7 @@ TENANT_APPS = [
     "django.contrib.admin",
     "waffle",
     "apps.events.ledger",
+    "apps.people",
     "apps.content",
     "apps.blog",
     "apps.pages",

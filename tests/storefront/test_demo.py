@@ -9,6 +9,7 @@ from django_tenants.utils import schema_context
 from apps.content.models import Category, Media, Node, NodeStatus, Tag
 from apps.events.models import OutboxEvent
 from apps.pages.models import Menu, MenuItem, PageLayout
+from apps.people.models import Profile
 from apps.tenancy.models import Tenant
 from tests.index.support import project
 
@@ -61,6 +62,14 @@ def test_setup_demo_seeds_both_tenants_and_is_idempotent(db, acme_client, globex
     german = acme_client.get("/blog/category/news/?lang=de").content.decode()
     assert "<h1>Neuigkeiten</h1>" in german
     assert 'rel="tag">Nachhaltigkeit</a>' in german
+    # The demo's writers are shown by their display names, never by their login emails.
+    with schema_context("acme"):
+        names = dict(Profile.objects.values_list("user__username", "display_name"))
+        by_ada = Node.objects.filter(kind="post", author__username="ada@acme.test").first()
+        slug = by_ada.translations.get(locale="en").slug
+    post_page = acme_client.get(f"/blog/{slug}/").content.decode()
+    assert "Ada L." in post_page and "ada@acme.test" not in post_page
+    assert names["ada@acme.test"] == "Ada L." and names["jonas@acme.test"] == "Jonas on the trail"
 
 
 def test_seeding_needs_the_locales(db):

@@ -29,10 +29,13 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.core.admin import REJECTED, ServiceAdmin, ServiceRejected, add_errors, adopt, names
 from apps.core.errors import InvalidTransition, PlatformError
+from apps.people import selectors as people
 
 from .. import selectors, services
 from ..errors import ContentInvalid
@@ -40,7 +43,13 @@ from ..kinds import WRAPPER_KINDS
 from ..models import Node, NodeStatus, NodeTranslation
 from ..selectors import current_locales
 from ..services import NODE_TRANSITIONS, Transition
+from .lists import short_date, truncated
 from .revisions import PREVIEW_PATH, RevisionViews
+
+# How much of a title, a name or a category the list shows (the whole of it in ``title=``).
+TITLE_CHARS = 60
+NAME_CHARS = 24
+
 
 STATUS_COLORS = {
     NodeStatus.DRAFT: "content-badge--draft",
@@ -229,19 +238,17 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
 
     form = NodeForm
     inlines = [TranslationInline]
+    # Few, narrow columns: the list fits a 1280 px window with the admin's sidebars open.
+    # The title cell links to the change form and carries the languages and the preview.
     list_display = [
         "title",
         "kind",
         "status_badge",
-        "locales",
-        "author",
-        "category",
-        "published_at",
-        "schedule",
-        "updated_at",
-        "preview_link",
+        "author_name",
+        "category_name",
+        "updated",
     ]
-    list_display_links = ["title"]
+    list_display_links = None
     list_filter = [
         "kind",
         "status",
@@ -250,7 +257,7 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
         "tags",
         ("author", admin.RelatedOnlyFieldListFilter),
     ]
-    list_select_related = ["author", "category"]
+    list_select_related = ["author", f"author__{people.PROFILE}", "category"]
     list_per_page = 50
     search_fields = ["translations__title", "translations__slug"]
     search_help_text = "Title or slug in any language, or a node id."
@@ -321,42 +328,67 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
     def display_name(self, obj) -> str:
         return getattr(obj, "admin_title", None) or str(obj)
 
-    @admin.display(description="title", ordering="admin_title")
-    def title(self, obj: Node) -> str:
-        return self.display_name(obj)
+    @admin.display(description=gettext_lazy("title"), ordering="admin_title")
+    def title(self, obj: Node):
+        title = self.display_name(obj)
+        return format_html(
+            '<a class="list-title" href="{}" title="{}">{}</a>'
+            '<div class="list-meta">{} · <a href="{}" target="_blank" rel="noopener">{}</a></div>',
+            self.url("change", obj.pk),
+            title,
+            Truncator(title).chars(TITLE_CHARS),
+            self.locales(obj),
+            PREVIEW_PATH.format(obj.pk),
+            gettext("Preview"),
+        )
 
-    @admin.display(description="languages")
+    @admin.display(description=gettext_lazy("languages"))
     def locales(self, obj: Node) -> str:
         return " ".join(translation.locale for translation in obj.translations.all())
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj: Node):
-        return format_html(
+        """The status, and below it when it is due (a scheduled draft) or was published."""
+        badge = format_html(
             '<span class="content-badge {}">{}</span>',
             STATUS_COLORS.get(obj.status, ""),
             obj.get_status_display(),
         )
+        if obj.status == NodeStatus.DRAFT and obj.publish_at is not None:
+            return format_html("{}<div>{}</div>", badge, self.schedule(obj))
+        if obj.status == NodeStatus.PUBLISHED and obj.published_at is not None:
+            return format_html("{}<div>{}</div>", badge, short_date(obj.published_at))
+        return badge
 
-    @admin.display(description="schedule", ordering="publish_at")
+    @admin.display(description=gettext_lazy("schedule"), ordering="publish_at")
     def schedule(self, obj: Node):
         if obj.publish_at is None or obj.status != NodeStatus.DRAFT:
             return "-"
         when = timezone.localtime(obj.publish_at)
         overdue = obj.publish_at <= timezone.now()
         return format_html(
-            '<span class="content-badge content-badge--scheduled{}" title="{}">'
-            "scheduled for {}{}</span>",
+            '<span class="content-badge content-badge--scheduled{}" title="{}">{}</span>',
             " content-badge--overdue" if overdue else "",
-            when.isoformat(),
             date_format(when, "DATETIME_FORMAT"),
-            " (due)" if overdue else "",
+            (gettext("due %(when)s") if overdue else gettext("scheduled %(when)s"))
+            % {"when": date_format(when, "SHORT_DATE_FORMAT")},
         )
 
-    @admin.display(description="preview")
-    def preview_link(self, obj: Node):
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener">Preview</a>', PREVIEW_PATH.format(obj.pk)
-        )
+    @admin.display(description=gettext_lazy("author"), ordering="author__username")
+    def author_name(self, obj: Node) -> str:
+        """The author's public name, else their login (editors know each other's logins)."""
+        if obj.author is None:
+            return "-"
+        name = people.display_name(obj.author) or obj.author.get_username()
+        return truncated(name, NAME_CHARS)
+
+    @admin.display(description=gettext_lazy("category"), ordering="category__name")
+    def category_name(self, obj: Node) -> str:
+        return truncated(obj.category.name, NAME_CHARS) if obj.category else "-"
+
+    @admin.display(description=gettext_lazy("updated"), ordering="updated_at")
+    def updated(self, obj: Node):
+        return short_date(obj.updated_at)
 
     @admin.display(description="see also")
     def links(self, obj: Node):
