@@ -17,7 +17,6 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.formats import date_format
 from django.views.decorators.http import require_safe
@@ -28,7 +27,7 @@ from apps.core.errors import NotFound
 from apps.core.locale import LOCALE_PARAM
 from apps.index import selectors as index
 from apps.index.text import author_display_name, reading_minutes, text_of
-from apps.pages.delivery import ReaderLocale, reader_locale, remember_locale
+from apps.pages.delivery import ReaderLocale, reader_locale
 
 PER_PAGE = 10
 FEED_ITEMS = 20
@@ -66,9 +65,9 @@ def _pagination(request: HttpRequest, page) -> dict[str, Any]:
 def _respond(
     request: HttpRequest, template: str, locale: ReaderLocale, context: dict[str, Any]
 ) -> HttpResponse:
-    """Render in the reader's locale; a locale chosen with ``?lang=`` sticks (a cookie)."""
+    """Render in the locale the URL names (``apps.storefront.middleware`` activates it)."""
     context = {"locale": locale, "lang_query": locale.query, **context}
-    return remember_locale(request, render(request, template, context))
+    return render(request, template, context)
 
 
 def _listing_page(
@@ -281,11 +280,6 @@ class LatestPostsFeed(Feed):
     feed_type = Rss201rev2Feed
     item_guid_is_permalink = False
     url_name = "blog:feed_rss"
-
-    def __call__(self, request, *args, **kwargs):
-        response = super().__call__(request, *args, **kwargs)
-        patch_vary_headers(response, ("Accept-Language", "Cookie"))
-        return response
 
     def get_object(self, request: HttpRequest, *args, **kwargs) -> FeedSource:
         locale = reader_locale(request)

@@ -33,7 +33,6 @@ from apps.pages.delivery import (
     locale_links,
     private,
     reader_locale,
-    remember_locale,
     render_page,
     site_snapshot,
     site_tenant,
@@ -104,7 +103,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if node is not None:
             match = pages.PageMatch(node, (node,), locale.current, locale.default)
             return render_page(request, match, is_home=True)
-    response = render(
+    return render(
         request,
         "storefront/home.html",
         {
@@ -113,7 +112,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "locale_links": locale_links(locale, {code: "/" for code in locale.available}),
         },
     )
-    return remember_locale(request, response)
 
 
 @require_safe
@@ -147,7 +145,7 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
             ),
         },
     )
-    return private(remember_locale(request, response))
+    return private(response)
 
 
 # -- sitemap.xml and robots.txt --------------------------------------------------------
