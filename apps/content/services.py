@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.errors import InvalidTransition, NotFound
 from apps.core.models import model_update, would_cycle
@@ -63,28 +64,49 @@ class TransitionTable:
         if transition is None:
             raise InvalidTransition(f"no action '{action}'", current=status)
         if transition.source != status:
-            state = "a draft" if status == NodeStatus.DRAFT else status
-            already = " already" if status == transition.target else ""
+            message = (
+                gettext(
+                    "This content is %(state)s already: only %(source)s content can be %(past)s."
+                )
+                if status == transition.target
+                else gettext("This content is %(state)s: only %(source)s content can be %(past)s.")
+            )
             raise InvalidTransition(
-                f"This content is {state}{already}: "
-                f"only {transition.source} content can be {transition.past}.",
+                message
+                % {
+                    "state": STATUS_AS_STATE.get(status, status),
+                    "source": STATUS_AS_ADJECTIVE.get(transition.source, transition.source),
+                    "past": transition.past,
+                },
                 current=status,
                 target=transition.target,
             )
         return transition
 
 
+# How a refusal names a status: "This content is a draft: only published content can be ..."
+STATUS_AS_STATE = {
+    NodeStatus.DRAFT: gettext_lazy("a draft"),
+    NodeStatus.PUBLISHED: gettext_lazy("published"),
+    NodeStatus.ARCHIVED: gettext_lazy("archived"),
+}
+STATUS_AS_ADJECTIVE = {
+    NodeStatus.DRAFT: gettext_lazy("draft"),
+    NodeStatus.PUBLISHED: gettext_lazy("published"),
+    NodeStatus.ARCHIVED: gettext_lazy("archived"),
+}
+
 # draft -> published -> archived -> draft; published -> draft (unpublish).
 NODE_TRANSITIONS = TransitionTable(
     [
         Transition("publish", NodeStatus.DRAFT, NodeStatus.PUBLISHED, events.NodePublished,
-                   "Publish", "published"),
+                   gettext_lazy("Publish"), gettext_lazy("published")),
         Transition("unpublish", NodeStatus.PUBLISHED, NodeStatus.DRAFT, events.NodeUnpublished,
-                   "Unpublish", "unpublished"),
+                   gettext_lazy("Unpublish"), gettext_lazy("unpublished")),
         Transition("archive", NodeStatus.PUBLISHED, NodeStatus.ARCHIVED, events.NodeArchived,
-                   "Archive", "archived"),
+                   gettext_lazy("Archive"), gettext_lazy("archived")),
         Transition("restore", NodeStatus.ARCHIVED, NodeStatus.DRAFT, events.NodeRestored,
-                   "Restore from archive", "restored"),
+                   gettext_lazy("Restore from archive"), gettext_lazy("restored")),
     ]
 )  # fmt: skip
 KIND_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")

@@ -201,6 +201,7 @@ def render_page(
         "blocks": rendering.render_blocks(blocks, media=media, locale=match.locale),
         "template_name": template,
         "is_home": home,
+        "lang_query": locale.query,
         "preview": preview,
         "is_draft": not match.live,
         "breadcrumbs": [

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from apps.blog import selectors as blog
@@ -96,7 +97,7 @@ def _listing_page(
 @require_safe
 @not_found_as_404
 def post_index(request: HttpRequest) -> HttpResponse:
-    return _listing_page(request, heading="Blog")
+    return _listing_page(request, heading=gettext("Blog"))
 
 
 @require_safe
@@ -105,7 +106,7 @@ def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
     tag = blog.tag_by_slug(slug)
     if tag is None:
         raise Http404("no such tag")
-    return _listing_page(request, heading=tag.name, kicker="Tag", tag=tag.slug)
+    return _listing_page(request, heading=tag.name, kicker=gettext("Tag"), tag=tag.slug)
 
 
 @require_safe
@@ -117,7 +118,7 @@ def category_posts(request: HttpRequest, slug: str) -> HttpResponse:
     return _listing_page(
         request,
         heading=category.name,
-        kicker="Category",
+        kicker=gettext("Category"),
         description=category.description,
         category=category.slug,
     )
@@ -129,7 +130,9 @@ def author_posts(request: HttpRequest, author_id: int) -> HttpResponse:
     name = index.author_name(kind=KIND, author_id=author_id)
     if name is None:
         raise Http404("no posts by this author")
-    return _listing_page(request, heading=name or "Anonymous", kicker="Author", author_id=author_id)
+    return _listing_page(
+        request, heading=name or gettext("Anonymous"), kicker=gettext("Author"), author_id=author_id
+    )
 
 
 @require_safe
@@ -148,7 +151,7 @@ def month_posts(request: HttpRequest, year: int, month: int) -> HttpResponse:
         locale,
         {
             "heading": date_format(date(year, month, 1), "YEAR_MONTH_FORMAT"),
-            "kicker": "Archive",
+            "kicker": gettext("Archive"),
             "entries": page.object_list,
             "months": index.months(kind=KIND, locale=locale.current),
             **_pagination(request, page),
@@ -288,9 +291,11 @@ class LatestPostsFeed(Feed):
             item.url = reverse("blog:post", args=[item.slug]) + locale.query
         name = request.tenant.name
         return FeedSource(
-            title=f"{name}: blog", description=f"The latest posts of {name}", locale=locale,
+            title=gettext("%(site)s: blog") % {"site": name},
+            description=gettext("The latest posts of %(site)s") % {"site": name},
+            locale=locale,
             items=items,
-        )  # fmt: skip
+        )
 
     def get_feed(self, obj: FeedSource, request: HttpRequest):
         feed = super().get_feed(obj, request)

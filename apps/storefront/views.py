@@ -18,6 +18,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
@@ -41,6 +43,8 @@ from apps.pages.selectors import PAGE_KIND
 from apps.tenancy.selectors import tenant_list
 
 HOME_POSTS = 6
+# What a preview calls the content it shows (pages are previewed as pages, by render_page).
+KIND_LABELS = {POST_KIND: gettext_lazy("post")}
 SITEMAP_TTL_SECONDS = 3600
 
 
@@ -136,6 +140,7 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         {
             "node": node,
             "view": view,
+            "kind_label": capfirst(KIND_LABELS.get(node.kind, node.kind)),
             "public_url": post_url(view.slug, view.locale, locale.default)
             if node.kind == POST_KIND
             else "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.admin import ServiceAdmin, adopt
 
@@ -21,7 +22,7 @@ class CategoryForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "slug" in self.fields:  # (a view-only form has no fields)
             self.fields["slug"].required = False
-            self.fields["slug"].help_text = "Empty: made from the name."
+            self.fields["slug"].help_text = gettext("Empty: made from the name.")
         if "parent" in self.fields and self.instance.pk:
             self.fields["parent"].queryset = Category.objects.exclude(pk=self.instance.pk)
 
@@ -38,7 +39,7 @@ class CategoryAdmin(ServiceAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(node_count=Count("nodes"))
 
-    @admin.display(description="content", ordering="node_count")
+    @admin.display(description=gettext_lazy("content"), ordering="node_count")
     def node_count(self, obj: Category) -> int:
         return obj.node_count
 
@@ -74,7 +75,7 @@ class TagForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "slug" in self.fields:
             self.fields["slug"].required = False
-            self.fields["slug"].help_text = "Empty: made from the name."
+            self.fields["slug"].help_text = gettext("Empty: made from the name.")
 
 
 @admin.register(Tag)
@@ -87,7 +88,7 @@ class TagAdmin(ServiceAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(node_count=Count("nodes"))
 
-    @admin.display(description="content", ordering="node_count")
+    @admin.display(description=gettext_lazy("content"), ordering="node_count")
     def node_count(self, obj: Tag) -> int:
         return obj.node_count
 

@@ -43,6 +43,13 @@ def site_locale(context: template.Context) -> str:
     return reader_locale(request).current
 
 
+@register.simple_tag(takes_context=True)
+def locale_query(context: template.Context) -> str:
+    """What links append to stay in the page's locale (``?lang=de``; nothing for the default)."""
+    request = _site_request(context)
+    return reader_locale(request).query if request is not None else ""
+
+
 @register.inclusion_tag("storefront/_menu.html", takes_context=True)
 def site_menu(context: template.Context, slug: str, label: str = "") -> dict[str, Any]:
     request = _site_request(context)
