@@ -7,7 +7,13 @@ PORT ?= 8000
 DEVENV := $(BIN)/python scripts/devenv.py exec --
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run dev static test test-embedded lint format migrate demo bench stop-embedded clean
+.PHONY: install run dev static test test-embedded lint format migrate demo bench stop-embedded clean \
+	gettext messages
+
+# The interface's message catalogues (locale/<lang>/LC_MESSAGES/django.po), compiled at install.
+MESSAGES_PO := $(wildcard locale/*/LC_MESSAGES/django.po)
+MESSAGES_MO := $(MESSAGES_PO:.po=.mo)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +21,21 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(MESSAGES_MO)
+
+# msgfmt (Debian's gettext package) compiles the catalogues.
+gettext:
+	@command -v msgfmt >/dev/null || { echo "Installing gettext (msgfmt)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gettext; }
+
+# Rebuilt whenever its .po changes; only the project's catalogues, never the venv's.
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(VENV)/.installed | gettext
+	$(BIN)/python manage.py compilemessages --locale $* --ignore .venv --ignore .data --verbosity 0
+	touch $@
+
+# Extract the interface strings into the catalogues (then translate the new entries).
+messages: install
+	$(BIN)/python scripts/messages.py update
 
 migrate: install
 	mkdir -p .data
@@ -72,6 +92,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/messages.py check
 
 format: install
 	$(BIN)/ruff format .

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_safe
 
 from apps.blog import selectors as blog
@@ -151,7 +151,7 @@ def month_posts(request: HttpRequest, year: int, month: int) -> HttpResponse:
         locale,
         {
             "heading": date_format(date(year, month, 1), "YEAR_MONTH_FORMAT"),
-            "kicker": gettext("Archive"),
+            "kicker": pgettext("blog", "Archive"),
             "entries": page.object_list,
             "months": index.months(kind=KIND, locale=locale.current),
             **_pagination(request, page),
