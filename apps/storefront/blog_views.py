@@ -27,7 +27,7 @@ from apps.blog.services import KIND
 from apps.core.errors import NotFound
 from apps.core.locale import LOCALE_PARAM
 from apps.index import selectors as index
-from apps.index.text import author_display_name, reading_minutes, text_of
+from apps.index.text import author_display_name, author_in_locale, reading_minutes, text_of
 from apps.pages.delivery import ReaderLocale, reader_locale
 
 PER_PAGE = 10
@@ -336,7 +336,7 @@ class LatestPostsFeed(Feed):
         return item.published_at
 
     def item_author_name(self, item) -> str | None:
-        return item.author_name or None
+        return author_in_locale(item.author_name) or None
 
     def item_categories(self, item) -> list[str]:
         """The category, then the tags, each name once (a tag may share the category's name)."""

@@ -19,7 +19,7 @@ from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
 from scripts import messages
 from tests.conftest import tenant_client
-from tests.index.support import post, project
+from tests.index.support import author, post, project
 from tests.pages.support import make_page
 
 pytestmark = pytest.mark.usefixtures("acme_site", "compiled_messages")
@@ -121,6 +121,17 @@ def test_search_results_are_counted_in_the_readers_language(posts):
         english.get("/blog/search/", {"q": "trail OR gear"})
     )
     assert "1 result for “report”" in html(english.get("/blog/search/", {"q": "report"}))
+
+
+def test_an_author_without_a_name_is_the_staff_writer_in_every_language(acme_site):
+    with schema_context("acme"):
+        nameless = author("", "")
+        post("Notes", "Some notes.", slug="notes", by=nameless, more={"de": {"title": "Notizen"}})
+    project()
+    assert "Staff writer</a>" in html(tenant_client("acme").get("/blog/"))
+    german = html(tenant_client("acme").get("/blog/?lang=de"))
+    assert 'rel="author">Redaktion</a>' in german and "Staff writer" not in german
+    assert 'rel="author">Redaktion</a>' in html(tenant_client("acme").get("/blog/notes/?lang=de"))
 
 
 def test_the_404_page_follows_the_url(acme_site):

@@ -11,6 +11,7 @@ from typing import Any
 from django import template
 from django.http import HttpRequest
 
+from apps.index.text import author_in_locale
 from apps.pages import selectors as pages
 from apps.pages.delivery import (
     LocaleLink,
@@ -87,3 +88,9 @@ def locale_switcher(context: template.Context) -> dict[str, Any]:
 @register.filter
 def language_name(code: str) -> str:
     return locale_name(code)
+
+
+@register.filter
+def author_label(name: str) -> str:
+    """An author's name from the listing, its neutral label in the page's language."""
+    return author_in_locale(name or "")
