@@ -214,7 +214,8 @@ def test_header_and_footer_menus_are_on_every_page(acme_client, tree):
     assert '<nav class="menu menu--footer" aria-label="Footer">' in page and 'href="/blog/"' in page
     german = html(acme_client.get("/ueber-uns/"))
     assert (
-        '<a href="/">Start</a>' in german and '<a href="/ueber-uns/team/">Unser Team</a>' in german
+        '<a href="/?lang=de">Start</a>' in german
+        and '<a href="/ueber-uns/team/">Unser Team</a>' in german
     )
     missing = acme_client.get("/nothing-here/")
     assert missing.status_code == 404 and 'aria-label="Main"' in html(missing)
