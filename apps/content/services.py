@@ -162,17 +162,22 @@ def _locked(node_id: UUID, *, kind: str | None = None) -> Node:
 def _clean_translation(data: TranslationInput, *, locales: list[str]) -> TranslationInput:
     errors = {}
     if data.locale not in locales:
-        errors["locale"] = f"'{data.locale}' is not enabled for this site ({', '.join(locales)})"
+        errors["locale"] = gettext("'%(locale)s' is not enabled for this site (%(enabled)s)") % {
+            "locale": data.locale,
+            "enabled": ", ".join(locales),
+        }
     title = (data.title or "").strip()
     if not title or len(title) > 255:
-        errors["title"] = "must be 1 to 255 characters"
+        errors["title"] = gettext("must be 1 to 255 characters")
     slug = slugify(data.slug or title)[:255]
     if not slug:
-        errors["slug"] = "cannot be empty (give a title with letters or digits)"
+        errors["slug"] = gettext("cannot be empty (give a title with letters or digits)")
     if data.body_format not in BodyFormat.values:
-        errors["body_format"] = f"must be one of {BodyFormat.values}"
+        errors["body_format"] = gettext("must be one of %(choices)s") % {
+            "choices": BodyFormat.values
+        }
     if len(data.meta_description or "") > 320:
-        errors["meta_description"] = "at most 320 characters"
+        errors["meta_description"] = gettext("at most 320 characters")
     if errors:
         raise ContentInvalid(
             {
@@ -222,20 +227,20 @@ def _check_parent(node: Node | None, parent_id: UUID | None) -> Node | None:
         return None
     parent = Node.objects.filter(pk=parent_id).first()
     if parent is None:
-        raise ContentInvalid({"parent": "no such content"})
+        raise ContentInvalid({"parent": gettext("no such content")})
     if would_cycle(node, parent):
-        raise ContentInvalid({"parent": "a node cannot be its own ancestor"})
+        raise ContentInvalid({"parent": gettext("a node cannot be its own ancestor")})
     return parent
 
 
 def _check_refs(data_category: int | None, tag_ids: list[int], og_image_id: UUID | None) -> None:
     errors = {}
     if data_category is not None and not Category.objects.filter(pk=data_category).exists():
-        errors["category"] = "no such category"
+        errors["category"] = gettext("no such category")
     if tag_ids and Tag.objects.filter(pk__in=tag_ids).count() != len(set(tag_ids)):
-        errors["tags"] = "unknown tag"
+        errors["tags"] = gettext("unknown tag")
     if og_image_id is not None and not Media.objects.filter(pk=og_image_id).exists():
-        errors["og_image"] = "no such media"
+        errors["og_image"] = gettext("no such media")
     if errors:
         raise ContentInvalid(errors)
 
@@ -305,9 +310,11 @@ def _user(actor):
 def node_create(*, data: NodeInput, rules: NodeRules | None = None, actor=None) -> Node:
     """A new draft node with its translations; ``rules`` are the wrapper module's, if any."""
     if not KIND_RE.fullmatch(data.kind or ""):
-        raise ContentInvalid({"kind": "lowercase letters, digits, '-' or '_', up to 32 characters"})
+        raise ContentInvalid(
+            {"kind": gettext("lowercase letters, digits, '-' or '_', up to 32 characters")}
+        )
     if not data.translations:
-        raise ContentInvalid({"translations": "at least one translation is required"})
+        raise ContentInvalid({"translations": gettext("at least one translation is required")})
     locales = current_locales()
     translations = [_clean_translation(t, locales=locales) for t in data.translations]
     metadata = validate_metadata(data.metadata)
@@ -355,7 +362,7 @@ def _clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Node fields to change, checked before any lock is taken."""
     unknown = set(changes) - UPDATABLE
     if unknown:
-        raise ContentInvalid({name: "cannot be changed here" for name in sorted(unknown)})
+        raise ContentInvalid({name: gettext("cannot be changed here") for name in sorted(unknown)})
     changes = dict(changes)
     if "metadata" in changes:
         changes["metadata"] = validate_metadata(changes["metadata"])
@@ -372,7 +379,7 @@ def _check_schedule(node: Node, publish_at: datetime | None) -> None:
             f"only drafts can be scheduled; this one is {node.status}", current=node.status
         )
     if publish_at is not None and publish_at <= timezone.now():
-        raise ContentInvalid({"publish_at": "must be in the future (or empty to cancel)"})
+        raise ContentInvalid({"publish_at": gettext("must be in the future (or empty to cancel)")})
 
 
 def _stored_input(row: NodeTranslation) -> TranslationInput:
@@ -433,9 +440,13 @@ def node_patch(
             written.append(final[locale])
         for locale in delete_locales:
             if len(final) <= 1:
-                raise ContentInvalid({"locale": "the last translation of a node cannot be deleted"})
+                raise ContentInvalid(
+                    {"locale": gettext("the last translation of a node cannot be deleted")}
+                )
             if locale not in stored:
-                raise ContentInvalid({"locale": f"no '{locale}' translation"})
+                raise ContentInvalid(
+                    {"locale": gettext("no '%(locale)s' translation") % {"locale": locale}}
+                )
             del final[locale]
         if rules is not None:
             rules(node, list(final.values()))
@@ -596,7 +607,7 @@ def node_delete(
     with transaction.atomic():
         node = _locked(node_id, kind=kind)
         if node.children.exists():
-            raise ContentInvalid({"children": "move or delete the children first"})
+            raise ContentInvalid({"children": gettext("move or delete the children first")})
         if before_delete is not None:
             before_delete(node)
         event = events.NodeDeleted(node_id=node.pk, kind=node.kind, version=node.version + 1)
@@ -610,7 +621,9 @@ def revision_restore(*, node_id: UUID, number: int, actor=None) -> Node:
         node = _locked(node_id)
         revision = node.revisions.filter(number=number).first()
         if revision is None:
-            raise ContentInvalid({"revision": f"no revision {number}"})
+            raise ContentInvalid(
+                {"revision": gettext("no revision %(number)s") % {"number": number}}
+            )
         before = snapshot(node)
         state = revision.snapshot
         node.parent_id = (
@@ -669,9 +682,9 @@ def _clean_name_slug(name: str, slug: str, *, max_length: int) -> tuple[str, str
     slug = slugify(slug or name)[:max_length]
     errors = {}
     if not name or len(name) > max_length:
-        errors["name"] = f"must be 1 to {max_length} characters"
+        errors["name"] = gettext("must be 1 to %(max)s characters") % {"max": max_length}
     if not slug:
-        errors["slug"] = "cannot be empty"
+        errors["slug"] = gettext("cannot be empty")
     if errors:
         raise ContentInvalid(errors)
     return name, slug
@@ -682,7 +695,7 @@ def category_create(
 ) -> Category:
     name, slug = _clean_name_slug(name, slug, max_length=120)
     if parent_id is not None and not Category.objects.filter(pk=parent_id).exists():
-        raise ContentInvalid({"parent": "no such category"})
+        raise ContentInvalid({"parent": gettext("no such category")})
     try:
         with transaction.atomic():
             category = Category.objects.create(
@@ -690,7 +703,7 @@ def category_create(
             )
             publish(events.CategoryCreated(category_id=category.pk, slug=slug), actor=actor)
     except IntegrityError:
-        raise ContentInvalid({"slug": f"'{slug}' is taken"}) from None
+        raise ContentInvalid({"slug": gettext("'%(slug)s' is taken") % {"slug": slug}}) from None
     return category
 
 
@@ -718,15 +731,15 @@ def category_update(
         if parent_id is not None:
             parent = Category.objects.filter(pk=parent_id).first()
             if parent is None:
-                raise ContentInvalid({"parent": "no such category"})
+                raise ContentInvalid({"parent": gettext("no such category")})
             if would_cycle(category, parent):
-                raise ContentInvalid({"parent": "a category cannot be its own ancestor"})
+                raise ContentInvalid({"parent": gettext("a category cannot be its own ancestor")})
             category.parent_id = parent_id
         elif to_top_level:
             category.parent_id = None
         if position is not None:
             if position < 0:
-                raise ContentInvalid({"position": "must be zero or more"})
+                raise ContentInvalid({"position": gettext("must be zero or more")})
             category.position = position
         category.name, category.slug = new_name, new_slug
         if description is not None:
@@ -735,7 +748,9 @@ def category_update(
             with transaction.atomic():
                 category.save()
         except IntegrityError:
-            raise ContentInvalid({"slug": f"'{new_slug}' is taken"}) from None
+            raise ContentInvalid(
+                {"slug": gettext("'%(slug)s' is taken") % {"slug": new_slug}}
+            ) from None
         publish(events.CategoryUpdated(category_id=category.pk, slug=category.slug), actor=actor)
     return category
 
@@ -746,7 +761,7 @@ def category_delete(*, category_id: int, actor=None) -> None:
         if category is None:
             raise NotFound(f"no category {category_id}")
         if category.children.exists():
-            raise ContentInvalid({"children": "delete or move the subcategories first"})
+            raise ContentInvalid({"children": gettext("delete or move the subcategories first")})
         event = events.CategoryDeleted(category_id=category.pk, slug=category.slug)
         category.delete()
         publish(event, actor=actor)
@@ -769,7 +784,7 @@ def tag_update(*, tag_id: int, name: str, slug: str = "", actor=None) -> Tag:
         if tag is None:
             raise NotFound(f"no tag {tag_id}")
         if Tag.objects.filter(slug=slug).exclude(pk=tag_id).exists():
-            raise ContentInvalid({"slug": f"'{slug}' is taken"})
+            raise ContentInvalid({"slug": gettext("'%(slug)s' is taken") % {"slug": slug}})
         tag.name, tag.slug = name, slug
         tag.save(update_fields=["name", "slug"])
         publish(events.TagUpdated(tag_id=tag.pk, slug=slug), actor=actor)
@@ -793,7 +808,9 @@ def media_upload(
     alt = {locale: (text or "").strip()[:300] for locale, text in (alt_text or {}).items()}
     bad = [locale for locale in alt if locale not in current_locales()]
     if bad:
-        raise ContentInvalid({"alt_text": f"locales not enabled: {', '.join(bad)}"})
+        raise ContentInvalid(
+            {"alt_text": gettext("locales not enabled: %(locales)s") % {"locales": ", ".join(bad)}}
+        )
     with transaction.atomic():
         media = Media(
             content_type=content_type, size=file.size, alt_text=alt, uploaded_by=_user(actor)
@@ -814,7 +831,12 @@ def media_update_alt(*, media_id: UUID, alt_text: dict[str, str], actor=None) ->
             raise NotFound(f"no media {media_id}")
         bad = [locale for locale in alt_text if locale not in current_locales()]
         if bad:
-            raise ContentInvalid({"alt_text": f"locales not enabled: {', '.join(bad)}"})
+            raise ContentInvalid(
+                {
+                    "alt_text": gettext("locales not enabled: %(locales)s")
+                    % {"locales": ", ".join(bad)}
+                }
+            )
         media.alt_text = {locale: (text or "").strip()[:300] for locale, text in alt_text.items()}
         media.save(update_fields=["alt_text"])
         publish(events.MediaUpdated(media_id=media.pk), actor=actor)

@@ -12,15 +12,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from django.utils.translation import trans_real
 from django_tenants.utils import schema_context
 
+from apps.pages import services as pages
+from apps.pages.errors import PagesInvalid
 from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
 from scripts import messages
 from tests.conftest import tenant_client
 from tests.index.support import author, post, project
-from tests.pages.support import make_page
+from tests.pages.support import make_page, superuser_client
 
 pytestmark = pytest.mark.usefixtures("acme_site", "compiled_messages")
 
@@ -237,6 +240,27 @@ def test_the_admin_keeps_its_own_language(acme_site):
     client = tenant_client("acme")
     client.cookies["locale"] = "de"
     assert client.get("/admin/login/").status_code == 200
+
+
+def test_the_admin_speaks_german_to_a_german_browser(posts):
+    client = superuser_client()
+    page = html(client.get("/admin/blog/post/", HTTP_ACCEPT_LANGUAGE="de"))
+    assert "Veröffentlichen (Auswahl)" in page and ">Vorschau</a>" in page
+    assert "Beiträge" in page and "Publish selected" not in page
+    assert "Publish selected" in html(client.get("/admin/blog/post/"))
+
+
+def test_a_services_refusal_is_worded_in_the_active_language(acme_site):
+    with schema_context("acme"), translation.override("de"), pytest.raises(PagesInvalid) as refused:
+        pages.menu_create(slug="Not a slug!", name="x")
+    assert refused.value.errors == {
+        "slug": "Kleinbuchstaben, Ziffern, '-' oder '_', bis zu 32 Zeichen"
+    }
+    with schema_context("acme"), pytest.raises(PagesInvalid) as refused:
+        pages.menu_create(slug="Not a slug!", name="x")
+    assert refused.value.errors == {
+        "slug": "lowercase letters, digits, '-' or '_', up to 32 characters"
+    }
 
 
 # -- the catalogues --------------------------------------------------------------------------
