@@ -6,9 +6,10 @@ response (Django's 404 page included) run with that locale active, so labels, da
 numbers and plurals follow the page. A locale with no interface translation (``fr``,
 ``ru``) shows English labels around content that stays in its locale.
 
-The tenant's admin keeps Django's own negotiation for staff (the ``django_language``
-cookie, then ``Accept-Language``); the API and files are left alone. Runs after the
-tenant resolver, which it needs for the tenant's locales; it never queries.
+The tenant's admin, and the platform's own pages on the public domain, keep Django's own
+negotiation (the ``django_language`` cookie, then ``Accept-Language``); the API and files
+are left alone. Runs after the tenant resolver, which it needs for the tenant's locales;
+it never queries.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ class ReaderLocaleMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
-        if path.startswith(ADMIN_PREFIX):
-            return self._admin(request)
-        if site_tenant(request) is None or path.startswith(LOCALE_NEUTRAL_PREFIXES):
+        if path.startswith(LOCALE_NEUTRAL_PREFIXES):
             return self.get_response(request)
+        if path.startswith(ADMIN_PREFIX) or site_tenant(request) is None:
+            return self._negotiated(request)
         redirect = locale_redirect(request)
         if redirect is not None:
             return redirect
@@ -43,7 +44,7 @@ class ReaderLocaleMiddleware:
             response = self.get_response(request)
         return remember_locale(request, response)
 
-    def _admin(self, request: HttpRequest) -> HttpResponse:
+    def _negotiated(self, request: HttpRequest) -> HttpResponse:
         code = translation.get_language_from_request(request)
         with translation.override(code):
             request.LANGUAGE_CODE = code

@@ -250,6 +250,12 @@ def test_the_admin_speaks_german_to_a_german_browser(posts):
     assert "Publish selected" in html(client.get("/admin/blog/post/"))
 
 
+def test_the_platform_page_follows_the_browser(public_client):
+    german = html(public_client.get("/", HTTP_ACCEPT_LANGUAGE="de"))
+    assert '<html lang="de">' in german and "Mandantenfähige CMS- und Commerce-Plattform" in german
+    assert "Multi-tenant CMS and commerce platform" in html(public_client.get("/"))
+
+
 def test_a_services_refusal_is_worded_in_the_active_language(acme_site):
     with schema_context("acme"), translation.override("de"), pytest.raises(PagesInvalid) as refused:
         pages.menu_create(slug="Not a slug!", name="x")

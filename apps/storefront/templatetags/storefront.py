@@ -10,6 +10,7 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
+from django.utils.translation import get_language
 
 from apps.index.text import author_in_locale
 from apps.pages import selectors as pages
@@ -39,8 +40,8 @@ def site_locale(context: template.Context) -> str:
         if isinstance(context.get(name), str):
             return context[name]
     request = _site_request(context)
-    if request is None:
-        return "en"
+    if request is None:  # the platform's own pages: the negotiated interface language
+        return get_language() or "en"
     return reader_locale(request).current
 
 
