@@ -23,7 +23,7 @@ from apps.tenancy.resolver import tenant_cache
 from scripts import messages
 from tests.conftest import tenant_client
 from tests.index.support import author, post, project
-from tests.pages.support import make_page, superuser_client
+from tests.pages.support import make_page, staff_client, superuser_client
 
 pytestmark = pytest.mark.usefixtures("acme_site", "compiled_messages")
 
@@ -197,6 +197,17 @@ def test_a_bare_url_sends_a_reader_with_the_german_cookie_to_lang_de(posts):
     # A path spelled only in German names German itself: no redirect, German for everyone.
     german_path = tenant_client("acme").get("/ueber-uns/")
     assert german_path.status_code == 200 and "Zum Inhalt springen" in html(german_path)
+
+
+def test_previews_follow_the_same_rule(posts):
+    older, _ = posts
+    editor = staff_client()
+    editor.cookies["locale"] = "de"
+    response = editor.get(f"/preview/{older.pk}/")
+    assert response.status_code == 302 and response["Location"] == f"/preview/{older.pk}/?lang=de"
+    page = html(editor.get(f"/preview/{older.pk}/?lang=de"))
+    assert "<h1>Pflege der Ausrüstung</h1>" in page and '<p class="kicker">Beitrag</p>' in page
+    assert "<strong>Vorschau</strong> veröffentlichter Inhalte" in page
 
 
 def test_accept_language_redirects_only_without_a_cookie(posts):
