@@ -197,6 +197,7 @@ def test_a_bare_url_sends_a_reader_with_the_german_cookie_to_lang_de(posts):
     # A path spelled only in German names German itself: no redirect, German for everyone.
     german_path = tenant_client("acme").get("/ueber-uns/")
     assert german_path.status_code == 200 and "Zum Inhalt springen" in html(german_path)
+    assert '<a class="brand" href="/?lang=de">' in html(german_path)  # links keep the locale
 
 
 def test_previews_follow_the_same_rule(posts):
