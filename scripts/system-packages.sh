@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs beyond Python: Chromium and its driver for the browser
-# tests (tests/browser/), fonts to render text with, npm for axe-core. Idempotent and quiet:
+# Debian packages the project needs beyond Python: gettext's msgfmt to compile the message
+# catalogues, Chromium and its driver for the browser tests (tests/browser/), fonts to render
+# text with, npm for axe-core. Idempotent and quiet:
 # it installs only what is missing, and only Debian's builds, so nothing downloads a browser
 # or a driver at run time. Without root it says what is missing and leaves it at that.
 set -euo pipefail
@@ -10,6 +11,7 @@ declare -A wanted=(
     [/usr/bin/chromium]=chromium
     [/usr/bin/chromedriver]=chromium-driver
     [/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf]=fonts-dejavu-core
+    [/usr/bin/msgfmt]=gettext
 )
 
 missing=()

@@ -8,18 +8,18 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 
 class NodeStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
-    ARCHIVED = "archived", "Archived"
+    DRAFT = "draft", gettext_lazy("Draft")
+    PUBLISHED = "published", gettext_lazy("Published")
+    ARCHIVED = "archived", gettext_lazy("Archived")
 
 
 class BodyFormat(models.TextChoices):
-    MARKDOWN = "markdown", "Markdown"
-    HTML = "html", "HTML"
+    MARKDOWN = "markdown", gettext_lazy("Markdown")
+    HTML = "html", gettext_lazy("HTML")
 
 
 class Category(models.Model):
@@ -36,7 +36,7 @@ class Category(models.Model):
 
     class Meta:
         ordering = ["position", "name"]
-        verbose_name_plural = "categories"
+        verbose_name_plural = gettext_lazy("categories")
 
     def __str__(self) -> str:
         return self.name
@@ -82,7 +82,7 @@ class Media(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "media"
+        verbose_name_plural = gettext_lazy("media")
 
     def __str__(self) -> str:
         """Its alt text (in the tenant's default locale, else any), else its file's name."""
@@ -138,7 +138,7 @@ class Node(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="nodes")
     published_at = models.DateTimeField(null=True, blank=True)
     publish_at = models.DateTimeField(
-        null=True, blank=True, help_text="Scheduled publication (UTC)."
+        null=True, blank=True, help_text=gettext_lazy("Scheduled publication (UTC).")
     )
     metadata = models.JSONField(default=dict, blank=True)
     canonical_url = models.URLField(blank=True)
@@ -182,7 +182,8 @@ class NodeTranslation(models.Model):
     node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="translations")
     locale = models.CharField(max_length=16)
     kind = models.SlugField(
-        max_length=32, help_text="Copied from the node: slugs are unique per locale and kind."
+        max_length=32,
+        help_text=gettext_lazy("Copied from the node: slugs are unique per locale and kind."),
     )
     title = models.CharField(max_length=255)
     slug = models.SlugField(max_length=255, allow_unicode=False)
@@ -191,7 +192,9 @@ class NodeTranslation(models.Model):
     body_format = models.CharField(
         max_length=16, choices=BodyFormat.choices, default=BodyFormat.MARKDOWN
     )
-    body_html = models.TextField(blank=True, help_text="The body rendered and sanitized.")
+    body_html = models.TextField(
+        blank=True, help_text=gettext_lazy("The body rendered and sanitized.")
+    )
     meta_title = models.CharField(max_length=255, blank=True)
     meta_description = models.CharField(max_length=320, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -218,7 +221,7 @@ class Revision(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     message = models.CharField(max_length=255, blank=True)
     changed = models.JSONField(
-        default=list, help_text="Names of what changed since the previous revision."
+        default=list, help_text=gettext_lazy("Names of what changed since the previous revision.")
     )
     snapshot = models.JSONField()
 

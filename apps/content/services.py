@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.errors import InvalidTransition, NotFound
 from apps.core.models import model_update, would_cycle
@@ -76,28 +77,49 @@ class TransitionTable:
         if transition is None:
             raise InvalidTransition(f"no action '{action}'", current=status)
         if transition.source != status:
-            state = "a draft" if status == NodeStatus.DRAFT else status
-            already = " already" if status == transition.target else ""
+            message = (
+                gettext(
+                    "This content is %(state)s already: only %(source)s content can be %(past)s."
+                )
+                if status == transition.target
+                else gettext("This content is %(state)s: only %(source)s content can be %(past)s.")
+            )
             raise InvalidTransition(
-                f"This content is {state}{already}: "
-                f"only {transition.source} content can be {transition.past}.",
+                message
+                % {
+                    "state": STATUS_AS_STATE.get(status, status),
+                    "source": STATUS_AS_ADJECTIVE.get(transition.source, transition.source),
+                    "past": transition.past,
+                },
                 current=status,
                 target=transition.target,
             )
         return transition
 
 
+# How a refusal names a status: "This content is a draft: only published content can be ..."
+STATUS_AS_STATE = {
+    NodeStatus.DRAFT: gettext_lazy("a draft"),
+    NodeStatus.PUBLISHED: gettext_lazy("published"),
+    NodeStatus.ARCHIVED: gettext_lazy("archived"),
+}
+STATUS_AS_ADJECTIVE = {
+    NodeStatus.DRAFT: gettext_lazy("draft"),
+    NodeStatus.PUBLISHED: gettext_lazy("published"),
+    NodeStatus.ARCHIVED: gettext_lazy("archived"),
+}
+
 # draft -> published -> archived -> draft; published -> draft (unpublish).
 NODE_TRANSITIONS = TransitionTable(
     [
         Transition("publish", NodeStatus.DRAFT, NodeStatus.PUBLISHED, events.NodePublished,
-                   "Publish", "published"),
+                   gettext_lazy("Publish"), gettext_lazy("published")),
         Transition("unpublish", NodeStatus.PUBLISHED, NodeStatus.DRAFT, events.NodeUnpublished,
-                   "Unpublish", "unpublished"),
+                   gettext_lazy("Unpublish"), gettext_lazy("unpublished")),
         Transition("archive", NodeStatus.PUBLISHED, NodeStatus.ARCHIVED, events.NodeArchived,
-                   "Archive", "archived"),
+                   gettext_lazy("Archive"), gettext_lazy("archived")),
         Transition("restore", NodeStatus.ARCHIVED, NodeStatus.DRAFT, events.NodeRestored,
-                   "Restore from archive", "restored"),
+                   gettext_lazy("Restore from archive"), gettext_lazy("restored")),
     ]
 )  # fmt: skip
 KIND_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -153,17 +175,22 @@ def _locked(node_id: UUID, *, kind: str | None = None) -> Node:
 def _clean_translation(data: TranslationInput, *, locales: list[str]) -> TranslationInput:
     errors = {}
     if data.locale not in locales:
-        errors["locale"] = f"'{data.locale}' is not enabled for this site ({', '.join(locales)})"
+        errors["locale"] = gettext("'%(locale)s' is not enabled for this site (%(enabled)s)") % {
+            "locale": data.locale,
+            "enabled": ", ".join(locales),
+        }
     title = (data.title or "").strip()
     if not title or len(title) > 255:
-        errors["title"] = "must be 1 to 255 characters"
+        errors["title"] = gettext("must be 1 to 255 characters")
     slug = slugify(data.slug or title)[:255]
     if not slug:
-        errors["slug"] = "cannot be empty (give a title with letters or digits)"
+        errors["slug"] = gettext("cannot be empty (give a title with letters or digits)")
     if data.body_format not in BodyFormat.values:
-        errors["body_format"] = f"must be one of {BodyFormat.values}"
+        errors["body_format"] = gettext("must be one of %(choices)s") % {
+            "choices": BodyFormat.values
+        }
     if len(data.meta_description or "") > 320:
-        errors["meta_description"] = "at most 320 characters"
+        errors["meta_description"] = gettext("at most 320 characters")
     if errors:
         raise ContentInvalid(
             {
@@ -213,20 +240,20 @@ def _check_parent(node: Node | None, parent_id: UUID | None) -> Node | None:
         return None
     parent = Node.objects.filter(pk=parent_id).first()
     if parent is None:
-        raise ContentInvalid({"parent": "no such content"})
+        raise ContentInvalid({"parent": gettext("no such content")})
     if would_cycle(node, parent):
-        raise ContentInvalid({"parent": "a node cannot be its own ancestor"})
+        raise ContentInvalid({"parent": gettext("a node cannot be its own ancestor")})
     return parent
 
 
 def _check_refs(data_category: int | None, tag_ids: list[int], og_image_id: UUID | None) -> None:
     errors = {}
     if data_category is not None and not Category.objects.filter(pk=data_category).exists():
-        errors["category"] = "no such category"
+        errors["category"] = gettext("no such category")
     if tag_ids and Tag.objects.filter(pk__in=tag_ids).count() != len(set(tag_ids)):
-        errors["tags"] = "unknown tag"
+        errors["tags"] = gettext("unknown tag")
     if og_image_id is not None and not Media.objects.filter(pk=og_image_id).exists():
-        errors["og_image"] = "no such media"
+        errors["og_image"] = gettext("no such media")
     if errors:
         raise ContentInvalid(errors)
 
@@ -296,9 +323,11 @@ def _user(actor):
 def node_create(*, data: NodeInput, rules: NodeRules | None = None, actor=None) -> Node:
     """A new draft node with its translations; ``rules`` are the wrapper module's, if any."""
     if not KIND_RE.fullmatch(data.kind or ""):
-        raise ContentInvalid({"kind": "lowercase letters, digits, '-' or '_', up to 32 characters"})
+        raise ContentInvalid(
+            {"kind": gettext("lowercase letters, digits, '-' or '_', up to 32 characters")}
+        )
     if not data.translations:
-        raise ContentInvalid({"translations": "at least one translation is required"})
+        raise ContentInvalid({"translations": gettext("at least one translation is required")})
     locales = current_locales()
     translations = [_clean_translation(t, locales=locales) for t in data.translations]
     metadata = validate_metadata(data.metadata)
@@ -346,7 +375,7 @@ def _clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Node fields to change, checked before any lock is taken."""
     unknown = set(changes) - UPDATABLE
     if unknown:
-        raise ContentInvalid({name: "cannot be changed here" for name in sorted(unknown)})
+        raise ContentInvalid({name: gettext("cannot be changed here") for name in sorted(unknown)})
     changes = dict(changes)
     if "metadata" in changes:
         changes["metadata"] = validate_metadata(changes["metadata"])
@@ -363,7 +392,7 @@ def _check_schedule(node: Node, publish_at: datetime | None) -> None:
             f"only drafts can be scheduled; this one is {node.status}", current=node.status
         )
     if publish_at is not None and publish_at <= timezone.now():
-        raise ContentInvalid({"publish_at": "must be in the future (or empty to cancel)"})
+        raise ContentInvalid({"publish_at": gettext("must be in the future (or empty to cancel)")})
 
 
 def _stored_input(row: NodeTranslation) -> TranslationInput:
@@ -424,9 +453,13 @@ def node_patch(
             written.append(final[locale])
         for locale in delete_locales:
             if len(final) <= 1:
-                raise ContentInvalid({"locale": "the last translation of a node cannot be deleted"})
+                raise ContentInvalid(
+                    {"locale": gettext("the last translation of a node cannot be deleted")}
+                )
             if locale not in stored:
-                raise ContentInvalid({"locale": f"no '{locale}' translation"})
+                raise ContentInvalid(
+                    {"locale": gettext("no '%(locale)s' translation") % {"locale": locale}}
+                )
             del final[locale]
         if rules is not None:
             rules(node, list(final.values()))
@@ -587,7 +620,7 @@ def node_delete(
     with transaction.atomic():
         node = _locked(node_id, kind=kind)
         if node.children.exists():
-            raise ContentInvalid({"children": "move or delete the children first"})
+            raise ContentInvalid({"children": gettext("move or delete the children first")})
         if before_delete is not None:
             before_delete(node)
         event = events.NodeDeleted(node_id=node.pk, kind=node.kind, version=node.version + 1)
@@ -601,7 +634,9 @@ def revision_restore(*, node_id: UUID, number: int, actor=None) -> Node:
         node = _locked(node_id)
         revision = node.revisions.filter(number=number).first()
         if revision is None:
-            raise ContentInvalid({"revision": f"no revision {number}"})
+            raise ContentInvalid(
+                {"revision": gettext("no revision %(number)s") % {"number": number}}
+            )
         before = snapshot(node)
         state = revision.snapshot
         node.parent_id = (
@@ -669,9 +704,9 @@ def _clean_name_slug(name: str, slug: str, *, max_length: int) -> tuple[str, str
     slug = slugify(slug or name)[:max_length]
     errors = {}
     if not name or len(name) > max_length:
-        errors["name"] = f"must be 1 to {max_length} characters"
+        errors["name"] = gettext("must be 1 to %(max)s characters") % {"max": max_length}
     if not slug:
-        errors["slug"] = "cannot be empty"
+        errors["slug"] = gettext("cannot be empty")
     if errors:
         raise ContentInvalid(errors)
     return name, slug
@@ -687,7 +722,7 @@ def _clean_name_translations(
     Errors are keyed ``translations.<locale>.<field>``, like a node's translations.
     """
     if not isinstance(translations, Mapping):
-        raise ContentInvalid({"translations": "must be an object keyed by locale"})
+        raise ContentInvalid({"translations": gettext("must be an object keyed by locale")})
     locales = current_locales()
     default = locales[0]
     errors: dict[str, str] = {}
@@ -695,33 +730,41 @@ def _clean_name_translations(
     for locale, values in translations.items():
         key = f"translations.{str(locale)[:16]}"
         if locale not in locales:
-            errors[key] = (
-                f"'{str(locale)[:16]}' is not enabled for this site ({', '.join(locales)})"
-            )
+            errors[key] = gettext("'%(locale)s' is not enabled for this site (%(enabled)s)") % {
+                "locale": str(locale)[:16],
+                "enabled": ", ".join(locales),
+            }
             continue
         if locale == default:
-            errors[key] = f"'{locale}' is the default locale: change the name itself"
+            errors[key] = gettext("'%(locale)s' is the default locale: change the name itself") % {
+                "locale": locale
+            }
             continue
         if not isinstance(values, Mapping):
-            errors[key] = f"must be an object with {' and '.join(fields)}"
+            errors[key] = gettext("must be an object with %(fields)s") % {
+                "fields": " and ".join(fields)
+            }
             continue
         for unknown in sorted(str(name)[:32] for name in values if name not in fields):
-            errors[f"{key}.{unknown}"] = "unknown field"
+            errors[f"{key}.{unknown}"] = gettext("unknown field")
         entry: dict[str, str] = {}
         for name, limit in fields.items():
             value = values.get(name) or ""
             if not isinstance(value, str):
-                errors[f"{key}.{name}"] = "must be text"
+                errors[f"{key}.{name}"] = gettext("must be text")
                 continue
             value = value.strip()
             if "\x00" in value:
-                errors[f"{key}.{name}"] = "must not contain NUL characters"
+                errors[f"{key}.{name}"] = gettext("must not contain NUL characters")
             elif len(value) > limit:
-                errors[f"{key}.{name}"] = f"at most {limit} characters"
+                errors[f"{key}.{name}"] = gettext("at most %(limit)d characters") % {"limit": limit}
             elif value:
                 entry[name] = value
         if "name" not in entry:
-            errors.setdefault(f"{key}.name", f"must be 1 to {fields['name']} characters")
+            errors.setdefault(
+                f"{key}.name",
+                gettext("must be 1 to %(limit)d characters") % {"limit": fields["name"]},
+            )
         cleaned[locale] = entry
     if errors:
         raise ContentInvalid(errors)
@@ -756,7 +799,7 @@ def category_create(
     name, slug = _clean_name_slug(name, slug, max_length=CATEGORY_NAME_MAX)
     names = _clean_name_translations(translations or {}, fields=CATEGORY_TRANSLATION_FIELDS)
     if parent_id is not None and not Category.objects.filter(pk=parent_id).exists():
-        raise ContentInvalid({"parent": "no such category"})
+        raise ContentInvalid({"parent": gettext("no such category")})
     try:
         with transaction.atomic():
             category = Category.objects.create(
@@ -768,7 +811,7 @@ def category_create(
                 actor=actor,
             )
     except IntegrityError:
-        raise ContentInvalid({"slug": f"'{slug}' is taken"}) from None
+        raise ContentInvalid({"slug": gettext("'%(slug)s' is taken") % {"slug": slug}}) from None
     return category
 
 
@@ -819,15 +862,15 @@ def category_update(
         if parent_id is not None:
             parent = Category.objects.filter(pk=parent_id).first()
             if parent is None:
-                raise ContentInvalid({"parent": "no such category"})
+                raise ContentInvalid({"parent": gettext("no such category")})
             if would_cycle(category, parent):
-                raise ContentInvalid({"parent": "a category cannot be its own ancestor"})
+                raise ContentInvalid({"parent": gettext("a category cannot be its own ancestor")})
             category.parent_id = parent_id
         elif to_top_level:
             category.parent_id = None
         if position is not None:
             if position < 0:
-                raise ContentInvalid({"position": "must be zero or more"})
+                raise ContentInvalid({"position": gettext("must be zero or more")})
             category.position = position
         category.name, category.slug = new_name, new_slug
         if description is not None:
@@ -843,7 +886,9 @@ def category_update(
             with transaction.atomic():
                 category.save()
         except IntegrityError:
-            raise ContentInvalid({"slug": f"'{new_slug}' is taken"}) from None
+            raise ContentInvalid(
+                {"slug": gettext("'%(slug)s' is taken") % {"slug": new_slug}}
+            ) from None
         publish(
             events.CategoryUpdated(
                 category_id=category.pk, slug=category.slug, changed=changed,
@@ -860,7 +905,7 @@ def category_delete(*, category_id: int, actor=None) -> None:
         if category is None:
             raise NotFound(f"no category {category_id}")
         if category.children.exists():
-            raise ContentInvalid({"children": "delete or move the subcategories first"})
+            raise ContentInvalid({"children": gettext("delete or move the subcategories first")})
         event = events.CategoryDeleted(category_id=category.pk, slug=category.slug)
         category.delete()
         publish(event, actor=actor)
@@ -916,7 +961,7 @@ def tag_update(
             name if name is not None else tag.name, slug or "", max_length=TAG_NAME_MAX
         )
         if Tag.objects.filter(slug=new_slug).exclude(pk=tag_id).exists():
-            raise ContentInvalid({"slug": f"'{new_slug}' is taken"})
+            raise ContentInvalid({"slug": gettext("'%(slug)s' is taken") % {"slug": new_slug}})
         before = {"name": tag.name, "slug": tag.slug, "translations": tag.translations}
         tag.name, tag.slug = new_name, new_slug
         if names is not None:
@@ -952,7 +997,9 @@ def media_upload(
     alt = {locale: (text or "").strip()[:300] for locale, text in (alt_text or {}).items()}
     bad = [locale for locale in alt if locale not in current_locales()]
     if bad:
-        raise ContentInvalid({"alt_text": f"locales not enabled: {', '.join(bad)}"})
+        raise ContentInvalid(
+            {"alt_text": gettext("locales not enabled: %(locales)s") % {"locales": ", ".join(bad)}}
+        )
     with transaction.atomic():
         media = Media(
             content_type=content_type, size=file.size, alt_text=alt, uploaded_by=_user(actor)
@@ -973,7 +1020,12 @@ def media_update_alt(*, media_id: UUID, alt_text: dict[str, str], actor=None) ->
             raise NotFound(f"no media {media_id}")
         bad = [locale for locale in alt_text if locale not in current_locales()]
         if bad:
-            raise ContentInvalid({"alt_text": f"locales not enabled: {', '.join(bad)}"})
+            raise ContentInvalid(
+                {
+                    "alt_text": gettext("locales not enabled: %(locales)s")
+                    % {"locales": ", ".join(bad)}
+                }
+            )
         media.alt_text = {locale: (text or "").strip()[:300] for locale, text in alt_text.items()}
         media.save(update_fields=["alt_text"])
         publish(events.MediaUpdated(media_id=media.pk), actor=actor)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from apps.content.rendering import plain_text
@@ -79,3 +80,14 @@ def author_display_name(user) -> str:
     if user is None:
         return ""
     return people.display_name(user) or str(NEUTRAL_AUTHOR)
+
+
+def author_in_locale(stored: str) -> str:
+    """A stored author name as readers of the active locale see it.
+
+    The listing is written by the relay, outside any reader's locale, so it keeps the
+    neutral label in the source language; it is translated when a page shows it.
+    """
+    with translation.override(None):
+        neutral = str(NEUTRAL_AUTHOR)
+    return str(NEUTRAL_AUTHOR) if stored == neutral else stored

@@ -12,9 +12,9 @@ __all__ = ["PAGE_KIND", "Menu", "MenuItem", "Page", "PageLayout", "PageTemplate"
 
 
 class PageTemplate(models.TextChoices):
-    DEFAULT = "default", "Default"
-    LANDING = "landing", "Landing (full width, no title)"
-    SIDEBAR = "sidebar", "With a sidebar of related pages"
+    DEFAULT = "default", gettext_lazy("Default")
+    LANDING = "landing", gettext_lazy("Landing (full width, no title)")
+    SIDEBAR = "sidebar", gettext_lazy("With a sidebar of related pages")
 
 
 # How a layout's template reads next to its page's title.
@@ -38,7 +38,9 @@ class PageLayout(models.Model):
     template = models.CharField(
         max_length=32, choices=PageTemplate.choices, default=PageTemplate.DEFAULT
     )
-    is_home = models.BooleanField(default=False, help_text="Served at the site's root, '/'.")
+    is_home = models.BooleanField(
+        default=False, help_text=gettext_lazy("Served at the site's root, '/'.")
+    )
     # {"en": [{"type": "hero", ...}, ...], "de": [...]}, validated by apps.pages.blocks
     blocks = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)

@@ -17,9 +17,9 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_safe
 
 from apps.blog import selectors as blog
@@ -29,14 +29,8 @@ from apps.content.selectors import NodeStatus
 from apps.core.errors import NotFound
 from apps.core.locale import LOCALE_PARAM
 from apps.index import selectors as index
-from apps.index.text import author_display_name, reading_minutes, text_of
-from apps.pages.delivery import (
-    ReaderLocale,
-    locale_links,
-    private,
-    reader_locale,
-    remember_locale,
-)
+from apps.index.text import author_display_name, author_in_locale, reading_minutes, text_of
+from apps.pages.delivery import ReaderLocale, locale_links, private, reader_locale
 
 PER_PAGE = 10
 FEED_ITEMS = 20
@@ -74,9 +68,9 @@ def _pagination(request: HttpRequest, page) -> dict[str, Any]:
 def _respond(
     request: HttpRequest, template: str, locale: ReaderLocale, context: dict[str, Any]
 ) -> HttpResponse:
-    """Render in the reader's locale; a locale chosen with ``?lang=`` sticks (a cookie)."""
+    """Render in the locale the URL names (``apps.storefront.middleware`` activates it)."""
     context = {"locale": locale, "lang_query": locale.query, **context}
-    return remember_locale(request, render(request, template, context))
+    return render(request, template, context)
 
 
 def _listing_page(
@@ -105,7 +99,7 @@ def _listing_page(
 @require_safe
 @not_found_as_404
 def post_index(request: HttpRequest) -> HttpResponse:
-    return _listing_page(request, heading="Blog")
+    return _listing_page(request, heading=gettext("Blog"))
 
 
 @require_safe
@@ -115,7 +109,7 @@ def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
     if tag is None:
         raise Http404("no such tag")
     current = reader_locale(request).current
-    return _listing_page(request, heading=tag.name_in(current), kicker="Tag", tag=tag.slug)
+    return _listing_page(request, heading=tag.name_in(current), kicker=gettext("Tag"), tag=tag.slug)
 
 
 @require_safe
@@ -128,7 +122,7 @@ def category_posts(request: HttpRequest, slug: str) -> HttpResponse:
     return _listing_page(
         request,
         heading=category.name_in(current),
-        kicker="Category",
+        kicker=gettext("Category"),
         description=category.description_in(current),
         category=category.slug,
     )
@@ -140,7 +134,9 @@ def author_posts(request: HttpRequest, author_id: int) -> HttpResponse:
     name = index.author_name(kind=KIND, author_id=author_id)
     if name is None:
         raise Http404("no posts by this author")
-    return _listing_page(request, heading=name or "Anonymous", kicker="Author", author_id=author_id)
+    return _listing_page(
+        request, heading=name or gettext("Anonymous"), kicker=gettext("Author"), author_id=author_id
+    )
 
 
 @require_safe
@@ -159,7 +155,7 @@ def month_posts(request: HttpRequest, year: int, month: int) -> HttpResponse:
         locale,
         {
             "heading": date_format(date(year, month, 1), "YEAR_MONTH_FORMAT"),
-            "kicker": "Archive",
+            "kicker": pgettext("blog", "Archive"),
             "entries": page.object_list,
             "months": index.months(kind=KIND, locale=locale.current),
             **_pagination(request, page),
@@ -315,11 +311,6 @@ class LatestPostsFeed(Feed):
     item_guid_is_permalink = False
     url_name = "blog:feed_rss"
 
-    def __call__(self, request, *args, **kwargs):
-        response = super().__call__(request, *args, **kwargs)
-        patch_vary_headers(response, ("Accept-Language", "Cookie"))
-        return response
-
     def get_object(self, request: HttpRequest, *args, **kwargs) -> FeedSource:
         locale = reader_locale(request)
         items = index.latest(kind=KIND, locale=locale.current, limit=FEED_ITEMS)
@@ -327,9 +318,11 @@ class LatestPostsFeed(Feed):
             item.url = reverse("blog:post", args=[item.slug]) + locale.query
         name = request.tenant.name
         return FeedSource(
-            title=f"{name}: blog", description=f"The latest posts of {name}", locale=locale,
+            title=gettext("%(site)s: blog") % {"site": name},
+            description=gettext("The latest posts of %(site)s") % {"site": name},
+            locale=locale,
             items=items,
-        )  # fmt: skip
+        )
 
     def get_feed(self, obj: FeedSource, request: HttpRequest):
         feed = super().get_feed(obj, request)
@@ -370,7 +363,7 @@ class LatestPostsFeed(Feed):
         return item.published_at
 
     def item_author_name(self, item) -> str | None:
-        return item.author_name or None
+        return author_in_locale(item.author_name) or None
 
     def item_categories(self, item) -> list[str]:
         """The category, then the tags, each name once (a tag may share the category's name)."""

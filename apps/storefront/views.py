@@ -19,6 +19,8 @@ from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
@@ -34,7 +36,6 @@ from apps.pages.delivery import (
     locale_links,
     private,
     reader_locale,
-    remember_locale,
     render_page,
     site_snapshot,
     site_tenant,
@@ -45,6 +46,8 @@ from apps.tenancy.selectors import tenant_sites
 from .blog_views import render_post
 
 HOME_POSTS = 6
+# What a preview calls the content it shows (pages are previewed as pages, by render_page).
+KIND_LABELS = {POST_KIND: gettext_lazy("post")}
 SITEMAP_TTL_SECONDS = 3600
 
 
@@ -108,7 +111,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if node is not None:
             match = pages.PageMatch(node, (node,), locale.current, locale.default)
             return render_page(request, match, is_home=True)
-    response = render(
+    return render(
         request,
         "storefront/home.html",
         {
@@ -117,7 +120,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "locale_links": locale_links(locale, {code: "/" for code in locale.available}),
         },
     )
-    return remember_locale(request, response)
 
 
 @require_safe
@@ -145,13 +147,14 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         {
             "node": node,
             "view": view,
+            "kind_label": capfirst(KIND_LABELS.get(node.kind, node.kind)),
             "locale_links": locale_links(
                 locale,
                 {t.locale: request.path for t in node.translations.all()},
             ),
         },
     )
-    return private(remember_locale(request, response))
+    return private(response)
 
 
 # -- sitemap.xml and robots.txt --------------------------------------------------------

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.admin import ServiceAdmin, adopt
 
@@ -39,7 +39,9 @@ class MediaForm(forms.ModelForm):
     """The file (checked by ``services.media_upload``) and one alt text per enabled locale."""
 
     file = forms.FileField(
-        help_text="JPEG, PNG, GIF or WebP, at most 10 MB. The content is checked, not the name."
+        help_text=gettext_lazy(
+            "JPEG, PNG, GIF or WebP, at most 10 MB. The content is checked, not the name."
+        )
     )
 
     class Meta:
@@ -52,10 +54,10 @@ class MediaForm(forms.ModelForm):
     def for_locales(cls, locales: Iterable[str]) -> type[MediaForm]:
         fields = {
             _alt_field(locale): forms.CharField(
-                label=f"Alt text ({locale})",
+                label=gettext("Alt text (%(locale)s)") % {"locale": locale},
                 required=False,
                 max_length=300,
-                help_text="What the image shows, for readers who cannot see it.",
+                help_text=gettext_lazy("What the image shows, for readers who cannot see it."),
             )
             for locale in locales
         }
@@ -88,7 +90,7 @@ class MediaAdmin(ServiceAdmin):
     list_filter = ["content_type"]
     list_select_related = ["uploaded_by"]
     search_fields = ["file"]
-    search_help_text = "File name."
+    search_help_text = gettext_lazy("File name.")
     actions = ["delete_selected"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -103,7 +105,7 @@ class MediaAdmin(ServiceAdmin):
             alt = ["alt_texts"]
         return [
             (None, {"fields": ["preview", *alt]}),
-            ("File", {"fields": list(FILE_FIELDS)}),
+            (gettext("File"), {"fields": list(FILE_FIELDS)}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -119,7 +121,7 @@ class MediaAdmin(ServiceAdmin):
             obj.alt(current_locales()[0]),
         )
 
-    @admin.display(description="image")
+    @admin.display(description=gettext_lazy("image"))
     def preview(self, obj: Media):
         return format_html(
             '<img src="{}" alt="{}" style="max-height:240px;max-width:100%">',
@@ -147,23 +149,23 @@ class MediaAdmin(ServiceAdmin):
     def created(self, obj: Media):
         return short_date(obj.created_at)
 
-    @admin.display(description="file")
+    @admin.display(description=gettext_lazy("file"))
     def file_url(self, obj: Media):
         return format_html('<a href="{}">{}</a>', obj.file.url, obj.file.name)
 
-    @admin.display(description="size", ordering="size")
+    @admin.display(description=gettext_lazy("size"), ordering="size")
     def size_display(self, obj: Media) -> str:
         if obj.size < 1024:
-            return f"{obj.size} bytes"
+            return gettext("%(size)s bytes") % {"size": obj.size}
         if obj.size < 1024 * 1024:
             return f"{obj.size / 1024:.0f} kB"
         return f"{obj.size / 1048576:.1f} MB"
 
-    @admin.display(description="dimensions")
+    @admin.display(description=gettext_lazy("dimensions"))
     def dimensions(self, obj: Media) -> str:
         return f"{obj.width}x{obj.height}" if obj.width and obj.height else "-"
 
-    @admin.display(description="alt text")
+    @admin.display(description=gettext_lazy("alt text"))
     def alt_texts(self, obj: Media):
         return format_html_join(
             "", "<div><strong>{}</strong>: {}</div>", sorted((obj.alt_text or {}).items())

@@ -152,7 +152,7 @@ class CategoryAdmin(TranslatedNamesAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(node_count=Count("nodes"))
 
-    @admin.display(description="content", ordering="node_count")
+    @admin.display(description=gettext_lazy("content"), ordering="node_count")
     def node_count(self, obj: Category) -> int:
         return obj.node_count
 
@@ -200,7 +200,7 @@ class TagAdmin(TranslatedNamesAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(node_count=Count("nodes"))
 
-    @admin.display(description="content", ordering="node_count")
+    @admin.display(description=gettext_lazy("content"), ordering="node_count")
     def node_count(self, obj: Tag) -> int:
         return obj.node_count
 

@@ -10,7 +10,9 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
+from django.utils.translation import get_language
 
+from apps.index.text import author_in_locale
 from apps.pages import selectors as pages
 from apps.pages.delivery import (
     LocaleLink,
@@ -38,9 +40,16 @@ def site_locale(context: template.Context) -> str:
         if isinstance(context.get(name), str):
             return context[name]
     request = _site_request(context)
-    if request is None:
-        return "en"
+    if request is None:  # the platform's own pages: the negotiated interface language
+        return get_language() or "en"
     return reader_locale(request).current
+
+
+@register.simple_tag(takes_context=True)
+def locale_query(context: template.Context) -> str:
+    """What links append to stay in the page's locale (``?lang=de``; nothing for the default)."""
+    request = _site_request(context)
+    return reader_locale(request).query if request is not None else ""
 
 
 @register.inclusion_tag("storefront/_menu.html", takes_context=True)
@@ -90,3 +99,9 @@ def locale_switcher(context: template.Context) -> dict[str, Any]:
 @register.filter
 def language_name(code: str) -> str:
     return locale_name(code)
+
+
+@register.filter
+def author_label(name: str) -> str:
+    """An author's name from the listing, its neutral label in the page's language."""
+    return author_in_locale(name or "")
