@@ -249,7 +249,7 @@ def _wipe_site() -> None:
     with schema_context(TENANT), connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {SITE_TABLES} CASCADE")
         get_user_model().objects.filter(
-            username__in=[f"{handle}@{TENANT}.test" for handle, _first, _last in AUTHORS]
+            username__in=[f"{handle}@{TENANT}.test" for handle, *_names in AUTHORS]
         ).delete()
 
 
