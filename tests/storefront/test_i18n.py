@@ -207,8 +207,9 @@ def test_previews_follow_the_same_rule(posts):
     response = editor.get(f"/preview/{older.pk}/")
     assert response.status_code == 302 and response["Location"] == f"/preview/{older.pk}/?lang=de"
     page = html(editor.get(f"/preview/{older.pk}/?lang=de"))
-    assert "<h1>Pflege der Ausrüstung</h1>" in page and '<p class="kicker">Beitrag</p>' in page
-    assert "<strong>Vorschau</strong> veröffentlichter Inhalte" in page
+    # The post's own page, in German, under the preview banner.
+    assert "<h1>Pflege der Ausrüstung</h1>" in page and 'class="post-meta"' in page
+    assert "<strong>Vorschau</strong>" in page and "In der Verwaltung bearbeiten" in page
 
 
 def test_accept_language_redirects_only_without_a_cookie(posts):
