@@ -64,6 +64,7 @@ TENANT_APPS = [
     "waffle",
     "apps.events.ledger",
     "apps.content",
+    "apps.commerce",
     "apps.blog",
     "apps.pages",
     "apps.index",
