@@ -369,3 +369,15 @@ def test_products_with_reserved_stock_are_not_deleted(stock):
     services.reservation_release(reservation_id=held.pk)
     services.variant_delete(variant_id=variant.pk)
     assert not StockAdjustment.objects.filter(variant_id=variant.pk).exists()
+
+
+def test_the_periodic_task_expires_reservations_of_every_tenant(stock):
+    from apps.commerce.tasks import expire_reservations
+
+    variant, main, _north = stock
+    services.stock_adjust(variant_id=variant.pk, location_id=main.pk, delta=2, reason="received")
+    (held,) = services.stock_reserve(lines=[ReservationLine(variant.pk, main.pk, 2)], reference="a")
+    Reservation.objects.filter(pk=held.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert expire_reservations() == 1
+    assert _level(variant, main).reserved == 0
+    assert expire_reservations() == 0
