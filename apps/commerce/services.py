@@ -438,7 +438,9 @@ def product_update(
     clean = _clean_text_fields(fields)
     if category_ids is not None:
         category_ids = _check_categories(category_ids)
-    delete_locales = list(dict.fromkeys(delete_locales))
+    delete_locales = [
+        locale for locale in dict.fromkeys(delete_locales) if locale not in (translations or {})
+    ]
     with transaction.atomic():
         product = _locked_product(product_id)
         changed = model_update(instance=product, fields=clean, data=clean, save=False)
@@ -1620,7 +1622,7 @@ def stock_reserve(
         stale = Reservation.objects.filter(variant_id__in=list(stock.variants), expires_at__lte=now)
         for reservation in stale.order_by("pk"):
             _release(stock, reservation, expired=True, actor=actor)
-        made = []
+        made: list[Reservation] = []
         for line in lines:
             variant = stock.variants[_uuid(line.variant_id)]
             code, active = stock.locations[line.location_id]
@@ -1637,20 +1639,30 @@ def stock_reserve(
                     available=max(level.available, 0),
                 )
             level.reserved += line.quantity
-            level.save(update_fields=["reserved", "updated_at"])
-            reservation = Reservation.objects.create(
-                variant=variant, location_id=line.location_id, quantity=line.quantity,
-                reference=reference, expires_at=expires_at,
+            made.append(
+                Reservation(
+                    variant=variant, location_id=line.location_id, quantity=line.quantity,
+                    reference=reference, expires_at=expires_at,
+                )
             )  # fmt: skip
+        # One UPDATE and one INSERT for the whole cart; then one outbox row per line.
+        touched = {(r.variant_id, r.location_id): stock.levels[(r.variant_id, r.location_id)]
+                   for r in made}  # fmt: skip
+        for level in touched.values():
+            level.updated_at = timezone.now()
+        StockLevel.objects.bulk_update(list(touched.values()), ["reserved", "updated_at"])
+        Reservation.objects.bulk_create(made)
+        reserved_after = {key: level.reserved for key, level in touched.items()}
+        for reservation in made:
             publish(
                 events.InventoryReserved(
-                    variant_id=variant.pk, product_id=variant.product_id,
-                    location_id=line.location_id, reservation_id=reservation.pk,
-                    quantity=line.quantity, reference=reference, reserved=level.reserved,
+                    variant_id=reservation.variant_id, product_id=reservation.variant.product_id,
+                    location_id=reservation.location_id, reservation_id=reservation.pk,
+                    quantity=reservation.quantity, reference=reference,
+                    reserved=reserved_after[(reservation.variant_id, reservation.location_id)],
                 ),
                 actor=actor,
             )  # fmt: skip
-            made.append(reservation)
         stock.publish_low(actor=actor)
     return made
 

@@ -381,3 +381,36 @@ def test_the_periodic_task_expires_reservations_of_every_tenant(stock):
     assert expire_reservations() == 1
     assert _level(variant, main).reserved == 0
     assert expire_reservations() == 0
+
+
+@pytest.mark.parametrize("cart_size", [1, 12])
+def test_a_reservation_costs_one_outbox_row_per_line_and_nothing_else_per_line(
+    acme_db, django_assert_num_queries, cart_size
+):
+    main = make_location()
+    variants = [make_variant(make_product(f"Item {n}"), f"ITEM-{n}") for n in range(cart_size)]
+    for variant in variants:
+        services.stock_adjust(
+            variant_id=variant.pk, location_id=main.pk, delta=5, reason="received"
+        )
+    lines = [ReservationLine(variant.pk, main.pk, 2) for variant in variants]
+    # savepoint, lock variants, share locations, ensure levels, lock levels, stale reservations,
+    # update levels, insert reservations, release savepoint: 9, then one outbox row per line.
+    with django_assert_num_queries(9 + cart_size):
+        made = services.stock_reserve(lines=lines, reference="big-cart")
+    assert len(made) == cart_size
+    assert selectors.available_by_variant([v.pk for v in variants]) == {v.pk: 3 for v in variants}
+    assert Reservation.objects.filter(reference="big-cart").count() == cart_size
+
+
+def test_available_stock_of_many_variants_is_one_query(acme_db, django_assert_num_queries):
+    main, north = make_location(), make_location("north", "North")
+    variants = [make_variant(make_product(f"Thing {n}"), f"THING-{n}") for n in range(8)]
+    for number, variant in enumerate(variants):
+        for location in (main, north):
+            services.stock_adjust(
+                variant_id=variant.pk, location_id=location.pk, delta=number + 1, reason="received"
+            )
+    with django_assert_num_queries(1):
+        available = selectors.available_by_variant([v.pk for v in variants])
+    assert available == {v.pk: 2 * (n + 1) for n, v in enumerate(variants)}
