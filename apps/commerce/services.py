@@ -4,7 +4,11 @@ Locks, always taken in this order so that two writers never wait on each other i
 the product row (every change to a product, its options, variants and prices bumps its
 version under it), then variant rows, then stock level rows, each group in primary-key
 order (``order_by("pk").select_for_update(of=("self",))``). Every check that depends on
-stored state runs after the lock that protects it.
+stored state runs after the lock that protects it. Rows a write only refers to (the
+categories a product joins, the products a collection lists, the location of a stock
+level) are taken ``FOR KEY SHARE``: they cannot be deleted under the write, and writers
+that merely refer to them never wait for each other. Changes to the category tree are
+serialized per tenant by an advisory lock, so two moves can never make a cycle together.
 """
 
 from __future__ import annotations
@@ -179,6 +183,32 @@ def _saved(instance, errors: dict[str, str], *, update_fields: list[str] | None 
             instance.save(update_fields=update_fields)
     except IntegrityError:
         raise CommerceInvalid(errors) from None
+
+
+def _key_share(model, ids: Iterable[Any]) -> set[Any]:
+    """Take the rows of ``model`` with these primary keys ``FOR KEY SHARE`` (in key order);
+    returns the keys found (a row deleted meanwhile is missing)."""
+    wanted = sorted(set(ids), key=str)
+    if not wanted:
+        return set()
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",  # noqa: S608
+            [wanted],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# Advisory lock class of commerce's category tree (the key is the tenant's schema).
+CATEGORY_TREE_LOCK = 0x636D
+
+
+def _lock_category_tree() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", [CATEGORY_TREE_LOCK]
+        )
 
 
 # -- store settings -----------------------------------------------------------------------
@@ -399,6 +429,8 @@ def product_create(
     with transaction.atomic():
         if Product.objects.filter(handle=clean["handle"]).exists():
             raise CommerceInvalid(_handle_taken(clean["handle"]))
+        if len(_key_share(Category, category_ids)) != len(category_ids):
+            raise CommerceInvalid({"category_ids": _("unknown category")})
         product = Product(**clean)
         _saved(product, _handle_taken(clean["handle"]))
         product.categories.set(category_ids)
@@ -462,6 +494,9 @@ def product_update(
         if category_ids is not None:
             current = set(product.categories.values_list("pk", flat=True))
             if current != set(category_ids):
+                joining = set(category_ids) - current
+                if len(_key_share(Category, joining)) != len(joining):
+                    raise CommerceInvalid({"category_ids": _("unknown category")})
                 product.categories.set(category_ids)
                 changed.append("categories")
 
@@ -1083,6 +1118,8 @@ def collection_create(
     with transaction.atomic():
         if Collection.objects.filter(handle=handle).exists():
             raise CommerceInvalid(_collection_taken(handle))
+        if len(_key_share(Product, ids)) != len(ids):
+            raise CommerceInvalid({"product_ids": _("unknown product")})
         collection = Collection(title=title, handle=handle, description=description)
         _saved(collection, _collection_taken(handle))
         CollectionProduct.objects.bulk_create(
@@ -1096,9 +1133,9 @@ def collection_create(
     return collection
 
 
-def _locked_collection(collection_id: int) -> Collection:
+def _locked_collection(collection_id: int, *, for_delete: bool = False) -> Collection:
     try:
-        return Collection.objects.select_for_update().get(pk=collection_id)
+        return Collection.objects.select_for_update(no_key=not for_delete).get(pk=collection_id)
     except (Collection.DoesNotExist, ValueError, TypeError):
         raise CollectionNotFound(_("No such collection.")) from None
 
@@ -1155,6 +1192,8 @@ def collection_set_products(
         )
         if before == ids:
             return collection
+        if len(_key_share(Product, ids)) != len(ids):
+            raise CommerceInvalid({"product_ids": _("unknown product")})
         CollectionProduct.objects.filter(collection=collection).delete()
         CollectionProduct.objects.bulk_create(
             CollectionProduct(collection=collection, product_id=pk, position=position)
@@ -1175,7 +1214,7 @@ def collection_set_products(
 
 def collection_delete(*, collection_id: int, actor=None) -> None:
     with transaction.atomic():
-        collection = _locked_collection(collection_id)
+        collection = _locked_collection(collection_id, for_delete=True)
         members = list(collection.members.order_by("position").values_list("product_id", flat=True))
         event = events.CollectionDeleted(
             collection_id=collection.pk, handle=collection.handle, product_ids=members
@@ -1207,6 +1246,7 @@ def category_create(
     description = _text(errors, "description", description, max_length=10_000)
     _raise(errors)
     with transaction.atomic():
+        _lock_category_tree()
         if parent_id is not None and not Category.objects.filter(pk=parent_id).exists():
             raise CommerceInvalid({"parent": _("no such category")})
         if Category.objects.filter(handle=handle).exists():
@@ -1223,9 +1263,11 @@ def category_create(
     return category
 
 
-def _locked_category(category_id: int) -> Category:
+def _locked_category(category_id: int, *, for_delete: bool = False) -> Category:
+    """The category, locked; ``FOR NO KEY UPDATE`` unless it is to be deleted, so products
+    may keep joining it meanwhile."""
     try:
-        return Category.objects.select_for_update().get(pk=category_id)
+        return Category.objects.select_for_update(no_key=not for_delete).get(pk=category_id)
     except (Category.DoesNotExist, ValueError, TypeError):
         raise CategoryNotFound(_("No such category.")) from None
 
@@ -1257,6 +1299,8 @@ def category_update(
         data["description"] = _text(errors, "description", description, max_length=10_000)
     _raise(errors)
     with transaction.atomic():
+        if parent_id is not None or to_top_level:
+            _lock_category_tree()
         category = _locked_category(category_id)
         if parent_id is not None:
             parent = Category.objects.filter(pk=parent_id).first()
@@ -1284,22 +1328,29 @@ def category_update(
     return category
 
 
+def _lock_products(queryset) -> list[Product]:
+    return list(queryset.order_by("pk").select_for_update(of=("self",)))
+
+
 def category_delete(*, category_id: int, actor=None) -> None:
     """Delete a category without subcategories; its products leave it (each gets a new
     version and a ``commerce.product.updated``)."""
     with transaction.atomic():
-        category = _locked_category(category_id)
+        _lock_category_tree()
+        # The products first, as every product write does (product, then its categories).
+        products = _lock_products(Product.objects.filter(categories__id=category_id))
+        category = _locked_category(category_id, for_delete=True)
         if category.children.exists():
             raise CatalogConflict(_("Delete or move the subcategories first."))
-        products = list(
-            Product.objects.filter(categories=category)
-            .order_by("pk")
-            .select_for_update(of=("self",))
+        # Members that joined before the category was locked: their writers are done with it.
+        locked = {product.pk for product in products}
+        products += _lock_products(
+            Product.objects.filter(categories=category).exclude(pk__in=locked)
         )
         event = events.CategoryDeleted(category_id=category.pk, handle=category.handle)
         category.delete()
         publish(event, actor=actor)
-        for product in products:
+        for product in sorted(products, key=lambda product: product.pk):
             _product_changed(product, ["categories"], actor=actor)
 
 
@@ -1328,9 +1379,11 @@ def location_create(*, code: str, name: str, active: bool = True, actor=None) ->
     return location
 
 
-def _locked_location(location_id: int) -> Location:
+def _locked_location(location_id: int, *, for_delete: bool = False) -> Location:
+    """The location, locked; ``FOR NO KEY UPDATE`` unless it is to be deleted, so stock
+    writes there never wait for a rename."""
     try:
-        return Location.objects.select_for_update().get(pk=location_id)
+        return Location.objects.select_for_update(no_key=not for_delete).get(pk=location_id)
     except (Location.DoesNotExist, ValueError, TypeError):
         raise LocationNotFound(_("No such location.")) from None
 
@@ -1375,7 +1428,7 @@ def location_update(
 def location_delete(*, location_id: int, actor=None) -> None:
     """Delete a location that never held stock; one with history is deactivated instead."""
     with transaction.atomic():
-        location = _locked_location(location_id)
+        location = _locked_location(location_id, for_delete=True)
         if (
             location.adjustments.exists()
             or location.reservations.exists()

@@ -8,52 +8,18 @@ variants in opposite orders could deadlock.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.commerce import services
-from apps.commerce.errors import OutOfStock
 from apps.commerce.models import Location, Product, Reservation, StockLevel, Variant
 from apps.commerce.services import ProductInput, ReservationLine, VariantInput
 from apps.events.models import OutboxEvent
 
+from .concurrency import race
+
 ROUNDS = 4  # a fresh race each round: a lost update shows in any of them
-
-
-def race(contenders: list[Callable[[], object]]) -> list[tuple]:
-    """Run each contender in its own thread in acme, all released at once.
-
-    Returns one outcome per contender, in order: ``("ok", result)``, ``("out of stock",)``
-    or ``("error", repr)``.
-    """
-    barrier = threading.Barrier(len(contenders))
-    outcomes: list[tuple] = [("not run",)] * len(contenders)
-
-    def run(index: int, contender: Callable[[], object]) -> None:
-        try:
-            with schema_context("acme"):
-                Location.objects.exists()  # connected, on acme's search path, before the start
-                barrier.wait(timeout=10)
-                try:
-                    outcomes[index] = ("ok", contender())
-                except OutOfStock:
-                    outcomes[index] = ("out of stock",)
-        except Exception as error:  # reported, not swallowed: the assertion shows it
-            outcomes[index] = ("error", repr(error))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(contenders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 @pytest.fixture
@@ -103,7 +69,8 @@ def test_two_reservations_for_the_last_unit_one_wins(committed):
             )
 
         outcomes = race([lambda: reserve("first"), lambda: reserve("second")])
-        assert sorted(outcome[0] for outcome in outcomes) == ["ok", "out of stock"], outcomes
+        assert sorted(outcome[0] for outcome in outcomes) == ["ok", "refused"], outcomes
+        assert ("refused", "OutOfStock") in outcomes
         level = _level(variant, location)
         assert (level.on_hand, level.reserved) == (1, 1)
         with schema_context("acme"):
@@ -122,7 +89,7 @@ def test_two_sales_of_the_last_unit_one_wins(committed):
             ).on_hand
 
         outcomes = race([sell, sell])
-        assert sorted(outcomes) == [("ok", 0), ("out of stock",)], outcomes
+        assert sorted(outcomes) == [("ok", 0), ("refused", "OutOfStock")], outcomes
         assert _level(variant, location).on_hand == 0
         assert len(_events(variant, "commerce.inventory.adjusted")) == 2  # received, one sale
 
