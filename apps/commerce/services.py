@@ -578,6 +578,8 @@ def product_delete(*, product_id: UUID, actor=None) -> None:
                 _("An active product cannot be deleted: archive it or move it back to draft."),
                 current=product.status,
             )
+        # Its variants too (primary-key order), so no reservation slips in after the check.
+        list(product.variants.order_by("pk").select_for_update(of=("self",)))
         _refuse_held_stock(product=product)
         event = events.ProductDeleted(
             product_id=product.pk, version=product.version + 1, handle=product.handle
