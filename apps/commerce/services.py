@@ -342,8 +342,10 @@ def _clean_text_fields(
 
 
 def _check_categories(category_ids: Iterable[int]) -> list[int]:
+    if isinstance(category_ids, str | bytes) or not isinstance(category_ids, Iterable):
+        raise CommerceInvalid({"category_ids": _("must be a list of category ids")})
     ids = list(dict.fromkeys(category_ids))
-    if any(isinstance(pk, bool) or not isinstance(pk, int) for pk in ids):
+    if not all(_is_id(pk) for pk in ids):
         raise CommerceInvalid({"category_ids": _("must be category ids")})
     if ids and Category.objects.filter(pk__in=ids).count() != len(ids):
         raise CommerceInvalid({"category_ids": _("unknown category")})
@@ -611,6 +613,11 @@ def _clean_option(name: Any, values: Any) -> tuple[str, list[str]]:
     return name, cleaned
 
 
+def _is_id(value: Any) -> bool:
+    """Whether ``value`` can be an integer primary key (a bool cannot)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _option_key(value_ids: Iterable[int]) -> str:
     return ".".join(str(pk) for pk in sorted(value_ids))
 
@@ -636,7 +643,9 @@ def _rekey_variants(product: Product) -> None:
             variant.save(update_fields=["option_key", "updated_at"])
 
 
-def option_create(*, product_id: UUID, name: str, values: Sequence[str], actor=None):
+def option_create(
+    *, product_id: UUID, name: str, values: Sequence[str], actor=None
+) -> ProductOption:
     """Add an option (at most three per product) with its ordered values. Existing variants
     take the first value, so their combinations stay distinct."""
     name, values = _clean_option(name, values)
@@ -667,6 +676,8 @@ def option_create(*, product_id: UUID, name: str, values: Sequence[str], actor=N
 
 
 def _locked_option(option_id: int) -> tuple[ProductOption, Product]:
+    if not _is_id(option_id):
+        raise OptionNotFound(_("No such product option."))
     product_id = (
         ProductOption.objects.filter(pk=option_id).values_list("product_id", flat=True).first()
     )
@@ -740,7 +751,11 @@ def options_reorder(*, product_id: UUID, option_ids: Sequence[int], actor=None) 
     with transaction.atomic():
         product = _locked_product(product_id)
         options = {option.pk: option for option in product.options.all()}
-        if sorted(option_ids) != sorted(options) or len(set(option_ids)) != len(option_ids):
+        if (
+            not all(_is_id(option_id) for option_id in option_ids)
+            or sorted(option_ids) != sorted(options)
+            or len(set(option_ids)) != len(option_ids)
+        ):
             raise CommerceInvalid({"option_ids": _("give each of the product's options once")})
         moved = False
         for position, option_id in enumerate(option_ids):
@@ -1136,6 +1151,8 @@ def collection_create(
 
 
 def _locked_collection(collection_id: int, *, for_delete: bool = False) -> Collection:
+    if not _is_id(collection_id):
+        raise CollectionNotFound(_("No such collection."))
     try:
         return Collection.objects.select_for_update(no_key=not for_delete).get(pk=collection_id)
     except (Collection.DoesNotExist, ValueError, TypeError):
@@ -1249,7 +1266,9 @@ def category_create(
     _raise(errors)
     with transaction.atomic():
         _lock_category_tree()
-        if parent_id is not None and not Category.objects.filter(pk=parent_id).exists():
+        if parent_id is not None and not (
+            _is_id(parent_id) and Category.objects.filter(pk=parent_id).exists()
+        ):
             raise CommerceInvalid({"parent": _("no such category")})
         if Category.objects.filter(handle=handle).exists():
             raise CommerceInvalid(_category_taken(handle))
@@ -1268,6 +1287,8 @@ def category_create(
 def _locked_category(category_id: int, *, for_delete: bool = False) -> Category:
     """The category, locked; ``FOR NO KEY UPDATE`` unless it is to be deleted, so products
     may keep joining it meanwhile."""
+    if not _is_id(category_id):
+        raise CategoryNotFound(_("No such category."))
     try:
         return Category.objects.select_for_update(no_key=not for_delete).get(pk=category_id)
     except (Category.DoesNotExist, ValueError, TypeError):
@@ -1305,7 +1326,7 @@ def category_update(
             _lock_category_tree()
         category = _locked_category(category_id)
         if parent_id is not None:
-            parent = Category.objects.filter(pk=parent_id).first()
+            parent = Category.objects.filter(pk=parent_id).first() if _is_id(parent_id) else None
             if parent is None:
                 raise CommerceInvalid({"parent": _("no such category")})
             if would_cycle(category, parent):
@@ -1337,6 +1358,8 @@ def _lock_products(queryset) -> list[Product]:
 def category_delete(*, category_id: int, actor=None) -> None:
     """Delete a category without subcategories; its products leave it (each gets a new
     version and a ``commerce.product.updated``)."""
+    if not _is_id(category_id):
+        raise CategoryNotFound(_("No such category."))
     with transaction.atomic():
         _lock_category_tree()
         # The products first, as every product write does (product, then its categories).
@@ -1384,6 +1407,8 @@ def location_create(*, code: str, name: str, active: bool = True, actor=None) ->
 def _locked_location(location_id: int, *, for_delete: bool = False) -> Location:
     """The location, locked; ``FOR NO KEY UPDATE`` unless it is to be deleted, so stock
     writes there never wait for a rename."""
+    if not _is_id(location_id):
+        raise LocationNotFound(_("No such location."))
     try:
         return Location.objects.select_for_update(no_key=not for_delete).get(pk=location_id)
     except (Location.DoesNotExist, ValueError, TypeError):
@@ -1469,11 +1494,12 @@ class _LockedStock:
     """
 
     def __init__(self, pairs: Iterable[tuple[UUID | str, int]]) -> None:
-        pairs = list(dict.fromkeys((_uuid(variant), location) for variant, location in pairs))
+        pairs = [(_uuid(variant), location) for variant, location in pairs]
+        if not all(_is_id(location) for _variant, location in pairs):
+            raise LocationNotFound(_("No such location."))
+        pairs = list(dict.fromkeys(pairs))
         variant_ids = sorted({variant_id for variant_id, _location in pairs})
         location_ids = {location_id for _variant, location_id in pairs}
-        if any(isinstance(pk, bool) or not isinstance(pk, int) for pk in location_ids):
-            raise LocationNotFound(_("No such location."))
         variants = list(
             Variant.objects.filter(pk__in=variant_ids)
             .order_by("pk")

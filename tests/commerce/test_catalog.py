@@ -683,3 +683,47 @@ def test_product_delete_removes_the_aggregate(acme_db):
     )  # fmt: skip
     with pytest.raises(ProductNotFound):
         services.product_delete(product_id=product.pk)
+
+
+JUNK_IDS = ["not-an-id", True, [1], None, -3, 0]
+
+
+@pytest.mark.parametrize("junk", JUNK_IDS, ids=repr)
+def test_malformed_ids_are_refused_as_bad_input_or_missing(acme_db, junk):
+    from apps.core.errors import PlatformError
+
+    product = make_product()
+    variant = make_variant(product)
+    calls = [
+        lambda: services.product_update(product_id=junk, fields={"title": "x"}),
+        lambda: services.product_transition(product_id=junk, action="activate"),
+        lambda: services.product_delete(product_id=junk),
+        lambda: services.variant_update(variant_id=junk, barcode="1"),
+        lambda: services.variant_delete(variant_id=junk),
+        lambda: services.price_set(variant_id=junk, currency="USD", amount="1"),
+        lambda: services.price_delete(variant_id=junk, currency="USD"),
+        lambda: services.option_update(option_id=junk, name="x"),
+        lambda: services.option_delete(option_id=junk),
+        lambda: services.options_reorder(product_id=product.pk, option_ids=[junk]),
+        lambda: services.collection_update(collection_id=junk, title="x"),
+        lambda: services.collection_set_products(collection_id=junk, product_ids=[]),
+        lambda: services.collection_delete(collection_id=junk),
+        lambda: services.category_create(name="x", parent_id=junk),
+        lambda: services.category_update(category_id=junk, name="x"),
+        lambda: services.category_delete(category_id=junk),
+        lambda: services.location_update(location_id=junk, name="x"),
+        lambda: services.location_delete(location_id=junk),
+        lambda: services.stock_adjust(
+            variant_id=variant.pk, location_id=junk, delta=1, reason="received"
+        ),
+        lambda: services.stock_set(variant_id=junk, location_id=1, on_hand=1),
+        lambda: services.reservation_release(reservation_id=junk),
+        lambda: services.product_create(data=ProductInput(title="x", category_ids=junk)),
+        lambda: services.collection_create(title="x", product_ids=[junk]),
+    ]
+    for index, call in enumerate(calls):
+        if junk is None and index in (13, 21):  # None is "no parent" / no categories here
+            continue
+        with pytest.raises(PlatformError) as error:
+            call()
+        assert 400 <= error.value.status < 500, index
