@@ -7,7 +7,12 @@ PORT ?= 8000
 DEVENV := $(BIN)/python scripts/devenv.py exec --
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run dev static test test-embedded lint format migrate demo bench stop-embedded clean
+.PHONY: install system-packages run dev static test test-embedded lint format migrate demo bench \
+	stop-embedded clean messages
+
+# The interface's message catalogues (locale/<lang>/LC_MESSAGES/django.po), compiled at install.
+MESSAGES_PO := $(wildcard locale/*/LC_MESSAGES/django.po)
+MESSAGES_MO := $(MESSAGES_PO:.po=.mo)
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +20,27 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Debian packages beyond Python (scripts/system-packages.sh: apt-get, as root, only when
+# missing): gettext's msgfmt for the catalogues, Chromium and chromedriver for the browser tests.
+system-packages:
+	@bash scripts/system-packages.sh
+
+# axe-core, pinned in package-lock.json, for the browser tests' accessibility audits.
+node_modules/.installed: package.json package-lock.json | system-packages
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed system-packages $(MESSAGES_MO)
+
+# Rebuilt whenever its .po changes; only the project's catalogues, never the venv's.
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(VENV)/.installed | system-packages
+	$(BIN)/python manage.py compilemessages --locale $* --ignore .venv --ignore .data \
+		--ignore node_modules --verbosity 0
+	touch $@
+
+# Extract the interface strings into the catalogues (then translate the new entries).
+messages: install
+	$(BIN)/python scripts/messages.py update
 
 migrate: install
 	mkdir -p .data
@@ -72,6 +97,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/messages.py check
 
 format: install
 	$(BIN)/ruff format .
@@ -86,4 +112,4 @@ stop-embedded: install
 	$(BIN)/python scripts/devenv.py stop
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -214,16 +214,58 @@ class AuthorOut(serializers.Serializer):
         return author_display_name(user)
 
 
+class TagNameIn(StrictInput):
+    """A tag's name in one locale."""
+
+    name = serializers.CharField(max_length=80)
+
+
+class CategoryNameIn(StrictInput):
+    """A category's name and description in one locale."""
+
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        help_text="Empty: the default locale's description.",
+    )
+
+
+NAMES_HELP = (
+    "Names in the site's other enabled locales, keyed by locale; `name` is the default "
+    "locale's. A locale without one shows `name`."
+)
+REPLACES_HELP = " Replaces the stored ones (an empty object removes them all)."
+
+
+def names_in(child: serializers.Serializer, *, replaces: bool = False) -> serializers.DictField:
+    """Names per locale as input; ``replaces`` on an update (help text only: the service replaces)."""
+    help_text = NAMES_HELP + (REPLACES_HELP if replaces else "")
+    return serializers.DictField(child=child, required=False, help_text=help_text)
+
+
+class TagNameOut(serializers.Serializer):
+    name = serializers.CharField()
+
+
+class CategoryNameOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(default="")
+
+
 class CategoryRefOut(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.CharField()
     name = serializers.CharField()
+    translations = serializers.DictField(child=CategoryNameOut(), help_text=NAMES_HELP)
 
 
 class TagOut(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.CharField()
     name = serializers.CharField()
+    translations = serializers.DictField(child=TagNameOut(), help_text=NAMES_HELP)
 
 
 class NodeOut(serializers.Serializer):

@@ -12,16 +12,26 @@ from apps.content import selectors, services
 from apps.content.models import Category
 
 from .filters import IdFilter
-from .serializers import MAX_ID, StrictInput, TagOut
+from .serializers import (
+    MAX_ID,
+    NAMES_HELP,
+    CategoryNameIn,
+    CategoryNameOut,
+    StrictInput,
+    TagNameIn,
+    TagOut,
+    names_in,
+)
 
 
 class CategoryOut(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
+    name = serializers.CharField(help_text="In the site's default locale.")
     slug = serializers.CharField()
     parent = serializers.IntegerField(source="parent_id", allow_null=True)
     position = serializers.IntegerField()
-    description = serializers.CharField()
+    description = serializers.CharField(help_text="In the site's default locale.")
+    translations = serializers.DictField(child=CategoryNameOut(), help_text=NAMES_HELP)
 
 
 class CategoryCreateIn(StrictInput):
@@ -33,6 +43,7 @@ class CategoryCreateIn(StrictInput):
         required=False, allow_null=True, min_value=1, max_value=MAX_ID
     )
     description = serializers.CharField(required=False, allow_blank=True)
+    translations = names_in(CategoryNameIn())
 
 
 class CategoryUpdateIn(StrictInput):
@@ -48,6 +59,7 @@ class CategoryUpdateIn(StrictInput):
         help_text="Move under this category; null moves it to the top level.",
     )
     description = serializers.CharField(required=False, allow_blank=True)
+    translations = names_in(CategoryNameIn(), replaces=True)
 
 
 class CategoryFilter(filters.FilterSet):
@@ -95,6 +107,7 @@ class CategoryViewSet(viewsets.GenericViewSet):
             slug=data.get("slug", ""),
             parent_id=data.get("parent"),
             description=data.get("description", ""),
+            translations=data.get("translations"),
             actor=request.user,
         )
         return Response(CategoryOut(category).data, status=status.HTTP_201_CREATED)
@@ -111,6 +124,7 @@ class CategoryViewSet(viewsets.GenericViewSet):
             parent_id=data.get("parent"),
             to_top_level="parent" in data and data["parent"] is None,
             description=data.get("description"),
+            translations=data.get("translations"),
             actor=request.user,
         )
         return Response(CategoryOut(category).data)
@@ -124,10 +138,21 @@ class CategoryViewSet(viewsets.GenericViewSet):
 
 
 class TagCreateIn(StrictInput):
-    """A tag; the existing tag when one has the same slug."""
+    """A tag; the existing tag (unchanged) when one has the same slug."""
 
     name = serializers.CharField(max_length=80)
     slug = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    translations = names_in(TagNameIn())
+
+
+class TagUpdateIn(StrictInput):
+    """Fields of a tag to change."""
+
+    name = serializers.CharField(max_length=80, required=False)
+    slug = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, help_text="Empty: made from the name."
+    )
+    translations = names_in(TagNameIn(), replaces=True)
 
 
 @extend_schema_view(
@@ -138,6 +163,7 @@ class TagCreateIn(StrictInput):
         request=TagCreateIn,
         responses=TagOut,
     ),
+    partial_update=extend_schema(summary="Change a tag", request=TagUpdateIn, responses=TagOut),
     destroy=extend_schema(summary="Delete a tag", responses={204: None}),
 )
 class TagViewSet(viewsets.GenericViewSet):
@@ -160,9 +186,25 @@ class TagViewSet(viewsets.GenericViewSet):
         tag = services.tag_get_or_create(
             name=serializer.validated_data["name"],
             slug=serializer.validated_data.get("slug", ""),
+            translations=serializer.validated_data.get("translations"),
             actor=request.user,
         )
         return Response(TagOut(tag).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        tag = self.get_object()
+        serializer = TagUpdateIn(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tag = services.tag_update(
+            tag_id=tag.pk,
+            name=data.get("name"),
+            # Not given: kept, as a category's is (the service would make it from a new name).
+            slug=data.get("slug", tag.slug),
+            translations=data.get("translations"),
+            actor=request.user,
+        )
+        return Response(TagOut(tag).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
         services.tag_delete(tag_id=self.get_object().pk, actor=request.user)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from apps.content import services as content
 from apps.content.errors import ContentInvalid, NodeNotFound
@@ -108,7 +109,8 @@ def post_patch(
     """Change a post's fields (``POST_FIELDS``), schedule and translations: one transaction."""
     unknown = set(fields or {}) - POST_FIELDS
     if unknown:
-        raise ContentInvalid({name: "cannot be changed on a post" for name in sorted(unknown)})
+        refusal = gettext("cannot be changed on a post")
+        raise ContentInvalid({name: refusal for name in sorted(unknown)})
     with _as_post(post_id):
         return content.node_patch(
             node_id=post_id,

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy
+
 from apps.core.errors import NotFound, ValidationFailed
 
 
@@ -13,4 +15,4 @@ class ContentInvalid(ValidationFailed):
 
 class NodeNotFound(NotFound):
     code = "node_not_found"
-    title = "No such content"
+    title = gettext_lazy("No such content")

@@ -1,6 +1,6 @@
 """Events of the content module. Every change to content publishes one of these."""
 
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -11,6 +11,7 @@ from apps.events.schema import (
     ShortText,
     StatusChange,
     Text,
+    upcaster,
 )
 
 Kind = Text(32)
@@ -91,12 +92,28 @@ class _CategoryEvent(DomainEvent):
     slug: SlugText
 
 
+# What a taxonomy event says changed: "name", "slug", "translations.de.name", ... (v2).
+Changes = list[ShortText]
+# The locales that have a name of their own besides the default locale's (v2).
+TranslatedLocales = list[Locale]
+# A v1 update did not say what changed: treat it as a change of everything readers see.
+_V1_CATEGORY_CHANGES = ["name", "slug", "parent", "position", "description"]
+_V1_TAG_CHANGES = ["name", "slug"]
+
+
 class CategoryCreated(_CategoryEvent):
     event_type = "content.category.created"
+    schema_version = 2
+
+    locales: TranslatedLocales = Field(default_factory=list, max_length=64)
 
 
 class CategoryUpdated(_CategoryEvent):
     event_type = "content.category.updated"
+    schema_version = 2
+
+    changed: Changes = Field(min_length=1, max_length=200)
+    locales: TranslatedLocales = Field(default_factory=list, max_length=64)
 
 
 class CategoryDeleted(_CategoryEvent):
@@ -114,14 +131,43 @@ class _TagEvent(DomainEvent):
 
 class TagCreated(_TagEvent):
     event_type = "content.tag.created"
+    schema_version = 2
+
+    locales: TranslatedLocales = Field(default_factory=list, max_length=64)
 
 
 class TagUpdated(_TagEvent):
     event_type = "content.tag.updated"
+    schema_version = 2
+
+    changed: Changes = Field(min_length=1, max_length=200)
+    locales: TranslatedLocales = Field(default_factory=list, max_length=64)
 
 
 class TagDeleted(_TagEvent):
     event_type = "content.tag.deleted"
+
+
+@upcaster(CategoryCreated.event_type, from_version=1)
+@upcaster(TagCreated.event_type, from_version=1)
+def _created_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 came before per-locale names: nothing was translated.
+    payload.setdefault("locales", [])
+    return payload
+
+
+@upcaster(CategoryUpdated.event_type, from_version=1)
+def _category_updated_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    payload.setdefault("changed", list(_V1_CATEGORY_CHANGES))
+    payload.setdefault("locales", [])
+    return payload
+
+
+@upcaster(TagUpdated.event_type, from_version=1)
+def _tag_updated_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    payload.setdefault("changed", list(_V1_TAG_CHANGES))
+    payload.setdefault("locales", [])
+    return payload
 
 
 class _MediaEvent(DomainEvent):
@@ -144,6 +190,13 @@ class MediaUpdated(_MediaEvent):
 
 class MediaDeleted(_MediaEvent):
     event_type = "content.media.deleted"
+
+
+class MediaRenditionsMade(_MediaEvent):
+    """New renditions of an image exist: what shows it can offer them (``srcset``)."""
+
+    event_type = "content.media.renditions_made"
+    widths: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=20)
 
 
 # Every event that changes what a node shows, for subscribers that re-read nodes.

@@ -8,6 +8,8 @@ wrapper's app so that each wrapper has its own admin entry and permissions;
 the wrappers re-export them from their ``models`` without naming content's tables.
 """
 
+from django.utils.translation import gettext_lazy
+
 from .models import Node
 
 POST_KIND = "post"
@@ -20,13 +22,13 @@ class Post(Node):
     class Meta:
         app_label = "blog"
         proxy = True
-        verbose_name = "post"
-        verbose_name_plural = "posts"
+        verbose_name = gettext_lazy("post")
+        verbose_name_plural = gettext_lazy("posts")
 
 
 class Page(Node):
     class Meta:
         app_label = "pages"
         proxy = True
-        verbose_name = "page"
-        verbose_name_plural = "pages"
+        verbose_name = gettext_lazy("page")
+        verbose_name_plural = gettext_lazy("pages")

@@ -8,18 +8,18 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 
 class NodeStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
-    ARCHIVED = "archived", "Archived"
+    DRAFT = "draft", gettext_lazy("Draft")
+    PUBLISHED = "published", gettext_lazy("Published")
+    ARCHIVED = "archived", gettext_lazy("Archived")
 
 
 class BodyFormat(models.TextChoices):
-    MARKDOWN = "markdown", "Markdown"
-    HTML = "html", "HTML"
+    MARKDOWN = "markdown", gettext_lazy("Markdown")
+    HTML = "html", gettext_lazy("HTML")
 
 
 class Category(models.Model):
@@ -30,24 +30,40 @@ class Category(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     position = models.PositiveIntegerField(default=0)
     description = models.TextField(blank=True)
+    # ``name`` and ``description`` are the tenant's default locale's; other locales override them:
+    # {"de": {"name": "Neuigkeiten", "description": "Was passiert"}} (see ``services``).
+    translations = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["position", "name"]
-        verbose_name_plural = "categories"
+        verbose_name_plural = gettext_lazy("categories")
 
     def __str__(self) -> str:
         return self.name
+
+    def name_in(self, locale: str) -> str:
+        """The name readers of ``locale`` see: its own, else the default locale's."""
+        return (self.translations or {}).get(locale, {}).get("name") or self.name
+
+    def description_in(self, locale: str) -> str:
+        return (self.translations or {}).get(locale, {}).get("description") or self.description
 
 
 class Tag(models.Model):
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=80, unique=True)
+    # ``name`` is the tenant's default locale's; other locales override it: {"de": {"name": "Team"}}.
+    translations = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def name_in(self, locale: str) -> str:
+        """The name readers of ``locale`` see: its own, else the default locale's."""
+        return (self.translations or {}).get(locale, {}).get("name") or self.name
 
 
 class Media(models.Model):
@@ -66,7 +82,7 @@ class Media(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "media"
+        verbose_name_plural = gettext_lazy("media")
 
     def __str__(self) -> str:
         """Its alt text (in the tenant's default locale, else any), else its file's name."""
@@ -76,6 +92,31 @@ class Media(models.Model):
 
     def alt(self, locale: str) -> str:
         return self.alt_text.get(locale) or next(iter(self.alt_text.values()), "")
+
+
+class Rendition(models.Model):
+    """A resized copy of a media image, for ``srcset``; made by the outbox after the upload.
+
+    One per width smaller than the original (the original serves the largest),
+    stored next to the originals in the tenant's media folder.
+    """
+
+    media = models.ForeignKey(Media, on_delete=models.CASCADE, related_name="renditions")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    file = models.FileField(max_length=255)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["media", "width"]
+        constraints = [
+            models.UniqueConstraint(fields=["media", "width"], name="rendition_media_width_uniq")
+        ]
+
+    def __str__(self) -> str:
+        """Without its media: the admin lists renditions on a media's delete page, one per line."""
+        return gettext("copy %(width)s px wide") % {"width": self.width}
 
 
 class Node(models.Model):
@@ -97,7 +138,7 @@ class Node(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="nodes")
     published_at = models.DateTimeField(null=True, blank=True)
     publish_at = models.DateTimeField(
-        null=True, blank=True, help_text="Scheduled publication (UTC)."
+        null=True, blank=True, help_text=gettext_lazy("Scheduled publication (UTC).")
     )
     metadata = models.JSONField(default=dict, blank=True)
     canonical_url = models.URLField(blank=True)
@@ -141,7 +182,8 @@ class NodeTranslation(models.Model):
     node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="translations")
     locale = models.CharField(max_length=16)
     kind = models.SlugField(
-        max_length=32, help_text="Copied from the node: slugs are unique per locale and kind."
+        max_length=32,
+        help_text=gettext_lazy("Copied from the node: slugs are unique per locale and kind."),
     )
     title = models.CharField(max_length=255)
     slug = models.SlugField(max_length=255, allow_unicode=False)
@@ -150,7 +192,9 @@ class NodeTranslation(models.Model):
     body_format = models.CharField(
         max_length=16, choices=BodyFormat.choices, default=BodyFormat.MARKDOWN
     )
-    body_html = models.TextField(blank=True, help_text="The body rendered and sanitized.")
+    body_html = models.TextField(
+        blank=True, help_text=gettext_lazy("The body rendered and sanitized.")
+    )
     meta_title = models.CharField(max_length=255, blank=True)
     meta_description = models.CharField(max_length=320, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -177,7 +221,7 @@ class Revision(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     message = models.CharField(max_length=255, blank=True)
     changed = models.JSONField(
-        default=list, help_text="Names of what changed since the previous revision."
+        default=list, help_text=gettext_lazy("Names of what changed since the previous revision.")
     )
     snapshot = models.JSONField()
 

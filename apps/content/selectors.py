@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet
+from django.db.models.functions import JSONObject
 
 from apps.tenancy.selectors import tenant_by_schema
 
-from .models import Category, Media, Node, NodeStatus, NodeTranslation, Revision, Tag
+from .models import Category, Media, Node, NodeStatus, NodeTranslation, Rendition, Revision, Tag
+
+# Annotations that carry an image's renditions ({"width", "file"} rows, narrowest first) in
+# the query that loads the image, so that a ``srcset`` costs no query of its own.
+OG_IMAGE_RENDITIONS = "og_image_renditions"
+MEDIA_RENDITIONS = "rendition_rows"
 
 
 def current_locales() -> list[str]:
@@ -52,12 +59,18 @@ def nodes(
     status: str | None = None,
     category_slug: str | None = None,
     tag_slug: str | None = None,
+    tag_id: int | None = None,
     author_id: int | None = None,
     parent_id: UUID | None = None,
 ) -> QuerySet[Node]:
     """Nodes with what rendering them needs loaded in a fixed number of queries."""
-    queryset = Node.objects.select_related("author", "category", "og_image").prefetch_related(
-        "tags", Prefetch("translations", queryset=NodeTranslation.objects.order_by("locale"))
+    # The author's profile (apps.people, below content) holds the name readers see.
+    queryset = (
+        Node.objects.select_related("author", "author__profile", "category", "og_image")
+        .prefetch_related(
+            "tags", Prefetch("translations", queryset=NodeTranslation.objects.order_by("locale"))
+        )
+        .annotate(**{OG_IMAGE_RENDITIONS: _renditions_of("og_image_id")})
     )
     if kind:
         queryset = queryset.filter(kind=kind)
@@ -67,6 +80,8 @@ def nodes(
         queryset = queryset.filter(category__slug=category_slug)
     if tag_slug:
         queryset = queryset.filter(tags__slug=tag_slug)
+    if tag_id is not None:
+        queryset = queryset.filter(tags__pk=tag_id)
     if author_id is not None:
         queryset = queryset.filter(author_id=author_id)
     if parent_id is not None:
@@ -147,8 +162,57 @@ def media(media_id: UUID | str) -> Media | None:
         return None
 
 
-def media_list() -> QuerySet[Media]:
-    return Media.objects.order_by("-created_at")
+def media_list(*, with_renditions: bool = False) -> QuerySet[Media]:
+    """Every media, newest first; ``with_renditions`` loads what ``media_srcset`` needs."""
+    queryset = Media.objects.order_by("-created_at")
+    if with_renditions:
+        queryset = queryset.annotate(**{MEDIA_RENDITIONS: _renditions_of("pk")})
+    return queryset
+
+
+def _renditions_of(media_ref: str) -> ArraySubquery:
+    return ArraySubquery(
+        Rendition.objects.filter(media_id=OuterRef(media_ref))
+        .order_by("width")
+        .values(row=JSONObject(width="width", file="file"))
+    )
+
+
+def renditions(media_id: UUID | str) -> QuerySet[Rendition]:
+    return Rendition.objects.filter(media_id=media_id).order_by("width")
+
+
+def _srcset(media: Media | None, rows: list[dict] | None) -> str:
+    """``"<url> 320w, <url> 640w, <original> 1000w"``; empty until the image has renditions."""
+    if media is None or not media.width or not rows:
+        return ""
+    # Never a rendition as wide as the original: a width named twice makes the srcset invalid.
+    narrower = [row for row in rows if row["width"] < media.width]
+    if not narrower:
+        return ""
+    storage = Rendition._meta.get_field("file").storage
+    sources = [f"{storage.url(row['file'])} {row['width']}w" for row in narrower]
+    return ", ".join([*sources, f"{media.file.url} {media.width}w"])
+
+
+def media_srcset(media: Media | None) -> str:
+    """The ``srcset`` of ``media`` (loaded with ``media_list(with_renditions=True)``, else one query)."""
+    if media is None:
+        return ""
+    rows = getattr(media, MEDIA_RENDITIONS, None)
+    if rows is None:
+        rows = list(renditions(media.pk).values("width", "file"))
+    return _srcset(media, rows)
+
+
+def og_image_srcset(node: Node) -> str:
+    """The ``srcset`` of the node's image (loaded with ``nodes()``, else one query)."""
+    if node.og_image_id is None:
+        return ""
+    rows = getattr(node, OG_IMAGE_RENDITIONS, None)
+    if rows is None:
+        rows = list(renditions(node.og_image_id).values("width", "file"))
+    return _srcset(node.og_image, rows)
 
 
 def scheduled() -> QuerySet[Node]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -11,10 +12,12 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.errors import InvalidTransition, NotFound
 from apps.core.models import model_update, would_cycle
@@ -22,10 +25,21 @@ from apps.events.publisher import publish
 
 from . import events
 from .errors import ContentInvalid, NodeNotFound
-from .models import BodyFormat, Category, Media, Node, NodeStatus, NodeTranslation, Revision, Tag
+from .models import (
+    BodyFormat,
+    Category,
+    Media,
+    Node,
+    NodeStatus,
+    NodeTranslation,
+    Rendition,
+    Revision,
+    Tag,
+)
 from .rendering import render_body
+from .renditions import RENDITION_FORMATS, RENDITION_WIDTHS, NoRenditions, read_original, render
 from .selectors import current_locales
-from .validation import validate_image, validate_metadata
+from .validation import IMAGE_TYPES, validate_image, validate_metadata
 
 
 @dataclass(frozen=True)
@@ -63,28 +77,49 @@ class TransitionTable:
         if transition is None:
             raise InvalidTransition(f"no action '{action}'", current=status)
         if transition.source != status:
-            state = "a draft" if status == NodeStatus.DRAFT else status
-            already = " already" if status == transition.target else ""
+            message = (
+                gettext(
+                    "This content is %(state)s already: only %(source)s content can be %(past)s."
+                )
+                if status == transition.target
+                else gettext("This content is %(state)s: only %(source)s content can be %(past)s.")
+            )
             raise InvalidTransition(
-                f"This content is {state}{already}: "
-                f"only {transition.source} content can be {transition.past}.",
+                message
+                % {
+                    "state": STATUS_AS_STATE.get(status, status),
+                    "source": STATUS_AS_ADJECTIVE.get(transition.source, transition.source),
+                    "past": transition.past,
+                },
                 current=status,
                 target=transition.target,
             )
         return transition
 
 
+# How a refusal names a status: "This content is a draft: only published content can be ..."
+STATUS_AS_STATE = {
+    NodeStatus.DRAFT: gettext_lazy("a draft"),
+    NodeStatus.PUBLISHED: gettext_lazy("published"),
+    NodeStatus.ARCHIVED: gettext_lazy("archived"),
+}
+STATUS_AS_ADJECTIVE = {
+    NodeStatus.DRAFT: gettext_lazy("draft"),
+    NodeStatus.PUBLISHED: gettext_lazy("published"),
+    NodeStatus.ARCHIVED: gettext_lazy("archived"),
+}
+
 # draft -> published -> archived -> draft; published -> draft (unpublish).
 NODE_TRANSITIONS = TransitionTable(
     [
         Transition("publish", NodeStatus.DRAFT, NodeStatus.PUBLISHED, events.NodePublished,
-                   "Publish", "published"),
+                   gettext_lazy("Publish"), gettext_lazy("published")),
         Transition("unpublish", NodeStatus.PUBLISHED, NodeStatus.DRAFT, events.NodeUnpublished,
-                   "Unpublish", "unpublished"),
+                   gettext_lazy("Unpublish"), gettext_lazy("unpublished")),
         Transition("archive", NodeStatus.PUBLISHED, NodeStatus.ARCHIVED, events.NodeArchived,
-                   "Archive", "archived"),
+                   gettext_lazy("Archive"), gettext_lazy("archived")),
         Transition("restore", NodeStatus.ARCHIVED, NodeStatus.DRAFT, events.NodeRestored,
-                   "Restore from archive", "restored"),
+                   gettext_lazy("Restore from archive"), gettext_lazy("restored")),
     ]
 )  # fmt: skip
 KIND_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -140,17 +175,22 @@ def _locked(node_id: UUID, *, kind: str | None = None) -> Node:
 def _clean_translation(data: TranslationInput, *, locales: list[str]) -> TranslationInput:
     errors = {}
     if data.locale not in locales:
-        errors["locale"] = f"'{data.locale}' is not enabled for this site ({', '.join(locales)})"
+        errors["locale"] = gettext("'%(locale)s' is not enabled for this site (%(enabled)s)") % {
+            "locale": data.locale,
+            "enabled": ", ".join(locales),
+        }
     title = (data.title or "").strip()
     if not title or len(title) > 255:
-        errors["title"] = "must be 1 to 255 characters"
+        errors["title"] = gettext("must be 1 to 255 characters")
     slug = slugify(data.slug or title)[:255]
     if not slug:
-        errors["slug"] = "cannot be empty (give a title with letters or digits)"
+        errors["slug"] = gettext("cannot be empty (give a title with letters or digits)")
     if data.body_format not in BodyFormat.values:
-        errors["body_format"] = f"must be one of {BodyFormat.values}"
+        errors["body_format"] = gettext("must be one of %(choices)s") % {
+            "choices": BodyFormat.values
+        }
     if len(data.meta_description or "") > 320:
-        errors["meta_description"] = "at most 320 characters"
+        errors["meta_description"] = gettext("at most 320 characters")
     if errors:
         raise ContentInvalid(
             {
@@ -200,20 +240,20 @@ def _check_parent(node: Node | None, parent_id: UUID | None) -> Node | None:
         return None
     parent = Node.objects.filter(pk=parent_id).first()
     if parent is None:
-        raise ContentInvalid({"parent": "no such content"})
+        raise ContentInvalid({"parent": gettext("no such content")})
     if would_cycle(node, parent):
-        raise ContentInvalid({"parent": "a node cannot be its own ancestor"})
+        raise ContentInvalid({"parent": gettext("a node cannot be its own ancestor")})
     return parent
 
 
 def _check_refs(data_category: int | None, tag_ids: list[int], og_image_id: UUID | None) -> None:
     errors = {}
     if data_category is not None and not Category.objects.filter(pk=data_category).exists():
-        errors["category"] = "no such category"
+        errors["category"] = gettext("no such category")
     if tag_ids and Tag.objects.filter(pk__in=tag_ids).count() != len(set(tag_ids)):
-        errors["tags"] = "unknown tag"
+        errors["tags"] = gettext("unknown tag")
     if og_image_id is not None and not Media.objects.filter(pk=og_image_id).exists():
-        errors["og_image"] = "no such media"
+        errors["og_image"] = gettext("no such media")
     if errors:
         raise ContentInvalid(errors)
 
@@ -283,9 +323,11 @@ def _user(actor):
 def node_create(*, data: NodeInput, rules: NodeRules | None = None, actor=None) -> Node:
     """A new draft node with its translations; ``rules`` are the wrapper module's, if any."""
     if not KIND_RE.fullmatch(data.kind or ""):
-        raise ContentInvalid({"kind": "lowercase letters, digits, '-' or '_', up to 32 characters"})
+        raise ContentInvalid(
+            {"kind": gettext("lowercase letters, digits, '-' or '_', up to 32 characters")}
+        )
     if not data.translations:
-        raise ContentInvalid({"translations": "at least one translation is required"})
+        raise ContentInvalid({"translations": gettext("at least one translation is required")})
     locales = current_locales()
     translations = [_clean_translation(t, locales=locales) for t in data.translations]
     metadata = validate_metadata(data.metadata)
@@ -333,7 +375,7 @@ def _clean_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Node fields to change, checked before any lock is taken."""
     unknown = set(changes) - UPDATABLE
     if unknown:
-        raise ContentInvalid({name: "cannot be changed here" for name in sorted(unknown)})
+        raise ContentInvalid({name: gettext("cannot be changed here") for name in sorted(unknown)})
     changes = dict(changes)
     if "metadata" in changes:
         changes["metadata"] = validate_metadata(changes["metadata"])
@@ -350,7 +392,7 @@ def _check_schedule(node: Node, publish_at: datetime | None) -> None:
             f"only drafts can be scheduled; this one is {node.status}", current=node.status
         )
     if publish_at is not None and publish_at <= timezone.now():
-        raise ContentInvalid({"publish_at": "must be in the future (or empty to cancel)"})
+        raise ContentInvalid({"publish_at": gettext("must be in the future (or empty to cancel)")})
 
 
 def _stored_input(row: NodeTranslation) -> TranslationInput:
@@ -411,9 +453,13 @@ def node_patch(
             written.append(final[locale])
         for locale in delete_locales:
             if len(final) <= 1:
-                raise ContentInvalid({"locale": "the last translation of a node cannot be deleted"})
+                raise ContentInvalid(
+                    {"locale": gettext("the last translation of a node cannot be deleted")}
+                )
             if locale not in stored:
-                raise ContentInvalid({"locale": f"no '{locale}' translation"})
+                raise ContentInvalid(
+                    {"locale": gettext("no '%(locale)s' translation") % {"locale": locale}}
+                )
             del final[locale]
         if rules is not None:
             rules(node, list(final.values()))
@@ -574,7 +620,7 @@ def node_delete(
     with transaction.atomic():
         node = _locked(node_id, kind=kind)
         if node.children.exists():
-            raise ContentInvalid({"children": "move or delete the children first"})
+            raise ContentInvalid({"children": gettext("move or delete the children first")})
         if before_delete is not None:
             before_delete(node)
         event = events.NodeDeleted(node_id=node.pk, kind=node.kind, version=node.version + 1)
@@ -588,7 +634,9 @@ def revision_restore(*, node_id: UUID, number: int, actor=None) -> Node:
         node = _locked(node_id)
         revision = node.revisions.filter(number=number).first()
         if revision is None:
-            raise ContentInvalid({"revision": f"no revision {number}"})
+            raise ContentInvalid(
+                {"revision": gettext("no revision %(number)s") % {"number": number}}
+            )
         before = snapshot(node)
         state = revision.snapshot
         node.parent_id = (
@@ -641,35 +689,141 @@ def revision_restore(*, node_id: UUID, number: int, actor=None) -> Node:
 
 # -- categories, tags, media ------------------------------------------------------
 
+CATEGORY_NAME_MAX = 120
+TAG_NAME_MAX = 80
+TRANSLATED_DESCRIPTION_MAX = 5000
+# What a locale may override, and how long each text may be.
+CATEGORY_TRANSLATION_FIELDS = {"name": CATEGORY_NAME_MAX, "description": TRANSLATED_DESCRIPTION_MAX}
+TAG_TRANSLATION_FIELDS = {"name": TAG_NAME_MAX}
+# Per locale, the texts that replace the default locale's: {"de": {"name": "Neuigkeiten"}}.
+NameTranslations = Mapping[str, Mapping[str, Any]]
+
 
 def _clean_name_slug(name: str, slug: str, *, max_length: int) -> tuple[str, str]:
     name = (name or "").strip()
     slug = slugify(slug or name)[:max_length]
     errors = {}
     if not name or len(name) > max_length:
-        errors["name"] = f"must be 1 to {max_length} characters"
+        errors["name"] = gettext("must be 1 to %(max)s characters") % {"max": max_length}
     if not slug:
-        errors["slug"] = "cannot be empty"
+        errors["slug"] = gettext("cannot be empty")
     if errors:
         raise ContentInvalid(errors)
     return name, slug
 
 
+def _clean_name_translations(
+    translations: Any, *, fields: Mapping[str, int]
+) -> dict[str, dict[str, str]]:
+    """Per-locale names (and descriptions) of a category or tag, checked.
+
+    Only enabled locales other than the default one (whose name is the entity's own
+    ``name``); each with a non-empty name, every text trimmed, bounded and NUL-free.
+    Errors are keyed ``translations.<locale>.<field>``, like a node's translations.
+    """
+    if not isinstance(translations, Mapping):
+        raise ContentInvalid({"translations": gettext("must be an object keyed by locale")})
+    locales = current_locales()
+    default = locales[0]
+    errors: dict[str, str] = {}
+    cleaned: dict[str, dict[str, str]] = {}
+    for locale, values in translations.items():
+        key = f"translations.{str(locale)[:16]}"
+        if locale not in locales:
+            errors[key] = gettext("'%(locale)s' is not enabled for this site (%(enabled)s)") % {
+                "locale": str(locale)[:16],
+                "enabled": ", ".join(locales),
+            }
+            continue
+        if locale == default:
+            errors[key] = gettext("'%(locale)s' is the default locale: change the name itself") % {
+                "locale": locale
+            }
+            continue
+        if not isinstance(values, Mapping):
+            errors[key] = gettext("must be an object with %(fields)s") % {
+                "fields": " and ".join(fields)
+            }
+            continue
+        for unknown in sorted(str(name)[:32] for name in values if name not in fields):
+            errors[f"{key}.{unknown}"] = gettext("unknown field")
+        entry: dict[str, str] = {}
+        for name, limit in fields.items():
+            value = values.get(name) or ""
+            if not isinstance(value, str):
+                errors[f"{key}.{name}"] = gettext("must be text")
+                continue
+            value = value.strip()
+            if "\x00" in value:
+                errors[f"{key}.{name}"] = gettext("must not contain NUL characters")
+            elif len(value) > limit:
+                errors[f"{key}.{name}"] = gettext("at most %(limit)d characters") % {"limit": limit}
+            elif value:
+                entry[name] = value
+        if "name" not in entry:
+            errors.setdefault(
+                f"{key}.name",
+                gettext("must be 1 to %(limit)d characters") % {"limit": fields["name"]},
+            )
+        cleaned[locale] = entry
+    if errors:
+        raise ContentInvalid(errors)
+    return dict(sorted(cleaned.items()))
+
+
+def _taxonomy_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, fields: Mapping[str, int]
+) -> list[str]:
+    """What an update changed: plain field names, then ``translations.<locale>.<field>``."""
+    changed = [name for name in after if name != "translations" and before[name] != after[name]]
+    old, new = before["translations"] or {}, after["translations"] or {}
+    for locale in sorted(set(old) | set(new)):
+        changed += [
+            f"translations.{locale}.{name}"
+            for name in fields
+            if old.get(locale, {}).get(name) != new.get(locale, {}).get(name)
+        ]
+    return changed
+
+
 def category_create(
-    *, name: str, slug: str = "", parent_id: int | None = None, description: str = "", actor=None
+    *,
+    name: str,
+    slug: str = "",
+    parent_id: int | None = None,
+    description: str = "",
+    translations: NameTranslations | None = None,
+    actor=None,
 ) -> Category:
-    name, slug = _clean_name_slug(name, slug, max_length=120)
+    """A new category; ``translations`` are its names (and descriptions) in other locales."""
+    name, slug = _clean_name_slug(name, slug, max_length=CATEGORY_NAME_MAX)
+    names = _clean_name_translations(translations or {}, fields=CATEGORY_TRANSLATION_FIELDS)
     if parent_id is not None and not Category.objects.filter(pk=parent_id).exists():
-        raise ContentInvalid({"parent": "no such category"})
+        raise ContentInvalid({"parent": gettext("no such category")})
     try:
         with transaction.atomic():
             category = Category.objects.create(
-                name=name, slug=slug, parent_id=parent_id, description=description
+                name=name, slug=slug, parent_id=parent_id, description=description,
+                translations=names,
+            )  # fmt: skip
+            publish(
+                events.CategoryCreated(category_id=category.pk, slug=slug, locales=list(names)),
+                actor=actor,
             )
-            publish(events.CategoryCreated(category_id=category.pk, slug=slug), actor=actor)
     except IntegrityError:
-        raise ContentInvalid({"slug": f"'{slug}' is taken"}) from None
+        raise ContentInvalid({"slug": gettext("'%(slug)s' is taken") % {"slug": slug}}) from None
     return category
+
+
+def _category_state(category: Category) -> dict[str, Any]:
+    return {
+        "name": category.name,
+        "slug": category.slug,
+        "parent": category.parent_id,
+        "position": category.position,
+        "description": category.description,
+        "translations": category.translations,
+    }
 
 
 def category_update(
@@ -681,40 +835,67 @@ def category_update(
     to_top_level: bool = False,
     position: int | None = None,
     description: str | None = None,
+    translations: NameTranslations | None = None,
     actor=None,
 ) -> Category:
-    """Change a category; ``parent_id`` moves it under another, ``to_top_level`` to the top."""
+    """Change a category; ``parent_id`` moves it under another, ``to_top_level`` to the top.
+
+    :param translations: the names (and descriptions) in the other locales, replacing
+        the ones it has (``None`` keeps them).
+    A change that changes nothing publishes nothing.
+    """
+    names = (
+        None
+        if translations is None
+        else _clean_name_translations(translations, fields=CATEGORY_TRANSLATION_FIELDS)
+    )
     with transaction.atomic():
         category = Category.objects.select_for_update().filter(pk=category_id).first()
         if category is None:
             raise NotFound(f"no category {category_id}")
+        before = _category_state(category)
         new_name, new_slug = _clean_name_slug(
             name if name is not None else category.name,
             slug if slug is not None else category.slug,
-            max_length=120,
+            max_length=CATEGORY_NAME_MAX,
         )
         if parent_id is not None:
             parent = Category.objects.filter(pk=parent_id).first()
             if parent is None:
-                raise ContentInvalid({"parent": "no such category"})
+                raise ContentInvalid({"parent": gettext("no such category")})
             if would_cycle(category, parent):
-                raise ContentInvalid({"parent": "a category cannot be its own ancestor"})
+                raise ContentInvalid({"parent": gettext("a category cannot be its own ancestor")})
             category.parent_id = parent_id
         elif to_top_level:
             category.parent_id = None
         if position is not None:
             if position < 0:
-                raise ContentInvalid({"position": "must be zero or more"})
+                raise ContentInvalid({"position": gettext("must be zero or more")})
             category.position = position
         category.name, category.slug = new_name, new_slug
         if description is not None:
             category.description = description
+        if names is not None:
+            category.translations = names
+        changed = _taxonomy_changes(
+            before, _category_state(category), fields=CATEGORY_TRANSLATION_FIELDS
+        )
+        if not changed:
+            return category
         try:
             with transaction.atomic():
                 category.save()
         except IntegrityError:
-            raise ContentInvalid({"slug": f"'{new_slug}' is taken"}) from None
-        publish(events.CategoryUpdated(category_id=category.pk, slug=category.slug), actor=actor)
+            raise ContentInvalid(
+                {"slug": gettext("'%(slug)s' is taken") % {"slug": new_slug}}
+            ) from None
+        publish(
+            events.CategoryUpdated(
+                category_id=category.pk, slug=category.slug, changed=changed,
+                locales=list(category.translations),
+            ),
+            actor=actor,
+        )  # fmt: skip
     return category
 
 
@@ -724,33 +905,78 @@ def category_delete(*, category_id: int, actor=None) -> None:
         if category is None:
             raise NotFound(f"no category {category_id}")
         if category.children.exists():
-            raise ContentInvalid({"children": "delete or move the subcategories first"})
+            raise ContentInvalid({"children": gettext("delete or move the subcategories first")})
         event = events.CategoryDeleted(category_id=category.pk, slug=category.slug)
         category.delete()
         publish(event, actor=actor)
 
 
-def tag_get_or_create(*, name: str, slug: str = "", actor=None) -> Tag:
-    name, slug = _clean_name_slug(name, slug, max_length=80)
+def tag_get_or_create(
+    *, name: str, slug: str = "", translations: NameTranslations | None = None, actor=None
+) -> Tag:
+    """The tag with this slug (made from ``name`` when empty), created when there is none.
+
+    ``translations`` (its names in other locales) are checked always and written only
+    when the tag is created: an existing tag is returned as it is.
+    """
+    name, slug = _clean_name_slug(name, slug, max_length=TAG_NAME_MAX)
+    names = _clean_name_translations(translations or {}, fields=TAG_TRANSLATION_FIELDS)
     with transaction.atomic():
         tag = Tag.objects.filter(slug=slug).first()
         if tag is None:
-            tag = Tag.objects.create(name=name, slug=slug)
-            publish(events.TagCreated(tag_id=tag.pk, slug=slug), actor=actor)
+            tag = Tag.objects.create(name=name, slug=slug, translations=names)
+            publish(events.TagCreated(tag_id=tag.pk, slug=slug, locales=list(names)), actor=actor)
     return tag
 
 
-def tag_update(*, tag_id: int, name: str, slug: str = "", actor=None) -> Tag:
-    name, slug = _clean_name_slug(name, slug, max_length=80)
+def tag_update(
+    *,
+    tag_id: int,
+    name: str | None = None,
+    slug: str | None = None,
+    translations: NameTranslations | None = None,
+    actor=None,
+) -> Tag:
+    """Rename a tag or change its names in other locales.
+
+    :param name: the new name (``None`` keeps it).
+    :param slug: the new slug; empty makes it from the name, ``None`` does too when a
+        name is given (a rename) and keeps the slug otherwise.
+    :param translations: the names in the other locales, replacing the ones it has
+        (``None`` keeps them).
+    A change that changes nothing publishes nothing.
+    """
+    names = (
+        None
+        if translations is None
+        else _clean_name_translations(translations, fields=TAG_TRANSLATION_FIELDS)
+    )
     with transaction.atomic():
         tag = Tag.objects.select_for_update().filter(pk=tag_id).first()
         if tag is None:
             raise NotFound(f"no tag {tag_id}")
-        if Tag.objects.filter(slug=slug).exclude(pk=tag_id).exists():
-            raise ContentInvalid({"slug": f"'{slug}' is taken"})
-        tag.name, tag.slug = name, slug
-        tag.save(update_fields=["name", "slug"])
-        publish(events.TagUpdated(tag_id=tag.pk, slug=slug), actor=actor)
+        if slug is None and name is None:
+            slug = tag.slug
+        new_name, new_slug = _clean_name_slug(
+            name if name is not None else tag.name, slug or "", max_length=TAG_NAME_MAX
+        )
+        if Tag.objects.filter(slug=new_slug).exclude(pk=tag_id).exists():
+            raise ContentInvalid({"slug": gettext("'%(slug)s' is taken") % {"slug": new_slug}})
+        before = {"name": tag.name, "slug": tag.slug, "translations": tag.translations}
+        tag.name, tag.slug = new_name, new_slug
+        if names is not None:
+            tag.translations = names
+        after = {"name": tag.name, "slug": tag.slug, "translations": tag.translations}
+        changed = _taxonomy_changes(before, after, fields=TAG_TRANSLATION_FIELDS)
+        if not changed:
+            return tag
+        tag.save(update_fields=["name", "slug", "translations"])
+        publish(
+            events.TagUpdated(
+                tag_id=tag.pk, slug=new_slug, changed=changed, locales=list(tag.translations)
+            ),
+            actor=actor,
+        )
     return tag
 
 
@@ -771,7 +997,9 @@ def media_upload(
     alt = {locale: (text or "").strip()[:300] for locale, text in (alt_text or {}).items()}
     bad = [locale for locale in alt if locale not in current_locales()]
     if bad:
-        raise ContentInvalid({"alt_text": f"locales not enabled: {', '.join(bad)}"})
+        raise ContentInvalid(
+            {"alt_text": gettext("locales not enabled: %(locales)s") % {"locales": ", ".join(bad)}}
+        )
     with transaction.atomic():
         media = Media(
             content_type=content_type, size=file.size, alt_text=alt, uploaded_by=_user(actor)
@@ -792,7 +1020,12 @@ def media_update_alt(*, media_id: UUID, alt_text: dict[str, str], actor=None) ->
             raise NotFound(f"no media {media_id}")
         bad = [locale for locale in alt_text if locale not in current_locales()]
         if bad:
-            raise ContentInvalid({"alt_text": f"locales not enabled: {', '.join(bad)}"})
+            raise ContentInvalid(
+                {
+                    "alt_text": gettext("locales not enabled: %(locales)s")
+                    % {"locales": ", ".join(bad)}
+                }
+            )
         media.alt_text = {locale: (text or "").strip()[:300] for locale, text in alt_text.items()}
         media.save(update_fields=["alt_text"])
         publish(events.MediaUpdated(media_id=media.pk), actor=actor)
@@ -800,12 +1033,84 @@ def media_update_alt(*, media_id: UUID, alt_text: dict[str, str], actor=None) ->
 
 
 def media_delete(*, media_id: UUID, actor=None) -> None:
+    """Delete a media and, once that commits, its file and its renditions' files."""
     with transaction.atomic():
         media = Media.objects.select_for_update().filter(pk=media_id).first()
         if media is None:
             raise NotFound(f"no media {media_id}")
-        name = media.file.name
+        storage = media.file.storage
+        # Every name a rendition of it may have: also those of an attempt that rolled back.
+        names = {media.file.name, *media.renditions.values_list("file", flat=True)}
+        names.update(rendition_name(media, width) for width in RENDITION_WIDTHS)
         media.delete()
         publish(events.MediaDeleted(media_id=media_id), actor=actor)
+        transaction.on_commit(lambda: _delete_files(storage, names))
+
+
+def _delete_files(storage, names: set[str]) -> None:
+    for name in sorted(name for name in names if name):
+        storage.delete(name)
+
+
+# -- renditions --------------------------------------------------------------------
+
+
+def rendition_name(media: Media, width: int) -> str:
+    """Where the rendition of ``media`` at ``width`` is stored: always the same name, so that
+    making it again replaces the file instead of leaving a copy behind."""
+    stem = slugify(posixpath.splitext(posixpath.basename(media.file.name or ""))[0])[:40]
+    image_format = next(
+        (name for name, mime in IMAGE_TYPES.items() if mime == media.content_type), ""
+    )
+    extension = RENDITION_FORMATS.get(image_format, "img")
+    return f"renditions/{media.pk.hex[:2]}/{stem or 'image'}-{media.pk.hex}-{width}w.{extension}"
+
+
+@dataclass(frozen=True)
+class RenditionsOutcome:
+    """What ``media_renditions_make`` did for one media."""
+
+    made: tuple[int, ...] = ()  # widths made now
+    kept: tuple[int, ...] = ()  # widths that were there already
+    skipped: str = ""  # why the image gets none ("" when it does)
+
+
+def media_renditions_make(*, media_id: UUID | str) -> RenditionsOutcome:
+    """Make the renditions ``media`` lacks (none for a deleted media) and announce them.
+
+    Idempotent: what exists stays, so a redelivered event or a second run of
+    ``make_renditions`` makes nothing. The media's row stays locked meanwhile,
+    so that two workers never make the same file and a deletion waits.
+    """
+    with transaction.atomic():
+        media = Media.objects.select_for_update().filter(pk=media_id).first()
+        if media is None:
+            return RenditionsOutcome(skipped="deleted")
         storage = media.file.storage
-        transaction.on_commit(lambda: storage.delete(name))
+        try:
+            with storage.open(media.file.name, "rb") as file:
+                original = read_original(file)
+                existing = set(media.renditions.values_list("width", flat=True))
+                kept = tuple(w for w in original.wanted_widths() if w in existing)
+                missing = [w for w in original.wanted_widths() if w not in existing]
+                made = []
+                for rendition in render(file, missing):
+                    name = rendition_name(media, rendition.width)
+                    storage.delete(name)  # the leftover of an attempt that rolled back
+                    stored = storage.save(name, ContentFile(rendition.data))
+                    made.append(
+                        Rendition(
+                            media=media, width=rendition.width, height=rendition.height,
+                            file=stored, size=len(rendition.data),
+                        )
+                    )  # fmt: skip
+        except FileNotFoundError:
+            return RenditionsOutcome(skipped="the file is missing")
+        except NoRenditions as refused:
+            return RenditionsOutcome(skipped=refused.reason)
+        if not made:
+            return RenditionsOutcome(kept=kept)
+        Rendition.objects.bulk_create(made)
+        widths = sorted(rendition.width for rendition in made)
+        publish(events.MediaRenditionsMade(media_id=media.pk, widths=widths))
+    return RenditionsOutcome(made=tuple(widths), kept=kept)

@@ -24,6 +24,7 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from waffle.admin import FlagAdmin, SampleAdmin, SwitchAdmin
 from waffle.models import Flag, Sample, Switch
 
@@ -38,7 +39,9 @@ def names(objects: list[Any], name: Callable[[Any], str]) -> str:
     """“a”, “b” and 3 more."""
     shown = ", ".join(f"“{name(obj)}”" for obj in objects[:NAMES_LISTED])
     more = len(objects) - NAMES_LISTED
-    return f"{shown} and {more} more" if more > 0 else shown
+    if more <= 0:
+        return shown
+    return gettext("%(names)s and %(count)d more") % {"names": shown, "count": more}
 
 
 @dataclass(eq=False)
@@ -82,7 +85,7 @@ class ServiceAdmin(admin.ModelAdmin):
         except (ServiceRejected, PlatformError) as refused:
             rejected = refused if isinstance(refused, ServiceRejected) else self.rejection(refused)
             if not (rejected.errors or rejected.translation_errors):
-                rejected.errors = {"__all__": "The change was refused."}
+                rejected.errors = {"__all__": gettext("The change was refused.")}
             setattr(request, REJECTED, rejected)
             return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -105,7 +108,11 @@ class ServiceAdmin(admin.ModelAdmin):
         try:
             return super().delete_view(request, object_id, extra_context)
         except PlatformError as refused:
-            self.message_user(request, f"Not deleted: {refused.detail}", messages.ERROR)
+            self.message_user(
+                request,
+                gettext("Not deleted: %(reason)s") % {"reason": refused.detail},
+                messages.ERROR,
+            )
             return HttpResponseRedirect(self.url("change", object_id))
 
     def url(self, name: str, *args) -> str:
@@ -121,7 +128,9 @@ class ServiceAdmin(admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
-    @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+    @admin.action(
+        permissions=["delete"], description=gettext_lazy("Delete selected %(verbose_name_plural)s")
+    )
     def delete_selected(self, request, queryset):
         """Django's confirmation page; then one service call per object, each reported."""
         if not request.POST.get("post"):
@@ -144,11 +153,20 @@ class ServiceAdmin(admin.ModelAdmin):
             self.log_deletions(request, deleted)
             self.message_user(
                 request,
-                f"Deleted {len(deleted)} {self.plural(len(deleted))}: "
-                f"{names(deleted, self.display_name)}.",
+                gettext("Deleted %(count)d %(items)s: %(names)s.")
+                % {
+                    "count": len(deleted),
+                    "items": self.plural(len(deleted)),
+                    "names": names(deleted, self.display_name),
+                },
                 messages.SUCCESS,
             )
-        self.report_refusals(request, refused, "deleted")
+        self.report_refusals(
+            request,
+            refused,
+            one=gettext("“%(name)s” was not deleted"),
+            more=gettext("… and %(count)d more were not deleted."),
+        )
         return None
 
     def display_name(self, obj) -> str:
@@ -157,18 +175,27 @@ class ServiceAdmin(admin.ModelAdmin):
     def plural(self, count: int) -> str:
         return str(self.opts.verbose_name if count == 1 else self.opts.verbose_name_plural)
 
-    def report_refusals(self, request, refused: list[tuple[str, Exception]], verb: str) -> None:
+    def report_refusals(
+        self,
+        request,
+        refused: list[tuple[str, Exception]],
+        *,
+        one: str,
+        more: str,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """One message per refusal (``one`` names ``%(name)s``), then how many more (``more``,
+        ``%(count)d``); both may name ``values`` too."""
+        values = values or {}
         for name, error in refused[:MESSAGES_LISTED]:
-            detail = getattr(error, "detail", str(error))
+            detail = str(getattr(error, "detail", error))
             # A detail that is a sentence of its own follows one; a fragment follows a colon.
-            joined = f"{verb}. {detail}" if detail[:1].isupper() else f"{verb}: {detail}"
-            self.message_user(request, f"“{name}” was not {joined}", messages.ERROR)
+            joined = f". {detail}" if detail[:1].isupper() else f": {detail}"
+            message = one % {**values, "name": name}
+            self.message_user(request, message + joined, messages.ERROR)
         if len(refused) > MESSAGES_LISTED:
-            self.message_user(
-                request,
-                f"… and {len(refused) - MESSAGES_LISTED} more were not {verb}.",
-                messages.ERROR,
-            )
+            count = len(refused) - MESSAGES_LISTED
+            self.message_user(request, more % {**values, "count": count}, messages.ERROR)
 
 
 class AdministratorsOnly:

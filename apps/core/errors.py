@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 
 class PlatformError(Exception):
     """Base of every error the platform raises on purpose.
@@ -12,7 +14,7 @@ class PlatformError(Exception):
 
     status = 400
     code = "error"
-    title = "Bad request"
+    title = gettext_lazy("Bad request")
 
     def __init__(self, detail: str = "", **extra: object) -> None:
         self.detail = detail or self.title
@@ -23,36 +25,36 @@ class PlatformError(Exception):
 class ValidationFailed(PlatformError):
     status = 422
     code = "validation_failed"
-    title = "Invalid input"
+    title = gettext_lazy("Invalid input")
 
 
 class NotFound(PlatformError):
     status = 404
     code = "not_found"
-    title = "Not found"
+    title = gettext_lazy("Not found")
 
 
 class PermissionDenied(PlatformError):
     status = 403
     code = "forbidden"
-    title = "Forbidden"
+    title = gettext_lazy("Forbidden")
 
 
 class Conflict(PlatformError):
     status = 409
     code = "conflict"
-    title = "Conflict"
+    title = gettext_lazy("Conflict")
 
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
-    title = "Invalid state transition"
+    title = gettext_lazy("Invalid state transition")
 
 
 class ServiceUnavailable(PlatformError):
     status = 503
     code = "unavailable"
-    title = "Service temporarily unavailable"
+    title = gettext_lazy("Service temporarily unavailable")
 
     def __init__(self, detail: str = "", *, retry_after: int = 5, **extra: object) -> None:
         self.retry_after = retry_after

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from .errors import PlatformError
 
@@ -25,9 +26,9 @@ def problem_body(
     """The members of one problem; ``title`` defaults to the status's reason phrase."""
     return {
         "type": f"about:blank#{code}",
-        "title": title or HTTPStatus(status).phrase,
+        "title": str(title or HTTPStatus(status).phrase),
         "status": status,
-        "detail": detail,
+        "detail": str(detail),
         "code": code,
     }
 
@@ -57,9 +58,11 @@ def problem_response(
         body = json.dumps(problem_body(status=status, code=code, detail=detail, title=title))
         response = HttpResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
     else:
-        html = render_to_string(
-            "errors/problem.html", {"status": status, "title": title, "detail": detail}
-        )
+        # Often no tenant (so no locale rule) yet: the reader's browser chooses the language.
+        with translation.override(translation.get_language_from_request(request)):
+            html = render_to_string(
+                "errors/problem.html", {"status": status, "title": title, "detail": detail}
+            )
         response = HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
     for name, value in (headers or {}).items():
         response[name] = value

@@ -3,12 +3,13 @@ from importlib import import_module
 from django.apps import AppConfig
 from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy
 
 
 class EventsConfig(AppConfig):
     name = "apps.events"
     label = "events"
-    verbose_name = "Events"
+    verbose_name = gettext_lazy("Events")
 
     def ready(self) -> None:
         # Every module's event catalogue and subscribers register on import.

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy
+
 from apps.core.error_policy import PermanentError
 from apps.core.errors import ServiceUnavailable, ValidationFailed
 
@@ -6,7 +8,7 @@ class EventValidationError(ValidationFailed, PermanentError):
     """An event failed its schema. Names the event type and the offending field."""
 
     code = "event_invalid"
-    title = "Invalid event"
+    title = gettext_lazy("Invalid event")
 
     def __init__(self, event_type: str, field: str, message: str) -> None:
         self.event_type = event_type
@@ -25,4 +27,4 @@ class PublishOutsideTransaction(RuntimeError):
 
 class Backpressure(ServiceUnavailable):
     code = "backpressure"
-    title = "Busy: too many events waiting"
+    title = gettext_lazy("Busy: too many events waiting")

@@ -7,13 +7,14 @@ behind it for that handler.
 
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy
 
 from apps.tenancy.models import Tenant
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DISPATCHED = "dispatched", "Dispatched"
+    PENDING = "pending", gettext_lazy("Pending")
+    DISPATCHED = "dispatched", gettext_lazy("Dispatched")
 
 
 class OutboxEvent(models.Model):
@@ -47,7 +48,7 @@ class OutboxEvent(models.Model):
 
     class Meta:
         db_table = "events_outbox"
-        verbose_name = "outbox event"
+        verbose_name = gettext_lazy("outbox event")
         ordering = ["-position"]
         indexes = [
             # claim path: pending rows in order (the relay walks it; per-aggregate
@@ -81,9 +82,9 @@ class OutboxEvent(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    RETRY = "retry", "Waiting to retry"
-    BLOCKED = "blocked", "Held behind an earlier failure"
-    DEAD = "dead", "Dead letter"
+    RETRY = "retry", gettext_lazy("Waiting to retry")
+    BLOCKED = "blocked", gettext_lazy("Held behind an earlier failure")
+    DEAD = "dead", gettext_lazy("Dead letter")
 
 
 class Delivery(models.Model):
@@ -108,7 +109,7 @@ class Delivery(models.Model):
 
     class Meta:
         db_table = "events_delivery"
-        verbose_name_plural = "deliveries"
+        verbose_name_plural = gettext_lazy("deliveries")
         ordering = ["position"]
         constraints = [
             models.UniqueConstraint(

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class IndexConfig(AppConfig):
     name = "apps.index"
     label = "index"
-    verbose_name = "Read models"
+    verbose_name = gettext_lazy("Read models")

@@ -48,8 +48,8 @@ VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
 ROW_FIELDS = (
     "kind", "content_locale", "title", "slug", "excerpt", "body_text", "author_id", "author_name",
     "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "image_id",
-    "image_url", "image_width", "image_height", "image_alt", "published_at", "reading_minutes",
-    "search_config",
+    "image_url", "image_width", "image_height", "image_alt", "image_srcset", "published_at",
+    "reading_minutes", "search_config",
 )  # fmt: skip
 
 
@@ -76,6 +76,7 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
     tags = sorted(node.tags.all(), key=lambda tag: tag.slug)
     category = node.category
     image = node.og_image
+    srcset = content.og_image_srcset(node) if image else ""
     rows = {}
     for locale in locales.served:
         translation = content.pick_translation(node, locale, locales.default)
@@ -93,14 +94,16 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
             "author_name": author_display_name(node.author)[:255],
             "category_id": category.pk if category else None,
             "category_slug": category.slug if category else "",
-            "category_name": category.name if category else "",
+            # Names in the row's locale (the page's), whatever language the post falls back to.
+            "category_name": category.name_in(locale) if category else "",
             "tag_slugs": [tag.slug for tag in tags],
-            "tag_names": [tag.name for tag in tags],
+            "tag_names": [tag.name_in(locale) for tag in tags],
             "image_id": image.pk if image else None,
             "image_url": image.file.url[:500] if image else "",
             "image_width": image.width if image else None,
             "image_height": image.height if image else None,
             "image_alt": image.alt(translation.locale)[:500] if image else "",
+            "image_srcset": srcset,
             "published_at": node.published_at,
             "reading_minutes": reading_minutes(body_text),
             "search_config": search_config(translation.locale),

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy
+
 from apps.core.errors import NotFound
 
 
@@ -5,4 +7,4 @@ class PageNotFound(NotFound):
     """A page number (or archive month) that holds nothing: the storefront answers 404."""
 
     code = "page_not_found"
-    title = "No such page"
+    title = gettext_lazy("No such page")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.db import connection
@@ -59,12 +60,23 @@ class AggregateActivityProjection(Projection):
 NODE_EVENTS = NODE_EVENT_TYPES
 CATEGORY_EVENTS = ("content.category.updated", "content.category.deleted")
 TAG_EVENTS = ("content.tag.deleted",)
-# Cards show a node's image and its alt text: the nodes that show it, found by its id.
-MEDIA_EVENTS = ("content.media.updated", "content.media.deleted")
-# A renamed tag: the nodes that carry it (found by its new slug) show the new name.
+# Cards show a node's image, its alt text and its renditions: the nodes that show it, found
+# by its id.
+MEDIA_EVENTS = ("content.media.updated", "content.media.deleted", "content.media.renditions_made")
+# A renamed (or newly translated) tag: the nodes that carry it show its names.
 TAG_RENAMES = ("content.tag.updated",)
+# What rows show of a category or a tag: its slug and its name in each locale. An update
+# that changed none of these (a category's position, parent or description) leaves them.
+LISTED_CHANGE = re.compile(r"(name|slug|translations\.[^.]+\.name)")
 # The locales a tenant serves decide which rows exist.
 TENANT_EVENTS = ("tenancy.tenant.updated",)
+# Rows show their author's public name: an author's rows, found by the author's id.
+PROFILE_EVENTS = ("people.profile.updated",)
+
+
+def _changes_rows(event: StoredEvent) -> bool:
+    changed = getattr(event.event, "changed", None)
+    return changed is None or any(LISTED_CHANGE.fullmatch(name) for name in changed)
 
 
 @register
@@ -78,7 +90,13 @@ class ContentListingProjection(Projection):
 
     name = "content_listing"
     event_types = (
-        NODE_EVENTS + CATEGORY_EVENTS + TAG_EVENTS + TAG_RENAMES + MEDIA_EVENTS + TENANT_EVENTS
+        NODE_EVENTS
+        + CATEGORY_EVENTS
+        + TAG_EVENTS
+        + TAG_RENAMES
+        + MEDIA_EVENTS
+        + TENANT_EVENTS
+        + PROFILE_EVENTS
     )
     model = ContentListing
 
@@ -87,6 +105,8 @@ class ContentListingProjection(Projection):
         if kind in NODE_EVENTS:
             content_listing.sync_node(event.aggregate_id)
         elif kind in CATEGORY_EVENTS:
+            if not _changes_rows(event):
+                return
             category_id = event.event.category_id
             content_listing.sync_nodes(
                 ContentListing.objects.filter(category_id=category_id)
@@ -106,11 +126,18 @@ class ContentListingProjection(Projection):
                 .distinct()
             )
         elif kind in TAG_RENAMES:
+            # By id, not by the event's slug: a later rename may have changed the slug again.
             content_listing.sync_nodes(
-                content_selectors.nodes(tag_slug=event.event.slug).values_list("pk", flat=True)
+                content_selectors.nodes(tag_id=event.event.tag_id).values_list("pk", flat=True)
             )
         elif kind in TENANT_EVENTS:
             content_listing.sync_all()
+        elif kind in PROFILE_EVENTS:
+            content_listing.sync_nodes(
+                ContentListing.objects.filter(author_id=event.event.user_id)
+                .values_list("node_id", flat=True)
+                .distinct()
+            )
 
     def source(self) -> Iterable[tuple]:
         locales = content_listing.tenant_locales()

@@ -2,6 +2,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class AggregateActivity(models.Model):
@@ -17,7 +18,7 @@ class AggregateActivity(models.Model):
 
     class Meta:
         db_table = "index_aggregate_activity"
-        verbose_name_plural = "aggregate activity"
+        verbose_name_plural = gettext_lazy("aggregate activity")
         ordering = ["-last_occurred_at"]
         constraints = [
             models.UniqueConstraint(
@@ -46,7 +47,9 @@ class ContentListing(models.Model):
     title = models.CharField(max_length=255)
     slug = models.CharField(max_length=255)
     excerpt = models.TextField(blank=True)
-    body_text = models.TextField(blank=True, help_text="The body as plain text, for snippets.")
+    body_text = models.TextField(
+        blank=True, help_text=gettext_lazy("The body as plain text, for snippets.")
+    )
     # No foreign keys: the read side survives (and reports) whatever the write side does.
     author_id = models.BigIntegerField(null=True)
     author_name = models.CharField(max_length=255, blank=True)
@@ -61,6 +64,8 @@ class ContentListing(models.Model):
     image_width = models.PositiveIntegerField(null=True)
     image_height = models.PositiveIntegerField(null=True)
     image_alt = models.CharField(max_length=500, blank=True)
+    # Its renditions and the original with their widths, ready for ``srcset`` ("" until made).
+    image_srcset = models.TextField(blank=True)
     published_at = models.DateTimeField()
     reading_minutes = models.PositiveIntegerField(default=1)
     search_config = models.CharField(max_length=32, default="simple")

@@ -30,7 +30,7 @@ MAX_QUERY_LENGTH = 200
 CARD_FIELDS = (
     "id", "node_id", "kind", "locale", "content_locale", "title", "slug", "excerpt", "author_id",
     "author_name", "category_slug", "category_name", "tag_slugs", "tag_names", "image_url",
-    "image_width", "image_height", "image_alt", "published_at", "reading_minutes",
+    "image_width", "image_height", "image_alt", "image_srcset", "published_at", "reading_minutes",
 )  # fmt: skip
 
 

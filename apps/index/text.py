@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 import re
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from apps.content.rendering import plain_text
+from apps.people import selectors as people
 
 # PostgreSQL text search configuration per locale (its language part); anything else: simple.
 SEARCH_CONFIGS = {"en": "english", "de": "german", "fr": "french", "ru": "russian"}
@@ -67,12 +69,25 @@ def reading_minutes(text: str) -> int:
 
 
 def author_display_name(user) -> str:
-    """The name readers see for an author: the full name, else a neutral label.
+    """The name readers see for an author: their display name (apps.people), else their full
+    name, else a neutral label.
 
     Never the username: here it is the login email, which is private. The
     listing projection, the storefront's post pages, the feeds and the API all
     show this, so an author reads the same everywhere ("" for no author).
+    Load the user with its profile (``people.PROFILE``), or this costs a query.
     """
     if user is None:
         return ""
-    return user.get_full_name().strip() or str(NEUTRAL_AUTHOR)
+    return people.display_name(user) or str(NEUTRAL_AUTHOR)
+
+
+def author_in_locale(stored: str) -> str:
+    """A stored author name as readers of the active locale see it.
+
+    The listing is written by the relay, outside any reader's locale, so it keeps the
+    neutral label in the source language; it is translated when a page shows it.
+    """
+    with translation.override(None):
+        neutral = str(NEUTRAL_AUTHOR)
+    return str(NEUTRAL_AUTHOR) if stored == neutral else stored

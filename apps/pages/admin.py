@@ -16,6 +16,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.content.admin.nodes import NodeAdmin
 from apps.content.selectors import current_locales
@@ -26,7 +27,7 @@ from . import selectors, services
 from .errors import PagesInvalid
 from .models import Menu, MenuItem, Page, PageLayout, PageTemplate
 
-BLOCKS_HELP = (
+BLOCKS_HELP = gettext_lazy(
     'A JSON object: a list of blocks per locale, e.g. {"en": [{"type": "hero", "title": '
     '"Welcome", "cta_label": "Read more", "cta_url": "/about/"}, {"type": "rich_text", '
     '"format": "markdown", "body": "Some **text**"}]}. Block types: hero, rich_text, image, '
@@ -112,7 +113,7 @@ class PageAdmin(NodeAdmin):
 
 
 class PageLayoutForm(forms.ModelForm):
-    node = PageChoiceField(queryset=selectors.page_nodes(), label="Page")
+    node = PageChoiceField(queryset=selectors.page_nodes(), label=gettext_lazy("Page"))
     blocks = forms.JSONField(
         required=False,
         initial=dict,
@@ -136,7 +137,7 @@ class PageLayoutForm(forms.ModelForm):
     def clean_node(self):
         node = self.cleaned_data["node"]
         if self.instance.pk is None and PageLayout.objects.filter(node=node).exists():
-            raise forms.ValidationError("This page already has a layout.")
+            raise forms.ValidationError(gettext("This page already has a layout."))
         return node
 
 
@@ -162,15 +163,15 @@ class PageLayoutAdmin(ServiceAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "node"] if obj is not None else fields
 
-    @admin.display(description="Page", ordering="node__created_at")
+    @admin.display(description=gettext_lazy("Page"), ordering="node__created_at")
     def page_title(self, obj: PageLayout) -> str:
         return _page_title(obj.node)
 
-    @admin.display(description="Blocks")
+    @admin.display(description=gettext_lazy("Blocks"))
     def block_count(self, obj: PageLayout) -> int:
         return sum(len(blocks) for blocks in (obj.blocks or {}).values())
 
-    @admin.display(description="Links")
+    @admin.display(description=gettext_lazy("Links"))
     def links(self, obj: PageLayout):
         if obj is None or obj.pk is None:
             return "-"
@@ -206,7 +207,7 @@ class MenuForm(forms.ModelForm):
     class Meta:
         model = Menu
         fields = ["slug", "name"]
-        help_texts = {"slug": "The storefront shows the menus 'header' and 'footer'."}
+        help_texts = {"slug": gettext_lazy("The storefront shows the menus 'header' and 'footer'.")}
 
 
 class MenuItemFormBase(forms.ModelForm):
@@ -247,10 +248,10 @@ class MenuItemFormBase(forms.ModelForm):
 def menu_item_form(locales: list[str]) -> type[MenuItemFormBase]:
     fields = {
         f"label_{code}": forms.CharField(
-            label=f"Label ({code})",
+            label=gettext("Label (%(locale)s)") % {"locale": code},
             required=False,
             max_length=services.LABEL_MAX_LENGTH,
-            help_text="Empty: the page's title." if index == 0 else "",
+            help_text=gettext_lazy("Empty: the page's title.") if index == 0 else "",
         )
         for index, code in enumerate(locales)
     }
@@ -297,7 +298,7 @@ class MenuAdmin(ServiceAdmin):
     search_fields = ["name", "slug"]
     readonly_fields = ["version", "updated_at"]
 
-    @admin.display(description="Items")
+    @admin.display(description=gettext_lazy("Items"))
     def item_count(self, obj: Menu) -> int:
         return obj.items.count()
 

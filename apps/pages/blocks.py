@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from django.utils.translation import gettext
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -202,9 +203,9 @@ def _message(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     message = message.removeprefix("Value error, ")
     if error.get("type") in {"union_tag_not_found", "union_tag_invalid"}:
         loc = (*loc, "type")
-        message = f"must be one of: {', '.join(BLOCK_TYPES)}"
+        message = gettext("must be one of: %(choices)s") % {"choices": ", ".join(BLOCK_TYPES)}
     elif error.get("type") == "model_attributes_type" or error.get("type") == "model_type":
-        message = "must be an object with a 'type'"
+        message = gettext("must be an object with a 'type'")
     elif ":" in message and error.get("type") == "value_error":
         # a model-level validator naming its field: "cta_url: ..."
         field, message = (part.strip() for part in message.split(":", 1))
@@ -226,19 +227,24 @@ def validate_blocks(raw: Any, *, locales: list[str]) -> dict[str, list[dict[str,
     if raw in (None, ""):
         return {}
     if not isinstance(raw, dict):
-        raise PagesInvalid({"blocks": "must be an object mapping a locale to a list of blocks"})
+        raise PagesInvalid(
+            {"blocks": gettext("must be an object mapping a locale to a list of blocks")}
+        )
     errors: dict[str, str] = {}
     cleaned: dict[str, list[dict[str, Any]]] = {}
     for locale, blocks in raw.items():
         prefix = f"blocks.{locale}"
         if locale not in locales:
-            errors[prefix] = f"'{locale}' is not enabled for this site ({', '.join(locales)})"
+            errors[prefix] = gettext("'%(locale)s' is not enabled for this site (%(enabled)s)") % {
+                "locale": locale,
+                "enabled": ", ".join(locales),
+            }
             continue
         if not isinstance(blocks, list):
-            errors[prefix] = "must be a list of blocks"
+            errors[prefix] = gettext("must be a list of blocks")
             continue
         if len(blocks) > MAX_BLOCKS_PER_LOCALE:
-            errors[prefix] = f"at most {MAX_BLOCKS_PER_LOCALE} blocks"
+            errors[prefix] = gettext("at most %(count)s blocks") % {"count": MAX_BLOCKS_PER_LOCALE}
             continue
         try:
             models = _block_list.validate_python(blocks)

@@ -1,6 +1,12 @@
 """What the storefront needs to serve pages: the reader's locale, the site snapshot, a page rendered.
 
-Used by this module's views (pages by path) and by the storefront's (home, preview).
+Used by this module's views (pages by path) and by the storefront's (home, blog, preview,
+404), and by ``apps.storefront.middleware``, which applies the locale rule of
+``apps.core.locale`` to every storefront request: the URL decides the locale
+(``reader_locale``), a bare URL is redirected to ``?lang=`` when the reader prefers another
+enabled locale (``locale_redirect``), the interface is rendered in that locale
+(``translation.override``), and a locale chosen with ``?lang=`` is remembered in a cookie
+(``remember_locale``). ``locale_links`` offers every page's alternates.
 """
 
 from __future__ import annotations
@@ -8,14 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language_info
 
 from apps.content import selectors as content
 from apps.content.models import Node, NodeStatus
-from apps.core.locale import LOCALE_COOKIE, LOCALE_PARAM, negotiate
+from apps.core import locale as locale_rule
+from apps.core.locale import LOCALE_COOKIE, LOCALE_PARAM
 from apps.tenancy.models import Tenant
 
 from . import rendering, selectors
@@ -34,43 +42,69 @@ def site_tenant(request: HttpRequest) -> Tenant | None:
 
 @dataclass(frozen=True)
 class ReaderLocale:
-    current: str
+    current: str  # the locale the URL names (the default for a bare URL)
     default: str
     available: tuple[str, ...]
-    explicit: bool  # chosen with ?lang= on this request
+    explicit: bool  # named with ?lang= on this request
+    preferred: str | None = None  # the reader's cookie or Accept-Language, if enabled
 
     @property
     def query(self) -> str:
-        """What links append to keep a reader in a locale they chose (nothing for the default)."""
+        """What links append to stay in this locale (nothing for the default)."""
         return "" if self.current == self.default else f"?{LOCALE_PARAM}={self.current}"
 
 
 def reader_locale(request: HttpRequest) -> ReaderLocale:
-    """The locale to serve ``request`` in (negotiated once per request)."""
+    """The locale ``request``'s URL names (worked out once per request)."""
     memo = getattr(request, "_reader_locale", None)
     if memo is not None:
         return memo
     tenant = site_tenant(request)
-    available = tenant.locales if tenant else ["en"]
+    available = tuple(tenant.locales) if tenant else ("en",)
     default = tenant.default_locale if tenant else "en"
-    current = negotiate(request, available, default)
-    asked = (request.GET.get(LOCALE_PARAM) or "").lower()
+    asked = locale_rule.requested(request, available)
     memo = ReaderLocale(
-        current, default, tuple(available), explicit=bool(asked) and asked == current
+        current=asked or default,
+        default=default,
+        available=available,
+        explicit=asked is not None,
+        preferred=locale_rule.preferred(request, available),
     )
     request._reader_locale = memo
     return memo
 
 
+def use_locale(request: HttpRequest, code: str) -> ReaderLocale:
+    """Serve the rest of ``request`` in ``code``: a page path spelled only in ``code`` names it."""
+    locale = replace(reader_locale(request), current=code)
+    request._reader_locale = locale
+    translation.activate(code)
+    return locale
+
+
+def locale_redirect(request: HttpRequest) -> HttpResponse | None:
+    """Where a bare URL sends a reader who prefers another enabled locale (None: stay)."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    locale = reader_locale(request)
+    if locale.explicit or locale.preferred in (None, locale.current):
+        return None
+    params = request.GET.copy()
+    params[LOCALE_PARAM] = locale.preferred
+    response = HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+    patch_vary_headers(response, ["Cookie", "Accept-Language"])
+    return response
+
+
 def remember_locale(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """A locale chosen with ``?lang=`` sticks (the ``locale`` cookie) for the next pages."""
+    """A locale chosen with ``?lang=`` sticks (the ``locale`` cookie) for the next bare URLs."""
     locale = reader_locale(request)
     if locale.explicit and request.COOKIES.get(LOCALE_COOKIE) != locale.current:
         response.set_cookie(
             LOCALE_COOKIE, locale.current, max_age=LOCALE_COOKIE_MAX_AGE, samesite="Lax"
         )
     response.headers.setdefault("Content-Language", locale.current)
-    patch_vary_headers(response, ["Accept-Language", "Cookie"])
+    patch_vary_headers(response, ["Cookie", "Accept-Language"])
     return response
 
 
@@ -150,8 +184,7 @@ def render_page(
 
     The frame (menus, locale switcher, ``<html lang>``) follows the page's locale.
     """
-    locale = replace(reader_locale(request), current=match.locale)
-    request._reader_locale = locale
+    locale = use_locale(request, match.locale)
     node = match.node
     translation = content.pick_translation(node, match.locale, locale.default)
     layout = match.layout
@@ -168,6 +201,7 @@ def render_page(
         "blocks": rendering.render_blocks(blocks, media=media, locale=match.locale),
         "template_name": template,
         "is_home": home,
+        "lang_query": locale.query,
         "preview": preview,
         "is_draft": not match.live,
         "breadcrumbs": [
@@ -175,6 +209,7 @@ def render_page(
             for page, match_path in _ancestor_paths(match)
         ],
         "locale_links": locale_links(locale, urls),
+        "public_url": _localized(urls, match.locale, locale) if match.live else "",
         "canonical_url": node.canonical_url
         or request.build_absolute_uri(_localized(urls, match.locale, locale)),
         "alternates": [
@@ -188,7 +223,6 @@ def render_page(
         context["related"] = _related(match, locale, preview=preview)
     response = render(request, f"pages/{template}.html", context, status=status)
     response["Content-Language"] = context["content_locale"]
-    remember_locale(request, response)
     return private(response) if preview else response
 
 

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy
+
 from apps.content.errors import ContentInvalid
 from apps.core.errors import NotFound
 
@@ -10,4 +12,4 @@ class PagesInvalid(ContentInvalid):
 
 class MenuNotFound(NotFound):
     code = "menu_not_found"
-    title = "No such menu"
+    title = gettext_lazy("No such menu")

@@ -17,6 +17,7 @@ SHOWN_KINDS = {PAGE_KIND, POST_KIND}
     "content.category.updated",
     "content.category.deleted",
     "content.media.deleted",
+    "content.media.renditions_made",
     name="pages.site_cache",
 )
 def content_changed(event: StoredEvent) -> None:

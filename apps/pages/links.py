@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext
+
 LINK_MAX_LENGTH = 500
 _SCHEMES = {"http", "https", "mailto", "tel"}
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
@@ -19,18 +21,20 @@ def clean_link(value: str) -> str:
     """
     link = (value or "").strip()
     if not link:
-        raise ValueError("must not be empty")
+        raise ValueError(gettext("must not be empty"))
     if len(link) > LINK_MAX_LENGTH:
-        raise ValueError(f"at most {LINK_MAX_LENGTH} characters")
+        raise ValueError(gettext("at most %(count)s characters") % {"count": LINK_MAX_LENGTH})
     if _CONTROL.search(link) or "\\" in link:
-        raise ValueError("must not contain spaces, control characters or backslashes")
+        raise ValueError(gettext("must not contain spaces, control characters or backslashes"))
     if link.startswith("#") or (link.startswith("/") and not link.startswith("//")):
         return link
     scheme = urlsplit(link).scheme.lower()
     if scheme not in _SCHEMES:
         raise ValueError(
-            "must be a site path (/about/), an anchor (#top) or an http(s), mailto or tel URL"
+            gettext(
+                "must be a site path (/about/), an anchor (#top) or an http(s), mailto or tel URL"
+            )
         )
     if scheme in {"http", "https"} and not urlsplit(link).netloc:
-        raise ValueError("an http(s) URL needs a host")
+        raise ValueError(gettext("an http(s) URL needs a host"))
     return link

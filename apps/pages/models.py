@@ -4,6 +4,7 @@ Tables and constraints only; every write goes through ``services``.
 """
 
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.content.kinds import PAGE_KIND, Page
 
@@ -11,9 +12,17 @@ __all__ = ["PAGE_KIND", "Menu", "MenuItem", "Page", "PageLayout", "PageTemplate"
 
 
 class PageTemplate(models.TextChoices):
-    DEFAULT = "default", "Default"
-    LANDING = "landing", "Landing (full width, no title)"
-    SIDEBAR = "sidebar", "With a sidebar of related pages"
+    DEFAULT = "default", gettext_lazy("Default")
+    LANDING = "landing", gettext_lazy("Landing (full width, no title)")
+    SIDEBAR = "sidebar", gettext_lazy("With a sidebar of related pages")
+
+
+# How a layout's template reads next to its page's title.
+TEMPLATE_SHORT_NAMES = {
+    PageTemplate.DEFAULT: gettext_lazy("default"),
+    PageTemplate.LANDING: gettext_lazy("landing"),
+    PageTemplate.SIDEBAR: gettext_lazy("sidebar"),
+}
 
 
 class PageLayout(models.Model):
@@ -29,7 +38,9 @@ class PageLayout(models.Model):
     template = models.CharField(
         max_length=32, choices=PageTemplate.choices, default=PageTemplate.DEFAULT
     )
-    is_home = models.BooleanField(default=False, help_text="Served at the site's root, '/'.")
+    is_home = models.BooleanField(
+        default=False, help_text=gettext_lazy("Served at the site's root, '/'.")
+    )
     # {"en": [{"type": "hero", ...}, ...], "de": [...]}, validated by apps.pages.blocks
     blocks = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -43,7 +54,14 @@ class PageLayout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"layout of {self.node_id}"
+        """Its page's title and its template, e.g. "About us (sidebar)"; never an id.
+
+        The admin writes this into its titles, breadcrumbs, messages and log.
+        """
+        return gettext("%(page)s (%(template)s)") % {
+            "page": str(self.node) if self.node_id else gettext("Untitled page"),
+            "template": TEMPLATE_SHORT_NAMES.get(self.template, self.template),
+        }
 
 
 class Menu(models.Model):

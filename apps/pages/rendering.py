@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.content import selectors as content
 from apps.content.models import Media
 from apps.content.rendering import render_body, render_markdown, sanitize_html
 
@@ -31,6 +32,7 @@ class Image:
     width: int | None
     height: int | None
     caption: str = ""
+    srcset: str = ""  # empty until the image's renditions are made: the original alone
 
 
 def _image(media: Media | None, locale: str, *, alt: str = "", caption: str = "") -> Image | None:
@@ -42,6 +44,7 @@ def _image(media: Media | None, locale: str, *, alt: str = "", caption: str = ""
         width=media.width,
         height=media.height,
         caption=caption,
+        srcset=content.media_srcset(media),
     )
 
 

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from apps.content import selectors as content
 from apps.content.models import Media, Node, NodeStatus
+from apps.core.locale import LOCALE_PARAM
 
 from . import site
 from .models import PAGE_KIND, Menu, MenuItem, PageLayout
@@ -174,7 +175,8 @@ def media_by_id(ids: Iterable[str]) -> dict[str, Media]:
     wanted = {str(media_id) for media_id in ids}
     if not wanted:
         return {}
-    return {str(media.pk): media for media in content.media_list().filter(pk__in=wanted)}
+    found = content.media_list(with_renditions=True).filter(pk__in=wanted)
+    return {str(media.pk): media for media in found}
 
 
 # -- menus -----------------------------------------------------------------------
@@ -278,14 +280,28 @@ class MenuLink:
 
 
 def menu_links(snapshot: dict[str, Any], slug: str, *, locale: str, default: str) -> list[MenuLink]:
+    """A menu's links in ``locale``; a link within the site keeps a non-default locale
+    (``?lang=``) unless its path names that locale already (a page path spelled in it)."""
+
+    def url_of(urls: dict[str, Any]) -> str:
+        url = localized(urls, locale, default) or "/"
+        named = locale in urls and urls.get(locale) != urls.get(default)
+        if locale == default or named or not _within_site(url) or "lang=" in url:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}{LOCALE_PARAM}={locale}"
+
     def links(entries: list[dict[str, Any]]) -> list[MenuLink]:
         return [
             MenuLink(
                 label=localized(entry["label"], locale, default) or "",
-                url=localized(entry["url"], locale, default) or "/",
+                url=url_of(entry["url"]),
                 children=links(entry.get("children", [])),
             )
             for entry in entries
         ]
 
     return links(snapshot.get("menus", {}).get(slug, []))
+
+
+def _within_site(url: str) -> bool:
+    return url.startswith("/") and not url.startswith("//")

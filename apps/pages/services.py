@@ -18,6 +18,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from apps.content import selectors as content_selectors
 from apps.content import services as content_services
@@ -64,7 +65,12 @@ class PageInput:
 
 def _clean_template(template: str) -> str:
     if template not in PageTemplate.values:
-        raise PagesInvalid({"template": f"must be one of {', '.join(PageTemplate.values)}"})
+        raise PagesInvalid(
+            {
+                "template": gettext("must be one of %(choices)s")
+                % {"choices": ", ".join(PageTemplate.values)}
+            }
+        )
     return template
 
 
@@ -96,7 +102,7 @@ def _check_parent_is_page(parent_id: UUID | None) -> None:
         return
     parent = content_selectors.node_get(parent_id)
     if parent is None or parent.kind != PAGE_KIND:
-        raise PagesInvalid({"parent": "must be a page"})
+        raise PagesInvalid({"parent": gettext("must be a page")})
 
 
 def _page_rules(node: Node, translations: list[TranslationInput]) -> None:
@@ -158,7 +164,7 @@ def page_update(
             )
     node = content_selectors.node_get(node_id)
     if node is None or node.kind != PAGE_KIND:
-        raise PagesInvalid({"node": "must be a page"})
+        raise PagesInvalid({"node": gettext("must be a page")})
     return node
 
 
@@ -241,7 +247,7 @@ def layout_save(
         changes["blocks"] = clean_blocks(blocks)
     node = content_selectors.node_get(node_id)
     if node is None or node.kind != PAGE_KIND:
-        raise PagesInvalid({"node": "must be a page"})
+        raise PagesInvalid({"node": gettext("must be a page")})
     try:
         with transaction.atomic():
             layout = PageLayout.objects.select_for_update().filter(node_id=node.pk).first()
@@ -262,7 +268,9 @@ def layout_save(
             layout.save()
             _layout_published(layout, actor=actor)
     except IntegrityError:
-        raise PagesInvalid({"node": "the layout was changed meanwhile; try again"}) from None
+        raise PagesInvalid(
+            {"node": gettext("the layout was changed meanwhile; try again")}
+        ) from None
     return layout
 
 
@@ -270,7 +278,7 @@ def layout_delete(*, node_id: UUID, actor=None) -> None:
     with transaction.atomic():
         layout = PageLayout.objects.select_for_update().filter(node_id=node_id).first()
         if layout is None:
-            raise PagesInvalid({"node": "this page has no layout"})
+            raise PagesInvalid({"node": gettext("this page has no layout")})
         event = events.LayoutDeleted(node_id=layout.node_id, version=layout.version + 1)
         layout.delete()
         publish(event, actor=actor)
@@ -296,23 +304,25 @@ def clean_menu_item(
     locales = current_locales()
     cleaned_label: dict[str, str] = {}
     if not isinstance(label, dict):
-        errors[f"{prefix}label"] = "must be an object mapping a locale to a text"
+        errors[f"{prefix}label"] = gettext("must be an object mapping a locale to a text")
     else:
         for locale, text in label.items():
             text = (text or "").strip() if isinstance(text, str) else None
             if locale not in locales:
-                errors[f"{prefix}label.{locale}"] = f"'{locale}' is not enabled for this site"
+                errors[f"{prefix}label.{locale}"] = gettext(
+                    "'%(locale)s' is not enabled for this site"
+                ) % {"locale": locale}
             elif text is None or len(text) > LABEL_MAX_LENGTH:
-                errors[f"{prefix}label.{locale}"] = (
-                    f"a text of at most {LABEL_MAX_LENGTH} characters"
-                )
+                errors[f"{prefix}label.{locale}"] = gettext(
+                    "a text of at most %(count)s characters"
+                ) % {"count": LABEL_MAX_LENGTH}
             elif text:
                 cleaned_label[locale] = text
     url = (url or "").strip()
     if page_id and url:
-        errors[f"{prefix}url"] = "give a page or a URL, not both"
+        errors[f"{prefix}url"] = gettext("give a page or a URL, not both")
     elif not page_id and not url:
-        errors[f"{prefix}page"] = "give a page or a URL"
+        errors[f"{prefix}page"] = gettext("give a page or a URL")
     elif url:
         try:
             url = clean_link(url)
@@ -323,7 +333,7 @@ def clean_menu_item(
     else:
         page = content_selectors.node_get(page_id)
         if page is None or page.kind != PAGE_KIND:
-            errors[f"{prefix}page"] = "no such page"
+            errors[f"{prefix}page"] = gettext("no such page")
     if errors:
         raise PagesInvalid(errors)
     return cleaned_label, page_id or None, url
@@ -332,14 +342,16 @@ def clean_menu_item(
 def _clean_menu_slug(slug: str) -> str:
     slug = (slug or "").strip()
     if not MENU_SLUG_RE.fullmatch(slug):
-        raise PagesInvalid({"slug": "lowercase letters, digits, '-' or '_', up to 32 characters"})
+        raise PagesInvalid(
+            {"slug": gettext("lowercase letters, digits, '-' or '_', up to 32 characters")}
+        )
     return slug
 
 
 def _clean_menu_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise PagesInvalid({"name": "must be 1 to 120 characters"})
+        raise PagesInvalid({"name": gettext("must be 1 to 120 characters")})
     return name
 
 
@@ -380,7 +392,7 @@ def menu_create(*, slug: str, name: str, actor=None) -> Menu:
             publish(events.MenuCreated(menu_id=menu.pk, slug=slug, version=1), actor=actor)
             site.invalidate()
     except IntegrityError:
-        raise PagesInvalid({"slug": f"'{slug}' is taken"}) from None
+        raise PagesInvalid({"slug": gettext("'%(slug)s' is taken") % {"slug": slug}}) from None
     return menu
 
 
@@ -399,7 +411,7 @@ def menu_update(
                 menu.save(update_fields=["slug", "name", "updated_at"])
             _menu_changed(menu, actor=actor)
     except IntegrityError:
-        raise PagesInvalid({"slug": f"'{slug}' is taken"}) from None
+        raise PagesInvalid({"slug": gettext("'%(slug)s' is taken") % {"slug": slug}}) from None
     return menu
 
 
@@ -420,7 +432,12 @@ def _flatten(
     for index, item in enumerate(items):
         path = f"{prefix}[{index}]"
         if depth > MAX_MENU_DEPTH:
-            raise PagesInvalid({path: f"menus nest {MAX_MENU_DEPTH} levels deep at most"})
+            raise PagesInvalid(
+                {
+                    path: gettext("menus nest %(depth)s levels deep at most")
+                    % {"depth": MAX_MENU_DEPTH}
+                }
+            )
         flat.append((path, depth, item))
         flat += _flatten(item.children, depth=depth + 1, prefix=f"{path}.children")
     return flat
@@ -430,7 +447,9 @@ def menu_set_items(*, menu_id: int, items: list[MenuItemInput], actor=None) -> M
     """Replace every item of a menu with ``items`` (a tree), validated as a whole first."""
     flat = _flatten(items)
     if len(flat) > MAX_MENU_ITEMS:
-        raise PagesInvalid({"items": f"at most {MAX_MENU_ITEMS} items"})
+        raise PagesInvalid(
+            {"items": gettext("at most %(count)s items") % {"count": MAX_MENU_ITEMS}}
+        )
     errors: dict[str, str] = {}
     cleaned: dict[int, tuple[dict[str, str], UUID | None, str]] = {}
     for path, _depth, item in flat:
@@ -469,11 +488,16 @@ def _check_parent(menu: Menu, parent_id: int | None, item: MenuItem | None) -> M
         return None
     parent = MenuItem.objects.filter(pk=parent_id, menu=menu).select_related("parent").first()
     if parent is None:
-        raise PagesInvalid({"parent": "must be an item of the same menu"})
+        raise PagesInvalid({"parent": gettext("must be an item of the same menu")})
     if would_cycle(item, parent):
-        raise PagesInvalid({"parent": "an item cannot be nested under itself"})
+        raise PagesInvalid({"parent": gettext("an item cannot be nested under itself")})
     if _depth(parent) + 1 > MAX_MENU_DEPTH:
-        raise PagesInvalid({"parent": f"menus nest {MAX_MENU_DEPTH} levels deep at most"})
+        raise PagesInvalid(
+            {
+                "parent": gettext("menus nest %(depth)s levels deep at most")
+                % {"depth": MAX_MENU_DEPTH}
+            }
+        )
     return parent
 
 
@@ -491,7 +515,9 @@ def menu_item_add(
     with transaction.atomic():
         menu = _locked_menu(menu_id)
         if menu.items.count() >= MAX_MENU_ITEMS:
-            raise PagesInvalid({"items": f"at most {MAX_MENU_ITEMS} items"})
+            raise PagesInvalid(
+                {"items": gettext("at most %(count)s items") % {"count": MAX_MENU_ITEMS}}
+            )
         parent = _check_parent(menu, parent_id, None)
         item = MenuItem.objects.create(
             menu=menu, parent=parent, position=max(0, position), label=label, page_id=page_id,
@@ -515,7 +541,7 @@ def menu_item_update(
     with transaction.atomic():
         menu, item = _locked_menu_and_item(item_id)
         if item is None:
-            raise PagesInvalid({"item": f"no menu item {item_id}"})
+            raise PagesInvalid({"item": gettext("no menu item %(id)s") % {"id": item_id}})
         parent = _check_parent(menu, parent_id, item)
         values = {
             "label": label, "page_id": page_id, "url": url,

@@ -17,18 +17,20 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_safe
 
 from apps.blog import selectors as blog
 from apps.blog.services import KIND
+from apps.content import selectors as content
+from apps.content.selectors import NodeStatus
 from apps.core.errors import NotFound
 from apps.core.locale import LOCALE_PARAM
 from apps.index import selectors as index
-from apps.index.text import author_display_name, reading_minutes, text_of
-from apps.pages.delivery import ReaderLocale, reader_locale, remember_locale
+from apps.index.text import author_display_name, author_in_locale, reading_minutes, text_of
+from apps.pages.delivery import ReaderLocale, locale_links, private, reader_locale
 
 PER_PAGE = 10
 FEED_ITEMS = 20
@@ -66,9 +68,9 @@ def _pagination(request: HttpRequest, page) -> dict[str, Any]:
 def _respond(
     request: HttpRequest, template: str, locale: ReaderLocale, context: dict[str, Any]
 ) -> HttpResponse:
-    """Render in the reader's locale; a locale chosen with ``?lang=`` sticks (a cookie)."""
+    """Render in the locale the URL names (``apps.storefront.middleware`` activates it)."""
     context = {"locale": locale, "lang_query": locale.query, **context}
-    return remember_locale(request, render(request, template, context))
+    return render(request, template, context)
 
 
 def _listing_page(
@@ -97,7 +99,7 @@ def _listing_page(
 @require_safe
 @not_found_as_404
 def post_index(request: HttpRequest) -> HttpResponse:
-    return _listing_page(request, heading="Blog")
+    return _listing_page(request, heading=gettext("Blog"))
 
 
 @require_safe
@@ -106,7 +108,8 @@ def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
     tag = blog.tag_by_slug(slug)
     if tag is None:
         raise Http404("no such tag")
-    return _listing_page(request, heading=tag.name, kicker="Tag", tag=tag.slug)
+    current = reader_locale(request).current
+    return _listing_page(request, heading=tag.name_in(current), kicker=gettext("Tag"), tag=tag.slug)
 
 
 @require_safe
@@ -115,11 +118,12 @@ def category_posts(request: HttpRequest, slug: str) -> HttpResponse:
     category = blog.category_by_slug(slug)
     if category is None:
         raise Http404("no such category")
+    current = reader_locale(request).current
     return _listing_page(
         request,
-        heading=category.name,
-        kicker="Category",
-        description=category.description,
+        heading=category.name_in(current),
+        kicker=gettext("Category"),
+        description=category.description_in(current),
         category=category.slug,
     )
 
@@ -130,7 +134,9 @@ def author_posts(request: HttpRequest, author_id: int) -> HttpResponse:
     name = index.author_name(kind=KIND, author_id=author_id)
     if name is None:
         raise Http404("no posts by this author")
-    return _listing_page(request, heading=name or "Anonymous", kicker="Author", author_id=author_id)
+    return _listing_page(
+        request, heading=name or gettext("Anonymous"), kicker=gettext("Author"), author_id=author_id
+    )
 
 
 @require_safe
@@ -149,7 +155,7 @@ def month_posts(request: HttpRequest, year: int, month: int) -> HttpResponse:
         locale,
         {
             "heading": date_format(date(year, month, 1), "YEAR_MONTH_FORMAT"),
-            "kicker": "Archive",
+            "kicker": pgettext("blog", "Archive"),
             "entries": page.object_list,
             "months": index.months(kind=KIND, locale=locale.current),
             **_pagination(request, page),
@@ -173,47 +179,69 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     node = blog.published_post(slug=slug, locale=locale.current)
     if node is None:
         raise Http404("no such post")
+    return render_post(request, node)
+
+
+def render_post(request: HttpRequest, node, *, preview: bool = False) -> HttpResponse:
+    """A post's page, in the reader's locale: the public page, and the staff's preview.
+
+    A preview (any status) carries a banner, links its locale switcher to the
+    preview itself and is neither cached nor indexed.
+    """
+    locale = reader_locale(request)
     view = blog.post_view(node, locale.current, locale.default)
     if view is None:
         raise Http404("no such post")
-    older, newer = index.neighbours(
-        kind=KIND, locale=locale.current, node_id=node.pk, published_at=node.published_at
-    )
+    older = newer = None
+    if node.published_at is not None:
+        older, newer = index.neighbours(
+            kind=KIND, locale=locale.current, node_id=node.pk, published_at=node.published_at
+        )
     translation = view.translation
+    public_url = _post_url(request, translation.slug, view.locale, locale)
     # Every translation the site serves (hreflang links, and the header's locale switcher).
-    alternates = [
-        {"locale": other.locale, "url": _post_url(request, other.slug, other.locale, locale)}
-        for other in node.translations.all()
-        if other.locale in locale.available
-    ]
-    return _respond(
-        request,
-        "blog/post.html",
-        locale,
-        {
-            "node": node,
-            "post": view,
-            "meta_title": translation.meta_title or translation.title,
-            "meta_description": translation.meta_description
-            or text_of(translation.excerpt)
-            or " ".join(text_of(translation.body_html).split()[:40]),
-            "canonical_url": node.canonical_url
-            or _post_url(request, translation.slug, view.locale, locale),
-            "alternates": alternates,
-            "reading_minutes": reading_minutes(text_of(translation.body_html)),
-            "author_name": author_display_name(node.author),
-            "tags": list(node.tags.all()),
-            "image": _post_image(request, node, view.locale),
-            "older": older,
-            "newer": newer,
-        },
-    )
+    translations = [t for t in node.translations.all() if t.locale in locale.available]
+    context = {
+        "node": node,
+        "post": view,
+        "meta_title": translation.meta_title or translation.title,
+        "meta_description": translation.meta_description
+        or text_of(translation.excerpt)
+        or " ".join(text_of(translation.body_html).split()[:40]),
+        "canonical_url": node.canonical_url or public_url,
+        "alternates": [
+            {"locale": other.locale, "url": _post_url(request, other.slug, other.locale, locale)}
+            for other in translations
+        ],
+        "reading_minutes": reading_minutes(text_of(translation.body_html)),
+        "author_name": author_display_name(node.author),
+        # Category and tags named in the page's locale, as listings name them.
+        "category": {"slug": node.category.slug, "name": node.category.name_in(locale.current)}
+        if node.category
+        else None,
+        "tags": [
+            {"slug": tag.slug, "name": tag.name_in(locale.current)} for tag in node.tags.all()
+        ],
+        "image": _post_image(request, node, view.locale),
+        "older": older,
+        "newer": newer,
+        "preview": preview,
+    }
+    if preview:
+        context.update(
+            alternates=[],
+            locale_links=locale_links(locale, {t.locale: request.path for t in translations}),
+            public_url=public_url if node.status == NodeStatus.PUBLISHED else "",
+        )
+    response = _respond(request, "blog/post.html", locale, context)
+    return private(response) if preview else response
 
 
 def _post_image(request: HttpRequest, node, code: str) -> dict[str, Any] | None:
     """The post's image (its ``og_image``) with its alt text in ``code``, the post's language.
 
     An image of unknown size is left out: without width and height the page would shift.
+    Its ``srcset`` (empty until its renditions are made) comes with the post, without a query.
     """
     media = node.og_image
     if media is None or not media.width or not media.height:
@@ -225,6 +253,7 @@ def _post_image(request: HttpRequest, node, code: str) -> dict[str, Any] | None:
         "width": media.width,
         "height": media.height,
         "alt": media.alt(code),
+        "srcset": content.og_image_srcset(node),
     }
 
 
@@ -282,11 +311,6 @@ class LatestPostsFeed(Feed):
     item_guid_is_permalink = False
     url_name = "blog:feed_rss"
 
-    def __call__(self, request, *args, **kwargs):
-        response = super().__call__(request, *args, **kwargs)
-        patch_vary_headers(response, ("Accept-Language", "Cookie"))
-        return response
-
     def get_object(self, request: HttpRequest, *args, **kwargs) -> FeedSource:
         locale = reader_locale(request)
         items = index.latest(kind=KIND, locale=locale.current, limit=FEED_ITEMS)
@@ -294,9 +318,11 @@ class LatestPostsFeed(Feed):
             item.url = reverse("blog:post", args=[item.slug]) + locale.query
         name = request.tenant.name
         return FeedSource(
-            title=f"{name}: blog", description=f"The latest posts of {name}", locale=locale,
+            title=gettext("%(site)s: blog") % {"site": name},
+            description=gettext("The latest posts of %(site)s") % {"site": name},
+            locale=locale,
             items=items,
-        )  # fmt: skip
+        )
 
     def get_feed(self, obj: FeedSource, request: HttpRequest):
         feed = super().get_feed(obj, request)
@@ -337,7 +363,7 @@ class LatestPostsFeed(Feed):
         return item.published_at
 
     def item_author_name(self, item) -> str | None:
-        return item.author_name or None
+        return author_in_locale(item.author_name) or None
 
     def item_categories(self, item) -> list[str]:
         """The category, then the tags, each name once (a tag may share the category's name)."""

@@ -29,6 +29,8 @@ from apps.pages import selectors as pages_selectors
 from apps.pages import services as pages
 from apps.pages.selectors import PAGE_KIND
 from apps.pages.services import MenuItemInput, PageInput, PageTemplate
+from apps.people import selectors as people_selectors
+from apps.people import services as people
 
 PALETTES = {
     "acme": [("#0b3d2e", "#8fd19e"), ("#1f4e79", "#9cc3e6"), ("#7a3b00", "#f6c177")],
@@ -45,18 +47,23 @@ class SeedReport:
         return f"{len(self.created)} created, {len(self.kept)} already there"
 
 
-def demo_png(seed: int, *, palette: tuple[str, str], size=(640, 360)) -> bytes:
-    """A small abstract picture (a gradient with a few shapes), as PNG bytes."""
+def demo_png(seed: int, *, palette: tuple[str, str], size=(1280, 720)) -> bytes:
+    """An abstract picture (a gradient with a few rings), as PNG bytes.
+
+    Wide enough that its renditions (made by the worker after the upload) fill a ``srcset``.
+    """
     dark, light = palette
     gradient = Image.linear_gradient("L").rotate(35 + seed * 20, expand=False)
     image = ImageOps.colorize(gradient.resize(size), black=dark, white=light).convert("RGB")
     draw = ImageDraw.Draw(image)
-    width, height = size
+    scale = size[0] / 640
     for index in range(3):
-        radius = 40 + ((seed * 37 + index * 53) % 90)
-        x = (seed * 131 + index * 211) % width
-        y = (seed * 71 + index * 113) % height
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius), outline=light, width=6)
+        radius = round((40 + ((seed * 37 + index * 53) % 90)) * scale)
+        x = round(((seed * 131 + index * 211) % 640) * scale)
+        y = round(((seed * 71 + index * 113) % 360) * scale)
+        draw.ellipse(
+            (x - radius, y - radius, x + radius, y + radius), outline=light, width=round(6 * scale)
+        )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
@@ -86,13 +93,23 @@ POSTS = [
     ("What comes next", "Was als Nächstes kommt", ["news"], "news"),
 ]  # fmt: skip
 TAGS = {
-    "news": "News",
-    "guides": "Guides",
-    "outdoors": "Outdoors",
-    "team": "Team",
-    "sustainability": "Sustainability",
+    "news": {"en": "News", "de": "Neuigkeiten"},
+    "guides": {"en": "Guides", "de": "Ratgeber"},
+    "outdoors": {"en": "Outdoors", "de": "Draußen"},
+    "team": {"en": "Team", "de": "Team"},
+    "sustainability": {"en": "Sustainability", "de": "Nachhaltigkeit"},
 }
-CATEGORIES = {"news": "News", "guides": "Guides"}
+CATEGORIES = {
+    "news": {"en": "News", "de": "Neuigkeiten"},
+    "guides": {"en": "Guides", "de": "Ratgeber"},
+}
+
+
+def _names(names: dict[str, str]) -> tuple[str, dict[str, dict[str, str]]]:
+    """The name in the tenant's default locale, and the names in its other locales."""
+    default, *others = content_selectors.current_locales()
+    name = names.get(default) or names["en"]
+    return name, {locale: {"name": names[locale]} for locale in others if locale in names}
 
 
 def _post_body(title: str, name: str, locale: str, number: int) -> str:
@@ -113,15 +130,19 @@ def _post_body(title: str, name: str, locale: str, number: int) -> str:
     )
 
 
-# The demo's writers: staff with a name to show (their login email never is).
-AUTHORS = (("ada", "Ada", "Lindqvist"), ("jonas", "Jonas", "Weber"), ("mira", "Mira", "Okafor"))
+# The demo's writers: staff with a display name to show (their login email never is).
+AUTHORS = (
+    ("ada", "Ada", "Lindqvist", "Ada L."),
+    ("jonas", "Jonas", "Weber", "Jonas on the trail"),
+    ("mira", "Mira", "Okafor", "Mira Okafor"),
+)
 
 
 def demo_authors(slug: str) -> list:
     """The demo's named authors of this tenant (editors who cannot log in until given a password)."""
     users = get_user_model()
     authors = []
-    for handle, first, last in AUTHORS:
+    for handle, first, last, display_name in AUTHORS:
         email = f"{handle}@{slug}.test"
         user, created = users.objects.get_or_create(
             username=email,
@@ -133,6 +154,8 @@ def demo_authors(slug: str) -> list:
             editors = Group.objects.filter(name="Editor").first()
             if editors is not None:
                 user.groups.add(editors)
+        if people_selectors.profile_of(user.pk) is None:
+            people.profile_update(user_id=user.pk, display_name=display_name)
         authors.append(user)
     return authors
 
@@ -141,10 +164,17 @@ def seed_posts(
     *, name: str, palette: list[tuple[str, str]], report: SeedReport, authors: list
 ) -> None:
     categories = {}
-    for slug, title in CATEGORIES.items():
+    for slug, names in CATEGORIES.items():
         category = content_selectors.category_by_slug(slug)
-        categories[slug] = category or content.category_create(name=title, slug=slug)
-    tags = {slug: content.tag_get_or_create(name=title, slug=slug) for slug, title in TAGS.items()}
+        if category is None:
+            name, translations = _names(names)
+            category = content.category_create(name=name, slug=slug, translations=translations)
+        categories[slug] = category
+    tags = {}
+    for slug, names in TAGS.items():
+        name, translations = _names(names)
+        # An existing tag is returned as it is: running the demo again changes nothing.
+        tags[slug] = content.tag_get_or_create(name=name, slug=slug, translations=translations)
     now = timezone.now()
     for number, (title_en, title_de, tag_slugs, category) in enumerate(POSTS, start=1):
         if _node_by_slug(POST_KIND, slugify(title_en)) is not None:

@@ -15,9 +15,12 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
@@ -33,15 +36,18 @@ from apps.pages.delivery import (
     locale_links,
     private,
     reader_locale,
-    remember_locale,
     render_page,
     site_snapshot,
     site_tenant,
 )
 from apps.pages.selectors import PAGE_KIND
-from apps.tenancy.selectors import tenant_list
+from apps.tenancy.selectors import tenant_sites
+
+from .blog_views import render_post
 
 HOME_POSTS = 6
+# What a preview calls the content it shows (pages are previewed as pages, by render_page).
+KIND_LABELS = {POST_KIND: gettext_lazy("post")}
 SITEMAP_TTL_SECONDS = 3600
 
 
@@ -83,6 +89,7 @@ def _latest_posts(locale: ReaderLocale) -> list[dict[str, Any]]:
                     "width": row.image_width,
                     "height": row.image_height,
                     "alt": row.image_alt,
+                    "srcset": row.image_srcset,
                 }
                 if row.image_url
                 else None,
@@ -104,7 +111,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if node is not None:
             match = pages.PageMatch(node, (node,), locale.current, locale.default)
             return render_page(request, match, is_home=True)
-    response = render(
+    return render(
         request,
         "storefront/home.html",
         {
@@ -113,7 +120,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "locale_links": locale_links(locale, {code: "/" for code in locale.available}),
         },
     )
-    return remember_locale(request, response)
 
 
 @require_safe
@@ -129,6 +135,9 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         page = pages.page_by_id(node.pk)
         match = pages.PageMatch(page, pages.chain_of(page), locale.current, locale.default)
         return render_page(request, match, preview=True)
+    if node.kind == POST_KIND:
+        return render_post(request, node, preview=True)
+    # Other kinds have no public page of their own: a plain rendering of the content.
     view = content.view(node, locale.current, locale.default)
     if view is None:
         raise Http404("this content has no translation yet")
@@ -138,16 +147,14 @@ def preview(request: HttpRequest, node_id: UUID) -> HttpResponse:
         {
             "node": node,
             "view": view,
-            "public_url": post_url(view.slug, view.locale, locale.default)
-            if node.kind == POST_KIND
-            else "",
+            "kind_label": capfirst(KIND_LABELS.get(node.kind, node.kind)),
             "locale_links": locale_links(
                 locale,
                 {t.locale: request.path for t in node.translations.all()},
             ),
         },
     )
-    return private(remember_locale(request, response))
+    return private(response)
 
 
 # -- sitemap.xml and robots.txt --------------------------------------------------------
@@ -245,6 +252,25 @@ def media(request: HttpRequest, schema: str, path: str) -> HttpResponse:
 
 @require_safe
 def platform_home(request: HttpRequest) -> HttpResponse:
+    """The public domain's page: the active tenants' sites (their names and addresses are
+    public anyway); signed-in operators also get each tenant's admin."""
+    _, port = split_domain_port(request.get_host())
+    suffix = f":{port}" if port else ""
+    sites = [
+        {
+            "name": site.name,
+            "urls": [f"{request.scheme}://{host}{suffix}/" for host in site.hosts],
+            "admin_url": f"{request.scheme}://{site.hosts[0]}{suffix}/admin/",
+        }
+        for site in tenant_sites()
+    ]
+    user = getattr(request, "user", None)
     return render(
-        request, "platform/home.html", {"tenant_count": tenant_list(active_only=True).count()}
+        request,
+        "platform/home.html",
+        {
+            "sites": sites,
+            "tenant_count": len(sites),
+            "is_operator": bool(user and user.is_active and user.is_staff),
+        },
     )

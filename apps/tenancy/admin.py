@@ -8,25 +8,26 @@ won a race after the form validated) is shown on the form and nothing is saved
 """
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import Prefetch
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from apps.core.admin import ServiceAdmin
 from apps.core.errors import PlatformError
 
 from . import services
 from .models import Domain, Tenant, TenantStatus
+from .selectors import site_hosts
 
 
 class PlatformAdminSite(admin.AdminSite):
-    site_header = "Platform operations"
-    site_title = "Platform operations"
-    index_title = "Tenants and operators"
+    site_header = gettext_lazy("Platform operations")
+    site_title = gettext_lazy("Platform operations")
+    index_title = gettext_lazy("Tenants and operators")
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")
@@ -45,9 +46,9 @@ platform_admin_site.register(Group, GroupAdmin)
 
 
 class TenantCreateForm(forms.ModelForm):
-    admin_email = forms.EmailField(help_text="The tenant's first administrator.")
+    admin_email = forms.EmailField(help_text=gettext_lazy("The tenant's first administrator."))
     domain = forms.CharField(
-        required=False, help_text="Optional custom domain, e.g. shop.example.com"
+        required=False, help_text=gettext_lazy("Optional custom domain, e.g. shop.example.com")
     )
 
     class Meta:
@@ -81,10 +82,8 @@ class DomainInline(admin.TabularInline):
 
 
 def tenant_hosts(tenant: Tenant) -> list[str]:
-    """Where the tenant's site lives: its subdomain of the platform, then its custom domains."""
-    subdomain = f"{tenant.slug}.{settings.TENANT_BASE_DOMAIN}"
-    custom = [domain.domain for domain in tenant.domains.all() if domain.domain != subdomain]
-    return [subdomain, *custom]
+    """Where the tenant's site lives (its domains are prefetched)."""
+    return site_hosts(tenant.slug, [domain.domain for domain in tenant.domains.all()])
 
 
 @admin.register(Tenant, site=platform_admin_site)
@@ -133,7 +132,7 @@ class TenantAdmin(ServiceAdmin):
             .prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("domain")))
         )
 
-    @admin.display(description="addresses")
+    @admin.display(description=gettext_lazy("addresses"))
     def addresses(self, obj: Tenant):
         """Links to the tenant's site (scheme-relative: the operator's own scheme)."""
         return format_html_join(
@@ -166,8 +165,16 @@ class TenantAdmin(ServiceAdmin):
             tenant = provisioned.tenant
             messages.success(
                 request,
-                f"Tenant {tenant.slug} created in {provisioned.seconds:.1f} s. "
-                f"Admin {provisioned.admin_email}, password {provisioned.admin_password}",
+                gettext(
+                    "Tenant %(slug)s created in %(seconds).1f s. "
+                    "Admin %(email)s, password %(password)s"
+                )
+                % {
+                    "slug": tenant.slug,
+                    "seconds": provisioned.seconds,
+                    "email": provisioned.admin_email,
+                    "password": provisioned.admin_password,
+                },
             )
         obj.pk = tenant.pk
 
@@ -175,17 +182,27 @@ class TenantAdmin(ServiceAdmin):
         # Dropping a schema is an operation for the command line, with a backup first.
         return False
 
-    @admin.action(description="Suspend selected tenants")
+    @admin.action(description=gettext_lazy("Suspend selected tenants"))
     def suspend(self, request, queryset):
         for tenant in queryset:
             services.tenant_set_status(slug=tenant.slug, status=TenantStatus.SUSPENDED)
-        self.message_user(request, f"Suspended {queryset.count()} tenant(s).")
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Suspended %(count)d tenant.", "Suspended %(count)d tenants.", count)
+            % {"count": count},
+        )
 
-    @admin.action(description="Activate selected tenants")
+    @admin.action(description=gettext_lazy("Activate selected tenants"))
     def activate(self, request, queryset):
         for tenant in queryset:
             services.tenant_set_status(slug=tenant.slug, status=TenantStatus.ACTIVE)
-        self.message_user(request, f"Activated {queryset.count()} tenant(s).")
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Activated %(count)d tenant.", "Activated %(count)d tenants.", count)
+            % {"count": count},
+        )
 
 
 class DomainForm(forms.ModelForm):

@@ -1,32 +1,34 @@
 """Errors of tenant resolution and provisioning, mapped to HTTP by apps.core.problems."""
 
+from django.utils.translation import gettext_lazy
+
 from apps.core.errors import Conflict, NotFound, PermissionDenied, PlatformError, ValidationFailed
 
 
 class TenantIdentifierInvalid(PlatformError):
     status = 400
     code = "tenant_identifier_invalid"
-    title = "Invalid tenant identifier"
+    title = gettext_lazy("Invalid tenant identifier")
 
 
 class TenantNotFound(NotFound):
     code = "tenant_not_found"
-    title = "Unknown tenant"
+    title = gettext_lazy("Unknown tenant")
 
 
 class TenantSuspended(PermissionDenied):
     code = "tenant_suspended"
-    title = "Tenant suspended"
+    title = gettext_lazy("Tenant suspended")
 
 
 class TenantConflict(Conflict):
     code = "tenant_conflict"
-    title = "Tenant already exists"
+    title = gettext_lazy("Tenant already exists")
 
 
 class TenantInvalid(ValidationFailed):
     code = "tenant_invalid"
-    title = "Invalid tenant data"
+    title = gettext_lazy("Invalid tenant data")
 
 
 class TenantRequired(RuntimeError):

@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 from django_tenants.models import DomainMixin, TenantMixin
 
 
 class TenantStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    SUSPENDED = "suspended", "Suspended"
+    ACTIVE = "active", gettext_lazy("Active")
+    SUSPENDED = "suspended", gettext_lazy("Suspended")
 
 
 class Tenant(TenantMixin):
@@ -22,10 +23,10 @@ class Tenant(TenantMixin):
     enabled_locales = models.JSONField(
         default=list,
         blank=True,
-        help_text="Locales content may be written in; the default locale always is.",
+        help_text=gettext_lazy("Locales content may be written in; the default locale always is."),
     )
     version = models.PositiveIntegerField(
-        default=1, help_text="Bumped by every change; events carry it."
+        default=1, help_text=gettext_lazy("Bumped by every change; events carry it.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import QuerySet
 
 from .models import Tenant, TenantStatus
 from .resolver import tenant_by_host, tenant_by_schema, tenant_by_slug
 
 # The resolver's cached lookups are the reads other modules use: through here.
-__all__ = ["tenant_by_host", "tenant_by_schema", "tenant_by_slug", "tenant_get", "tenant_list"]
+__all__ = [
+    "TenantSite", "site_hosts", "tenant_by_host", "tenant_by_schema", "tenant_by_slug",
+    "tenant_get", "tenant_list", "tenant_sites",
+]  # fmt: skip
 
 
 def tenant_list(*, active_only: bool = False) -> QuerySet[Tenant]:
@@ -21,3 +28,31 @@ def tenant_list(*, active_only: bool = False) -> QuerySet[Tenant]:
 def tenant_get(*, slug: str) -> Tenant | None:
     """The tenant called ``slug`` through the resolver's cache (no query when warm)."""
     return tenant_by_slug(slug)
+
+
+def site_hosts(slug: str, domains: list[str]) -> list[str]:
+    """Where a tenant's site lives: its subdomain of the platform, then its custom domains."""
+    subdomain = f"{slug}.{settings.TENANT_BASE_DOMAIN}"
+    return [subdomain, *sorted(domain for domain in set(domains) if domain != subdomain)]
+
+
+@dataclass(frozen=True)
+class TenantSite:
+    slug: str
+    name: str
+    hosts: list[str]
+
+
+def tenant_sites() -> list[TenantSite]:
+    """Every active tenant's name and addresses (suspended ones are left out), in one query."""
+    tenants = tenant_list(active_only=True).annotate(
+        domain_names=ArrayAgg("domains__domain", distinct=True, default=[])
+    )
+    return [
+        TenantSite(
+            slug=tenant.slug,
+            name=tenant.name,
+            hosts=site_hosts(tenant.slug, [d for d in tenant.domain_names if d]),
+        )
+        for tenant in tenants.only("slug", "name")
+    ]

@@ -63,6 +63,7 @@ TENANT_APPS = [
     "django.contrib.admin",
     "waffle",
     "apps.events.ledger",
+    "apps.people",
     "apps.content",
     "apps.commerce",
     "apps.blog",
@@ -110,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The interface language: the storefront's locale rule, the admin's own negotiation.
+    "apps.storefront.middleware.ReaderLocaleMiddleware",
 ]
 
 # Content Security Policy (django-csp): scripts only from this site; inline styles are
@@ -203,6 +206,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French"), ("ru", "Russian")]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The project's own interface strings (``make install`` compiles them).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

@@ -250,7 +250,9 @@ def test_locale_negotiation(acme_client, acme_en_de):
         )
         post("Only English", "No translation.")
     project()
-    german = acme_client.get("/blog/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    redirect = acme_client.get("/blog/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    assert redirect.status_code == 302 and redirect["Location"] == "/blog/?lang=de"
+    german = acme_client.get("/blog/?lang=de")
     html = german.content.decode()
     assert german["Content-Language"] == "de"
     assert "Katzen" in html and "Only English" in html and 'lang="en"' in html

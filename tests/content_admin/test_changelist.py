@@ -85,7 +85,7 @@ def test_scheduled_drafts_are_shown_and_filtered(editor_client):
     make_node(title="Unscheduled")
 
     content = page(editor_client.get(NODES))
-    assert "scheduled for" in results(content)
+    assert "scheduled " in results(content)  # "scheduled 12/09/2026", in the status column
     assert "content-badge--scheduled" in results(content)
 
     only = results(page(editor_client.get(NODES, {"scheduled": "yes"})))

@@ -92,6 +92,19 @@ def test_media_is_deleted_through_the_service(editor_client):
     assert events("content.media.deleted", media.pk)
 
 
+def test_the_delete_page_lists_the_renditions_that_go_with_the_media(editor_client):
+    with schema_context("acme"):
+        media = services.media_upload(file=png(size=(700, 400)))
+        services.media_renditions_make(media_id=media.pk)
+
+    response = editor_client.post(
+        MEDIA, {"action": "delete_selected", ACTION_CHECKBOX_NAME: [str(media.pk)]}
+    )
+
+    assert response.status_code == 200
+    assert "copy 320 px wide" in page(response) and "copy 640 px wide" in page(response)
+
+
 # -- categories
 
 

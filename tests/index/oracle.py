@@ -12,7 +12,10 @@ listing row is meant to hold:
 - the body as plain text (block elements apart), the editor's excerpt as plain
   text or else the body's first 40 words (with an ellipsis if there are more),
   reading time at 200 words a minute (at least one);
-- author, category and tags (by slug) as they are now; the node's version;
+- author, category and tags (by slug) as they are now, the category's and the tags' names
+  in the row's locale (its own name there, else the name, which is the default locale's);
+  the node's version;
+- the node's image, and for ``srcset`` its renditions narrower than it, then itself;
 - a search vector weighting title, excerpt and body A, B and C in the text
   search configuration of the translation's language.
 
@@ -33,8 +36,8 @@ from django.db import connection
 FIELDS = (
     "kind", "content_locale", "title", "slug", "excerpt", "body_text", "author_id", "author_name",
     "category_id", "category_slug", "category_name", "tag_slugs", "tag_names", "image_id",
-    "image_url", "image_width", "image_height", "image_alt", "published_at", "reading_minutes",
-    "search_config", "source_version",
+    "image_url", "image_width", "image_height", "image_alt", "image_srcset", "published_at",
+    "reading_minutes", "search_config", "source_version",
 )  # fmt: skip
 
 LANGUAGE_CONFIGS = {"en": "english", "de": "german", "fr": "french", "ru": "russian"}
@@ -116,6 +119,15 @@ def _served_locales(schema: str) -> tuple[str, set[str]]:
     return default, {default, *(enabled or [])}
 
 
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _name_in(locale: str, name: str | None, translations: dict | None) -> str:
+    own = ((translations or {}).get(locale) or {}).get("name")
+    return own or name or ""
+
+
 def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
     """The rows the listing of ``schema`` should hold, by (node id, locale)."""
     default, served = _served_locales(schema)
@@ -124,7 +136,7 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
         f"""
         SELECT n.id, n.kind, n.version, n.published_at, n.author_id,
                u.username, u.first_name, u.last_name, c.id, c.slug, c.name,
-               m.id, m.file, m.width, m.height, m.alt_text
+               c.translations, m.id, m.file, m.width, m.height, m.alt_text
         FROM {s}.content_node n
         LEFT JOIN {s}.auth_user u ON u.id = n.author_id
         LEFT JOIN {s}.content_category c ON c.id = n.category_id
@@ -132,12 +144,17 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
         WHERE n.status = 'published' AND n.published_at IS NOT NULL
         """  # noqa: S608 -- the schema name is quoted, the rest constant
     )
-    tags: dict[UUID, list[tuple[str, str]]] = {}
-    for node_id, slug, name in _fetch(
-        f"SELECT nt.node_id, t.slug, t.name FROM {s}.content_node_tags nt "  # noqa: S608
+    tags: dict[UUID, list[tuple[str, str, dict]]] = {}
+    for node_id, slug, name, names in _fetch(
+        f"SELECT nt.node_id, t.slug, t.name, t.translations FROM {s}.content_node_tags nt "  # noqa: S608
         f"JOIN {s}.content_tag t ON t.id = nt.tag_id ORDER BY t.slug"
     ):
-        tags.setdefault(node_id, []).append((slug, name))
+        tags.setdefault(node_id, []).append((slug, name, _json(names)))
+    renditions: dict[UUID, list[tuple[int, str]]] = {}
+    for media_id, width, name in _fetch(
+        f"SELECT media_id, width, file FROM {s}.content_rendition ORDER BY width"  # noqa: S608
+    ):
+        renditions.setdefault(media_id, []).append((width, name))
     translations: dict[UUID, dict[str, tuple]] = {}
     for node_id, locale, *values in _fetch(
         f"SELECT node_id, locale, title, slug, excerpt, body_html FROM {s}.content_nodetranslation"  # noqa: S608
@@ -148,7 +165,8 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
     for node in nodes:
         node_id, kind, version, published_at, author_id, _username, first, last = node[:8]
         category_id, category_slug, category_name = node[8:11]
-        image_id, image_file, image_width, image_height, alt_text = node[11:]
+        category_names = _json(node[11])
+        image_id, image_file, image_width, image_height, alt_text = node[12:]
         if isinstance(alt_text, str):
             alt_text = json.loads(alt_text)
         available = translations.get(node_id, {})
@@ -173,9 +191,9 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
                 "author_name": author_name,
                 "category_id": category_id,
                 "category_slug": category_slug or "",
-                "category_name": category_name or "",
-                "tag_slugs": [slug for slug, _ in node_tags],
-                "tag_names": [name for _, name in node_tags],
+                "category_name": _name_in(locale, category_name, category_names),
+                "tag_slugs": [slug for slug, _, _ in node_tags],
+                "tag_names": [_name_in(locale, name, names) for _, name, names in node_tags],
                 # Uploaded files live under MEDIA_URL, in a folder named after the schema.
                 "image_id": image_id,
                 "image_url": f"{settings.MEDIA_URL}{schema}/{image_file}" if image_id else "",
@@ -187,6 +205,9 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
                 )
                 if image_id
                 else "",
+                "image_srcset": _srcset(
+                    schema, image_file, image_width, renditions.get(image_id, [])
+                ),
                 "published_at": published_at,
                 "reading_minutes": max(1, math.ceil(len(body_text.split()) / WORDS_PER_MINUTE)),
                 "search_config": LANGUAGE_CONFIGS.get(
@@ -195,6 +216,15 @@ def oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
                 "source_version": version,
             }
     return rows
+
+
+def _srcset(schema: str, original: str, width: int | None, renditions: list) -> str:
+    """Each rendition narrower than the original with its width, then the original; or nothing."""
+    narrower = [(w, name) for w, name in renditions if width and w < width]
+    if not narrower:
+        return ""
+    sources = [f"{settings.MEDIA_URL}{schema}/{name} {w}w" for w, name in narrower]
+    return ", ".join([*sources, f"{settings.MEDIA_URL}{schema}/{original} {width}w"])
 
 
 def stored_rows(schema: str) -> dict[Key, dict[str, Any]]:

@@ -216,3 +216,28 @@ def test_a_row_shows_the_image_of_its_node_and_follows_its_alt_text(
     row = ContentListing.objects.get(node_id=node.pk)
     assert (row.image_id, row.image_url, row.image_alt) == (None, "", "")
     assert_listing_matches_oracle("acme", rows=2)
+
+
+def test_a_row_follows_the_renditions_of_its_image(acme_schema, media_root):
+    from apps.index.consistency import check_content_listing
+    from apps.index.projections import projections
+    from tests.content.support import deliver_uploads, upload
+
+    cover = upload((1000, 600))
+    node = post("Pictured", "body")
+    content.node_update(node_id=node.pk, og_image_id=cover.pk)
+    project()
+    assert ContentListing.objects.get(node_id=node.pk).image_srcset == ""  # none made yet
+    assert_listing_matches_oracle("acme", rows=1)
+
+    deliver_uploads()
+    project()  # the renditions' event names the image; the rows that show it are read again
+    srcset = ContentListing.objects.get(node_id=node.pk).image_srcset
+    assert [part.rsplit(" ", 1)[1] for part in srcset.split(", ")] == [
+        "320w", "640w", "960w", "1000w",
+    ]  # fmt: skip
+    assert srcset.endswith(f"{cover.file.url} 1000w") and srcset.startswith("/media/acme/")
+    assert_listing_matches_oracle("acme", rows=1)
+    assert check_content_listing().ok
+    projections()["content_listing"].rebuild()
+    assert ContentListing.objects.get(node_id=node.pk).image_srcset == srcset

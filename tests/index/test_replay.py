@@ -188,6 +188,15 @@ def test_the_projection_agrees_with_an_independent_oracle_through_every_kind_of_
         content.category_update(category_id=news.pk, name="Newsroom", slug="newsroom")
         content.tag_update(tag_id=zulu.pk, name="Alpha, renamed", slug="zulu")
         content.tag_delete(tag_id=content.tag_get_or_create(name="Solo").pk)
+        # Names per locale: a German category name; a French name for one tag, then for both.
+        content.category_update(category_id=news.pk, translations={"de": {"name": "Nachrichten"}})
+        content.tag_update(tag_id=alpha.pk, translations={"fr": {"name": "Zoulou"}})
+        content.tag_update(
+            tag_id=zulu.pk,
+            name="Alpha, again",
+            slug="zulu-2",
+            translations={"fr": {"name": "Alfa"}},
+        )
     relay.drain()
     nodes = {both.pk, german.pk, french.pk}
     assert_listing_matches_oracle("acme", rows=len(nodes) * 3)
@@ -197,7 +206,10 @@ def test_the_projection_agrees_with_an_independent_oracle_through_every_kind_of_
     # The oracle saw the cases it is here for (it would pass vacuously on trivial rows).
     assert listed[(german.pk, "en")].content_locale == "de"  # neither en nor the default: any
     assert listed[(both.pk, "fr")].content_locale == "en"  # the default
-    assert listed[(both.pk, "en")].tag_names == ["Zulu", "Alpha, renamed"]
+    assert listed[(both.pk, "en")].tag_names == ["Zulu", "Alpha, again"]
+    assert listed[(both.pk, "fr")].tag_names == ["Zoulou", "Alfa"]  # by slug: alpha, zulu-2
+    assert listed[(both.pk, "de")].category_name == "Nachrichten"
+    assert listed[(both.pk, "fr")].category_name == "Newsroom"  # no French name: the default
     assert listed[(german.pk, "de")].reading_minutes == 3
 
     # The default locale moves to German, French is no longer served.

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django_tenants.utils import schema_context
 
 from apps.content import services as content
@@ -135,3 +136,50 @@ def test_menu_items_are_changed_and_deleted_through_the_services(admin_client, a
             ({"en": "Journal"}, "/blog/")
         ]
         assert Menu.objects.get(pk=menu.pk).version == 5  # created, 2 adds, 1 change, 1 delete
+
+
+# -- labels ---------------------------------------------------------------------------------
+
+
+def _between(page: str, start: str, end: str) -> str:
+    return page.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_a_layout_is_labelled_by_its_page_title_and_template_never_by_id(admin_client, acme_site):
+    page = make_page(en=("About us", "about"), de=("Über uns", "ueber-uns"), template="sidebar")
+    url = f"{LAYOUTS}{page.pk}/change/"
+    change = admin_client.get(url).content.decode()
+    assert "<h2>About us (sidebar)</h2>" in change
+    breadcrumbs = _between(change, '<div class="breadcrumbs">', "</div>")
+    assert "About us (sidebar)" in breadcrumbs and str(page.pk) not in breadcrumbs
+
+    response = admin_client.post(url, {"template": "landing", "blocks": "{}"}, follow=True)
+    messages = _between(response.content.decode(), '<ul class="messagelist">', "</ul>")
+    assert ">About us (landing)</a>” was changed successfully." in messages
+    with schema_context("acme"):
+        entry = LogEntry.objects.order_by("-action_time").first()
+    assert entry.object_repr == "About us (landing)"
+
+    confirm = admin_client.get(f"{LAYOUTS}{page.pk}/delete/").content.decode()
+    assert "About us (landing)" in confirm and f"layout of {page.pk}" not in confirm
+
+
+def test_the_layout_changelist_costs_the_same_queries_for_many_layouts(
+    admin_client, acme_site, django_assert_num_queries
+):
+    def add_pages(numbers) -> None:
+        for n in numbers:
+            make_page(en=(f"Page {n}", f"page-{n}"), de=(f"Seite {n}", f"seite-{n}"))
+
+    # Session, user, two counts (filtered and total), the layouts with their pages, translations.
+    queries = 6
+    add_pages(range(3))
+    admin_client.get(LAYOUTS)  # warm the tenant caches and the schema
+    with django_assert_num_queries(queries):
+        page = admin_client.get(LAYOUTS).content.decode()
+    assert page.count('class="field-page_title"') == 3
+    add_pages(range(3, 25))
+    admin_client.get(LAYOUTS)
+    with django_assert_num_queries(queries):
+        page = admin_client.get(LAYOUTS).content.decode()
+    assert page.count('class="field-page_title"') == 25 and ">Page 24</a>" in page

@@ -6,10 +6,12 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import schema_context
 
-from apps.content.models import Media, Node, NodeStatus, Tag
+from apps.content.models import Category, Media, Node, NodeStatus, Tag
 from apps.events.models import OutboxEvent
 from apps.pages.models import Menu, MenuItem, PageLayout
+from apps.people.models import Profile
 from apps.tenancy.models import Tenant
+from tests.index.support import project
 
 
 def _counts(schema: str) -> dict[str, int]:
@@ -52,6 +54,23 @@ def test_setup_demo_seeds_both_tenants_and_is_idempotent(db, acme_client, globex
     assert acme_client.get("/about/team/").status_code == 200
     assert globex_client.get("/ueber-uns/geschichte/?lang=de").status_code == 200
     assert acme_client.get("/blog/").status_code == 200
+    # Categories and tags are named in German too.
+    with schema_context("acme"):
+        assert Category.objects.get(slug="guides").name_in("de") == "Ratgeber"
+        assert Tag.objects.get(slug="outdoors").name_in("de") == "Draußen"
+    project()  # the listing hears of the posts (the relay does it in production)
+    german = acme_client.get("/blog/category/news/?lang=de").content.decode()
+    assert "<h1>Neuigkeiten</h1>" in german
+    assert 'rel="tag">Nachhaltigkeit</a>' in german
+    # The demo's writers are shown by their display names, never by their login emails.
+    with schema_context("acme"):
+        names = dict(Profile.objects.values_list("user__username", "display_name"))
+        by_ada = Node.objects.filter(kind="post", author__username="ada@acme.test").first()
+        slug = by_ada.translations.get(locale="en").slug
+    # (the German category page above made German this client's choice: ask for English)
+    post_page = acme_client.get(f"/blog/{slug}/?lang=en").content.decode()
+    assert "Ada L." in post_page and "ada@acme.test" not in post_page
+    assert names["ada@acme.test"] == "Ada L." and names["jonas@acme.test"] == "Jonas on the trail"
 
 
 def test_seeding_needs_the_locales(db):

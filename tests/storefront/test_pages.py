@@ -78,26 +78,30 @@ def test_the_german_path_serves_the_german_page(acme_client, tree):
     assert '<a href="/ueber-uns/">Über uns</a>' in page
 
 
-def test_accept_language_picks_the_translation_where_both_share_a_path(acme_client, tree):
+def test_the_url_decides_where_both_locales_share_a_path(acme_client, tree):
     make_page(en=("Contact", "contact"), de=("Kontakt", "contact"))
-    assert "<h1>Kontakt</h1>" in html(
-        acme_client.get("/contact/", HTTP_ACCEPT_LANGUAGE="de-AT,de;q=0.9")
-    )
+    german_reader = acme_client.get("/contact/", HTTP_ACCEPT_LANGUAGE="de-AT,de;q=0.9")
+    assert german_reader.status_code == 302 and german_reader["Location"] == "/contact/?lang=de"
+    assert "<h1>Kontakt</h1>" in html(acme_client.get("/contact/?lang=de"))
+    # French is not enabled: the next enabled locale the reader accepts is the default.
     assert "<h1>Contact</h1>" in html(
-        acme_client.get("/contact/", HTTP_ACCEPT_LANGUAGE="fr, en;q=0.5")
+        tenant_client("acme").get("/contact/", HTTP_ACCEPT_LANGUAGE="fr, en;q=0.5")
     )
-    assert "<h1>Contact</h1>" in html(acme_client.get("/contact/"))
+    assert "<h1>Contact</h1>" in html(tenant_client("acme").get("/contact/"))
 
 
 def test_choosing_a_locale_redirects_to_the_page_in_it_and_sticks(acme_client, tree):
     make_menu("header", [MenuItemInput(page_id=tree["team"].pk)])
     response = acme_client.get("/about/team/?lang=de")
     assert response.status_code == 302 and response["Location"] == "/ueber-uns/team/?lang=de"
+    assert response.cookies["locale"].value == "de"
     response = acme_client.get("/ueber-uns/team/?lang=de")
-    assert response.status_code == 200 and response.cookies["locale"].value == "de"
-    # The client sends the cookie back: the home page, asked for without ?lang=, is German.
+    assert response.status_code == 200 and "<h1>Unser Team</h1>" in html(response)
+    # The client sends the cookie back: the bare home page sends it to the German one.
     assert acme_client.cookies["locale"].value == "de"
-    home = acme_client.get("/")
+    bare = acme_client.get("/")
+    assert bare.status_code == 302 and bare["Location"] == "/?lang=de"
+    home = acme_client.get("/?lang=de")
     assert home.status_code == 200 and home["Content-Language"] == "de"
     assert '<html lang="de">' in html(home)
     assert '<a href="/ueber-uns/team/">Unser Team</a>' in html(home)
@@ -210,7 +214,8 @@ def test_header_and_footer_menus_are_on_every_page(acme_client, tree):
     assert '<nav class="menu menu--footer" aria-label="Footer">' in page and 'href="/blog/"' in page
     german = html(acme_client.get("/ueber-uns/"))
     assert (
-        '<a href="/">Start</a>' in german and '<a href="/ueber-uns/team/">Unser Team</a>' in german
+        '<a href="/?lang=de">Start</a>' in german
+        and '<a href="/ueber-uns/team/">Unser Team</a>' in german
     )
     missing = acme_client.get("/nothing-here/")
     assert missing.status_code == 404 and 'aria-label="Main"' in html(missing)

@@ -29,10 +29,13 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator, capfirst, format_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from apps.core.admin import REJECTED, ServiceAdmin, ServiceRejected, add_errors, adopt, names
 from apps.core.errors import InvalidTransition, PlatformError
+from apps.people import selectors as people
 
 from .. import selectors, services
 from ..errors import ContentInvalid
@@ -40,7 +43,13 @@ from ..kinds import WRAPPER_KINDS
 from ..models import Node, NodeStatus, NodeTranslation
 from ..selectors import current_locales
 from ..services import NODE_TRANSITIONS, Transition
+from .lists import short_date, truncated
 from .revisions import PREVIEW_PATH, RevisionViews
+
+# How much of a title, a name or a category the list shows (the whole of it in ``title=``).
+TITLE_CHARS = 60
+NAME_CHARS = 24
+
 
 STATUS_COLORS = {
     NodeStatus.DRAFT: "content-badge--draft",
@@ -56,15 +65,16 @@ def _transition_action(transition: Transition):
         modeladmin._transition_many(request, queryset, transition)
 
     act.__name__ = f"{transition.action}_selected"
-    return admin.action(permissions=["change"], description=f"{transition.label} selected")(act)
+    description = format_lazy(gettext_lazy("{action} selected"), action=transition.label)
+    return admin.action(permissions=["change"], description=description)(act)
 
 
 class ScheduledFilter(admin.SimpleListFilter):
-    title = "scheduled"
+    title = gettext_lazy("scheduled")
     parameter_name = "scheduled"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Scheduled"), ("no", "Not scheduled")]
+        return [("yes", gettext("Scheduled")), ("no", gettext("Not scheduled"))]
 
     def queryset(self, request, queryset):
         scheduled = Q(status=NodeStatus.DRAFT, publish_at__isnull=False)
@@ -77,10 +87,10 @@ class ScheduledFilter(admin.SimpleListFilter):
 
 class NodeForm(forms.ModelForm):
     canonical_url = forms.URLField(
-        label="Canonical URL",
+        label=gettext_lazy("Canonical URL"),
         required=False,
         assume_scheme="https",
-        help_text="Only when another address is the original of this content.",
+        help_text=gettext_lazy("Only when another address is the original of this content."),
     )
 
     class Meta:
@@ -97,15 +107,18 @@ class NodeForm(forms.ModelForm):
             "metadata",
         ]
         help_texts = {
-            "kind": "What this is: post, page, … (lowercase letters, digits, '-', '_').",
-            "publish_at": "Publish this draft automatically at this time (UTC); "
-            "empty: no schedule.",
-            "metadata": 'A flat JSON object, e.g. {"reading_time": 4}.',
+            "kind": gettext_lazy(
+                "What this is: post, page, … (lowercase letters, digits, '-', '_')."
+            ),
+            "publish_at": gettext_lazy(
+                "Publish this draft automatically at this time (UTC); empty: no schedule."
+            ),
+            "metadata": gettext_lazy('A flat JSON object, e.g. {"reading_time": 4}.'),
         }
         labels = {
-            "parent": "Parent (in the page tree)",
-            "og_image": "Social image (og:image)",
-            "publish_at": "Publish at",
+            "parent": gettext_lazy("Parent (in the page tree)"),
+            "og_image": gettext_lazy("Social image (og:image)"),
+            "publish_at": gettext_lazy("Publish at"),
         }
         widgets = {"metadata": forms.Textarea(attrs={"rows": 3, "cols": 60})}
 
@@ -163,8 +176,8 @@ class TranslationForm(forms.ModelForm):
 class TranslationInline(admin.StackedInline):
     model = NodeTranslation
     form = TranslationForm
-    verbose_name = "translation"
-    verbose_name_plural = "translations"
+    verbose_name = gettext_lazy("translation")
+    verbose_name_plural = gettext_lazy("translations")
     min_num = 1
     fieldsets = [
         (None, {"fields": [("locale", "body_format"), "title", "slug", "excerpt", "body"]}),
@@ -229,19 +242,17 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
 
     form = NodeForm
     inlines = [TranslationInline]
+    # Few, narrow columns: the list fits a 1280 px window with the admin's sidebars open.
+    # The title cell links to the change form and carries the languages and the preview.
     list_display = [
         "title",
         "kind",
         "status_badge",
-        "locales",
-        "author",
-        "category",
-        "published_at",
-        "schedule",
-        "updated_at",
-        "preview_link",
+        "author_name",
+        "category_name",
+        "updated",
     ]
-    list_display_links = ["title"]
+    list_display_links = None
     list_filter = [
         "kind",
         "status",
@@ -250,10 +261,10 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
         "tags",
         ("author", admin.RelatedOnlyFieldListFilter),
     ]
-    list_select_related = ["author", "category"]
+    list_select_related = ["author", f"author__{people.PROFILE}", "category"]
     list_per_page = 50
     search_fields = ["translations__title", "translations__slug"]
-    search_help_text = "Title or slug in any language, or a node id."
+    search_help_text = gettext_lazy("Title or slug in any language, or a node id.")
     ordering = ["-updated_at"]
     autocomplete_fields = ["parent", "tags", "og_image"]
     main_fields: tuple[str, ...] = ("category", "tags", "parent", "position")
@@ -321,51 +332,78 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
     def display_name(self, obj) -> str:
         return getattr(obj, "admin_title", None) or str(obj)
 
-    @admin.display(description="title", ordering="admin_title")
-    def title(self, obj: Node) -> str:
-        return self.display_name(obj)
+    @admin.display(description=gettext_lazy("title"), ordering="admin_title")
+    def title(self, obj: Node):
+        title = self.display_name(obj)
+        return format_html(
+            '<a class="list-title" href="{}" title="{}">{}</a>'
+            '<div class="list-meta">{} · <a href="{}" target="_blank" rel="noopener">{}</a></div>',
+            self.url("change", obj.pk),
+            title,
+            Truncator(title).chars(TITLE_CHARS),
+            self.locales(obj),
+            PREVIEW_PATH.format(obj.pk),
+            gettext("Preview"),
+        )
 
-    @admin.display(description="languages")
+    @admin.display(description=gettext_lazy("languages"))
     def locales(self, obj: Node) -> str:
         return " ".join(translation.locale for translation in obj.translations.all())
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj: Node):
-        return format_html(
+        """The status, and below it when it is due (a scheduled draft) or was published."""
+        badge = format_html(
             '<span class="content-badge {}">{}</span>',
             STATUS_COLORS.get(obj.status, ""),
             obj.get_status_display(),
         )
+        if obj.status == NodeStatus.DRAFT and obj.publish_at is not None:
+            return format_html("{}<div>{}</div>", badge, self.schedule(obj))
+        if obj.status == NodeStatus.PUBLISHED and obj.published_at is not None:
+            return format_html("{}<div>{}</div>", badge, short_date(obj.published_at))
+        return badge
 
-    @admin.display(description="schedule", ordering="publish_at")
+    @admin.display(description=gettext_lazy("schedule"), ordering="publish_at")
     def schedule(self, obj: Node):
         if obj.publish_at is None or obj.status != NodeStatus.DRAFT:
             return "-"
         when = timezone.localtime(obj.publish_at)
         overdue = obj.publish_at <= timezone.now()
         return format_html(
-            '<span class="content-badge content-badge--scheduled{}" title="{}">'
-            "scheduled for {}{}</span>",
+            '<span class="content-badge content-badge--scheduled{}" title="{}">{}</span>',
             " content-badge--overdue" if overdue else "",
-            when.isoformat(),
             date_format(when, "DATETIME_FORMAT"),
-            " (due)" if overdue else "",
+            (gettext("due %(when)s") if overdue else gettext("scheduled %(when)s"))
+            % {"when": date_format(when, "SHORT_DATE_FORMAT")},
         )
 
-    @admin.display(description="preview")
-    def preview_link(self, obj: Node):
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener">Preview</a>', PREVIEW_PATH.format(obj.pk)
-        )
+    @admin.display(description=gettext_lazy("author"), ordering="author__username")
+    def author_name(self, obj: Node) -> str:
+        """The author's public name, else their login (editors know each other's logins)."""
+        if obj.author is None:
+            return "-"
+        name = people.display_name(obj.author) or obj.author.get_username()
+        return truncated(name, NAME_CHARS)
 
-    @admin.display(description="see also")
+    @admin.display(description=gettext_lazy("category"), ordering="category__name")
+    def category_name(self, obj: Node) -> str:
+        return truncated(obj.category.name, NAME_CHARS) if obj.category else "-"
+
+    @admin.display(description=gettext_lazy("updated"), ordering="updated_at")
+    def updated(self, obj: Node):
+        return short_date(obj.updated_at)
+
+    @admin.display(description=gettext_lazy("see also"))
     def links(self, obj: Node):
         if obj.pk is None or obj._state.adding:
             return "-"
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener">Preview</a> · <a href="{}">Revisions</a>',
+            '<a href="{}" target="_blank" rel="noopener">{}</a> · <a href="{}">{}</a>',
             PREVIEW_PATH.format(obj.pk),
+            gettext("Preview"),
             self.url("revisions", obj.pk),
+            gettext("Revisions"),
         )
 
     # -- the change form
@@ -376,12 +414,12 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
             main = ["kind", *main]
         fieldsets = [
             (None, {"fields": main}),
-            ("Publishing", {"fields": ["publish_at"]}),
-            ("SEO", {"fields": ["canonical_url", "og_image"], "classes": ["collapse"]}),
-            ("Advanced", {"fields": ["metadata"], "classes": ["collapse"]}),
+            (gettext("Publishing"), {"fields": ["publish_at"]}),
+            (gettext("SEO"), {"fields": ["canonical_url", "og_image"], "classes": ["collapse"]}),
+            (gettext("Advanced"), {"fields": ["metadata"], "classes": ["collapse"]}),
         ]
         if obj is not None:
-            fieldsets.insert(1, ("Record", {"fields": self.record_fields}))
+            fieldsets.insert(1, (gettext("Record"), {"fields": self.record_fields}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
@@ -398,7 +436,7 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
             # Chosen, never typed: the kinds in use that no wrapper module owns.
             kinds = [kind for kind in selectors.node_kinds() if kind not in WRAPPER_KINDS]
             form_class.base_fields["kind"] = forms.ChoiceField(
-                choices=[(kind, kind) for kind in kinds], help_text="What this is."
+                choices=[(kind, kind) for kind in kinds], help_text=gettext("What this is.")
             )
         return form_class
 
@@ -553,13 +591,26 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
         if done:
             self.message_user(
                 request,
-                f"{transition.past.capitalize()} {len(done)} {self.plural(len(done))}: "
-                f"{names(done, self.display_name)}.",
+                gettext("%(done)s %(count)d %(items)s: %(names)s.")
+                % {
+                    "done": capfirst(transition.past),
+                    "count": len(done),
+                    "items": self.plural(len(done)),
+                    "names": names(done, self.display_name),
+                },
                 messages.SUCCESS,
             )
-        self.report_refusals(request, refused, transition.past)
+        self.report_refusals(
+            request,
+            refused,
+            one=gettext("“%(name)s” was not %(done)s"),
+            more=gettext("… and %(count)d more were not %(done)s."),
+            values={"done": transition.past},
+        )
 
-    @admin.action(permissions=["change"], description="Schedule publication of selected drafts…")
+    @admin.action(
+        permissions=["change"], description=gettext_lazy("Schedule publication of selected drafts…")
+    )
     def schedule_selected(self, request, queryset):
         form = ScheduleForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -568,7 +619,7 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
         nodes = list(queryset.order_by("pk"))
         context = {
             **self.admin_site.each_context(request),
-            "title": "Schedule publication",
+            "title": gettext("Schedule publication"),
             "opts": self.opts,
             "form": form,
             "nodes": [(node, self.display_name(node)) for node in nodes],
@@ -578,14 +629,21 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/content/node/schedule.html", context)
 
-    @admin.action(permissions=["change"], description="Cancel scheduled publication")
+    @admin.action(permissions=["change"], description=gettext_lazy("Cancel scheduled publication"))
     def unschedule_selected(self, request, queryset):
         scheduled = queryset.filter(publish_at__isnull=False)
         self._schedule_many(request, scheduled, None)
         skipped = queryset.count() - scheduled.count()
         if skipped:
             self.message_user(
-                request, f"{skipped} selected item(s) had no schedule.", messages.INFO
+                request,
+                ngettext(
+                    "%(count)d selected item had no schedule.",
+                    "%(count)d selected items had no schedule.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.INFO,
             )
 
     def _schedule_many(self, request, queryset, publish_at: datetime | None) -> None:
@@ -597,16 +655,28 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
                 refused.append((self.display_name(node), error))
             else:
                 done.append(node)
-        verb = "unscheduled"
-        if publish_at is not None:
-            verb = f"scheduled for {date_format(timezone.localtime(publish_at), 'DATETIME_FORMAT')}"
         if done:
-            self.message_user(
-                request,
-                f"{len(done)} {self.plural(len(done))} {verb}: {names(done, self.display_name)}.",
-                messages.SUCCESS,
-            )
-        self.report_refusals(request, refused, "scheduled" if publish_at else "unscheduled")
+            values = {
+                "count": len(done),
+                "items": self.plural(len(done)),
+                "names": names(done, self.display_name),
+            }
+            if publish_at is None:
+                message = gettext("%(count)d %(items)s unscheduled: %(names)s.") % values
+            else:
+                when = date_format(timezone.localtime(publish_at), "DATETIME_FORMAT")
+                message = gettext("%(count)d %(items)s scheduled for %(when)s: %(names)s.") % {
+                    **values,
+                    "when": when,
+                }
+            self.message_user(request, message, messages.SUCCESS)
+        if publish_at is None:
+            one = gettext("“%(name)s” was not unscheduled")
+            more = gettext("… and %(count)d more were not unscheduled.")
+        else:
+            one = gettext("“%(name)s” was not scheduled")
+            more = gettext("… and %(count)d more were not scheduled.")
+        self.report_refusals(request, refused, one=one, more=more)
 
     # -- extra pages: revisions, restore, single transitions
 
@@ -651,15 +721,15 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
 
 class ScheduleForm(forms.Form):
     publish_at = forms.SplitDateTimeField(
-        label="Publish at",
+        label=gettext_lazy("Publish at"),
         widget=AdminSplitDateTime,
-        help_text="Date and time (UTC) at which the selected drafts are published.",
+        help_text=gettext_lazy("Date and time (UTC) at which the selected drafts are published."),
     )
 
     def clean_publish_at(self):
         publish_at = self.cleaned_data["publish_at"]
         if publish_at <= timezone.now():
-            raise forms.ValidationError("Must be in the future.")
+            raise forms.ValidationError(gettext("Must be in the future."))
         return publish_at
 
 

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 
 from apps.core.errors import PlatformError
 
@@ -48,7 +49,7 @@ class RevisionViews:
         ]
         context = {
             **self.admin_site.each_context(request),
-            "title": "Revisions",
+            "title": gettext("Revisions"),
             "subtitle": self.display_name(node),
             "opts": self.opts,
             "original": node,
@@ -76,26 +77,34 @@ class RevisionViews:
                     node_id=node.pk, number=number, actor=request.user
                 )
             except PlatformError as refused:
-                self.message_user(request, f"Not restored: {refused.detail}", messages.ERROR)
+                self.message_user(
+                    request,
+                    gettext("Not restored: %(reason)s") % {"reason": refused.detail},
+                    messages.ERROR,
+                )
             else:
                 if restored.version == node.version:
                     self.message_user(
                         request,
-                        f"Revision {number} is the same as the current content: nothing changed.",
+                        gettext(
+                            "Revision %(number)s is the same as the current content: "
+                            "nothing changed."
+                        )
+                        % {"number": number},
                         messages.INFO,
                     )
                 else:
                     node = self.get_object(request, str(node.pk)) or node
                     self.message_user(
                         request,
-                        f"Restored revision {number} of “{self.display_name(node)}” "
-                        "as a new revision.",
+                        gettext("Restored revision %(number)s of “%(name)s” as a new revision.")
+                        % {"number": number, "name": self.display_name(node)},
                         messages.SUCCESS,
                     )
             return HttpResponseRedirect(revisions_url)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Restore revision {number}?",
+            "title": gettext("Restore revision %(number)s?") % {"number": number},
             "subtitle": self.display_name(node),
             "opts": self.opts,
             "original": node,

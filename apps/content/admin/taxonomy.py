@@ -1,34 +1,148 @@
-"""The content admin of categories and tags: every write through content's services."""
+"""The content admin of categories and tags: every write through content's services.
+
+``name`` (and a category's ``description``) are the tenant's default locale's; each
+other enabled locale has its own fields for the names readers of that locale see.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.html import format_html_join
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.admin import ServiceAdmin, adopt
 
 from .. import services
 from ..models import Category, Tag
+from ..selectors import current_locales
 
 
-class CategoryForm(forms.ModelForm):
+def _field(name: str, locale: str) -> str:
+    return f"{name}_{locale}"
+
+
+def _other_locales() -> list[str]:
+    """The enabled locales besides the default one (whose texts are the plain fields)."""
+    return current_locales()[1:]
+
+
+class TranslatedNamesForm(forms.ModelForm):
+    """A form with, per other locale, the texts of ``translated`` (field name: max length)."""
+
+    translated: dict[str, int] = {}
+    locales: list[str] = []
+
+    @classmethod
+    def for_locales(cls, locales: Iterable[str]) -> type[TranslatedNamesForm]:
+        labels = {
+            "name": gettext("Name (%(locale)s)"),
+            "description": gettext("Description (%(locale)s)"),
+        }
+        fields = {}
+        for locale in locales:
+            for name, limit in cls.translated.items():
+                fields[_field(name, locale)] = forms.CharField(
+                    label=labels[name] % {"locale": locale},
+                    required=False,
+                    max_length=limit,
+                    widget=forms.Textarea(attrs={"rows": 3}) if name == "description" else None,
+                    help_text=gettext("Empty: readers of this language see the default one."),
+                )
+        return type(cls.__name__, (cls,), {**fields, "locales": list(locales)})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:  # (a view-only form has no fields)
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = gettext("Empty: made from the name.")
+        stored = self.instance.translations or {}
+        for locale in self.locales:
+            for name in self.translated:
+                if _field(name, locale) in self.fields:
+                    self.fields[_field(name, locale)].initial = stored.get(locale, {}).get(name, "")
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        """The texts of each locale where any was given (the service checks them)."""
+        found = {}
+        for locale in self.locales:
+            values = {
+                name: self.cleaned_data.get(_field(name, locale)) or "" for name in self.translated
+            }
+            if any(values.values()):
+                found[locale] = values
+        return found
+
+
+class TranslatedNamesAdmin(ServiceAdmin):
+    """Shows the per-locale fields in their own fieldset, and the service's errors on them."""
+
+    base_fields: list[str] = []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = self.form.for_locales(_other_locales())
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        readonly = [name for name in self.readonly_fields if name not in self.base_fields]
+        main = (None, {"fields": [*self.base_fields, *readonly]})
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [main, (gettext("Other languages"), {"fields": ["other_names"]})]
+        fields = [
+            _field(name, locale) for locale in _other_locales() for name in self.form.translated
+        ]
+        return [main, (gettext("Other languages"), {"fields": fields})] if fields else [main]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "other_names"]
+
+    @admin.display(description=gettext_lazy("other languages"))
+    def other_names(self, obj):
+        return format_html_join(
+            "",
+            "<div><strong>{}</strong>: {}</div>",
+            (
+                (locale, values.get("name", ""))
+                for locale, values in sorted(obj.translations.items())
+            ),
+        )
+
+    def rejection(self, error):
+        rejected = super().rejection(error)
+        rejected.errors = {
+            self._form_field(name): message for name, message in rejected.errors.items()
+        }
+        return rejected
+
+    @staticmethod
+    def _form_field(name: str) -> str:
+        """``translations.de.name`` (the service's) is ``name_de`` (the form's)."""
+        parts = name.split(".")
+        if parts[0] != "translations" or len(parts) < 2:
+            return name
+        return _field(parts[2] if len(parts) > 2 else "name", parts[1])
+
+
+class CategoryForm(TranslatedNamesForm):
+    translated = services.CATEGORY_TRANSLATION_FIELDS
+
     class Meta:
         model = Category
         fields = ["name", "slug", "parent", "description"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "slug" in self.fields:  # (a view-only form has no fields)
-            self.fields["slug"].required = False
-            self.fields["slug"].help_text = "Empty: made from the name."
         if "parent" in self.fields and self.instance.pk:
             self.fields["parent"].queryset = Category.objects.exclude(pk=self.instance.pk)
 
 
 @admin.register(Category)
-class CategoryAdmin(ServiceAdmin):
+class CategoryAdmin(TranslatedNamesAdmin):
     form = CategoryForm
+    base_fields = ["name", "slug", "parent", "description"]
     list_display = ["name", "slug", "parent", "position", "node_count"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
@@ -38,7 +152,7 @@ class CategoryAdmin(ServiceAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(node_count=Count("nodes"))
 
-    @admin.display(description="content", ordering="node_count")
+    @admin.display(description=gettext_lazy("content"), ordering="node_count")
     def node_count(self, obj: Category) -> int:
         return obj.node_count
 
@@ -49,12 +163,14 @@ class CategoryAdmin(ServiceAdmin):
             services.category_update(
                 category_id=obj.pk, name=data["name"], slug=data.get("slug") or "",
                 parent_id=parent_id, to_top_level=parent_id is None,
-                description=data.get("description", ""), actor=request.user,
+                description=data.get("description", ""), translations=form.translations(),
+                actor=request.user,
             )  # fmt: skip
         else:
             category = services.category_create(
                 name=data["name"], slug=data.get("slug") or "", parent_id=parent_id,
-                description=data.get("description", ""), actor=request.user,
+                description=data.get("description", ""), translations=form.translations(),
+                actor=request.user,
             )  # fmt: skip
             adopt(obj, category)
 
@@ -65,21 +181,18 @@ class CategoryAdmin(ServiceAdmin):
         services.category_delete(category_id=obj.pk, actor=request.user)
 
 
-class TagForm(forms.ModelForm):
+class TagForm(TranslatedNamesForm):
+    translated = services.TAG_TRANSLATION_FIELDS
+
     class Meta:
         model = Tag
         fields = ["name", "slug"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "slug" in self.fields:
-            self.fields["slug"].required = False
-            self.fields["slug"].help_text = "Empty: made from the name."
-
 
 @admin.register(Tag)
-class TagAdmin(ServiceAdmin):
+class TagAdmin(TranslatedNamesAdmin):
     form = TagForm
+    base_fields = ["name", "slug"]
     list_display = ["name", "slug", "node_count"]
     search_fields = ["name", "slug"]
     actions = ["delete_selected"]
@@ -87,7 +200,7 @@ class TagAdmin(ServiceAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(node_count=Count("nodes"))
 
-    @admin.display(description="content", ordering="node_count")
+    @admin.display(description=gettext_lazy("content"), ordering="node_count")
     def node_count(self, obj: Tag) -> int:
         return obj.node_count
 
@@ -95,13 +208,15 @@ class TagAdmin(ServiceAdmin):
         data = form.cleaned_data
         if change:  # a rename (tag_update), refused when the slug is taken
             services.tag_update(
-                tag_id=obj.pk, name=data["name"], slug=data.get("slug") or "", actor=request.user
-            )
+                tag_id=obj.pk, name=data["name"], slug=data.get("slug") or "",
+                translations=form.translations(), actor=request.user,
+            )  # fmt: skip
             return
         # A new tag whose slug exists already is that tag (tag_get_or_create).
         tag = services.tag_get_or_create(
-            name=data["name"], slug=data.get("slug") or "", actor=request.user
-        )
+            name=data["name"], slug=data.get("slug") or "", translations=form.translations(),
+            actor=request.user,
+        )  # fmt: skip
         adopt(obj, tag)
 
     def save_related(self, request, form, formsets, change):

@@ -10,7 +10,9 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
+from django.utils.translation import get_language
 
+from apps.index.text import author_in_locale
 from apps.pages import selectors as pages
 from apps.pages.delivery import (
     LocaleLink,
@@ -38,13 +40,24 @@ def site_locale(context: template.Context) -> str:
         if isinstance(context.get(name), str):
             return context[name]
     request = _site_request(context)
-    if request is None:
-        return "en"
+    if request is None:  # the platform's own pages: the negotiated interface language
+        return get_language() or "en"
     return reader_locale(request).current
 
 
+@register.simple_tag(takes_context=True)
+def locale_query(context: template.Context) -> str:
+    """What links append to stay in the page's locale (``?lang=de``; nothing for the default)."""
+    request = _site_request(context)
+    return reader_locale(request).query if request is not None else ""
+
+
 @register.inclusion_tag("storefront/_menu.html", takes_context=True)
-def site_menu(context: template.Context, slug: str, label: str = "") -> dict[str, Any]:
+def site_menu(
+    context: template.Context, slug: str, label: str = "", collapsible: bool = False
+) -> dict[str, Any]:
+    """Menu ``slug`` as a labelled ``<nav>``; ``collapsible`` folds it (and its sub-menus)
+    behind toggles on narrow screens, with ``<details>`` so that it works without scripts."""
     request = _site_request(context)
     if request is None:
         return {"links": []}
@@ -52,7 +65,13 @@ def site_menu(context: template.Context, slug: str, label: str = "") -> dict[str
     links = pages.menu_links(
         site_snapshot(request), slug, locale=locale.current, default=locale.default
     )
-    return {"links": links, "slug": slug, "label": label or slug, "path": request.path}
+    return {
+        "links": links,
+        "slug": slug,
+        "label": label or slug,
+        "path": request.path,
+        "collapsible": collapsible,
+    }
 
 
 def _switcher_links(context: template.Context, request: HttpRequest) -> list[LocaleLink]:
@@ -80,3 +99,9 @@ def locale_switcher(context: template.Context) -> dict[str, Any]:
 @register.filter
 def language_name(code: str) -> str:
     return locale_name(code)
+
+
+@register.filter
+def author_label(name: str) -> str:
+    """An author's name from the listing, its neutral label in the page's language."""
+    return author_in_locale(name or "")
