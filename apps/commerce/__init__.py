@@ -1,4 +1,6 @@
-"""The commerce domain module (not built yet); it never imports content.
+"""The commerce domain: catalog (products, options, variants, prices, collections, categories),
+the store's currencies and inventory (locations, stock, adjustments, reservations).
 
-Its place among the layers and rooms: docs/architecture.md.
+A domain module beside content: it never imports content, the wrappers, the read side or
+delivery. Its place among the layers and rooms: docs/architecture.md.
 """

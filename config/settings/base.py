@@ -65,6 +65,7 @@ TENANT_APPS = [
     "apps.events.ledger",
     "apps.people",
     "apps.content",
+    "apps.commerce",
     "apps.blog",
     "apps.pages",
     "apps.index",
@@ -286,6 +287,7 @@ CELERY_BEAT_SCHEDULE = {
     "events-sweep": {"task": "events.sweep", "schedule": float(env("EVENTS_SWEEP_SECONDS", "5"))},
     "events-prune": {"task": "events.prune", "schedule": 3600.0},
     "content-publish-due": {"task": "content.publish_due", "schedule": 60.0},
+    "commerce-expire-reservations": {"task": "commerce.expire_reservations", "schedule": 60.0},
 }
 
 # The event backbone (apps.events).

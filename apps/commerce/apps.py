@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CommerceConfig(AppConfig):
+    name = "apps.commerce"
+    label = "commerce"
+    verbose_name = "Commerce"

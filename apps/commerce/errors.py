@@ -1,0 +1,68 @@
+"""Typed errors of the commerce domain; each delivery channel maps them to HTTP in one place."""
+
+from apps.core.errors import Conflict, NotFound, ValidationFailed
+
+
+class CommerceInvalid(ValidationFailed):
+    """Bad input; ``errors`` maps field names to messages (the API answers 400 with them)."""
+
+    code = "commerce_invalid"
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    title = "No such product"
+
+
+class VariantNotFound(NotFound):
+    code = "variant_not_found"
+    title = "No such variant"
+
+
+class OptionNotFound(NotFound):
+    code = "option_not_found"
+    title = "No such product option"
+
+
+class CollectionNotFound(NotFound):
+    code = "collection_not_found"
+    title = "No such collection"
+
+
+class CategoryNotFound(NotFound):
+    code = "category_not_found"
+    title = "No such category"
+
+
+class LocationNotFound(NotFound):
+    code = "location_not_found"
+    title = "No such location"
+
+
+class PriceNotFound(NotFound):
+    code = "price_not_found"
+    title = "No such price"
+
+
+class ReservationNotFound(NotFound):
+    code = "reservation_not_found"
+    title = "No such reservation"
+
+
+class CatalogConflict(Conflict):
+    """A write the catalog's current state refuses (deleting what is still in use, leaving an
+    active product without a price in the default currency, ...)."""
+
+    code = "catalog_conflict"
+    title = "Refused by the catalog's current state"
+
+
+class OutOfStock(Conflict):
+    """Not enough available stock for a reservation or a deduction."""
+
+    code = "out_of_stock"
+    title = "Out of stock"

@@ -1,0 +1,311 @@
+"""Events of the commerce module. Every change to the catalog, the store or the stock
+publishes one of these.
+
+A product, its translations, options, variants and prices form one aggregate
+(``product``): their events carry the product's id and version, so a subscriber gets them
+in order and can skip a stale one. Stock events belong to the variant whose stock changed
+(``inventory`` aggregate) and name its product. Amounts are ``Decimal`` (strings in JSON).
+"""
+
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from apps.events.schema import (
+    AggregateVersion,
+    CurrencyCode,
+    DomainEvent,
+    NonNegativeAmount,
+    NonNegativeInt,
+    NonNilUUID,
+    ShortText,
+    Slug,
+    StatusChange,
+    Text,
+)
+
+Locale = Text(16)
+Sku = Text(64)
+AdjustmentReasonText = Text(16)
+Reference = Text(100)
+
+
+# -- store -----------------------------------------------------------------------------
+
+
+class StoreSettingsUpdated(DomainEvent):
+    event_type = "commerce.store.updated"
+    aggregate_type = "store"
+    aggregate_id_field = "store_id"
+    aggregate_version_field = "version"
+
+    store_id: int = Field(ge=1)
+    default_currency: CurrencyCode
+    enabled_currencies: list[CurrencyCode] = Field(min_length=1)
+    version: AggregateVersion
+
+    @model_validator(mode="after")
+    def _default_is_enabled(self) -> "StoreSettingsUpdated":
+        if self.default_currency not in self.enabled_currencies:
+            raise ValueError("default_currency: must be one of the enabled currencies")
+        return self
+
+
+# -- products (the product aggregate) --------------------------------------------------
+
+
+class _ProductEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "product"
+    aggregate_id_field = "product_id"
+    aggregate_version_field = "version"
+
+    product_id: NonNilUUID
+    version: AggregateVersion
+
+
+class ProductCreated(_ProductEvent):
+    event_type = "commerce.product.created"
+    handle: Slug
+
+
+class ProductUpdated(_ProductEvent):
+    """Fields, translations, options or categories of a product changed (``changed`` names them)."""
+
+    event_type = "commerce.product.updated"
+    changed: list[ShortText] = Field(min_length=1, max_length=50)
+
+
+class ProductDeleted(_ProductEvent):
+    event_type = "commerce.product.deleted"
+    handle: Slug
+
+
+class _ProductStatusChange(StatusChange):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "product"
+    aggregate_id_field = "product_id"
+    aggregate_version_field = "version"
+
+    product_id: NonNilUUID
+    version: AggregateVersion
+
+
+class ProductActivated(_ProductStatusChange):
+    event_type = "commerce.product.activated"
+
+
+class ProductArchived(_ProductStatusChange):
+    event_type = "commerce.product.archived"
+
+
+class ProductDrafted(_ProductStatusChange):
+    """Back to draft, from active or from archived (``from_status`` says which)."""
+
+    event_type = "commerce.product.drafted"
+
+
+class _VariantEvent(_ProductEvent):
+    abstract: ClassVar[bool] = True
+    variant_id: NonNilUUID
+    sku: Sku
+
+
+class VariantCreated(_VariantEvent):
+    event_type = "commerce.variant.created"
+
+
+class VariantUpdated(_VariantEvent):
+    event_type = "commerce.variant.updated"
+    changed: list[ShortText] = Field(min_length=1, max_length=50)
+
+
+class VariantDeleted(_VariantEvent):
+    event_type = "commerce.variant.deleted"
+
+
+class PriceSet(_ProductEvent):
+    """A variant's price in a currency was added or changed."""
+
+    event_type = "commerce.price.set"
+    variant_id: NonNilUUID
+    currency: CurrencyCode
+    amount: NonNegativeAmount
+    compare_at_amount: NonNegativeAmount | None = None
+
+    @model_validator(mode="after")
+    def _compare_at_higher(self) -> "PriceSet":
+        if self.compare_at_amount is not None and self.compare_at_amount <= self.amount:
+            raise ValueError("compare_at_amount: must be higher than the amount")
+        return self
+
+
+class PriceDeleted(_ProductEvent):
+    event_type = "commerce.price.deleted"
+    variant_id: NonNilUUID
+    currency: CurrencyCode
+
+
+# -- collections, categories, locations ------------------------------------------------
+
+
+class _CollectionEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "collection"
+    aggregate_id_field = "collection_id"
+
+    collection_id: int = Field(ge=1)
+    handle: Slug
+
+
+class CollectionCreated(_CollectionEvent):
+    event_type = "commerce.collection.created"
+
+
+class CollectionUpdated(_CollectionEvent):
+    """``product_ids`` are the products that joined or left (a reorder names none)."""
+
+    event_type = "commerce.collection.updated"
+    changed: list[ShortText] = Field(min_length=1, max_length=50)
+    product_ids: list[NonNilUUID] = Field(default_factory=list)
+
+
+class CollectionDeleted(_CollectionEvent):
+    event_type = "commerce.collection.deleted"
+    product_ids: list[NonNilUUID] = Field(default_factory=list)
+
+
+class _CategoryEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "commerce_category"
+    aggregate_id_field = "category_id"
+
+    category_id: int = Field(ge=1)
+    handle: Slug
+
+
+class CategoryCreated(_CategoryEvent):
+    event_type = "commerce.category.created"
+
+
+class CategoryUpdated(_CategoryEvent):
+    event_type = "commerce.category.updated"
+    changed: list[ShortText] = Field(min_length=1, max_length=50)
+
+
+class CategoryDeleted(_CategoryEvent):
+    event_type = "commerce.category.deleted"
+
+
+class _LocationEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "location"
+    aggregate_id_field = "location_id"
+
+    location_id: int = Field(ge=1)
+    code: Slug
+
+
+class LocationCreated(_LocationEvent):
+    event_type = "commerce.location.created"
+    active: bool
+
+
+class LocationUpdated(_LocationEvent):
+    event_type = "commerce.location.updated"
+    changed: list[ShortText] = Field(min_length=1, max_length=50)
+    active: bool
+
+
+class LocationDeleted(_LocationEvent):
+    event_type = "commerce.location.deleted"
+
+
+# -- inventory (one aggregate per variant's stock) -------------------------------------
+
+
+class _InventoryEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "inventory"
+    aggregate_id_field = "variant_id"
+
+    variant_id: NonNilUUID
+    product_id: NonNilUUID
+    location_id: int = Field(ge=1)
+
+
+class InventoryAdjusted(_InventoryEvent):
+    """``on_hand`` is negative only for a variant that may oversell."""
+
+    event_type = "commerce.inventory.adjusted"
+    delta: int
+    reason: AdjustmentReasonText
+    on_hand: int
+    reserved: NonNegativeInt
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "InventoryAdjusted":
+        if self.delta == 0:
+            raise ValueError("delta: an adjustment must change the stock")
+        return self
+
+
+class InventoryReserved(_InventoryEvent):
+    event_type = "commerce.inventory.reserved"
+    reservation_id: NonNilUUID
+    quantity: int = Field(ge=1)
+    reference: Reference
+    reserved: NonNegativeInt
+
+
+class InventoryReleased(_InventoryEvent):
+    """A reservation ended without a sale: released by its holder or expired."""
+
+    event_type = "commerce.inventory.released"
+    reservation_id: NonNilUUID
+    quantity: int = Field(ge=1)
+    reference: Reference
+    reserved: NonNegativeInt
+    expired: bool
+
+
+class InventoryLow(DomainEvent):
+    """The variant's available stock (all locations) fell below its threshold."""
+
+    event_type = "commerce.inventory.low"
+    aggregate_type = "inventory"
+    aggregate_id_field = "variant_id"
+
+    variant_id: NonNilUUID
+    product_id: NonNilUUID
+    sku: Sku
+    available: int
+    threshold: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _is_below(self) -> "InventoryLow":
+        if self.available >= self.threshold:
+            raise ValueError("available: must be below the threshold")
+        return self
+
+
+# Every event that changes what a product shows, for subscribers that re-read products.
+PRODUCT_EVENT_TYPES = (
+    ProductCreated.event_type,
+    ProductUpdated.event_type,
+    ProductDeleted.event_type,
+    ProductActivated.event_type,
+    ProductArchived.event_type,
+    ProductDrafted.event_type,
+    VariantCreated.event_type,
+    VariantUpdated.event_type,
+    VariantDeleted.event_type,
+    PriceSet.event_type,
+    PriceDeleted.event_type,
+)
+INVENTORY_EVENT_TYPES = (
+    InventoryAdjusted.event_type,
+    InventoryReserved.event_type,
+    InventoryReleased.event_type,
+    InventoryLow.event_type,
+)

@@ -1,0 +1,459 @@
+"""Commerce: the catalog (products, options, variants, prices, collections, categories), the
+store's currencies and inventory (locations, stock levels, adjustments, reservations).
+
+Tables and constraints only; every write goes through ``services``. What a single row can
+guarantee is a constraint here; what needs other rows (a currency being enabled, on-hand
+stock going negative only for variants that may oversell) is checked by the services under
+a row lock.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from .money import AMOUNT_DIGITS, AMOUNT_PLACES, Money
+
+CURRENCY_FORMAT = r"^[A-Z]{3}$"
+
+
+class ProductStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    ARCHIVED = "archived", _("Archived")
+
+
+class DescriptionFormat(models.TextChoices):
+    MARKDOWN = "markdown", _("Markdown")
+    HTML = "html", _("HTML")
+
+
+class InventoryPolicy(models.TextChoices):
+    DENY = "deny", _("Stop selling when out of stock")
+    CONTINUE = "continue", _("Continue selling when out of stock")
+
+
+class AdjustmentReason(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    CORRECTION = "correction", _("Correction")
+    DAMAGED = "damaged", _("Damaged")
+    SOLD = "sold", _("Sold")
+    RETURNED = "returned", _("Returned")
+
+
+class StoreSettings(models.Model):
+    """The tenant's one row of store settings (its primary key is always 1)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    default_currency = models.CharField(max_length=3, default="USD")
+    enabled_currencies = ArrayField(models.CharField(max_length=3), default=list)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("store settings")
+        verbose_name_plural = _("store settings")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="commerce_store_settings_singleton"),
+            models.CheckConstraint(
+                condition=Q(default_currency__regex=CURRENCY_FORMAT),
+                name="commerce_store_default_currency_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Store settings"))
+
+
+class Category(models.Model):
+    """A node of the catalog's category tree."""
+
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    name = models.CharField(max_length=120)
+    handle = models.SlugField(max_length=120, unique=True)
+    position = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="commerce_category_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    """A product. Its own text fields are in the tenant's default locale; the other locales
+    are ``ProductTranslation`` rows. ``version`` counts every change to the product, its
+    translations, options, variants and prices (they form one aggregate)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    handle = models.SlugField(max_length=255, unique=True)
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    description_format = models.CharField(
+        max_length=16, choices=DescriptionFormat.choices, default=DescriptionFormat.MARKDOWN
+    )
+    description_html = models.TextField(blank=True, help_text=_("The description, sanitized."))
+    vendor = models.CharField(max_length=255, blank=True)
+    product_type = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ProductStatus.choices, default=ProductStatus.DRAFT
+    )
+    seo_title = models.CharField(max_length=255, blank=True)
+    seo_description = models.CharField(max_length=320, blank=True)
+    categories = models.ManyToManyField(Category, blank=True, related_name="products")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        indexes = [models.Index(fields=["status", "-created_at"], name="commerce_product_status")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProductTranslation(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="translations")
+    locale = models.CharField(max_length=16)
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    description_format = models.CharField(
+        max_length=16, choices=DescriptionFormat.choices, default=DescriptionFormat.MARKDOWN
+    )
+    description_html = models.TextField(blank=True)
+    seo_title = models.CharField(max_length=255, blank=True)
+    seo_description = models.CharField(max_length=320, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["locale"]
+        verbose_name = _("product translation")
+        verbose_name_plural = _("product translations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "locale"], name="commerce_product_translation_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} [{self.locale}]"
+
+
+class Collection(models.Model):
+    """A hand-picked, ordered list of products."""
+
+    title = models.CharField(max_length=255)
+    handle = models.SlugField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+    products = models.ManyToManyField(
+        Product, through="CollectionProduct", blank=True, related_name="collections"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("collection")
+        verbose_name_plural = _("collections")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CollectionProduct(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="members")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="memberships")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name = _("collection product")
+        verbose_name_plural = _("collection products")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "product"], name="commerce_collection_product_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collection} #{self.position}"
+
+
+class ProductOption(models.Model):
+    """One of a product's (at most three) options: size, colour, ..."""
+
+    MAX_PER_PRODUCT = 3
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="options")
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name = _("product option")
+        verbose_name_plural = _("product options")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "name"], name="commerce_option_name_uniq"),
+            # Positions 0..2, one option each: the database itself caps options at three.
+            models.UniqueConstraint(
+                fields=["product", "position"],
+                name="commerce_option_position_uniq",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+            models.CheckConstraint(
+                condition=Q(position__lt=3), name="commerce_option_at_most_three"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OptionValue(models.Model):
+    option = models.ForeignKey(ProductOption, on_delete=models.CASCADE, related_name="values")
+    value = models.CharField(max_length=100)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name = _("option value")
+        verbose_name_plural = _("option values")
+        constraints = [
+            models.UniqueConstraint(fields=["option", "value"], name="commerce_option_value_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Variant(models.Model):
+    """A purchasable version of a product: one value of each of the product's options."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64, unique=True)
+    barcode = models.CharField(max_length=64, blank=True)
+    weight_grams = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    inventory_policy = models.CharField(
+        max_length=16, choices=InventoryPolicy.choices, default=InventoryPolicy.DENY
+    )
+    tracked = models.BooleanField(default=True)
+    low_stock_threshold = models.PositiveIntegerField(
+        default=0, help_text=_("Available stock below this is low; 0 turns the alert off.")
+    )
+    # The ids of the chosen option values, sorted and joined with dots ("" for a product
+    # without options): unique per product, so a combination exists once.
+    option_key = models.CharField(max_length=64, blank=True, editable=False)
+    option_values = models.ManyToManyField(
+        OptionValue, through="VariantOptionValue", blank=True, related_name="variants"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        verbose_name = _("variant")
+        verbose_name_plural = _("variants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "option_key"], name="commerce_variant_combination_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_grams__isnull=True) | Q(weight_grams__gte=0),
+                name="commerce_variant_weight_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class VariantOptionValue(models.Model):
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="choices")
+    # The option is stored next to the value so that one value per option is a constraint.
+    option = models.ForeignKey(ProductOption, on_delete=models.CASCADE, related_name="+")
+    # RESTRICT, not PROTECT: a used value cannot be deleted alone, but deleting the product
+    # (its variants and options at once) may take it.
+    value = models.ForeignKey(OptionValue, on_delete=models.RESTRICT, related_name="choices")
+
+    class Meta:
+        verbose_name = _("variant option value")
+        verbose_name_plural = _("variant option values")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "option"], name="commerce_variant_one_value_per_option"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant}: {self.value}"
+
+
+class Price(models.Model):
+    """A variant's price in one currency, rounded to the currency's minor unit."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
+    compare_at_amount = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, null=True, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency"]
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "currency"], name="commerce_price_variant_currency_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_FORMAT), name="commerce_price_currency_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="commerce_price_amount_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(compare_at_amount__isnull=True) | Q(compare_at_amount__gt=F("amount")),
+                name="commerce_price_compare_at_higher",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.money)
+
+    @property
+    def money(self) -> Money:
+        """The amount with its currency's decimal places (the column keeps four)."""
+        return Money(self.amount, self.currency)
+
+    @property
+    def compare_at_money(self) -> Money | None:
+        if self.compare_at_amount is None:
+            return None
+        return Money(self.compare_at_amount, self.currency)
+
+
+class Location(models.Model):
+    """A place stock is kept (a warehouse, a shop's back room)."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StockLevel(models.Model):
+    """How many units of a variant a location holds (``on_hand``) and how many of those are
+    promised to checkouts (``reserved``). ``on_hand`` goes below zero only for a variant that
+    may oversell (checked by the services under the row lock)."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="stock_levels")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "location"], name="commerce_stock_variant_location_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0), name="commerce_stock_reserved_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant} @ {self.location}: {self.on_hand}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class StockAdjustment(models.Model):
+    """One change of a stock level's ``on_hand``: the ledger behind every number."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="adjustments")
+    # A location with history is deactivated, never deleted.
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="adjustments")
+    delta = models.IntegerField()
+    reason = models.CharField(max_length=16, choices=AdjustmentReason.choices)
+    on_hand_after = models.IntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("stock adjustment")
+        verbose_name_plural = _("stock adjustments")
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="commerce_adjustment_non_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant} @ {self.location}: {self.delta:+d} ({self.reason})"
+
+
+class Reservation(models.Model):
+    """Units of a variant at a location held for a checkout until ``expires_at``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="reservations")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField()
+    reference = models.CharField(max_length=100, help_text=_("What holds it (a checkout)."))
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["expires_at"]
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
+        indexes = [
+            models.Index(fields=["expires_at"], name="commerce_reservation_expiry"),
+            models.Index(fields=["reference"], name="commerce_reservation_ref"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="commerce_reservation_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant} ({self.reference})"

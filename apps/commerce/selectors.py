@@ -1,0 +1,332 @@
+"""Reads of the catalog, the store's settings and the stock that other modules (index, api,
+storefront, admin) may use. Querysets come with what rendering them needs prefetched, so a
+listing costs a fixed number of queries whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Prefetch, QuerySet, Sum
+
+from apps.tenancy.selectors import tenant_by_schema
+
+from .models import (
+    Category,
+    Collection,
+    CollectionProduct,
+    Location,
+    OptionValue,
+    Price,
+    Product,
+    ProductOption,
+    ProductStatus,
+    ProductTranslation,
+    Reservation,
+    StockAdjustment,
+    StockLevel,
+    StoreSettings,
+    Variant,
+    VariantOptionValue,
+)
+
+DEFAULT_CURRENCY = "USD"
+
+
+def current_locales() -> list[str]:
+    """The current tenant's enabled locales, the default one first."""
+    tenant = tenant_by_schema(connection.schema_name)
+    return list(tenant.locales) if tenant else ["en"]
+
+
+def store_settings() -> StoreSettings:
+    """The tenant's store settings; a store that never changed them sells in USD only."""
+    stored = StoreSettings.objects.filter(pk=1).first()
+    if stored is not None:
+        return stored
+    return StoreSettings(pk=1, default_currency=DEFAULT_CURRENCY, enabled_currencies=["USD"])
+
+
+# -- products ----------------------------------------------------------------------------
+
+
+def _variants_queryset() -> QuerySet[Variant]:
+    return Variant.objects.order_by("position", "created_at").prefetch_related(
+        Prefetch("prices", queryset=Price.objects.order_by("currency")),
+        Prefetch(
+            "choices",
+            queryset=VariantOptionValue.objects.select_related("option", "value").order_by(
+                "option__position"
+            ),
+        ),
+    )
+
+
+def products(
+    *,
+    status: str | None = None,
+    collection_handle: str | None = None,
+    category_handle: str | None = None,
+    vendor: str | None = None,
+    product_type: str | None = None,
+) -> QuerySet[Product]:
+    """Products with their translations, options (and values), variants (with prices and
+    option values), categories and collections loaded in a fixed number of queries."""
+    queryset = Product.objects.prefetch_related(
+        Prefetch("translations", queryset=ProductTranslation.objects.order_by("locale")),
+        Prefetch(
+            "options",
+            queryset=ProductOption.objects.order_by("position").prefetch_related(
+                Prefetch("values", queryset=OptionValue.objects.order_by("position"))
+            ),
+        ),
+        Prefetch("variants", queryset=_variants_queryset()),
+        Prefetch("categories", queryset=Category.objects.order_by("position", "name")),
+        Prefetch("collections", queryset=Collection.objects.order_by("title")),
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if collection_handle:
+        queryset = queryset.filter(collections__handle=collection_handle)
+    if category_handle:
+        queryset = queryset.filter(categories__handle=category_handle)
+    if vendor:
+        queryset = queryset.filter(vendor=vendor)
+    if product_type:
+        queryset = queryset.filter(product_type=product_type)
+    return queryset
+
+
+def active_products() -> QuerySet[Product]:
+    return products(status=ProductStatus.ACTIVE).order_by("-created_at")
+
+
+def product_get(product_id: UUID | str) -> Product | None:
+    try:
+        return products().filter(pk=product_id).first()
+    except (ValidationError, ValueError):
+        return None
+
+
+def product_by_handle(handle: str, *, status: str | None = None) -> Product | None:
+    return products(status=status).filter(handle=handle).first()
+
+
+def products_by_ids(product_ids: Iterable[UUID]) -> QuerySet[Product]:
+    return products().filter(pk__in=list(product_ids))
+
+
+@dataclass(frozen=True)
+class ProductText:
+    """A product's text fields in one locale (its own fields when there is no translation)."""
+
+    locale: str
+    title: str
+    description_html: str
+    seo_title: str
+    seo_description: str
+
+
+def product_text(product: Product, locale: str) -> ProductText:
+    """The product's text in ``locale``, else in the tenant's default (uses prefetched rows)."""
+    for translation in product.translations.all():
+        if translation.locale == locale:
+            return ProductText(
+                locale=locale,
+                title=translation.title,
+                description_html=translation.description_html,
+                seo_title=translation.seo_title or translation.title,
+                seo_description=translation.seo_description,
+            )
+    return ProductText(
+        locale=current_locales()[0],
+        title=product.title,
+        description_html=product.description_html,
+        seo_title=product.seo_title or product.title,
+        seo_description=product.seo_description,
+    )
+
+
+def product_translations(product_id: UUID) -> QuerySet[ProductTranslation]:
+    return ProductTranslation.objects.filter(product_id=product_id).order_by("locale")
+
+
+def product_options(product_id: UUID) -> QuerySet[ProductOption]:
+    return (
+        ProductOption.objects.filter(product_id=product_id)
+        .order_by("position")
+        .prefetch_related(Prefetch("values", queryset=OptionValue.objects.order_by("position")))
+    )
+
+
+def variants(*, product_id: UUID | None = None) -> QuerySet[Variant]:
+    queryset = _variants_queryset().select_related("product")
+    if product_id is not None:
+        queryset = queryset.filter(product_id=product_id)
+    return queryset
+
+
+def variant_get(variant_id: UUID | str) -> Variant | None:
+    try:
+        return variants().filter(pk=variant_id).first()
+    except (ValidationError, ValueError):
+        return None
+
+
+def variant_by_sku(sku: str) -> Variant | None:
+    return variants().filter(sku=sku).first()
+
+
+def variant_options(variant: Variant) -> dict[str, str]:
+    """``{"Size": "M", "Colour": "Red"}`` in option order (uses prefetched rows)."""
+    return {choice.option.name: choice.value.value for choice in variant.choices.all()}
+
+
+def variant_price(variant: Variant, currency: str) -> Price | None:
+    """The variant's price in ``currency`` (uses prefetched rows)."""
+    return next((price for price in variant.prices.all() if price.currency == currency), None)
+
+
+def prices(*, variant_id: UUID) -> QuerySet[Price]:
+    return Price.objects.filter(variant_id=variant_id).order_by("currency")
+
+
+def price_range(product: Product, currency: str) -> tuple[Decimal, Decimal] | None:
+    """The lowest and highest price of the product's variants in ``currency`` (prefetched)."""
+    amounts = [
+        price.amount
+        for variant in product.variants.all()
+        for price in variant.prices.all()
+        if price.currency == currency
+    ]
+    return (min(amounts), max(amounts)) if amounts else None
+
+
+# -- collections and categories ----------------------------------------------------------
+
+
+def collections() -> QuerySet[Collection]:
+    return Collection.objects.order_by("title")
+
+
+def collection_get(collection_id: int) -> Collection | None:
+    return Collection.objects.filter(pk=collection_id).first()
+
+
+def collection_by_handle(handle: str) -> Collection | None:
+    return Collection.objects.filter(handle=handle).first()
+
+
+def collection_products(collection_id: int, *, status: str | None = None) -> QuerySet[Product]:
+    """The collection's products in the collection's order."""
+    return (
+        products(status=status)
+        .filter(memberships__collection_id=collection_id)
+        .order_by("memberships__position")
+    )
+
+
+def collection_product_ids(collection_id: int) -> list[UUID]:
+    return list(
+        CollectionProduct.objects.filter(collection_id=collection_id)
+        .order_by("position")
+        .values_list("product_id", flat=True)
+    )
+
+
+def categories() -> QuerySet[Category]:
+    return Category.objects.select_related("parent").order_by("position", "name")
+
+
+def category_get(category_id: int) -> Category | None:
+    return Category.objects.filter(pk=category_id).first()
+
+
+def category_by_handle(handle: str) -> Category | None:
+    return Category.objects.filter(handle=handle).first()
+
+
+def category_descendant_ids(category_id: int) -> list[int]:
+    """The category and every category under it (one query)."""
+    tree: dict[int | None, list[int]] = {}
+    for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
+        tree.setdefault(parent_id, []).append(pk)
+    found, stack = [], [category_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(tree.get(current, []))
+    return found
+
+
+# -- inventory ---------------------------------------------------------------------------
+
+
+def locations(*, active_only: bool = False) -> QuerySet[Location]:
+    queryset = Location.objects.order_by("name")
+    return queryset.filter(active=True) if active_only else queryset
+
+
+def location_get(location_id: int) -> Location | None:
+    return Location.objects.filter(pk=location_id).first()
+
+
+def location_by_code(code: str) -> Location | None:
+    return Location.objects.filter(code=code).first()
+
+
+def stock_levels(
+    *, variant_id: UUID | None = None, location_id: int | None = None
+) -> QuerySet[StockLevel]:
+    queryset = StockLevel.objects.select_related("variant", "location").order_by(
+        "variant__sku", "location__name"
+    )
+    if variant_id is not None:
+        queryset = queryset.filter(variant_id=variant_id)
+    if location_id is not None:
+        queryset = queryset.filter(location_id=location_id)
+    return queryset
+
+
+def stock_level(variant_id: UUID, location_id: int) -> StockLevel | None:
+    return StockLevel.objects.filter(variant_id=variant_id, location_id=location_id).first()
+
+
+def available_by_variant(variant_ids: Iterable[UUID]) -> dict[UUID, int]:
+    """Available units (on hand minus reserved, every location) per variant, in one query;
+    a variant without stock levels has 0."""
+    ids = list(variant_ids)
+    totals = {variant_id: 0 for variant_id in ids}
+    rows = (
+        StockLevel.objects.filter(variant_id__in=ids)
+        .values("variant_id")
+        .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
+        .order_by()
+    )
+    for row in rows:
+        totals[row["variant_id"]] = row["on_hand"] - row["reserved"]
+    return totals
+
+
+def adjustments(
+    *, variant_id: UUID | None = None, location_id: int | None = None
+) -> QuerySet[StockAdjustment]:
+    queryset = StockAdjustment.objects.select_related("variant", "location", "actor").order_by(
+        "-created_at", "-id"
+    )
+    if variant_id is not None:
+        queryset = queryset.filter(variant_id=variant_id)
+    if location_id is not None:
+        queryset = queryset.filter(location_id=location_id)
+    return queryset
+
+
+def reservations(*, reference: str | None = None) -> QuerySet[Reservation]:
+    queryset = Reservation.objects.select_related("variant", "location").order_by("expires_at")
+    if reference is not None:
+        queryset = queryset.filter(reference=reference)
+    return queryset

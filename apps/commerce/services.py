@@ -1,0 +1,1784 @@
+"""Every write to commerce. Each function is one transaction that ends with its events published.
+
+Locks, always taken in this order so that two writers never wait on each other in a circle:
+the product row (every change to a product, its options, variants and prices bumps its
+version under it), then variant rows, then stock level rows, each group in primary-key
+order (``order_by("pk").select_for_update(of=("self",))``). Every check that depends on
+stored state runs after the lock that protects it. Rows a write only refers to (the
+categories a product joins, the products a collection lists, the location of a stock
+level) are taken ``FOR KEY SHARE``: they cannot be deleted under the write, and writers
+that merely refer to them never wait for each other. Changes to the category tree are
+serialized per tenant by an advisory lock, so two moves can never make a cycle together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.core.errors import InvalidTransition
+from apps.core.models import model_update, would_cycle
+from apps.core.rendering import render_body
+from apps.events.publisher import publish
+
+from . import events
+from .errors import (
+    CatalogConflict,
+    CategoryNotFound,
+    CollectionNotFound,
+    CommerceInvalid,
+    LocationNotFound,
+    OptionNotFound,
+    OutOfStock,
+    PriceNotFound,
+    ProductNotFound,
+    ReservationNotFound,
+    VariantNotFound,
+)
+from .models import (
+    AdjustmentReason,
+    Category,
+    Collection,
+    CollectionProduct,
+    DescriptionFormat,
+    InventoryPolicy,
+    Location,
+    OptionValue,
+    Price,
+    Product,
+    ProductOption,
+    ProductStatus,
+    ProductTranslation,
+    Reservation,
+    StockAdjustment,
+    StockLevel,
+    StoreSettings,
+    Variant,
+    VariantOptionValue,
+)
+from .money import MoneyError, normalize_currency, parse_amount
+from .selectors import current_locales, store_settings
+
+MAX_QUANTITY = 1_000_000_000
+MAX_CURRENCIES = 20
+MAX_OPTION_VALUES = 100
+WEIGHT_STEP = Decimal("0.001")
+MAX_WEIGHT = Decimal(10) ** 9
+
+# -- the product status machine -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One action of the status machine: from any of ``sources`` to ``target``."""
+
+    action: str
+    sources: frozenset[str]
+    target: str
+    event: type[events.DomainEvent]
+    label: str  # what a merchant clicks ("Activate")
+
+
+class TransitionTable:
+    """The status machine, the one place it is spelled out; delivery code derives its actions."""
+
+    def __init__(self, transitions: Iterable[Transition]) -> None:
+        self.by_action = {transition.action: transition for transition in transitions}
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(self.by_action)
+
+    def available(self, status: str) -> list[Transition]:
+        """The transitions a product in ``status`` can take."""
+        return [t for t in self.by_action.values() if status in t.sources]
+
+    def check(self, status: str, action: str) -> Transition:
+        """The transition ``action`` from ``status``; ``InvalidTransition`` when there is none."""
+        transition = self.by_action.get(action)
+        if transition is None:
+            raise InvalidTransition(
+                _("There is no action '%(action)s'.") % {"action": action}, current=status
+            )
+        if status not in transition.sources:
+            raise InvalidTransition(
+                _("A product that is %(status)s cannot be moved to %(target)s.")
+                % {"status": ProductStatus(status).label, "target": transition.target},
+                current=status,
+                target=transition.target,
+            )
+        return transition
+
+
+# draft -> active -> archived; active -> draft; archived -> draft.
+PRODUCT_TRANSITIONS = TransitionTable(
+    [
+        Transition("activate", frozenset({ProductStatus.DRAFT}), ProductStatus.ACTIVE,
+                   events.ProductActivated, gettext_lazy("Activate")),
+        Transition("archive", frozenset({ProductStatus.ACTIVE}), ProductStatus.ARCHIVED,
+                   events.ProductArchived, gettext_lazy("Archive")),
+        Transition("draft", frozenset({ProductStatus.ACTIVE, ProductStatus.ARCHIVED}),
+                   ProductStatus.DRAFT, events.ProductDrafted, gettext_lazy("Back to draft")),
+    ]
+)  # fmt: skip
+
+
+# -- small validators ---------------------------------------------------------------------
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _text(
+    errors: dict[str, str], name: str, value: Any, *, max_length: int, required: bool = False
+) -> str:
+    text = ("" if value is None else str(value)).strip()
+    if required and not text:
+        errors[name] = _("required")
+    elif len(text) > max_length:
+        errors[name] = _("at most %(count)d characters") % {"count": max_length}
+    return text
+
+
+def _handle(errors: dict[str, str], name: str, value: Any, *, fallback: str, max_length: int):
+    """A URL handle: lower-case letters, digits and hyphens, made from ``fallback`` if empty."""
+    handle = slugify(str(value or "") or fallback).replace("_", "-").strip("-")[:max_length]
+    if not handle:
+        errors[name] = _("cannot be empty (use letters or digits)")
+    return handle.strip("-")
+
+
+def _int(
+    errors: dict[str, str], name: str, value: Any, *, minimum: int, maximum: int = MAX_QUANTITY
+) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[name] = _("must be a whole number")
+        return 0
+    if not minimum <= value <= maximum:
+        errors[name] = _("must be between %(low)d and %(high)d") % {"low": minimum, "high": maximum}
+    return value
+
+
+def _raise(errors: dict[str, str]) -> None:
+    if errors:
+        raise CommerceInvalid(errors)
+
+
+def _saved(instance, errors: dict[str, str], *, update_fields: list[str] | None = None) -> None:
+    """Save in a savepoint: losing a uniqueness race is a validation error, not a 500."""
+    try:
+        with transaction.atomic():
+            instance.save(update_fields=update_fields)
+    except IntegrityError:
+        raise CommerceInvalid(errors) from None
+
+
+def _key_share(model, ids: Iterable[Any]) -> set[Any]:
+    """Take the rows of ``model`` with these primary keys ``FOR KEY SHARE`` (in key order);
+    returns the keys found (a row deleted meanwhile is missing)."""
+    wanted = sorted(set(ids), key=str)
+    if not wanted:
+        return set()
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",  # noqa: S608
+            [wanted],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# Advisory lock class of commerce's category tree (the key is the tenant's schema).
+CATEGORY_TREE_LOCK = 0x636D
+
+
+def _lock_category_tree() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", [CATEGORY_TREE_LOCK]
+        )
+
+
+# -- store settings -----------------------------------------------------------------------
+
+
+def store_settings_update(
+    *,
+    default_currency: str | None = None,
+    enabled_currencies: Sequence[str] | None = None,
+    actor=None,
+) -> StoreSettings:
+    """Change the currencies the store sells in; the default currency must be enabled.
+
+    Prices in a currency that is no longer enabled stay stored; no new one can be set.
+    """
+    errors: dict[str, str] = {}
+    with transaction.atomic():
+        current = store_settings()
+        settings_row, _created = StoreSettings.objects.select_for_update().get_or_create(
+            pk=1,
+            defaults={
+                "default_currency": current.default_currency,
+                "enabled_currencies": current.enabled_currencies,
+            },
+        )
+        default = settings_row.default_currency
+        enabled = list(settings_row.enabled_currencies)
+        if default_currency is not None:
+            try:
+                default = normalize_currency(default_currency)
+            except MoneyError as error:
+                errors["default_currency"] = str(error)
+        if enabled_currencies is not None:
+            if isinstance(enabled_currencies, str):
+                enabled_currencies = [enabled_currencies]
+            enabled = []
+            for code in enabled_currencies:
+                try:
+                    normalized = normalize_currency(code)
+                except MoneyError as error:
+                    errors["enabled_currencies"] = str(error)
+                    break
+                if normalized not in enabled:
+                    enabled.append(normalized)
+            if not enabled and "enabled_currencies" not in errors:
+                errors["enabled_currencies"] = _("enable at least one currency")
+            if len(enabled) > MAX_CURRENCIES:
+                errors["enabled_currencies"] = _("at most %(count)d currencies") % {
+                    "count": MAX_CURRENCIES
+                }
+        if not errors and default not in enabled:
+            errors["default_currency"] = _("the default currency must be one of the enabled ones")
+        _raise(errors)
+        changed = model_update(
+            instance=settings_row,
+            fields=["default_currency", "enabled_currencies"],
+            data={"default_currency": default, "enabled_currencies": enabled},
+            save=False,
+        )
+        if changed:
+            settings_row.version += 1
+            settings_row.save()
+            publish(
+                events.StoreSettingsUpdated(
+                    store_id=settings_row.pk,
+                    default_currency=default,
+                    enabled_currencies=enabled,
+                    version=settings_row.version,
+                ),
+                actor=actor,
+            )
+    return settings_row
+
+
+# -- products -----------------------------------------------------------------------------
+
+
+@dataclass
+class ProductInput:
+    title: str
+    handle: str = ""
+    description: str = ""
+    description_format: str = DescriptionFormat.MARKDOWN
+    vendor: str = ""
+    product_type: str = ""
+    seo_title: str = ""
+    seo_description: str = ""
+    category_ids: list[int] = field(default_factory=list)
+
+
+PRODUCT_FIELDS = (
+    "title", "handle", "description", "description_format", "vendor", "product_type",
+    "seo_title", "seo_description",
+)  # fmt: skip
+TRANSLATION_FIELDS = ("title", "description", "description_format", "seo_title", "seo_description")
+
+
+def _clean_text_fields(
+    values: Mapping[str, Any], *, prefix: str = "", handle_fallback: str | None = None
+) -> dict[str, Any]:
+    """Validated text fields of a product or a translation (only those given)."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    if "title" in values:
+        clean["title"] = _text(
+            errors, f"{prefix}title", values["title"], max_length=255, required=True
+        )
+    if "handle" in values or handle_fallback is not None:
+        clean["handle"] = _handle(
+            errors, "handle", values.get("handle"), fallback=handle_fallback or "", max_length=255
+        )
+    for name, limit in (("vendor", 255), ("product_type", 255), ("seo_title", 255)):
+        if name in values:
+            clean[name] = _text(errors, f"{prefix}{name}", values[name], max_length=limit)
+    if "seo_description" in values:
+        clean["seo_description"] = _text(
+            errors, f"{prefix}seo_description", values["seo_description"], max_length=320
+        )
+    if "description_format" in values:
+        if values["description_format"] not in DescriptionFormat.values:
+            errors[f"{prefix}description_format"] = _("must be one of %(choices)s") % {
+                "choices": ", ".join(DescriptionFormat.values)
+            }
+        clean["description_format"] = values["description_format"]
+    if "description" in values:
+        clean["description"] = "" if values["description"] is None else str(values["description"])
+        if len(clean["description"]) > 100_000:
+            errors[f"{prefix}description"] = _("at most %(count)d characters") % {"count": 100_000}
+    _raise(errors)
+    return clean
+
+
+def _check_categories(category_ids: Iterable[int]) -> list[int]:
+    if isinstance(category_ids, str | bytes) or not isinstance(category_ids, Iterable):
+        raise CommerceInvalid({"category_ids": _("must be a list of category ids")})
+    ids = list(dict.fromkeys(category_ids))
+    if not all(_is_id(pk) for pk in ids):
+        raise CommerceInvalid({"category_ids": _("must be category ids")})
+    if ids and Category.objects.filter(pk__in=ids).count() != len(ids):
+        raise CommerceInvalid({"category_ids": _("unknown category")})
+    return ids
+
+
+def _clean_translations(
+    translations: Mapping[str, Mapping[str, Any]], *, stored: Mapping[str, ProductTranslation]
+) -> dict[str, dict[str, Any]]:
+    """Per locale, the full validated translation (stored values kept where none are given)."""
+    locales = current_locales()
+    cleaned: dict[str, dict[str, Any]] = {}
+    for locale, values in translations.items():
+        if locale not in locales:
+            raise CommerceInvalid(
+                {"locale": _("'%(locale)s' is not enabled for this site") % {"locale": locale}}
+            )
+        if locale == locales[0]:
+            raise CommerceInvalid(
+                {
+                    "locale": _(
+                        "'%(locale)s' is the default locale: change the product's own fields"
+                    )
+                    % {"locale": locale}
+                }
+            )
+        unknown = set(values) - set(TRANSLATION_FIELDS)
+        if unknown:
+            raise CommerceInvalid(
+                {f"translations.{locale}.{name}": _("unknown field") for name in sorted(unknown)}
+            )
+        row = stored.get(locale)
+        merged = {name: getattr(row, name) for name in TRANSLATION_FIELDS} if row else {}
+        merged.update(values)
+        merged.setdefault("title", "")
+        merged = _clean_text_fields(merged, prefix=f"translations.{locale}.")
+        merged.setdefault("description", "")
+        merged.setdefault("description_format", DescriptionFormat.MARKDOWN)
+        merged["description_html"] = render_body(
+            merged["description"], merged["description_format"]
+        )
+        cleaned[locale] = merged
+    return cleaned
+
+
+def _locked_product(product_id: UUID) -> Product:
+    try:
+        return Product.objects.select_for_update(of=("self",)).get(pk=product_id)
+    except (Product.DoesNotExist, DjangoValidationError, ValueError, TypeError):
+        raise ProductNotFound(_("No such product.")) from None
+
+
+def _bump(product: Product) -> None:
+    product.version += 1
+    product.save(update_fields=["version", "updated_at"])
+
+
+def _product_changed(product: Product, changed: list[str], *, actor) -> None:
+    """Bump the product's version and announce what changed."""
+    _bump(product)
+    publish(
+        events.ProductUpdated(product_id=product.pk, version=product.version, changed=changed[:50]),
+        actor=actor,
+    )
+
+
+def _handle_taken(handle: str) -> dict[str, str]:
+    return {"handle": _("'%(handle)s' is already used by another product") % {"handle": handle}}
+
+
+def product_create(
+    *,
+    data: ProductInput,
+    translations: Mapping[str, Mapping[str, Any]] | None = None,
+    actor=None,
+) -> Product:
+    """A new draft product (the handle is made from the title when not given)."""
+    values = {name: getattr(data, name) for name in PRODUCT_FIELDS}
+    clean = _clean_text_fields(values, handle_fallback=str(data.title or ""))
+    clean["description_html"] = render_body(clean["description"], clean["description_format"])
+    category_ids = _check_categories(data.category_ids)
+    cleaned_translations = _clean_translations(translations or {}, stored={})
+    with transaction.atomic():
+        if Product.objects.filter(handle=clean["handle"]).exists():
+            raise CommerceInvalid(_handle_taken(clean["handle"]))
+        if len(_key_share(Category, category_ids)) != len(category_ids):
+            raise CommerceInvalid({"category_ids": _("unknown category")})
+        product = Product(**clean)
+        _saved(product, _handle_taken(clean["handle"]))
+        product.categories.set(category_ids)
+        for locale, fields in cleaned_translations.items():
+            ProductTranslation.objects.create(product=product, locale=locale, **fields)
+        publish(
+            events.ProductCreated(
+                product_id=product.pk, version=product.version, handle=product.handle
+            ),
+            actor=actor,
+        )
+    return product
+
+
+def product_update(
+    *,
+    product_id: UUID,
+    fields: Mapping[str, Any] | None = None,
+    translations: Mapping[str, Mapping[str, Any]] | None = None,
+    delete_locales: Iterable[str] = (),
+    actor=None,
+) -> Product:
+    """Change a product's fields, categories and translations at once: one version, one event.
+
+    :param fields: any of ``PRODUCT_FIELDS`` and ``category_ids`` (the full list).
+    :param translations: per locale (not the default one), the fields to replace; a new
+        locale needs a title.
+    :param delete_locales: translations to delete.
+
+    A change that changes nothing publishes nothing.
+    """
+    fields = dict(fields or {})
+    unknown = set(fields) - {*PRODUCT_FIELDS, "category_ids"}
+    if unknown:
+        raise CommerceInvalid({name: _("cannot be changed here") for name in sorted(unknown)})
+    category_ids = fields.pop("category_ids", None)
+    clean = _clean_text_fields(fields)
+    if category_ids is not None:
+        category_ids = _check_categories(category_ids)
+    delete_locales = [
+        locale for locale in dict.fromkeys(delete_locales) if locale not in (translations or {})
+    ]
+    with transaction.atomic():
+        product = _locked_product(product_id)
+        changed = model_update(instance=product, fields=clean, data=clean, save=False)
+        if {"description", "description_format"} & set(changed):
+            product.description_html = render_body(product.description, product.description_format)
+            changed_html = ["description_html"]
+        else:
+            changed_html = []
+        if changed:
+            if "handle" in changed and (
+                Product.objects.filter(handle=product.handle).exclude(pk=product.pk).exists()
+            ):
+                raise CommerceInvalid(_handle_taken(product.handle))
+            _saved(
+                product,
+                _handle_taken(product.handle),
+                update_fields=[*changed, *changed_html, "updated_at"],
+            )
+        if category_ids is not None:
+            current = set(product.categories.values_list("pk", flat=True))
+            if current != set(category_ids):
+                joining = set(category_ids) - current
+                if len(_key_share(Category, joining)) != len(joining):
+                    raise CommerceInvalid({"category_ids": _("unknown category")})
+                product.categories.set(category_ids)
+                changed.append("categories")
+
+        stored = {row.locale: row for row in product.translations.all()}
+        for locale, values in _clean_translations(translations or {}, stored=stored).items():
+            row = stored.get(locale)
+            if row is None:
+                ProductTranslation.objects.create(product=product, locale=locale, **values)
+                changed.append(f"translations.{locale}")
+            elif model_update(instance=row, fields=values, data=values):
+                changed.append(f"translations.{locale}")
+        for locale in delete_locales:
+            if locale not in stored:
+                raise CommerceInvalid(
+                    {"delete_locales": _("no '%(locale)s' translation") % {"locale": locale}}
+                )
+            stored[locale].delete()
+            changed.append(f"translations.{locale}")
+        if changed:
+            _product_changed(product, changed, actor=actor)
+    return product
+
+
+def _has_default_price(product: Product, *, excluding: Mapping[str, Any] | None = None) -> bool:
+    """Whether a variant of ``product`` has a price in the store's default currency."""
+    priced = Price.objects.filter(
+        variant__product=product, currency=store_settings().default_currency
+    )
+    if excluding:
+        priced = priced.exclude(**excluding)
+    return priced.exists()
+
+
+def product_transition(*, product_id: UUID, action: str, actor=None) -> Product:
+    """Take the product through ``action`` of ``PRODUCT_TRANSITIONS``, checked under its lock.
+
+    Activation also needs a variant priced in the store's default currency.
+    """
+    with transaction.atomic():
+        product = _locked_product(product_id)
+        transition = PRODUCT_TRANSITIONS.check(product.status, action)
+        if transition.target == ProductStatus.ACTIVE and not _has_default_price(product):
+            raise InvalidTransition(
+                _("A product is activated only once a variant has a price in %(currency)s.")
+                % {"currency": store_settings().default_currency},
+                current=product.status,
+                target=transition.target,
+            )
+        previous, product.status = product.status, transition.target
+        product.version += 1
+        product.save(update_fields=["status", "version", "updated_at"])
+        publish(
+            transition.event(
+                product_id=product.pk,
+                version=product.version,
+                from_status=previous,
+                to_status=transition.target,
+            ),
+            actor=actor,
+        )
+    return product
+
+
+def _refuse_held_stock(*, variants: Iterable[Variant] | None = None, product=None) -> None:
+    held = Reservation.objects.all()
+    held = held.filter(variant__product=product) if product else held.filter(variant__in=variants)
+    if held.exists():
+        raise CatalogConflict(
+            _("Stock of this item is reserved by a checkout; release the reservations first.")
+        )
+
+
+def product_delete(*, product_id: UUID, actor=None) -> None:
+    """Delete a product that is not active, with its variants, prices and stock records."""
+    with transaction.atomic():
+        product = _locked_product(product_id)
+        if product.status == ProductStatus.ACTIVE:
+            raise InvalidTransition(
+                _("An active product cannot be deleted: archive it or move it back to draft."),
+                current=product.status,
+            )
+        # Its variants too (primary-key order), so no reservation slips in after the check.
+        list(product.variants.order_by("pk").select_for_update(of=("self",)))
+        _refuse_held_stock(product=product)
+        event = events.ProductDeleted(
+            product_id=product.pk, version=product.version + 1, handle=product.handle
+        )
+        product.delete()
+        publish(event, actor=actor)
+
+
+# -- options ------------------------------------------------------------------------------
+
+
+def _clean_option(name: Any, values: Any) -> tuple[str, list[str]]:
+    errors: dict[str, str] = {}
+    name = _text(errors, "name", name, max_length=100, required=True)
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        errors["values"] = _("give a list of values")
+        values = []
+    cleaned: list[str] = []
+    for index, value in enumerate(values):
+        text = _text(errors, f"values.{index}", value, max_length=100, required=True)
+        if text and text.casefold() in {seen.casefold() for seen in cleaned}:
+            errors[f"values.{index}"] = _("'%(value)s' is given twice") % {"value": text}
+        cleaned.append(text)
+    if not values and "values" not in errors:
+        errors["values"] = _("an option needs at least one value")
+    if len(cleaned) > MAX_OPTION_VALUES:
+        errors["values"] = _("at most %(count)d values") % {"count": MAX_OPTION_VALUES}
+    _raise(errors)
+    return name, cleaned
+
+
+def _is_id(value: Any) -> bool:
+    """Whether ``value`` can be an integer primary key (a bool cannot)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _option_key(value_ids: Iterable[int]) -> str:
+    return ".".join(str(pk) for pk in sorted(value_ids))
+
+
+def _rekey_variants(product: Product) -> None:
+    """Recompute each variant's combination key; refuse when two variants become identical."""
+    keys: dict[UUID, list[int]] = {}
+    for variant_id, value_id in VariantOptionValue.objects.filter(
+        variant__product=product
+    ).values_list("variant_id", "value_id"):
+        keys.setdefault(variant_id, []).append(value_id)
+    seen: dict[str, str] = {}
+    for variant in product.variants.all():
+        key = _option_key(keys.get(variant.pk, []))
+        if key in seen:
+            raise CatalogConflict(
+                _("Variants %(first)s and %(second)s would have the same options.")
+                % {"first": seen[key], "second": variant.sku}
+            )
+        seen[key] = variant.sku
+        if variant.option_key != key:
+            variant.option_key = key
+            variant.save(update_fields=["option_key", "updated_at"])
+
+
+def option_create(
+    *, product_id: UUID, name: str, values: Sequence[str], actor=None
+) -> ProductOption:
+    """Add an option (at most three per product) with its ordered values. Existing variants
+    take the first value, so their combinations stay distinct."""
+    name, values = _clean_option(name, values)
+    with transaction.atomic():
+        product = _locked_product(product_id)
+        options = list(product.options.all())
+        if len(options) >= ProductOption.MAX_PER_PRODUCT:
+            raise CommerceInvalid(
+                {"options": _("a product has at most %(count)d options")
+                 % {"count": ProductOption.MAX_PER_PRODUCT}}
+            )  # fmt: skip
+        if any(option.name.casefold() == name.casefold() for option in options):
+            raise CommerceInvalid({"name": _("the product already has this option")})
+        option = ProductOption.objects.create(product=product, name=name, position=len(options))
+        created = OptionValue.objects.bulk_create(
+            OptionValue(option=option, value=value, position=index)
+            for index, value in enumerate(values)
+        )
+        existing = list(product.variants.all())
+        VariantOptionValue.objects.bulk_create(
+            VariantOptionValue(variant=variant, option=option, value=created[0])
+            for variant in existing
+        )
+        if existing:
+            _rekey_variants(product)
+        _product_changed(product, ["options"] + (["variants"] if existing else []), actor=actor)
+    return option
+
+
+def _locked_option(option_id: int) -> tuple[ProductOption, Product]:
+    if not _is_id(option_id):
+        raise OptionNotFound(_("No such product option."))
+    product_id = (
+        ProductOption.objects.filter(pk=option_id).values_list("product_id", flat=True).first()
+    )
+    if product_id is None:
+        raise OptionNotFound(_("No such product option."))
+    product = _locked_product(product_id)
+    option = ProductOption.objects.filter(pk=option_id, product=product).first()
+    if option is None:  # deleted while we waited for the lock
+        raise OptionNotFound(_("No such product option."))
+    return option, product
+
+
+def option_update(
+    *, option_id: int, name: str | None = None, values: Sequence[str] | None = None, actor=None
+) -> ProductOption:
+    """Rename an option and/or replace its ordered values; a value in use by a variant stays."""
+    with transaction.atomic():
+        option, product = _locked_option(option_id)
+        new_name, new_values = _clean_option(
+            option.name if name is None else name,
+            [v.value for v in option.values.all()] if values is None else values,
+        )
+        changed = []
+        if new_name != option.name:
+            if product.options.exclude(pk=option.pk).filter(name__iexact=new_name).exists():
+                raise CommerceInvalid({"name": _("the product already has this option")})
+            option.name = new_name
+            option.save(update_fields=["name"])
+            changed.append("options")
+        stored = {value.value: value for value in option.values.all()}
+        removed = [value for text, value in stored.items() if text not in new_values]
+        used = [value.value for value in removed if value.choices.exists()]
+        if used:
+            raise CatalogConflict(
+                _("Values in use by variants cannot be removed: %(values)s")
+                % {"values": ", ".join(used)}
+            )
+        for value in removed:
+            value.delete()
+        for position, text in enumerate(new_values):
+            value = stored.get(text)
+            if value is None:
+                OptionValue.objects.create(option=option, value=text, position=position)
+            elif value.position != position:
+                value.position = position
+                value.save(update_fields=["position"])
+        if removed or [v.value for v in option.values.order_by("position")] != list(stored):
+            changed.append(f"options.{option.position}.values")
+        if changed:
+            _product_changed(product, list(dict.fromkeys(changed)), actor=actor)
+    return option
+
+
+def option_delete(*, option_id: int, actor=None) -> None:
+    """Delete an option; its variants lose that value (refused if two would become identical)."""
+    with transaction.atomic():
+        option, product = _locked_option(option_id)
+        position = option.position
+        option.delete()
+        for later in product.options.filter(position__gt=position).order_by("position"):
+            later.position -= 1
+            later.save(update_fields=["position"])
+        has_variants = product.variants.exists()
+        if has_variants:
+            _rekey_variants(product)
+        _product_changed(product, ["options"] + (["variants"] if has_variants else []), actor=actor)
+
+
+def options_reorder(*, product_id: UUID, option_ids: Sequence[int], actor=None) -> None:
+    """Put the product's options in the order of ``option_ids`` (all of them, each once)."""
+    with transaction.atomic():
+        product = _locked_product(product_id)
+        options = {option.pk: option for option in product.options.all()}
+        if (
+            not all(_is_id(option_id) for option_id in option_ids)
+            or sorted(option_ids) != sorted(options)
+            or len(set(option_ids)) != len(option_ids)
+        ):
+            raise CommerceInvalid({"option_ids": _("give each of the product's options once")})
+        moved = False
+        for position, option_id in enumerate(option_ids):
+            option = options[option_id]
+            if option.position != position:
+                option.position = position
+                option.save(update_fields=["position"])  # the unique position is deferred
+                moved = True
+        if moved:
+            _product_changed(product, ["options"], actor=actor)
+
+
+# -- variants -----------------------------------------------------------------------------
+
+
+@dataclass
+class VariantInput:
+    sku: str
+    options: Mapping[str, str] = field(default_factory=dict)
+    barcode: str = ""
+    weight_grams: Decimal | str | int | None = None
+    position: int = 0
+    inventory_policy: str = InventoryPolicy.DENY
+    tracked: bool = True
+    low_stock_threshold: int = 0
+
+
+VARIANT_FIELDS = (
+    "sku", "options", "barcode", "weight_grams", "position", "inventory_policy", "tracked",
+    "low_stock_threshold",
+)  # fmt: skip
+
+
+def _clean_weight(errors: dict[str, str], value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool | float):
+        errors["weight_grams"] = _(
+            "give the weight as a decimal string, not a floating-point number"
+        )
+        return None
+    try:
+        weight = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, TypeError, ValueError):
+        errors["weight_grams"] = _("must be a number of grams")
+        return None
+    if not weight.is_finite() or weight < 0 or weight >= MAX_WEIGHT:
+        errors["weight_grams"] = _("must be between 0 and 999999999.999 grams")
+        return None
+    return weight.quantize(WEIGHT_STEP, rounding=ROUND_HALF_UP)
+
+
+def _clean_variant(values: Mapping[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    if "sku" in values:
+        sku = _text(errors, "sku", values["sku"], max_length=64, required=True)
+        if sku and any(char.isspace() for char in sku):
+            errors["sku"] = _("cannot contain spaces")
+        clean["sku"] = sku
+    if "barcode" in values:
+        clean["barcode"] = _text(errors, "barcode", values["barcode"], max_length=64)
+    if "weight_grams" in values:
+        clean["weight_grams"] = _clean_weight(errors, values["weight_grams"])
+    if "position" in values:
+        clean["position"] = _int(errors, "position", values["position"], minimum=0)
+    if "low_stock_threshold" in values:
+        clean["low_stock_threshold"] = _int(
+            errors, "low_stock_threshold", values["low_stock_threshold"], minimum=0
+        )
+    if "inventory_policy" in values:
+        if values["inventory_policy"] not in InventoryPolicy.values:
+            errors["inventory_policy"] = _("must be one of %(choices)s") % {
+                "choices": ", ".join(InventoryPolicy.values)
+            }
+        clean["inventory_policy"] = values["inventory_policy"]
+    if "tracked" in values:
+        if not isinstance(values["tracked"], bool):
+            errors["tracked"] = _("must be true or false")
+        clean["tracked"] = values["tracked"]
+    if "options" in values and not isinstance(values["options"], Mapping):
+        errors["options"] = _("give one value per option, by option name")
+    _raise(errors)
+    return clean
+
+
+def _resolve_options(product: Product, chosen: Mapping[str, Any]) -> list[OptionValue]:
+    """The option values ``chosen`` names: exactly one for each of the product's options."""
+    options = list(product.options.prefetch_related("values").order_by("position"))
+    names = {option.name for option in options}
+    errors: dict[str, str] = {}
+    for name in chosen:
+        if name not in names:
+            errors[f"options.{name}"] = _("the product has no such option")
+    picked = []
+    for option in options:
+        wanted = chosen.get(option.name)
+        if wanted is None or str(wanted).strip() == "":
+            errors[f"options.{option.name}"] = _("choose a value")
+            continue
+        value = next((v for v in option.values.all() if v.value == str(wanted).strip()), None)
+        if value is None:
+            errors[f"options.{option.name}"] = _("'%(value)s' is not a value of this option") % {
+                "value": str(wanted)[:100]
+            }
+            continue
+        picked.append(value)
+    _raise(errors)
+    return picked
+
+
+def _sku_taken(sku: str) -> dict[str, str]:
+    return {"sku": _("'%(sku)s' is already used by another variant") % {"sku": sku}}
+
+
+def _combination_taken(product: Product, key: str, *, excluding: UUID | None = None) -> None:
+    clash = product.variants.filter(option_key=key)
+    if excluding is not None:
+        clash = clash.exclude(pk=excluding)
+    other = clash.values_list("sku", flat=True).first()
+    if other is not None:
+        raise CommerceInvalid(
+            {"options": _("variant %(sku)s already has these options") % {"sku": other}}
+        )
+
+
+def _variant_event(cls, variant: Variant, product: Product, **extra) -> events.DomainEvent:
+    return cls(
+        product_id=product.pk,
+        version=product.version,
+        variant_id=variant.pk,
+        sku=variant.sku,
+        **extra,
+    )
+
+
+def variant_create(*, product_id: UUID, data: VariantInput, actor=None) -> Variant:
+    """A new variant with one value of each of the product's options."""
+    values = {name: getattr(data, name) for name in VARIANT_FIELDS}
+    clean = _clean_variant(values)
+    with transaction.atomic():
+        product = _locked_product(product_id)
+        picked = _resolve_options(product, data.options or {})
+        key = _option_key(value.pk for value in picked)
+        _combination_taken(product, key)
+        if Variant.objects.filter(sku=clean["sku"]).exists():
+            raise CommerceInvalid(_sku_taken(clean["sku"]))
+        variant = Variant(product=product, option_key=key, **clean)
+        _saved(variant, _sku_taken(clean["sku"]))
+        VariantOptionValue.objects.bulk_create(
+            VariantOptionValue(variant=variant, option_id=value.option_id, value=value)
+            for value in picked
+        )
+        _bump(product)
+        publish(_variant_event(events.VariantCreated, variant, product), actor=actor)
+    return variant
+
+
+def _locked_variant(variant_id: UUID) -> tuple[Variant, Product]:
+    """The variant and its product, the product's row locked first (then the variant's)."""
+    try:
+        product_id = Variant.objects.filter(pk=variant_id).values_list("product_id", flat=True)[0]
+    except (IndexError, DjangoValidationError, ValueError, TypeError):
+        raise VariantNotFound(_("No such variant.")) from None
+    product = _locked_product(product_id)
+    variant = (
+        Variant.objects.select_for_update(of=("self",))
+        .filter(pk=variant_id, product=product)
+        .first()
+    )
+    if variant is None:
+        raise VariantNotFound(_("No such variant."))
+    return variant, product
+
+
+def variant_update(*, variant_id: UUID, actor=None, **changes: Any) -> Variant:
+    """Change any of ``VARIANT_FIELDS`` (``options``: the full choice, one value per option)."""
+    unknown = set(changes) - set(VARIANT_FIELDS)
+    if unknown:
+        raise CommerceInvalid({name: _("cannot be changed here") for name in sorted(unknown)})
+    clean = _clean_variant(changes)
+    with transaction.atomic():
+        variant, product = _locked_variant(variant_id)
+        changed = model_update(instance=variant, fields=clean, data=clean, save=False)
+        if "options" in changes:
+            picked = _resolve_options(product, changes["options"])
+            key = _option_key(value.pk for value in picked)
+            if key != variant.option_key:
+                _combination_taken(product, key, excluding=variant.pk)
+                variant.option_key = key
+                variant.choices.all().delete()
+                VariantOptionValue.objects.bulk_create(
+                    VariantOptionValue(variant=variant, option_id=value.option_id, value=value)
+                    for value in picked
+                )
+                changed += ["options"]
+        if not changed:
+            return variant
+        if (
+            "sku" in changed
+            and Variant.objects.filter(sku=variant.sku).exclude(pk=variant.pk).exists()
+        ):
+            raise CommerceInvalid(_sku_taken(variant.sku))
+        fields = [name for name in changed if name != "options"]
+        _saved(
+            variant,
+            _sku_taken(variant.sku),
+            update_fields=[
+                *fields,
+                *(["option_key"] if "options" in changed else []),
+                "updated_at",
+            ],
+        )
+        _bump(product)
+        publish(
+            _variant_event(events.VariantUpdated, variant, product, changed=changed), actor=actor
+        )
+    return variant
+
+
+def _keeps_active_product_priced(product: Product, *, excluding: Mapping[str, Any]) -> None:
+    if product.status == ProductStatus.ACTIVE and not _has_default_price(
+        product, excluding=excluding
+    ):
+        raise CatalogConflict(
+            _(
+                "An active product needs a variant priced in %(currency)s: "
+                "move the product back to draft first."
+            )
+            % {"currency": store_settings().default_currency}
+        )
+
+
+def variant_delete(*, variant_id: UUID, actor=None) -> None:
+    """Delete a variant with its prices and stock records (not one with reserved stock, nor an
+    active product's last variant priced in the default currency)."""
+    with transaction.atomic():
+        variant, product = _locked_variant(variant_id)
+        _keeps_active_product_priced(product, excluding={"variant": variant})
+        _refuse_held_stock(variants=[variant])
+        variant_pk, sku = variant.pk, variant.sku
+        variant.delete()
+        _bump(product)
+        variant.pk = variant_pk
+        publish(
+            events.VariantDeleted(
+                product_id=product.pk, version=product.version, variant_id=variant_pk, sku=sku
+            ),
+            actor=actor,
+        )
+
+
+# -- prices -------------------------------------------------------------------------------
+
+
+def price_set(
+    *,
+    variant_id: UUID,
+    currency: str,
+    amount: Decimal | str | int,
+    compare_at_amount: Decimal | str | int | None = None,
+    actor=None,
+) -> Price:
+    """Set the variant's price in ``currency`` (an enabled one), rounded half-up to the
+    currency's minor unit; the compare-at price, if any, must be higher."""
+    errors: dict[str, str] = {}
+    try:
+        code = normalize_currency(currency)
+    except MoneyError as error:
+        raise CommerceInvalid({"currency": str(error)}) from None
+    try:
+        value = parse_amount(amount, code)
+        if value < 0:
+            errors["amount"] = _("cannot be negative")
+    except MoneyError as error:
+        errors["amount"] = str(error)
+    compare_at = None
+    if compare_at_amount is not None and compare_at_amount != "":
+        try:
+            compare_at = parse_amount(compare_at_amount, code)
+        except MoneyError as error:
+            errors["compare_at_amount"] = str(error)
+    _raise(errors)
+    if compare_at is not None and compare_at <= value:
+        raise CommerceInvalid(
+            {
+                "compare_at_amount": _("must be higher than the price (%(amount)s)")
+                % {"amount": value}
+            }
+        )
+    with transaction.atomic():
+        if code not in store_settings().enabled_currencies:
+            raise CommerceInvalid(
+                {"currency": _("%(code)s is not enabled for this store") % {"code": code}}
+            )
+        variant, product = _locked_variant(variant_id)
+        price = Price.objects.filter(variant=variant, currency=code).first()
+        if price is None:
+            price = Price.objects.create(
+                variant=variant, currency=code, amount=value, compare_at_amount=compare_at
+            )
+        else:
+            data = {"amount": value, "compare_at_amount": compare_at}
+            if not model_update(instance=price, fields=data, data=data):
+                return price
+        _bump(product)
+        publish(
+            events.PriceSet(
+                product_id=product.pk,
+                version=product.version,
+                variant_id=variant.pk,
+                currency=code,
+                amount=value,
+                compare_at_amount=compare_at,
+            ),
+            actor=actor,
+        )
+    return price
+
+
+def price_delete(*, variant_id: UUID, currency: str, actor=None) -> None:
+    """Remove the variant's price in ``currency`` (refused for an active product's last price
+    in the default currency)."""
+    code = str(currency or "").strip().upper()
+    with transaction.atomic():
+        variant, product = _locked_variant(variant_id)
+        price = Price.objects.filter(variant=variant, currency=code).first()
+        if price is None:
+            raise PriceNotFound(_("This variant has no price in %(code)s.") % {"code": code[:3]})
+        _keeps_active_product_priced(product, excluding={"pk": price.pk})
+        price.delete()
+        _bump(product)
+        publish(
+            events.PriceDeleted(
+                product_id=product.pk, version=product.version, variant_id=variant.pk, currency=code
+            ),
+            actor=actor,
+        )
+
+
+# -- collections --------------------------------------------------------------------------
+
+
+def _collection_taken(handle: str) -> dict[str, str]:
+    return {"handle": _("'%(handle)s' is already used by another collection") % {"handle": handle}}
+
+
+def _clean_product_ids(product_ids: Sequence[Any]) -> list[UUID]:
+    ids: list[UUID] = []
+    for index, value in enumerate(product_ids):
+        try:
+            pk = value if isinstance(value, UUID) else UUID(str(value))
+        except ValueError:
+            raise CommerceInvalid({f"product_ids.{index}": _("not a product id")}) from None
+        if pk in ids:
+            raise CommerceInvalid({f"product_ids.{index}": _("given twice")})
+        ids.append(pk)
+    if ids and Product.objects.filter(pk__in=ids).count() != len(ids):
+        raise CommerceInvalid({"product_ids": _("unknown product")})
+    return ids
+
+
+def collection_create(
+    *,
+    title: str,
+    handle: str = "",
+    description: str = "",
+    product_ids: Sequence[Any] = (),
+    actor=None,
+) -> Collection:
+    errors: dict[str, str] = {}
+    title = _text(errors, "title", title, max_length=255, required=True)
+    handle = _handle(errors, "handle", handle, fallback=title, max_length=255)
+    description = _text(errors, "description", description, max_length=10_000)
+    _raise(errors)
+    ids = _clean_product_ids(product_ids)
+    with transaction.atomic():
+        if Collection.objects.filter(handle=handle).exists():
+            raise CommerceInvalid(_collection_taken(handle))
+        if len(_key_share(Product, ids)) != len(ids):
+            raise CommerceInvalid({"product_ids": _("unknown product")})
+        collection = Collection(title=title, handle=handle, description=description)
+        _saved(collection, _collection_taken(handle))
+        CollectionProduct.objects.bulk_create(
+            CollectionProduct(collection=collection, product_id=pk, position=position)
+            for position, pk in enumerate(ids)
+        )
+        publish(
+            events.CollectionCreated(collection_id=collection.pk, handle=collection.handle),
+            actor=actor,
+        )
+    return collection
+
+
+def _locked_collection(collection_id: int, *, for_delete: bool = False) -> Collection:
+    if not _is_id(collection_id):
+        raise CollectionNotFound(_("No such collection."))
+    try:
+        return Collection.objects.select_for_update(no_key=not for_delete).get(pk=collection_id)
+    except (Collection.DoesNotExist, ValueError, TypeError):
+        raise CollectionNotFound(_("No such collection.")) from None
+
+
+def collection_update(
+    *,
+    collection_id: int,
+    title: str | None = None,
+    handle: str | None = None,
+    description: str | None = None,
+    actor=None,
+) -> Collection:
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    if title is not None:
+        data["title"] = _text(errors, "title", title, max_length=255, required=True)
+    if handle is not None:
+        data["handle"] = _handle(
+            errors, "handle", handle, fallback=data.get("title", ""), max_length=255
+        )
+    if description is not None:
+        data["description"] = _text(errors, "description", description, max_length=10_000)
+    _raise(errors)
+    with transaction.atomic():
+        collection = _locked_collection(collection_id)
+        changed = model_update(instance=collection, fields=data, data=data, save=False)
+        if not changed:
+            return collection
+        if Collection.objects.filter(handle=collection.handle).exclude(pk=collection.pk).exists():
+            raise CommerceInvalid(_collection_taken(collection.handle))
+        _saved(
+            collection, _collection_taken(collection.handle), update_fields=[*changed, "updated_at"]
+        )
+        publish(
+            events.CollectionUpdated(
+                collection_id=collection.pk, handle=collection.handle, changed=changed
+            ),
+            actor=actor,
+        )
+    return collection
+
+
+def collection_set_products(
+    *, collection_id: int, product_ids: Sequence[Any], actor=None
+) -> Collection:
+    """Make the collection hold exactly ``product_ids``, in that order."""
+    ids = _clean_product_ids(product_ids)
+    with transaction.atomic():
+        collection = _locked_collection(collection_id)
+        before = list(
+            CollectionProduct.objects.filter(collection=collection)
+            .order_by("position")
+            .values_list("product_id", flat=True)
+        )
+        if before == ids:
+            return collection
+        if len(_key_share(Product, ids)) != len(ids):
+            raise CommerceInvalid({"product_ids": _("unknown product")})
+        CollectionProduct.objects.filter(collection=collection).delete()
+        CollectionProduct.objects.bulk_create(
+            CollectionProduct(collection=collection, product_id=pk, position=position)
+            for position, pk in enumerate(ids)
+        )
+        moved = sorted(set(before) ^ set(ids), key=str)
+        publish(
+            events.CollectionUpdated(
+                collection_id=collection.pk,
+                handle=collection.handle,
+                changed=["products"],
+                product_ids=moved,
+            ),
+            actor=actor,
+        )
+    return collection
+
+
+def collection_delete(*, collection_id: int, actor=None) -> None:
+    with transaction.atomic():
+        collection = _locked_collection(collection_id, for_delete=True)
+        members = list(collection.members.order_by("position").values_list("product_id", flat=True))
+        event = events.CollectionDeleted(
+            collection_id=collection.pk, handle=collection.handle, product_ids=members
+        )
+        collection.delete()
+        publish(event, actor=actor)
+
+
+# -- categories ---------------------------------------------------------------------------
+
+
+def _category_taken(handle: str) -> dict[str, str]:
+    return {"handle": _("'%(handle)s' is already used by another category") % {"handle": handle}}
+
+
+def category_create(
+    *,
+    name: str,
+    handle: str = "",
+    parent_id: int | None = None,
+    position: int = 0,
+    description: str = "",
+    actor=None,
+) -> Category:
+    errors: dict[str, str] = {}
+    name = _text(errors, "name", name, max_length=120, required=True)
+    handle = _handle(errors, "handle", handle, fallback=name, max_length=120)
+    position = _int(errors, "position", position, minimum=0)
+    description = _text(errors, "description", description, max_length=10_000)
+    _raise(errors)
+    with transaction.atomic():
+        _lock_category_tree()
+        if parent_id is not None and not (
+            _is_id(parent_id) and Category.objects.filter(pk=parent_id).exists()
+        ):
+            raise CommerceInvalid({"parent": _("no such category")})
+        if Category.objects.filter(handle=handle).exists():
+            raise CommerceInvalid(_category_taken(handle))
+        category = Category(
+            name=name,
+            handle=handle,
+            parent_id=parent_id,
+            position=position,
+            description=description,
+        )
+        _saved(category, _category_taken(handle))
+        publish(events.CategoryCreated(category_id=category.pk, handle=handle), actor=actor)
+    return category
+
+
+def _locked_category(category_id: int, *, for_delete: bool = False) -> Category:
+    """The category, locked; ``FOR NO KEY UPDATE`` unless it is to be deleted, so products
+    may keep joining it meanwhile."""
+    if not _is_id(category_id):
+        raise CategoryNotFound(_("No such category."))
+    try:
+        return Category.objects.select_for_update(no_key=not for_delete).get(pk=category_id)
+    except (Category.DoesNotExist, ValueError, TypeError):
+        raise CategoryNotFound(_("No such category.")) from None
+
+
+def category_update(
+    *,
+    category_id: int,
+    name: str | None = None,
+    handle: str | None = None,
+    parent_id: int | None = None,
+    to_top_level: bool = False,
+    position: int | None = None,
+    description: str | None = None,
+    actor=None,
+) -> Category:
+    """Change a category; ``parent_id`` moves it under another (never under itself or its own
+    descendants), ``to_top_level`` to the top."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    if name is not None:
+        data["name"] = _text(errors, "name", name, max_length=120, required=True)
+    if handle is not None:
+        data["handle"] = _handle(
+            errors, "handle", handle, fallback=data.get("name", ""), max_length=120
+        )
+    if position is not None:
+        data["position"] = _int(errors, "position", position, minimum=0)
+    if description is not None:
+        data["description"] = _text(errors, "description", description, max_length=10_000)
+    _raise(errors)
+    with transaction.atomic():
+        if parent_id is not None or to_top_level:
+            _lock_category_tree()
+        category = _locked_category(category_id)
+        if parent_id is not None:
+            parent = Category.objects.filter(pk=parent_id).first() if _is_id(parent_id) else None
+            if parent is None:
+                raise CommerceInvalid({"parent": _("no such category")})
+            if would_cycle(category, parent):
+                raise CommerceInvalid({"parent": _("a category cannot be its own ancestor")})
+            data["parent_id"] = parent.pk
+        elif to_top_level:
+            data["parent_id"] = None
+        changed = model_update(instance=category, fields=data, data=data, save=False)
+        if not changed:
+            return category
+        if Category.objects.filter(handle=category.handle).exclude(pk=category.pk).exists():
+            raise CommerceInvalid(_category_taken(category.handle))
+        _saved(category, _category_taken(category.handle), update_fields=[*changed, "updated_at"])
+        publish(
+            events.CategoryUpdated(
+                category_id=category.pk,
+                handle=category.handle,
+                changed=[name.removesuffix("_id") for name in changed],
+            ),
+            actor=actor,
+        )
+    return category
+
+
+def _lock_products(queryset) -> list[Product]:
+    return list(queryset.order_by("pk").select_for_update(of=("self",)))
+
+
+def category_delete(*, category_id: int, actor=None) -> None:
+    """Delete a category without subcategories; its products leave it (each gets a new
+    version and a ``commerce.product.updated``)."""
+    if not _is_id(category_id):
+        raise CategoryNotFound(_("No such category."))
+    with transaction.atomic():
+        _lock_category_tree()
+        # The products first, as every product write does (product, then its categories).
+        products = _lock_products(Product.objects.filter(categories__id=category_id))
+        category = _locked_category(category_id, for_delete=True)
+        if category.children.exists():
+            raise CatalogConflict(_("Delete or move the subcategories first."))
+        # Members that joined before the category was locked: their writers are done with it.
+        locked = {product.pk for product in products}
+        products += _lock_products(
+            Product.objects.filter(categories=category).exclude(pk__in=locked)
+        )
+        event = events.CategoryDeleted(category_id=category.pk, handle=category.handle)
+        category.delete()
+        publish(event, actor=actor)
+        for product in sorted(products, key=lambda product: product.pk):
+            _product_changed(product, ["categories"], actor=actor)
+
+
+# -- locations ----------------------------------------------------------------------------
+
+
+def _location_taken(code: str) -> dict[str, str]:
+    return {"code": _("'%(code)s' is already used by another location") % {"code": code}}
+
+
+def location_create(*, code: str, name: str, active: bool = True, actor=None) -> Location:
+    errors: dict[str, str] = {}
+    name = _text(errors, "name", name, max_length=120, required=True)
+    code = _handle(errors, "code", code, fallback="", max_length=64)
+    if not isinstance(active, bool):
+        errors["active"] = _("must be true or false")
+    _raise(errors)
+    with transaction.atomic():
+        if Location.objects.filter(code=code).exists():
+            raise CommerceInvalid(_location_taken(code))
+        location = Location(code=code, name=name, active=active)
+        _saved(location, _location_taken(code))
+        publish(
+            events.LocationCreated(location_id=location.pk, code=code, active=active), actor=actor
+        )
+    return location
+
+
+def _locked_location(location_id: int, *, for_delete: bool = False) -> Location:
+    """The location, locked; ``FOR NO KEY UPDATE`` unless it is to be deleted, so stock
+    writes there never wait for a rename."""
+    if not _is_id(location_id):
+        raise LocationNotFound(_("No such location."))
+    try:
+        return Location.objects.select_for_update(no_key=not for_delete).get(pk=location_id)
+    except (Location.DoesNotExist, ValueError, TypeError):
+        raise LocationNotFound(_("No such location.")) from None
+
+
+def location_update(
+    *,
+    location_id: int,
+    code: str | None = None,
+    name: str | None = None,
+    active: bool | None = None,
+    actor=None,
+) -> Location:
+    """Rename, recode, activate or deactivate a location (an inactive one takes no reservations)."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    if name is not None:
+        data["name"] = _text(errors, "name", name, max_length=120, required=True)
+    if code is not None:
+        data["code"] = _handle(errors, "code", code, fallback="", max_length=64)
+    if active is not None:
+        if not isinstance(active, bool):
+            errors["active"] = _("must be true or false")
+        data["active"] = active
+    _raise(errors)
+    with transaction.atomic():
+        location = _locked_location(location_id)
+        changed = model_update(instance=location, fields=data, data=data, save=False)
+        if not changed:
+            return location
+        if Location.objects.filter(code=location.code).exclude(pk=location.pk).exists():
+            raise CommerceInvalid(_location_taken(location.code))
+        _saved(location, _location_taken(location.code), update_fields=[*changed, "updated_at"])
+        publish(
+            events.LocationUpdated(
+                location_id=location.pk, code=location.code, changed=changed, active=location.active
+            ),
+            actor=actor,
+        )
+    return location
+
+
+def location_delete(*, location_id: int, actor=None) -> None:
+    """Delete a location that never held stock; one with history is deactivated instead."""
+    with transaction.atomic():
+        location = _locked_location(location_id, for_delete=True)
+        if (
+            location.adjustments.exists()
+            or location.reservations.exists()
+            or location.stock_levels.exclude(on_hand=0, reserved=0).exists()
+        ):
+            raise CatalogConflict(
+                _("This location has stock or stock history: deactivate it instead.")
+            )
+        location.stock_levels.all().delete()
+        event = events.LocationDeleted(location_id=location.pk, code=location.code)
+        location.delete()
+        publish(event, actor=actor)
+
+
+# -- stock ---------------------------------------------------------------------------------
+
+
+def _uuid(value: UUID | str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise VariantNotFound(_("No such variant.")) from None
+
+
+def _may_oversell(variant: Variant) -> bool:
+    """Whether the variant's on-hand stock may go below zero (and reservations ignore it)."""
+    return not variant.tracked or variant.inventory_policy == InventoryPolicy.CONTINUE
+
+
+class _LockedStock:
+    """The variants of one stock operation and every stock level they have, locked.
+
+    Every stock write of a variant locks the variant's row (``FOR NO KEY UPDATE``: prices
+    and reservations may still reference it) and all its stock levels, so the available
+    total seen before and after a change is exact and a low-stock crossing is seen once.
+    """
+
+    def __init__(self, pairs: Iterable[tuple[UUID | str, int]]) -> None:
+        pairs = [(_uuid(variant), location) for variant, location in pairs]
+        if not all(_is_id(location) for _variant, location in pairs):
+            raise LocationNotFound(_("No such location."))
+        pairs = list(dict.fromkeys(pairs))
+        variant_ids = sorted({variant_id for variant_id, _location in pairs})
+        location_ids = {location_id for _variant, location_id in pairs}
+        variants = list(
+            Variant.objects.filter(pk__in=variant_ids)
+            .order_by("pk")
+            .select_for_update(of=("self",), no_key=True)
+        )
+        self.variants = {variant.pk: variant for variant in variants}
+        if len(self.variants) != len(variant_ids):
+            raise VariantNotFound(_("No such variant."))
+        self.locations = self._share_locations(sorted(location_ids))
+        StockLevel.objects.bulk_create(
+            [StockLevel(variant_id=v, location_id=loc) for v, loc in pairs], ignore_conflicts=True
+        )
+        levels = (
+            StockLevel.objects.filter(variant_id__in=variant_ids)
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        )
+        self.levels = {(level.variant_id, level.location_id): level for level in levels}
+        self.before = {variant_id: self.available(variant_id) for variant_id in variant_ids}
+
+    @staticmethod
+    def _share_locations(location_ids: list[int]) -> dict[int, tuple[str, bool]]:
+        """The locations, ``FOR KEY SHARE``: none is deleted under a stock level being written,
+        and stock writes at one location never wait for each other."""
+        table = connection.ops.quote_name(Location._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, code, active FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",  # noqa: S608
+                [location_ids],
+            )
+            found = {pk: (code, active) for pk, code, active in cursor.fetchall()}
+        if len(found) != len(location_ids):
+            raise LocationNotFound(_("No such location."))
+        return found
+
+    def available(self, variant_id: UUID) -> int:
+        return sum(
+            level.available for (owner, _loc), level in self.levels.items() if owner == variant_id
+        )
+
+    def publish_low(self, *, actor) -> None:
+        """``commerce.inventory.low`` for each tracked variant whose available stock has just
+        fallen below its threshold (only on the crossing)."""
+        for variant_id, before in self.before.items():
+            variant = self.variants[variant_id]
+            threshold = variant.low_stock_threshold
+            after = self.available(variant_id)
+            if variant.tracked and threshold and before >= threshold > after:
+                publish(
+                    events.InventoryLow(
+                        variant_id=variant.pk, product_id=variant.product_id, sku=variant.sku,
+                        available=after, threshold=threshold,
+                    ),
+                    actor=actor,
+                )  # fmt: skip
+
+
+def _clean_adjustment(delta: Any, reason: Any, note: Any) -> tuple[int, str, str]:
+    errors: dict[str, str] = {}
+    delta = _int(errors, "delta", delta, minimum=-MAX_QUANTITY)
+    if "delta" not in errors and delta == 0:
+        errors["delta"] = _("an adjustment must change the stock")
+    if reason not in AdjustmentReason.values:
+        errors["reason"] = _("must be one of %(choices)s") % {
+            "choices": ", ".join(AdjustmentReason.values)
+        }
+    elif "delta" not in errors:
+        if reason in (AdjustmentReason.RECEIVED, AdjustmentReason.RETURNED) and delta < 0:
+            errors["delta"] = _("stock that is received or returned adds units")
+        if reason in (AdjustmentReason.DAMAGED, AdjustmentReason.SOLD) and delta > 0:
+            errors["delta"] = _("stock that is damaged or sold takes units away")
+    note = _text(errors, "note", note, max_length=500)
+    _raise(errors)
+    return delta, reason, note
+
+
+def _adjust(
+    stock: _LockedStock, level: StockLevel, *, delta: int, reason: str, note: str, actor
+) -> StockLevel:
+    variant = stock.variants[level.variant_id]
+    on_hand = level.on_hand + delta
+    if on_hand < 0 and not _may_oversell(variant):
+        raise OutOfStock(
+            _("Only %(count)d of %(sku)s are on hand here: stock cannot go below zero.")
+            % {"count": level.on_hand, "sku": variant.sku},
+            on_hand=level.on_hand,
+        )
+    level.on_hand = on_hand
+    level.save(update_fields=["on_hand", "updated_at"])
+    StockAdjustment.objects.create(
+        variant_id=level.variant_id, location_id=level.location_id, delta=delta, reason=reason,
+        on_hand_after=on_hand, actor=_user(actor), note=note,
+    )  # fmt: skip
+    publish(
+        events.InventoryAdjusted(
+            variant_id=variant.pk, product_id=variant.product_id, location_id=level.location_id,
+            delta=delta, reason=reason, on_hand=on_hand, reserved=level.reserved,
+        ),
+        actor=actor,
+    )  # fmt: skip
+    return level
+
+
+def stock_adjust(
+    *,
+    variant_id: UUID,
+    location_id: int,
+    delta: int,
+    reason: str,
+    note: str = "",
+    actor=None,
+) -> StockLevel:
+    """Add ``delta`` units (negative: take away) at a location, with the reason, as one
+    adjustment row. On-hand stock goes below zero only for a variant that may oversell.
+
+    Received and returned stock adds units, damaged and sold stock takes them away, a
+    correction does either.
+    """
+    delta, reason, note = _clean_adjustment(delta, reason, note)
+    with transaction.atomic():
+        stock = _LockedStock([(variant_id, location_id)])
+        level = stock.levels[(_uuid(variant_id), location_id)]
+        _adjust(stock, level, delta=delta, reason=reason, note=note, actor=actor)
+        stock.publish_low(actor=actor)
+    return level
+
+
+def stock_set(
+    *, variant_id: UUID, location_id: int, on_hand: int, note: str = "", actor=None
+) -> StockLevel:
+    """Correct the on-hand stock at a location to ``on_hand`` (one ``correction`` adjustment of
+    the difference; nothing when it already is)."""
+    errors: dict[str, str] = {}
+    on_hand = _int(errors, "on_hand", on_hand, minimum=-MAX_QUANTITY)
+    note = _text(errors, "note", note, max_length=500)
+    _raise(errors)
+    with transaction.atomic():
+        stock = _LockedStock([(variant_id, location_id)])
+        level = stock.levels[(_uuid(variant_id), location_id)]
+        delta = on_hand - level.on_hand
+        if delta:
+            _adjust(
+                stock, level, delta=delta, reason=AdjustmentReason.CORRECTION, note=note,
+                actor=actor,
+            )  # fmt: skip
+            stock.publish_low(actor=actor)
+    return level
+
+
+@dataclass(frozen=True)
+class ReservationLine:
+    variant_id: UUID
+    location_id: int
+    quantity: int
+
+
+def _release(stock: _LockedStock, reservation: Reservation, *, expired: bool, actor) -> None:
+    level = stock.levels[(reservation.variant_id, reservation.location_id)]
+    level.reserved -= reservation.quantity
+    level.save(update_fields=["reserved", "updated_at"])
+    variant = stock.variants[reservation.variant_id]
+    publish(
+        events.InventoryReleased(
+            variant_id=variant.pk, product_id=variant.product_id,
+            location_id=reservation.location_id, reservation_id=reservation.pk,
+            quantity=reservation.quantity, reference=reservation.reference,
+            reserved=level.reserved, expired=expired,
+        ),
+        actor=actor,
+    )  # fmt: skip
+    reservation.delete()
+
+
+def stock_reserve(
+    *,
+    lines: Sequence[ReservationLine],
+    reference: str,
+    expires_at: datetime | None = None,
+    ttl: timedelta = timedelta(minutes=15),
+    actor=None,
+) -> list[Reservation]:
+    """Hold stock for a checkout: all the lines or none.
+
+    Under the locks, expired reservations of these variants are released first, then each
+    line of a tracked variant that does not oversell needs ``quantity`` available (on hand
+    minus reserved) at its location, else ``OutOfStock``. Inactive locations take none.
+    """
+    errors: dict[str, str] = {}
+    reference = _text(errors, "reference", reference, max_length=100, required=True)
+    if not lines:
+        errors["lines"] = _("reserve at least one line")
+    for index, line in enumerate(lines):
+        _int(errors, f"lines.{index}.quantity", line.quantity, minimum=1)
+    now = timezone.now()
+    expires_at = expires_at or now + ttl
+    if timezone.is_naive(expires_at) or expires_at <= now:
+        errors["expires_at"] = _("must be a time in the future, with a time zone")
+    _raise(errors)
+    with transaction.atomic():
+        stock = _LockedStock((line.variant_id, line.location_id) for line in lines)
+        stale = Reservation.objects.filter(variant_id__in=list(stock.variants), expires_at__lte=now)
+        for reservation in stale.order_by("pk"):
+            _release(stock, reservation, expired=True, actor=actor)
+        made: list[Reservation] = []
+        for line in lines:
+            variant = stock.variants[_uuid(line.variant_id)]
+            code, active = stock.locations[line.location_id]
+            if not active:
+                raise CommerceInvalid(
+                    {"location": _("location %(code)s is inactive") % {"code": code}}
+                )
+            level = stock.levels[(variant.pk, line.location_id)]
+            if not _may_oversell(variant) and level.available < line.quantity:
+                raise OutOfStock(
+                    _("Only %(count)d of %(sku)s are available.")
+                    % {"count": max(level.available, 0), "sku": variant.sku},
+                    sku=variant.sku,
+                    available=max(level.available, 0),
+                )
+            level.reserved += line.quantity
+            made.append(
+                Reservation(
+                    variant=variant, location_id=line.location_id, quantity=line.quantity,
+                    reference=reference, expires_at=expires_at,
+                )
+            )  # fmt: skip
+        # One UPDATE and one INSERT for the whole cart; then one outbox row per line.
+        touched = {(r.variant_id, r.location_id): stock.levels[(r.variant_id, r.location_id)]
+                   for r in made}  # fmt: skip
+        for level in touched.values():
+            level.updated_at = timezone.now()
+        StockLevel.objects.bulk_update(list(touched.values()), ["reserved", "updated_at"])
+        Reservation.objects.bulk_create(made)
+        reserved_after = {key: level.reserved for key, level in touched.items()}
+        for reservation in made:
+            publish(
+                events.InventoryReserved(
+                    variant_id=reservation.variant_id, product_id=reservation.variant.product_id,
+                    location_id=reservation.location_id, reservation_id=reservation.pk,
+                    quantity=reservation.quantity, reference=reference,
+                    reserved=reserved_after[(reservation.variant_id, reservation.location_id)],
+                ),
+                actor=actor,
+            )  # fmt: skip
+        stock.publish_low(actor=actor)
+    return made
+
+
+def reservation_release(*, reservation_id: UUID, actor=None) -> None:
+    """Give a reservation's units back (the checkout was abandoned)."""
+    try:
+        held = Reservation.objects.filter(pk=reservation_id).values("variant_id", "location_id")[0]
+    except (IndexError, DjangoValidationError, ValueError, TypeError):
+        raise ReservationNotFound(_("No such reservation.")) from None
+    with transaction.atomic():
+        stock = _LockedStock([(held["variant_id"], held["location_id"])])
+        # Read again under the lock: a concurrent release or expiry may have taken it.
+        reservation = Reservation.objects.filter(pk=reservation_id).first()
+        if reservation is None:
+            raise ReservationNotFound(_("No such reservation."))
+        _release(stock, reservation, expired=False, actor=actor)
+
+
+def reservations_expire(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Release reservations whose time is up (a periodic task runs this); returns how many."""
+    now = now or timezone.now()
+    due = list(
+        Reservation.objects.filter(expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("pk", "variant_id", "location_id")[:batch]
+    )
+    if not due:
+        return 0
+    with transaction.atomic():
+        stock = _LockedStock((variant_id, location_id) for _pk, variant_id, location_id in due)
+        # Read again under the locks: only what is still there and still due.
+        expired = Reservation.objects.filter(pk__in=[pk for pk, *_rest in due], expires_at__lte=now)
+        count = 0
+        for reservation in expired.order_by("pk"):
+            _release(stock, reservation, expired=True, actor=None)
+            count += 1
+    return count
