@@ -21,12 +21,16 @@ def path_of(url: str) -> str:
 
 
 def follow(browser: Browser, css: str) -> str:
-    """Click the link ``css`` and wait for its page; its path."""
+    """Click the link ``css`` and wait for its page; its path.
+
+    Only the path is compared: a bare link followed by a reader who chose another
+    language comes back with ``?lang=`` (the locale rule's redirect).
+    """
     link = browser.visible(css)
-    target = link.get_attribute("href")
+    target = path_of(link.get_attribute("href"))
     link.click()
-    browser.wait_for_url(lambda url: url == target, f"{css} does not lead to {target}")
-    return path_of(target)
+    browser.wait_for_url(lambda url: path_of(url) == target, f"{css} does not lead to {target}")
+    return target
 
 
 def open_menu_if_folded(browser: Browser) -> None:
