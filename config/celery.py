@@ -29,8 +29,17 @@ def _stop_relay_drains(**kwargs) -> None:
 # Beat sweeps the outbox every few seconds: a worker's log would be a scroll of
 # "events.sweep received / succeeded" lines. Those routine runs are left out when
 # they did nothing; what they did (drained N events, published N nodes, pruned
-# N events) is logged by the tasks themselves, and failures always show.
-ROUTINE_TASKS = frozenset({"events.sweep", "events.drain", "content.publish_due", "events.prune"})
+# N events, released N reservations) is logged by the tasks themselves, and failures
+# always show.
+ROUTINE_TASKS = frozenset(
+    {
+        "events.sweep",
+        "events.drain",
+        "events.prune",
+        "content.publish_due",
+        "commerce.expire_reservations",
+    }
+)
 IDLE_RESULTS = frozenset({"None", "0", "{'handled': 0, 'failed': 0, 'more': False}"})
 
 
