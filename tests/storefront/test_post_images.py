@@ -49,15 +49,15 @@ def _meta(response) -> dict[str, str | None]:
     return found
 
 
-def _post_with_image(size=(640, 360)):
+def _post_with_image(size=(640, 360), title=("Sunrise", "Sonnenaufgang")):
     with schema_context("acme"):
         media = content.media_upload(
             file=png_upload(size=size), alt_text={"en": "A sunrise", "de": "Ein Sonnenaufgang"}
         )
         node = blog.post_create(
             translations=[
-                TranslationInput(locale="en", title="Sunrise", body="Early."),
-                TranslationInput(locale="de", title="Sonnenaufgang", body="Früh."),
+                TranslationInput(locale="en", title=title[0], body="Early."),
+                TranslationInput(locale="de", title=title[1], body="Früh."),
             ],
             og_image_id=media.pk,
         )
@@ -110,14 +110,18 @@ def test_a_post_without_an_image_is_a_summary_card(acme_client):
     ("path", "alt"),
     [("/blog/", "A sunrise"), ("/blog/?lang=de", "Ein Sonnenaufgang")],
 )
-def test_cards_show_the_image_lazily_with_its_size(acme_client, path, alt):
-    url = _post_with_image(size=(320, 200))
-    assert _tags(acme_client.get(path), "img", src=url) == [
-        {
-            "class": "post-card__image", "src": url, "alt": alt, "width": "320", "height": "200",
-            "loading": "lazy", "decoding": "async",
-        }
-    ]  # fmt: skip
+def test_cards_show_the_image_with_its_size_lazily_below_the_first(acme_client, path, alt):
+    older = _post_with_image(size=(320, 200), title=("Dawn", "Morgengrauen"))
+    newest = _post_with_image(size=(320, 200))
+    page = acme_client.get(path)
+    card = {"class": "post-card__image", "alt": alt, "width": "320", "height": "200"}
+    # The first card is above the fold: fetched first; the others when scrolled to.
+    assert _tags(page, "img", src=newest) == [
+        {**card, "src": newest, "loading": "eager", "fetchpriority": "high", "decoding": "async"}
+    ]
+    assert _tags(page, "img", src=older) == [
+        {**card, "src": older, "loading": "lazy", "decoding": "async"}
+    ]
 
 
 def test_the_image_costs_no_query(acme_client, django_assert_max_num_queries):
