@@ -82,7 +82,9 @@ def node_views(
     """The schema of a viewset of nodes (/nodes/, /posts/, /pages/)."""
     transitions = {
         t.action: extend_schema(
-            summary=f"{t.label} ({t.source} -> {t.target})", request=None, responses=output
+            summary=f"{t.label} ({' | '.join(sorted(t.sources))} -> {t.target})",
+            request=None,
+            responses=output,
         )
         for t in NODE_TRANSITIONS.by_action.values()
     }

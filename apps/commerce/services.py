@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from apps.core.errors import InvalidTransition
 from apps.core.models import model_update, would_cycle
 from apps.core.rendering import render_body
+from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
 
 from . import events
@@ -79,50 +80,19 @@ MAX_WEIGHT = Decimal(10) ** 9
 # -- the product status machine -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Transition:
-    """One action of the status machine: from any of ``sources`` to ``target``."""
-
-    action: str
-    sources: frozenset[str]
-    target: str
-    event: type[events.DomainEvent]
-    label: str  # what a merchant clicks ("Activate")
+def _unknown_action(status: str, action: str) -> str:
+    return _("There is no action '%(action)s'.") % {"action": action}
 
 
-class TransitionTable:
-    """The status machine, the one place it is spelled out; delivery code derives its actions."""
-
-    def __init__(self, transitions: Iterable[Transition]) -> None:
-        self.by_action = {transition.action: transition for transition in transitions}
-
-    @property
-    def actions(self) -> tuple[str, ...]:
-        return tuple(self.by_action)
-
-    def available(self, status: str) -> list[Transition]:
-        """The transitions a product in ``status`` can take."""
-        return [t for t in self.by_action.values() if status in t.sources]
-
-    def check(self, status: str, action: str) -> Transition:
-        """The transition ``action`` from ``status``; ``InvalidTransition`` when there is none."""
-        transition = self.by_action.get(action)
-        if transition is None:
-            raise InvalidTransition(
-                _("There is no action '%(action)s'.") % {"action": action}, current=status
-            )
-        if status not in transition.sources:
-            raise InvalidTransition(
-                _("A product that is %(status)s cannot be moved to %(target)s.")
-                % {"status": ProductStatus(status).label, "target": transition.target},
-                current=status,
-                target=transition.target,
-            )
-        return transition
+def _refusal(status: str, transition: Transition) -> str:
+    return _("A product that is %(status)s cannot be moved to %(target)s.") % {
+        "status": ProductStatus(status).label,
+        "target": transition.target,
+    }
 
 
 # draft -> active -> archived; active -> draft; archived -> draft.
-PRODUCT_TRANSITIONS = TransitionTable(
+PRODUCT_TRANSITIONS: TransitionTable[type[events.DomainEvent]] = TransitionTable(
     [
         Transition("activate", frozenset({ProductStatus.DRAFT}), ProductStatus.ACTIVE,
                    events.ProductActivated, gettext_lazy("Activate")),
@@ -130,7 +100,9 @@ PRODUCT_TRANSITIONS = TransitionTable(
                    events.ProductArchived, gettext_lazy("Archive")),
         Transition("draft", frozenset({ProductStatus.ACTIVE, ProductStatus.ARCHIVED}),
                    ProductStatus.DRAFT, events.ProductDrafted, gettext_lazy("Back to draft")),
-    ]
+    ],
+    refusal=_refusal,
+    unknown=_unknown_action,
 )  # fmt: skip
 
 

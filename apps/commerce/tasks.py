@@ -7,9 +7,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django_tenants.utils import schema_context
 
-from apps.tenancy.selectors import tenant_list
+from apps.tenancy.tasks import for_each_active_tenant
 
 from .services import reservations_expire
 
@@ -18,11 +17,6 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="commerce.expire_reservations", ignore_result=True)
 def expire_reservations() -> int:
-    total = 0
-    for tenant in tenant_list(active_only=True):
-        with schema_context(tenant.schema_name):
-            released = reservations_expire()
-        if released:
-            logger.info("released %s expired reservation(s) of %s", released, tenant.slug)
-        total += released
-    return total
+    return for_each_active_tenant(
+        reservations_expire, logger=logger, done="released %s expired reservation(s) of %s"
+    )

@@ -21,6 +21,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.errors import InvalidTransition, NotFound
 from apps.core.models import model_update, would_cycle
+from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
 
 from . import events
@@ -41,62 +42,6 @@ from .renditions import RENDITION_FORMATS, RENDITION_WIDTHS, NoRenditions, read_
 from .selectors import current_locales
 from .validation import IMAGE_TYPES, validate_image, validate_metadata
 
-
-@dataclass(frozen=True)
-class Transition:
-    """One edge of the status machine: ``action`` takes a node from ``source`` to ``target``."""
-
-    action: str
-    source: str
-    target: str
-    event: type[events.DomainEvent]
-    label: str  # what an editor clicks ("Publish")
-    past: str  # what the editor is told ("published")
-
-
-class TransitionTable:
-    """The status machine, the one place it is spelled out; delivery code derives its actions."""
-
-    def __init__(self, transitions: Iterable[Transition]) -> None:
-        self.by_action = {transition.action: transition for transition in transitions}
-
-    @property
-    def actions(self) -> tuple[str, ...]:
-        return tuple(self.by_action)
-
-    def get(self, action: str) -> Transition | None:
-        return self.by_action.get(action)
-
-    def available(self, status: str) -> list[Transition]:
-        """The transitions a node in ``status`` can take."""
-        return [t for t in self.by_action.values() if t.source == status]
-
-    def check(self, status: str, action: str) -> Transition:
-        """The transition ``action`` from ``status``; ``InvalidTransition`` when there is none."""
-        transition = self.by_action.get(action)
-        if transition is None:
-            raise InvalidTransition(f"no action '{action}'", current=status)
-        if transition.source != status:
-            message = (
-                gettext(
-                    "This content is %(state)s already: only %(source)s content can be %(past)s."
-                )
-                if status == transition.target
-                else gettext("This content is %(state)s: only %(source)s content can be %(past)s.")
-            )
-            raise InvalidTransition(
-                message
-                % {
-                    "state": STATUS_AS_STATE.get(status, status),
-                    "source": STATUS_AS_ADJECTIVE.get(transition.source, transition.source),
-                    "past": transition.past,
-                },
-                current=status,
-                target=transition.target,
-            )
-        return transition
-
-
 # How a refusal names a status: "This content is a draft: only published content can be ..."
 STATUS_AS_STATE = {
     NodeStatus.DRAFT: gettext_lazy("a draft"),
@@ -109,18 +54,41 @@ STATUS_AS_ADJECTIVE = {
     NodeStatus.ARCHIVED: gettext_lazy("archived"),
 }
 
+
+def _unknown_action(status: str, action: str) -> str:
+    return f"no action '{action}'"
+
+
+def _refusal(status: str, transition: Transition) -> str:
+    """Why a node in ``status`` cannot take ``transition``, in an editor's words."""
+    (source,) = transition.sources
+    message = (
+        gettext("This content is %(state)s already: only %(source)s content can be %(past)s.")
+        if status == transition.target
+        else gettext("This content is %(state)s: only %(source)s content can be %(past)s.")
+    )
+    return message % {
+        "state": STATUS_AS_STATE.get(status, status),
+        "source": STATUS_AS_ADJECTIVE.get(source, source),
+        "past": transition.past,
+    }
+
+
 # draft -> published -> archived -> draft; published -> draft (unpublish).
-NODE_TRANSITIONS = TransitionTable(
+NODE_TRANSITIONS: TransitionTable[type[events.DomainEvent]] = TransitionTable(
     [
-        Transition("publish", NodeStatus.DRAFT, NodeStatus.PUBLISHED, events.NodePublished,
-                   gettext_lazy("Publish"), gettext_lazy("published")),
-        Transition("unpublish", NodeStatus.PUBLISHED, NodeStatus.DRAFT, events.NodeUnpublished,
-                   gettext_lazy("Unpublish"), gettext_lazy("unpublished")),
-        Transition("archive", NodeStatus.PUBLISHED, NodeStatus.ARCHIVED, events.NodeArchived,
-                   gettext_lazy("Archive"), gettext_lazy("archived")),
-        Transition("restore", NodeStatus.ARCHIVED, NodeStatus.DRAFT, events.NodeRestored,
-                   gettext_lazy("Restore from archive"), gettext_lazy("restored")),
-    ]
+        Transition("publish", frozenset({NodeStatus.DRAFT}), NodeStatus.PUBLISHED,
+                   events.NodePublished, gettext_lazy("Publish"), gettext_lazy("published")),
+        Transition("unpublish", frozenset({NodeStatus.PUBLISHED}), NodeStatus.DRAFT,
+                   events.NodeUnpublished, gettext_lazy("Unpublish"), gettext_lazy("unpublished")),
+        Transition("archive", frozenset({NodeStatus.PUBLISHED}), NodeStatus.ARCHIVED,
+                   events.NodeArchived, gettext_lazy("Archive"), gettext_lazy("archived")),
+        Transition("restore", frozenset({NodeStatus.ARCHIVED}), NodeStatus.DRAFT,
+                   events.NodeRestored, gettext_lazy("Restore from archive"),
+                   gettext_lazy("restored")),
+    ],
+    refusal=_refusal,
+    unknown=_unknown_action,
 )  # fmt: skip
 KIND_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django_tenants.utils import schema_context
 
-from apps.tenancy.selectors import tenant_list
+from apps.tenancy.tasks import for_each_active_tenant
 
 from .services import nodes_publish_due
 
@@ -16,11 +15,6 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="content.publish_due", ignore_result=True)
 def publish_due() -> int:
-    total = 0
-    for tenant in tenant_list(active_only=True):
-        with schema_context(tenant.schema_name):
-            published = nodes_publish_due()
-        if published:
-            logger.info("published %s scheduled node(s) of %s", published, tenant.slug)
-        total += published
-    return total
+    return for_each_active_tenant(
+        nodes_publish_due, logger=logger, done="published %s scheduled node(s) of %s"
+    )

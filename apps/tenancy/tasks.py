@@ -1,19 +1,27 @@
-"""Celery tasks that run inside one tenant's schema.
+"""Celery tasks that run inside tenants' schemas.
 
 A ``TenantTask`` takes its tenant as the ``tenant`` keyword argument (a slug
 on the wire, a ``Tenant`` in the task body). Sending or running one without a
 tenant raises ``TenantRequired``: such a task never falls back to ``public``.
+
+A beat task that does the same work for every tenant (``content.publish_due``,
+``commerce.expire_reservations``) walks them with ``for_each_active_tenant``.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from celery import Task
 from django.db import connection
+from django_tenants.utils import schema_context
 
 from .errors import TenantNotFound, TenantRequired
 from .identifiers import InvalidIdentifier, sanitize_slug
 from .models import Tenant
 from .resolver import activate, tenant_by_slug
+from .selectors import tenant_list
 
 
 def _slug_of(value: object) -> str:
@@ -46,3 +54,19 @@ class TenantTask(Task):
             return super().__call__(*args, tenant=tenant, **kwargs)
         finally:
             connection.set_tenant(previous) if previous is not None else activate(None)
+
+
+def for_each_active_tenant(work: Callable[[], int], *, logger: logging.Logger, done: str) -> int:
+    """Run ``work`` in the schema of every active tenant, one after the other; the total it did.
+
+    ``work`` returns how many things it did. Where that is not zero, ``logger`` logs ``done``
+    at INFO with that count and the tenant's slug as its two ``%s`` arguments.
+    """
+    total = 0
+    for tenant in tenant_list(active_only=True):
+        with schema_context(tenant.schema_name):
+            count = work()
+        if count:
+            logger.info(done, count, tenant.slug)
+        total += count
+    return total

@@ -35,6 +35,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.admin import REJECTED, ServiceAdmin, ServiceRejected, add_errors, adopt, names
 from apps.core.errors import InvalidTransition, PlatformError
+from apps.core.transitions import Transition
 from apps.people import selectors as people
 
 from .. import selectors, services
@@ -42,7 +43,7 @@ from ..errors import ContentInvalid
 from ..kinds import WRAPPER_KINDS
 from ..models import Node, NodeStatus, NodeTranslation
 from ..selectors import current_locales
-from ..services import NODE_TRANSITIONS, Transition
+from ..services import NODE_TRANSITIONS
 from .lists import short_date, truncated
 from .revisions import PREVIEW_PATH, RevisionViews
 
