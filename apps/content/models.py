@@ -24,18 +24,26 @@ class BodyFormat(models.TextChoices):
 
 class Category(models.Model):
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=gettext_lazy("parent"),
     )
-    name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=120, unique=True)
-    position = models.PositiveIntegerField(default=0)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=120, verbose_name=gettext_lazy("name"))
+    slug = models.SlugField(max_length=120, unique=True, verbose_name=gettext_lazy("slug"))
+    position = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("position"))
+    description = models.TextField(blank=True, verbose_name=gettext_lazy("description"))
     # ``name`` and ``description`` are the tenant's default locale's; other locales override them:
     # {"de": {"name": "Neuigkeiten", "description": "Was passiert"}} (see ``services``).
-    translations = models.JSONField(default=dict, blank=True)
+    translations = models.JSONField(
+        default=dict, blank=True, verbose_name=gettext_lazy("translations")
+    )
 
     class Meta:
         ordering = ["position", "name"]
+        verbose_name = gettext_lazy("category")
         verbose_name_plural = gettext_lazy("categories")
 
     def __str__(self) -> str:
@@ -50,13 +58,17 @@ class Category(models.Model):
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=80)
-    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=80, verbose_name=gettext_lazy("name"))
+    slug = models.SlugField(max_length=80, unique=True, verbose_name=gettext_lazy("slug"))
     # ``name`` is the tenant's default locale's; other locales override it: {"de": {"name": "Team"}}.
-    translations = models.JSONField(default=dict, blank=True)
+    translations = models.JSONField(
+        default=dict, blank=True, verbose_name=gettext_lazy("translations")
+    )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = gettext_lazy("tag")
+        verbose_name_plural = gettext_lazy("tags")
 
     def __str__(self) -> str:
         return self.name
@@ -67,21 +79,34 @@ class Tag(models.Model):
 
 
 class Media(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    file = models.ImageField(upload_to="media/%Y/%m/", width_field="width", height_field="height")
-    content_type = models.CharField(max_length=64)
-    size = models.PositiveIntegerField()
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    # {"en": "A red bicycle", "de": "Ein rotes Fahrrad"}
-    alt_text = models.JSONField(default=dict, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, verbose_name=gettext_lazy("ID")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    file = models.ImageField(
+        upload_to="media/%Y/%m/",
+        width_field="width",
+        height_field="height",
+        verbose_name=gettext_lazy("file"),
+    )
+    content_type = models.CharField(max_length=64, verbose_name=gettext_lazy("content type"))
+    size = models.PositiveIntegerField(verbose_name=gettext_lazy("size"))
+    width = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("width"))
+    height = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("height"))
+    # {"en": "A red bicycle", "de": "Ein rotes Fahrrad"}
+    alt_text = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("alt text"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("uploaded by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = gettext_lazy("media")
         verbose_name_plural = gettext_lazy("media")
 
     def __str__(self) -> str:
@@ -101,15 +126,22 @@ class Rendition(models.Model):
     stored next to the originals in the tenant's media folder.
     """
 
-    media = models.ForeignKey(Media, on_delete=models.CASCADE, related_name="renditions")
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    file = models.FileField(max_length=255)
-    size = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    media = models.ForeignKey(
+        Media,
+        on_delete=models.CASCADE,
+        related_name="renditions",
+        verbose_name=gettext_lazy("media"),
+    )
+    width = models.PositiveIntegerField(verbose_name=gettext_lazy("width"))
+    height = models.PositiveIntegerField(verbose_name=gettext_lazy("height"))
+    file = models.FileField(max_length=255, verbose_name=gettext_lazy("file"))
+    size = models.PositiveIntegerField(verbose_name=gettext_lazy("size"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
         ordering = ["media", "width"]
+        verbose_name = gettext_lazy("rendition")
+        verbose_name_plural = gettext_lazy("renditions")
         constraints = [
             models.UniqueConstraint(fields=["media", "width"], name="rendition_media_width_uniq")
         ]
@@ -122,35 +154,71 @@ class Rendition(models.Model):
 class Node(models.Model):
     """One piece of content: a post, a page, ... (``kind``), in every enabled locale."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.SlugField(max_length=32)
-    status = models.CharField(max_length=16, choices=NodeStatus.choices, default=NodeStatus.DRAFT)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, verbose_name=gettext_lazy("ID")
     )
-    position = models.PositiveIntegerField(default=0)
+    kind = models.SlugField(max_length=32, verbose_name=gettext_lazy("kind"))
+    status = models.CharField(
+        max_length=16,
+        choices=NodeStatus.choices,
+        default=NodeStatus.DRAFT,
+        verbose_name=gettext_lazy("status"),
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=gettext_lazy("parent"),
+    )
+    position = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("position"))
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("author"),
     )
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="nodes"
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="nodes",
+        verbose_name=gettext_lazy("category"),
     )
-    tags = models.ManyToManyField(Tag, blank=True, related_name="nodes")
-    published_at = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(
+        Tag, blank=True, related_name="nodes", verbose_name=gettext_lazy("tags")
+    )
+    published_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("published at")
+    )
     publish_at = models.DateTimeField(
-        null=True, blank=True, help_text=gettext_lazy("Scheduled publication (UTC).")
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Scheduled publication (UTC)."),
+        verbose_name=gettext_lazy("publish at"),
     )
-    metadata = models.JSONField(default=dict, blank=True)
-    canonical_url = models.URLField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("metadata"))
+    canonical_url = models.URLField(blank=True, verbose_name=gettext_lazy("canonical URL"))
     og_image = models.ForeignKey(
-        Media, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Media,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("social image"),
     )
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, verbose_name=gettext_lazy("version"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = gettext_lazy("node")
+        verbose_name_plural = gettext_lazy("nodes")
         indexes = [
             models.Index(fields=["kind", "status", "-published_at"], name="node_listing_idx"),
             models.Index(
@@ -179,28 +247,45 @@ class Node(models.Model):
 
 
 class NodeTranslation(models.Model):
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="translations")
-    locale = models.CharField(max_length=16)
+    node = models.ForeignKey(
+        Node,
+        on_delete=models.CASCADE,
+        related_name="translations",
+        verbose_name=gettext_lazy("node"),
+    )
+    locale = models.CharField(max_length=16, verbose_name=gettext_lazy("locale"))
     kind = models.SlugField(
         max_length=32,
         help_text=gettext_lazy("Copied from the node: slugs are unique per locale and kind."),
+        verbose_name=gettext_lazy("kind"),
     )
-    title = models.CharField(max_length=255)
-    slug = models.SlugField(max_length=255, allow_unicode=False)
-    excerpt = models.TextField(blank=True)
-    body = models.TextField(blank=True)
+    title = models.CharField(max_length=255, verbose_name=gettext_lazy("title"))
+    slug = models.SlugField(max_length=255, allow_unicode=False, verbose_name=gettext_lazy("slug"))
+    excerpt = models.TextField(blank=True, verbose_name=gettext_lazy("excerpt"))
+    body = models.TextField(blank=True, verbose_name=gettext_lazy("body"))
     body_format = models.CharField(
-        max_length=16, choices=BodyFormat.choices, default=BodyFormat.MARKDOWN
+        max_length=16,
+        choices=BodyFormat.choices,
+        default=BodyFormat.MARKDOWN,
+        verbose_name=gettext_lazy("body format"),
     )
     body_html = models.TextField(
-        blank=True, help_text=gettext_lazy("The body rendered and sanitized.")
+        blank=True,
+        help_text=gettext_lazy("The body rendered and sanitized."),
+        verbose_name=gettext_lazy("body HTML"),
     )
-    meta_title = models.CharField(max_length=255, blank=True)
-    meta_description = models.CharField(max_length=320, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    meta_title = models.CharField(
+        max_length=255, blank=True, verbose_name=gettext_lazy("meta title")
+    )
+    meta_description = models.CharField(
+        max_length=320, blank=True, verbose_name=gettext_lazy("meta description")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         ordering = ["locale"]
+        verbose_name = gettext_lazy("node translation")
+        verbose_name_plural = gettext_lazy("node translations")
         constraints = [
             models.UniqueConstraint(fields=["node", "locale"], name="translation_node_locale_uniq"),
             models.UniqueConstraint(
@@ -213,20 +298,31 @@ class NodeTranslation(models.Model):
 
 
 class Revision(models.Model):
-    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="revisions")
-    number = models.PositiveIntegerField()
+    node = models.ForeignKey(
+        Node, on_delete=models.CASCADE, related_name="revisions", verbose_name=gettext_lazy("node")
+    )
+    number = models.PositiveIntegerField(verbose_name=gettext_lazy("number"))
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("author"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    message = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    message = models.CharField(max_length=255, blank=True, verbose_name=gettext_lazy("message"))
     changed = models.JSONField(
-        default=list, help_text=gettext_lazy("Names of what changed since the previous revision.")
+        default=list,
+        help_text=gettext_lazy("Names of what changed since the previous revision."),
+        verbose_name=gettext_lazy("changed"),
     )
-    snapshot = models.JSONField()
+    snapshot = models.JSONField(verbose_name=gettext_lazy("snapshot"))
 
     class Meta:
         ordering = ["-number"]
+        verbose_name = gettext_lazy("revision")
+        verbose_name_plural = gettext_lazy("revisions")
         constraints = [
             models.UniqueConstraint(fields=["node", "number"], name="revision_node_number_uniq")
         ]

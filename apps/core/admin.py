@@ -24,7 +24,7 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from waffle.admin import FlagAdmin, SampleAdmin, SwitchAdmin
 from waffle.models import Flag, Sample, Switch
 
@@ -223,6 +223,17 @@ class AdministratorsOnly:
     def has_delete_permission(self, request, obj=None):
         return self._is_administrator(request)
 
+
+# waffle ships no German catalogue: its models' names (these msgids, as waffle spells them)
+# are translated in the project's.
+WAFFLE_MODEL_NAMES = (
+    gettext_noop("Flag"),
+    gettext_noop("Flags"),
+    gettext_noop("Sample"),
+    gettext_noop("Samples"),
+    gettext_noop("Switch"),
+    gettext_noop("Switches"),
+)
 
 # Importing waffle.admin (above) registered its pages on ``admin.site``: put them
 # back behind the administrators-only check.

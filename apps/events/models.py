@@ -18,37 +18,61 @@ class OutboxStatus(models.TextChoices):
 
 
 class OutboxEvent(models.Model):
-    position = models.BigAutoField(primary_key=True)
-    event_id = models.UUIDField(unique=True, editable=False)
-    event_type = models.CharField(max_length=120)
-    schema_version = models.PositiveSmallIntegerField()
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    schema_name = models.CharField(max_length=63)
-    actor = models.JSONField(null=True, blank=True)
-    aggregate_type = models.CharField(max_length=64)
-    aggregate_id = models.CharField(max_length=64)
-    aggregate_version = models.BigIntegerField(null=True, blank=True)
-    correlation_id = models.CharField(max_length=64)
-    causation_id = models.UUIDField(null=True, blank=True)
-    trace_context = models.JSONField(default=dict, blank=True)
-    occurred_at = models.DateTimeField()
-    payload = models.JSONField()
+    position = models.BigAutoField(primary_key=True, verbose_name=gettext_lazy("position"))
+    event_id = models.UUIDField(unique=True, editable=False, verbose_name=gettext_lazy("event ID"))
+    event_type = models.CharField(max_length=120, verbose_name=gettext_lazy("event type"))
+    schema_version = models.PositiveSmallIntegerField(verbose_name=gettext_lazy("schema version"))
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=gettext_lazy("tenant"),
+    )
+    schema_name = models.CharField(max_length=63, verbose_name=gettext_lazy("schema name"))
+    actor = models.JSONField(null=True, blank=True, verbose_name=gettext_lazy("actor"))
+    aggregate_type = models.CharField(max_length=64, verbose_name=gettext_lazy("aggregate type"))
+    aggregate_id = models.CharField(max_length=64, verbose_name=gettext_lazy("aggregate ID"))
+    aggregate_version = models.BigIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("aggregate version")
+    )
+    correlation_id = models.CharField(max_length=64, verbose_name=gettext_lazy("correlation ID"))
+    causation_id = models.UUIDField(
+        null=True, blank=True, verbose_name=gettext_lazy("causation ID")
+    )
+    trace_context = models.JSONField(
+        default=dict, blank=True, verbose_name=gettext_lazy("trace context")
+    )
+    occurred_at = models.DateTimeField(verbose_name=gettext_lazy("occurred at"))
+    payload = models.JSONField(verbose_name=gettext_lazy("payload"))
 
     status = models.CharField(
-        max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+        max_length=16,
+        choices=OutboxStatus.choices,
+        default=OutboxStatus.PENDING,
+        verbose_name=gettext_lazy("status"),
     )
     # When the row last became pending (publish or replay): the backlog's age counts from here.
-    pending_since = models.DateTimeField(db_default=Now())
-    claims = models.PositiveIntegerField(default=0)
-    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    pending_since = models.DateTimeField(
+        db_default=Now(), verbose_name=gettext_lazy("pending since")
+    )
+    claims = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("claims"))
+    lease_owner = models.CharField(
+        max_length=64, blank=True, default="", verbose_name=gettext_lazy("lease owner")
+    )
     # The claimer's advisory lock key (relay.CLAIMER_LOCK_CLASS): free once it is gone.
-    lease_lock = models.IntegerField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_lock = models.IntegerField(null=True, blank=True, verbose_name=gettext_lazy("lease lock"))
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("lease expires at")
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("dispatched at")
+    )
 
     class Meta:
         db_table = "events_outbox"
         verbose_name = gettext_lazy("outbox event")
+        verbose_name_plural = gettext_lazy("outbox events")
         ordering = ["-position"]
         indexes = [
             # claim path: pending rows in order (the relay walks it; per-aggregate
@@ -90,25 +114,43 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     """One event that one handler has not handled yet because of a failure."""
 
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
-    handler = models.CharField(max_length=120)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    aggregate_type = models.CharField(max_length=64)
-    aggregate_id = models.CharField(max_length=64)
-    position = models.BigIntegerField()
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices)
-    attempts = models.PositiveIntegerField(default=0)
-    available_at = models.DateTimeField()
-    lease_owner = models.CharField(max_length=64, blank=True, default="")
-    lease_lock = models.IntegerField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    last_traceback = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    event = models.ForeignKey(
+        OutboxEvent,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=gettext_lazy("event"),
+    )
+    handler = models.CharField(max_length=120, verbose_name=gettext_lazy("handler"))
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=gettext_lazy("tenant"),
+    )
+    aggregate_type = models.CharField(max_length=64, verbose_name=gettext_lazy("aggregate type"))
+    aggregate_id = models.CharField(max_length=64, verbose_name=gettext_lazy("aggregate ID"))
+    position = models.BigIntegerField(verbose_name=gettext_lazy("position"))
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, verbose_name=gettext_lazy("status")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("attempts"))
+    available_at = models.DateTimeField(verbose_name=gettext_lazy("available at"))
+    lease_owner = models.CharField(
+        max_length=64, blank=True, default="", verbose_name=gettext_lazy("lease owner")
+    )
+    lease_lock = models.IntegerField(null=True, blank=True, verbose_name=gettext_lazy("lease lock"))
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("lease expires at")
+    )
+    last_error = models.TextField(blank=True, verbose_name=gettext_lazy("last error"))
+    last_traceback = models.TextField(blank=True, verbose_name=gettext_lazy("last traceback"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         db_table = "events_delivery"
+        verbose_name = gettext_lazy("delivery")
         verbose_name_plural = gettext_lazy("deliveries")
         ordering = ["position"]
         constraints = [

@@ -175,7 +175,9 @@ class PageLayoutAdmin(ServiceAdmin):
     def links(self, obj: PageLayout):
         if obj is None or obj.pk is None:
             return "-"
-        return format_html('<a href="/preview/{}/" target="_blank">Preview</a>', obj.pk)
+        return format_html(
+            '<a href="/preview/{}/" target="_blank">{}</a>', obj.pk, gettext("Preview")
+        )
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -34,19 +34,27 @@ class PageLayout(models.Model):
         primary_key=True,
         related_name="page_layout",
         limit_choices_to={"kind": PAGE_KIND},
+        verbose_name=gettext_lazy("node"),
     )
     template = models.CharField(
-        max_length=32, choices=PageTemplate.choices, default=PageTemplate.DEFAULT
+        max_length=32,
+        choices=PageTemplate.choices,
+        default=PageTemplate.DEFAULT,
+        verbose_name=gettext_lazy("template"),
     )
     is_home = models.BooleanField(
-        default=False, help_text=gettext_lazy("Served at the site's root, '/'.")
+        default=False,
+        help_text=gettext_lazy("Served at the site's root, '/'."),
+        verbose_name=gettext_lazy("is home"),
     )
     # {"en": [{"type": "hero", ...}, ...], "de": [...]}, validated by apps.pages.blocks
-    blocks = models.JSONField(default=dict, blank=True)
-    version = models.PositiveIntegerField(default=1)
-    updated_at = models.DateTimeField(auto_now=True)
+    blocks = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("blocks"))
+    version = models.PositiveIntegerField(default=1, verbose_name=gettext_lazy("version"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
+        verbose_name = gettext_lazy("page layout")
+        verbose_name_plural = gettext_lazy("page layouts")
         constraints = [
             models.UniqueConstraint(
                 fields=["is_home"], condition=models.Q(is_home=True), name="pages_one_home"
@@ -67,13 +75,15 @@ class PageLayout(models.Model):
 class Menu(models.Model):
     """A named navigation menu (``header``, ``footer``, ...)."""
 
-    slug = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=120)
-    version = models.PositiveIntegerField(default=1)
-    updated_at = models.DateTimeField(auto_now=True)
+    slug = models.SlugField(max_length=32, unique=True, verbose_name=gettext_lazy("slug"))
+    name = models.CharField(max_length=120, verbose_name=gettext_lazy("name"))
+    version = models.PositiveIntegerField(default=1, verbose_name=gettext_lazy("version"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         ordering = ["slug"]
+        verbose_name = gettext_lazy("menu")
+        verbose_name_plural = gettext_lazy("menus")
 
     def __str__(self) -> str:
         return self.name
@@ -82,13 +92,20 @@ class Menu(models.Model):
 class MenuItem(models.Model):
     """One entry of a menu: a page or a URL, with a label per locale; items nest."""
 
-    menu = models.ForeignKey(Menu, on_delete=models.CASCADE, related_name="items")
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    menu = models.ForeignKey(
+        Menu, on_delete=models.CASCADE, related_name="items", verbose_name=gettext_lazy("menu")
     )
-    position = models.PositiveIntegerField(default=0)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        verbose_name=gettext_lazy("parent"),
+    )
+    position = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("position"))
     # {"en": "About us", "de": "Über uns"}; empty: the page's title
-    label = models.JSONField(default=dict, blank=True)
+    label = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("label"))
     page = models.ForeignKey(
         "content.Node",
         null=True,
@@ -96,11 +113,14 @@ class MenuItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         limit_choices_to={"kind": PAGE_KIND},
+        verbose_name=gettext_lazy("page"),
     )
-    url = models.CharField(max_length=500, blank=True)
+    url = models.CharField(max_length=500, blank=True, verbose_name=gettext_lazy("URL"))
 
     class Meta:
         ordering = ["menu", "parent_id", "position", "id"]
+        verbose_name = gettext_lazy("menu item")
+        verbose_name_plural = gettext_lazy("menu items")
         indexes = [models.Index(fields=["menu", "parent", "position"], name="menuitem_tree_idx")]
 
     def __str__(self) -> str:

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy
+
 from apps.core.errors import NotFound, ValidationFailed
 
 
@@ -13,4 +15,4 @@ class ProfileInvalid(ValidationFailed):
 
 class PersonNotFound(NotFound):
     code = "person_not_found"
-    title = "No such person"
+    title = gettext_lazy("No such person")

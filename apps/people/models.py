@@ -9,14 +9,17 @@ class Profile(models.Model):
     """What a tenant's user shows the public. A user without a row has given no display name."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="profile",
+        verbose_name=gettext_lazy("user"),
     )
     display_name = models.CharField(
         gettext_lazy("display name"), max_length=DISPLAY_NAME_MAX, blank=True
     )
     # The aggregate version of the profile's events.
-    version = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("version"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         verbose_name = gettext_lazy("profile")

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
 
 
 class TenantStatus(models.TextChoices):
@@ -12,24 +13,42 @@ class TenantStatus(models.TextChoices):
 class Tenant(TenantMixin):
     """One shop, magazine or community, with its own PostgreSQL schema."""
 
-    slug = models.CharField(max_length=63, unique=True)
-    name = models.CharField(max_length=200)
+    # django-tenants' own fields, declared again only to name them in the interface.
+    schema_name = models.CharField(
+        max_length=63,
+        unique=True,
+        db_index=True,
+        validators=[_check_schema_name],
+        verbose_name=gettext_lazy("schema name"),
+    )
+    slug = models.CharField(max_length=63, unique=True, verbose_name=gettext_lazy("slug"))
+    name = models.CharField(max_length=200, verbose_name=gettext_lazy("name"))
     status = models.CharField(
-        max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE, db_index=True
+        max_length=16,
+        choices=TenantStatus.choices,
+        default=TenantStatus.ACTIVE,
+        db_index=True,
+        verbose_name=gettext_lazy("status"),
     )
     default_locale = models.CharField(
-        max_length=16, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+        max_length=16,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        verbose_name=gettext_lazy("default locale"),
     )
     enabled_locales = models.JSONField(
         default=list,
         blank=True,
         help_text=gettext_lazy("Locales content may be written in; the default locale always is."),
+        verbose_name=gettext_lazy("enabled locales"),
     )
     version = models.PositiveIntegerField(
-        default=1, help_text=gettext_lazy("Bumped by every change; events carry it.")
+        default=1,
+        help_text=gettext_lazy("Bumped by every change; events carry it."),
+        verbose_name=gettext_lazy("version"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     # Schemas are created by apps.tenancy.services.tenant_create, inside its
     # transaction, so that a failure leaves nothing behind.
@@ -38,6 +57,8 @@ class Tenant(TenantMixin):
 
     class Meta:
         ordering = ["slug"]
+        verbose_name = gettext_lazy("tenant")
+        verbose_name_plural = gettext_lazy("tenants")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(slug__regex=r"^[a-z0-9][a-z0-9-]{0,62}$"),
@@ -62,10 +83,26 @@ class Tenant(TenantMixin):
 class Domain(DomainMixin):
     """A host name that serves a tenant (custom domains; subdomains need no row)."""
 
-    created_at = models.DateTimeField(auto_now_add=True)
+    # django-tenants' own fields, declared again only to name them in the interface.
+    domain = models.CharField(
+        max_length=253, unique=True, db_index=True, verbose_name=gettext_lazy("domain")
+    )
+    tenant = models.ForeignKey(
+        settings.TENANT_MODEL,
+        db_index=True,
+        related_name="domains",
+        on_delete=models.CASCADE,
+        verbose_name=gettext_lazy("tenant"),
+    )
+    is_primary = models.BooleanField(
+        default=True, db_index=True, verbose_name=gettext_lazy("is primary")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
         ordering = ["domain"]
+        verbose_name = gettext_lazy("domain")
+        verbose_name_plural = gettext_lazy("domains")
 
     def __str__(self) -> str:
         return self.domain

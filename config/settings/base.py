@@ -6,6 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -203,7 +204,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French"), ("ru", "Russian")]
+# Lazy: the tenants' admin shows the names in the operator's language.
+LANGUAGES = [
+    ("en", gettext_lazy("English")),
+    ("de", gettext_lazy("German")),
+    ("fr", gettext_lazy("French")),
+    ("ru", gettext_lazy("Russian")),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 # The project's own interface strings (``make install`` compiles them).

@@ -8,6 +8,7 @@ locale (cookie, else Accept-Language) to ``?lang=xx``.
 
 from __future__ import annotations
 
+import gettext
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -39,7 +40,9 @@ def compiled_messages():
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
             call_command("compilemessages", locale=[language], ignore_patterns=[".venv", ".data"])
-            # Catalogues loaded before the compile would lack the project's strings.
+            # Catalogues loaded before the compile would lack the project's strings
+            # (Python's gettext keeps its own cache of the .mo files it read).
+            gettext._translations.clear()
             trans_real._translations = {}
             trans_real._default = None
 

@@ -162,10 +162,12 @@ class TranslationForm(forms.ModelForm):
         if self.instance.locale and self.instance.locale not in locales:
             locales.append(self.instance.locale)
         if "locale" in self.fields:  # (a view-only form has no fields)
-            self.fields["locale"] = forms.ChoiceField(choices=[(code, code) for code in locales])
+            self.fields["locale"] = forms.ChoiceField(
+                label=self.fields["locale"].label, choices=[(code, code) for code in locales]
+            )
         if "slug" in self.fields:
             self.fields["slug"].required = False
-            self.fields["slug"].help_text = "Empty: made from the title."
+            self.fields["slug"].help_text = gettext_lazy("Empty: made from the title.")
 
     def clean(self):
         cleaned_data = super().clean()
@@ -182,7 +184,10 @@ class TranslationInline(admin.StackedInline):
     min_num = 1
     fieldsets = [
         (None, {"fields": [("locale", "body_format"), "title", "slug", "excerpt", "body"]}),
-        ("SEO", {"fields": ["meta_title", "meta_description"], "classes": ["collapse"]}),
+        (
+            gettext_lazy("SEO"),
+            {"fields": ["meta_title", "meta_description"], "classes": ["collapse"]},
+        ),
     ]
 
     def get_extra(self, request, obj=None, **kwargs):
