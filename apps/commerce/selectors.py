@@ -10,10 +10,9 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import Prefetch, QuerySet, Sum
 
-from apps.tenancy.selectors import tenant_by_schema
+from apps.tenancy.selectors import current_locales
 
 from .models import (
     Category,
@@ -35,12 +34,6 @@ from .models import (
 )
 
 DEFAULT_CURRENCY = "USD"
-
-
-def current_locales() -> list[str]:
-    """The current tenant's enabled locales, the default one first."""
-    tenant = tenant_by_schema(connection.schema_name)
-    return list(tenant.locales) if tenant else ["en"]
 
 
 def store_settings() -> StoreSettings:

@@ -7,11 +7,10 @@ from uuid import UUID
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet
 from django.db.models.functions import JSONObject
 
-from apps.tenancy.selectors import tenant_by_schema
+from apps.tenancy.selectors import current_locales  # noqa: F401 (re-exported for its users)
 
 from .models import Category, Media, Node, NodeStatus, NodeTranslation, Rendition, Revision, Tag
 
@@ -19,12 +18,6 @@ from .models import Category, Media, Node, NodeStatus, NodeTranslation, Renditio
 # the query that loads the image, so that a ``srcset`` costs no query of its own.
 OG_IMAGE_RENDITIONS = "og_image_renditions"
 MEDIA_RENDITIONS = "rendition_rows"
-
-
-def current_locales() -> list[str]:
-    """The current tenant's enabled locales, the default one first."""
-    tenant = tenant_by_schema(connection.schema_name)
-    return list(tenant.locales) if tenant else ["en"]
 
 
 def node_kinds() -> list[str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import QuerySet
 
 from .models import Tenant, TenantStatus
@@ -56,3 +57,9 @@ def tenant_sites() -> list[TenantSite]:
         )
         for tenant in tenants.only("slug", "name")
     ]
+
+
+def current_locales() -> list[str]:
+    """The active tenant's enabled locales, its default one first (``["en"]`` outside one)."""
+    tenant = tenant_by_schema(connection.schema_name)
+    return list(tenant.locales) if tenant else ["en"]
