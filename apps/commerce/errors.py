@@ -66,3 +66,8 @@ class OutOfStock(Conflict):
 
     code = "out_of_stock"
     title = "Out of stock"
+
+
+class ProductImageNotFound(NotFound):
+    code = "product_image_not_found"
+    title = "No such product image"

@@ -289,6 +289,45 @@ class InventoryLow(DomainEvent):
         return self
 
 
+# -- product images (the product aggregate) -------------------------------------------
+
+
+class _ProductImageEvent(_ProductEvent):
+    abstract: ClassVar[bool] = True
+    image_id: NonNilUUID
+
+
+class ProductImageAdded(_ProductImageEvent):
+    event_type = "commerce.product.image_added"
+    position: NonNegativeInt
+    content_type: ShortText
+    size: int = Field(ge=1)
+
+
+class ProductImageUpdated(_ProductImageEvent):
+    """The image's alt text changed (``locales`` names the locales whose text changed)."""
+
+    event_type = "commerce.product.image_updated"
+    locales: list[Locale] = Field(min_length=1, max_length=50)
+
+
+class ProductImageReordered(_ProductEvent):
+    """The product's images, all of them, in their new order."""
+
+    event_type = "commerce.product.image_reordered"
+    image_ids: list[NonNilUUID] = Field(min_length=2, max_length=1000)
+
+    @model_validator(mode="after")
+    def _each_once(self) -> "ProductImageReordered":
+        if len(set(self.image_ids)) != len(self.image_ids):
+            raise ValueError("image_ids: each image once")
+        return self
+
+
+class ProductImageDeleted(_ProductImageEvent):
+    event_type = "commerce.product.image_deleted"
+
+
 # Every event that changes what a product shows, for subscribers that re-read products.
 PRODUCT_EVENT_TYPES = (
     ProductCreated.event_type,
@@ -302,6 +341,10 @@ PRODUCT_EVENT_TYPES = (
     VariantDeleted.event_type,
     PriceSet.event_type,
     PriceDeleted.event_type,
+    ProductImageAdded.event_type,
+    ProductImageUpdated.event_type,
+    ProductImageReordered.event_type,
+    ProductImageDeleted.event_type,
 )
 INVENTORY_EVENT_TYPES = (
     InventoryAdjusted.event_type,

@@ -457,3 +457,47 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.variant} ({self.reference})"
+
+
+class ProductImage(models.Model):
+    """A picture of a product, in the product's order (position 0 is its main image).
+
+    The file lives in the tenant's own storage, like content's media; ``alt_text`` maps a
+    locale to its text (``{"en": "A red tent", "de": "Ein rotes Zelt"}``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    file = models.ImageField(
+        upload_to="products/%Y/%m/", width_field="width", height_field="height"
+    )
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    position = models.PositiveIntegerField()
+    alt_text = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        constraints = [
+            # Deferred: a reorder swaps positions within one transaction.
+            models.UniqueConstraint(
+                fields=["product", "position"],
+                name="commerce_product_image_position_uniq",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.alt("") or (self.file.name or "").rsplit("/", 1)[-1]
+
+    def alt(self, locale: str) -> str:
+        """The alt text in ``locale``, else in any locale that has one."""
+        return self.alt_text.get(locale) or next(
+            (text for text in self.alt_text.values() if text), ""
+        )

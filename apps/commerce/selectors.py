@@ -22,6 +22,7 @@ from .models import (
     OptionValue,
     Price,
     Product,
+    ProductImage,
     ProductOption,
     ProductStatus,
     ProductTranslation,
@@ -323,3 +324,31 @@ def reservations(*, reference: str | None = None) -> QuerySet[Reservation]:
     if reference is not None:
         queryset = queryset.filter(reference=reference)
     return queryset
+
+
+# -- product images ------------------------------------------------------------------------
+
+
+def product_images(product_id: UUID | str) -> QuerySet[ProductImage]:
+    """The product's images in their order (the first is the main one)."""
+    try:
+        return ProductImage.objects.filter(product_id=product_id).order_by("position")
+    except (ValidationError, ValueError):
+        return ProductImage.objects.none()
+
+
+def product_image_get(image_id: UUID | str) -> ProductImage | None:
+    try:
+        return ProductImage.objects.filter(pk=image_id).first()
+    except (ValidationError, ValueError):
+        return None
+
+
+def main_images(product_ids: Iterable[UUID]) -> dict[UUID, ProductImage]:
+    """Each product's first image, for a listing: one query for any number of products."""
+    rows = (
+        ProductImage.objects.filter(product_id__in=list(product_ids))
+        .order_by("product_id", "position")
+        .distinct("product_id")
+    )
+    return {image.product_id: image for image in rows}

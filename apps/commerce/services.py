@@ -21,13 +21,16 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.core.errors import InvalidTransition
+from apps.core.images import ImageInvalid, validate_image
 from apps.core.models import model_update, would_cycle
 from apps.core.rendering import render_body
 from apps.core.transitions import Transition, TransitionTable
@@ -43,6 +46,7 @@ from .errors import (
     OptionNotFound,
     OutOfStock,
     PriceNotFound,
+    ProductImageNotFound,
     ProductNotFound,
     ReservationNotFound,
     VariantNotFound,
@@ -58,6 +62,7 @@ from .models import (
     OptionValue,
     Price,
     Product,
+    ProductImage,
     ProductOption,
     ProductStatus,
     ProductTranslation,
@@ -558,6 +563,7 @@ def product_delete(*, product_id: UUID, actor=None) -> None:
         event = events.ProductDeleted(
             product_id=product.pk, version=product.version + 1, handle=product.handle
         )
+        _delete_image_files_on_commit(product)
         product.delete()
         publish(event, actor=actor)
 
@@ -1754,3 +1760,196 @@ def reservations_expire(*, now: datetime | None = None, batch: int = 500) -> int
             _release(stock, reservation, expired=True, actor=None)
             count += 1
     return count
+
+
+# -- product images -------------------------------------------------------------------------
+# Part of the product aggregate: each change bumps the product's version under its lock.
+# The file is stored inside the transaction (the row needs its name) and removed again if
+# the transaction fails; a deleted image's file goes once the deletion has committed.
+
+MAX_IMAGES_PER_PRODUCT = 50
+ALT_TEXT_MAX_LENGTH = 300
+IMAGE_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+                    "image/webp": ".webp"}  # fmt: skip
+
+
+def _clean_alt_text(alt_text: Any) -> dict[str, str]:
+    """``{locale: text}`` for enabled locales; empty texts are dropped."""
+    if alt_text is None:
+        return {}
+    if not isinstance(alt_text, Mapping):
+        raise CommerceInvalid({"alt_text": _("give the text per locale")})
+    locales = current_locales()
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for locale, text in alt_text.items():
+        name = f"alt_text.{str(locale)[:16]}"
+        if locale not in locales:
+            errors[name] = _("'%(locale)s' is not enabled for this site") % {
+                "locale": str(locale)[:16]
+            }
+            continue
+        if text is not None and not isinstance(text, str):
+            errors[name] = _("must be text")
+            continue
+        value = _text(errors, name, text, max_length=ALT_TEXT_MAX_LENGTH)
+        if value:
+            clean[locale] = value
+    _raise(errors)
+    return clean
+
+
+def _locked_image(image_id: UUID) -> tuple[ProductImage, Product]:
+    """The image and its product, the product's row locked first."""
+    try:
+        product_id = ProductImage.objects.filter(pk=image_id).values_list("product_id", flat=True)
+        product_id = product_id[0]
+    except (IndexError, DjangoValidationError, ValueError, TypeError):
+        raise ProductImageNotFound(_("No such product image.")) from None
+    product = _locked_product(product_id)
+    image = ProductImage.objects.filter(pk=image_id, product=product).first()
+    if image is None:  # deleted while we waited for the lock
+        raise ProductImageNotFound(_("No such product image."))
+    return image, product
+
+
+def product_image_add(
+    *, product_id: UUID, file: UploadedFile, alt_text: Mapping[str, str] | None = None, actor=None
+) -> ProductImage:
+    """Add an image after the product's others, once ``apps.core.images`` accepts it.
+
+    :param alt_text: per enabled locale, what the picture shows (300 characters at most).
+    """
+    try:
+        content_type = validate_image(file)
+    except ImageInvalid as error:
+        raise CommerceInvalid({"file": error.detail}) from None
+    alt = _clean_alt_text(alt_text)
+    stored: list[tuple[Any, str]] = []
+    try:
+        with transaction.atomic():
+            product = _locked_product(product_id)
+            position = product.images.count()
+            if position >= MAX_IMAGES_PER_PRODUCT:
+                raise CommerceInvalid(
+                    {"file": _("a product has at most %(count)d images")
+                     % {"count": MAX_IMAGES_PER_PRODUCT}}
+                )  # fmt: skip
+            image = ProductImage(
+                product=product, content_type=content_type, size=file.size, position=position,
+                alt_text=alt,
+            )  # fmt: skip
+            # Named after the product, not after whatever the uploader's file was called.
+            name = f"{product.handle[:60]}{IMAGE_EXTENSIONS[content_type]}"
+            image.file.save(name, file, save=False)
+            stored.append((image.file.storage, image.file.name))
+            image.save()
+            _bump(product)
+            publish(
+                events.ProductImageAdded(
+                    product_id=product.pk, version=product.version, image_id=image.pk,
+                    position=position, content_type=content_type, size=image.size,
+                ),
+                actor=actor,
+            )  # fmt: skip
+    except BaseException:
+        for storage, stored_name in stored:
+            storage.delete(stored_name)
+        raise
+    return image
+
+
+def product_image_update(
+    *, image_id: UUID, alt_text: Mapping[str, str], actor=None
+) -> ProductImage:
+    """Replace the image's alt texts (a locale left out loses its text)."""
+    alt = _clean_alt_text(alt_text)
+    with transaction.atomic():
+        image, product = _locked_image(image_id)
+        locales = sorted(
+            locale
+            for locale in {*image.alt_text, *alt}
+            if image.alt_text.get(locale) != alt.get(locale)
+        )
+        if not locales:
+            return image
+        image.alt_text = alt
+        image.save(update_fields=["alt_text", "updated_at"])
+        _bump(product)
+        publish(
+            events.ProductImageUpdated(
+                product_id=product.pk, version=product.version, image_id=image.pk, locales=locales
+            ),
+            actor=actor,
+        )
+    return image
+
+
+def product_images_reorder(
+    *, product_id: UUID, image_ids: Sequence[UUID | str], actor=None
+) -> list[ProductImage]:
+    """Put the product's images in the order of ``image_ids`` (all of them, each once)."""
+    given = [] if isinstance(image_ids, str | bytes) else list(image_ids or [])
+    wanted: list[UUID] = []
+    for value in given:
+        try:
+            wanted.append(value if isinstance(value, UUID) else UUID(str(value)))
+        except ValueError:
+            break
+    with transaction.atomic():
+        product = _locked_product(product_id)
+        images = {image.pk: image for image in product.images.all()}
+        if (
+            not wanted
+            or len(wanted) != len(given)
+            or len(set(wanted)) != len(wanted)
+            or set(wanted) != set(images)
+        ):
+            raise CommerceInvalid({"image_ids": _("give each of the product's images once")})
+        moved = [images[pk] for pk in wanted]
+        changed = [image for position, image in enumerate(moved) if image.position != position]
+        if not changed:
+            return moved
+        for position, image in enumerate(moved):
+            image.position = position
+        ProductImage.objects.bulk_update(changed, ["position"])  # the unique position is deferred
+        _bump(product)
+        publish(
+            events.ProductImageReordered(
+                product_id=product.pk, version=product.version, image_ids=wanted
+            ),
+            actor=actor,
+        )
+    return moved
+
+
+def product_image_delete(*, image_id: UUID, actor=None) -> None:
+    """Delete an image (the later ones move up); its file goes once the deletion commits."""
+    with transaction.atomic():
+        image, product = _locked_image(image_id)
+        image_pk, position = image.pk, image.position
+        storage, name = image.file.storage, image.file.name
+        image.delete()
+        product.images.filter(position__gt=position).update(position=F("position") - 1)
+        _bump(product)
+        publish(
+            events.ProductImageDeleted(
+                product_id=product.pk, version=product.version, image_id=image_pk
+            ),
+            actor=actor,
+        )
+        transaction.on_commit(lambda: _delete_files(storage, [name]))
+
+
+def _delete_files(storage, names: Iterable[str]) -> None:
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
+def _delete_image_files_on_commit(product: Product) -> None:
+    """Once the product's deletion commits, remove its images' files (the rows cascade)."""
+    names = list(product.images.values_list("file", flat=True))
+    if names:
+        storage = ProductImage._meta.get_field("file").storage
+        transaction.on_commit(lambda: _delete_files(storage, names))

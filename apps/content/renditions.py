@@ -22,7 +22,7 @@ from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .validation import IMAGE_MAX_PIXELS
+from apps.core.images import IMAGE_MAX_PIXELS
 
 RENDITION_WIDTHS = (320, 640, 960, 1280, 1920)
 # Pillow format -> the file extension of its renditions.

@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.errors import InvalidTransition, NotFound
+from apps.core.images import IMAGE_TYPES
 from apps.core.models import model_update, would_cycle
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
@@ -40,7 +41,7 @@ from .models import (
 from .rendering import render_body
 from .renditions import RENDITION_FORMATS, RENDITION_WIDTHS, NoRenditions, read_original, render
 from .selectors import current_locales
-from .validation import IMAGE_TYPES, validate_image, validate_metadata
+from .validation import validate_image, validate_metadata
 
 # How a refusal names a status: "This content is a draft: only published content can be ..."
 STATUS_AS_STATE = {

@@ -1,4 +1,5 @@
-"""Validation of what editors send that the database cannot check: metadata JSON, uploaded images."""
+"""Validation of what editors send that the database cannot check: metadata JSON, uploaded
+images (decoded by ``apps.core.images``, shared with commerce)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,14 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext
-from PIL import Image, UnidentifiedImageError
+
+from apps.core import images as core_images
 
 from .errors import ContentInvalid
 
 METADATA_KEY_RE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 METADATA_MAX_KEYS = 50
 METADATA_MAX_BYTES = 16 * 1024
-IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-IMAGE_MAX_BYTES = 10 * 1024 * 1024
-IMAGE_MAX_PIXELS = 40_000_000
 
 
 def _invalid(field: str, message: str) -> ContentInvalid:
@@ -59,30 +58,8 @@ def validate_metadata(metadata: Any) -> dict[str, Any]:
 
 
 def validate_image(file: UploadedFile) -> str:
-    """The MIME type of an uploaded image, checked by decoding it (not by its name or header)."""
-    if file.size is None or file.size <= 0:
-        raise _invalid("file", gettext("the file is empty"))
-    if file.size > IMAGE_MAX_BYTES:
-        raise _invalid(
-            "file", gettext("at most %(size)s MB") % {"size": IMAGE_MAX_BYTES // (1024 * 1024)}
-        )
+    """The MIME type of an uploaded image (``apps.core.images``), as a content error."""
     try:
-        file.seek(0)
-        with Image.open(file) as image:
-            image_format = image.format
-            if image.width * image.height > IMAGE_MAX_PIXELS:
-                raise _invalid("file", gettext("the image has too many pixels"))
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
-        raise _invalid(
-            "file", gettext("not an image in a supported format (JPEG, PNG, GIF, WebP)")
-        ) from None
-    finally:
-        file.seek(0)
-    if image_format not in IMAGE_TYPES:
-        raise _invalid(
-            "file",
-            gettext("%(format)s images are not accepted (JPEG, PNG, GIF, WebP)")
-            % {"format": image_format},
-        )
-    return IMAGE_TYPES[image_format]
+        return core_images.validate_image(file)
+    except core_images.ImageInvalid as error:
+        raise _invalid("file", error.detail) from None

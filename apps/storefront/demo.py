@@ -1,4 +1,5 @@
-"""Demo content for a tenant, so that a new user sees a living site: pages, menus, posts, images.
+"""Demo content for a tenant, so that a new user sees a living site: pages, menus, posts, images,
+and for the demo tenants a shop (``demo_shop``).
 
 Everything is written through the services (content, pages), so events, revisions
 and the site cache behave as they do for an editor. Safe to run again: what
@@ -31,6 +32,8 @@ from apps.pages.selectors import PAGE_KIND
 from apps.pages.services import MenuItemInput, PageInput, PageTemplate
 from apps.people import selectors as people_selectors
 from apps.people import services as people
+
+from .demo_shop import seed_shop
 
 PALETTES = {
     "acme": [("#0b3d2e", "#8fd19e"), ("#1f4e79", "#9cc3e6"), ("#7a3b00", "#f6c177")],
@@ -387,4 +390,5 @@ def seed_site(*, slug: str, name: str) -> SeedReport:
     found = seed_pages(name=name, palette=palette, report=report)
     seed_menus(found=found, report=report)
     seed_posts(name=name, palette=palette, report=report, authors=demo_authors(slug))
+    seed_shop(slug=slug, report=report)
     return report

@@ -6,6 +6,9 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import schema_context
 
+from apps.commerce import selectors as shop
+from apps.commerce.models import Category as ShopCategory
+from apps.commerce.models import Collection, Price, Product, ProductImage, StockLevel, Variant
 from apps.content.models import Category, Media, Node, NodeStatus, Tag
 from apps.events.models import OutboxEvent
 from apps.pages.models import Menu, MenuItem, PageLayout
@@ -24,11 +27,57 @@ def _counts(schema: str) -> dict[str, int]:
             "items": MenuItem.objects.count(),
             "media": Media.objects.count(),
             "tags": Tag.objects.count(),
+            "products": Product.objects.filter(status="active").count(),
+            "product_versions": sum(Product.objects.values_list("version", flat=True)),
+            "variants": Variant.objects.count(),
+            "prices": Price.objects.count(),
+            "images": ProductImage.objects.count(),
+            "stock": sum(StockLevel.objects.values_list("on_hand", flat=True)),
+            "collections": Collection.objects.count(),
+            "shop_categories": ShopCategory.objects.count(),
         }
 
 
-@pytest.mark.usefixtures("media_root")
-def test_setup_demo_seeds_both_tenants_and_is_idempotent(db, acme_client, globex_client):
+SHOP_CURRENCIES = {"acme": ("EUR", ["EUR", "USD"]), "globex": ("USD", ["USD", "EUR"])}
+
+
+def _check_shop(slug: str, media_root) -> None:
+    """A dozen active products with options, variants priced in both currencies, stock in two
+    locations, two pictures each (stored), German text, two collections, a few categories."""
+    with schema_context(slug):
+        settings = shop.store_settings()
+        assert (settings.default_currency, settings.enabled_currencies) == SHOP_CURRENCIES[slug]
+        products = list(shop.products())
+        assert len(products) == 12 and all(p.status == "active" for p in products)
+        locations = list(shop.locations(active_only=True))
+        assert len(locations) == 2
+        option_names = set()
+        for product in products:
+            assert shop.product_text(product, "de").title != product.title
+            option_names.update(option.name for option in product.options.all())
+            variants = list(product.variants.all())
+            assert variants
+            for variant in variants:
+                assert {price.currency for price in variant.prices.all()} == {"EUR", "USD"}
+                levels = shop.stock_levels(variant_id=variant.pk)
+                assert levels.count() == (2 if variant.tracked else 0)
+            images = list(shop.product_images(product.pk))
+            assert [image.position for image in images] == [0, 1]
+            for image in images:
+                assert image.alt("de") != image.alt("en") and image.width == image.height == 800
+                assert (media_root / slug / image.file.name).is_file()
+        assert sum(len(p.variants.all()) for p in products) > 30
+        assert any(len(p.options.all()) == 2 for p in products)
+        assert {"Size", "Colour"} <= option_names
+        assert len(shop.categories()) >= 4
+        collections = list(shop.collections())
+        assert len(collections) == 2
+        assert all(len(shop.collection_product_ids(c.pk)) >= 4 for c in collections)
+
+
+def test_setup_demo_seeds_both_tenants_and_is_idempotent(
+    db, acme_client, globex_client, media_root
+):
     out = io.StringIO()
     call_command("setup_demo", stdout=out)
     assert "demo site" in out.getvalue()
@@ -43,6 +92,7 @@ def test_setup_demo_seeds_both_tenants_and_is_idempotent(db, acme_client, globex
                 Node.objects.filter(kind="post").values_list("published_at__date", flat=True)
             )
         assert german == 10 and len(dates) > 1  # two locales; spread over several days
+        _check_shop(slug, media_root)
     before = {slug: _counts(slug) for slug in ("acme", "globex")}
     events = OutboxEvent.objects.count()
     call_command("setup_demo", stdout=io.StringIO())

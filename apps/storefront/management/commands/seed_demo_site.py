@@ -8,7 +8,10 @@ from apps.tenancy.selectors import tenant_get
 
 
 class Command(BaseCommand):
-    help = "Give a tenant demo pages, menus and posts with images (safe to run again)."
+    help = (
+        "Give a tenant demo pages, menus and posts with images, and acme and globex a demo shop "
+        "(safe to run again)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="the tenant's slug")
