@@ -18,6 +18,7 @@ from .models import (
     Category,
     Collection,
     CollectionProduct,
+    InventoryPolicy,
     Location,
     OptionValue,
     Price,
@@ -352,3 +353,20 @@ def main_images(product_ids: Iterable[UUID]) -> dict[UUID, ProductImage]:
         .distinct("product_id")
     )
     return {image.product_id: image for image in rows}
+
+
+# -- for the read side's product listing -------------------------------------------------
+
+
+def variant_sells_without_stock(variant: Variant) -> bool:
+    """Whether the variant can be bought whatever its stock (untracked, or allowed to oversell)."""
+    return not variant.tracked or variant.inventory_policy == InventoryPolicy.CONTINUE
+
+
+def category_product_ids(category_id: int) -> list[UUID]:
+    """The products filed under the category (itself, not its subcategories)."""
+    return list(
+        Product.categories.through.objects.filter(category_id=category_id)
+        .order_by("product_id")
+        .values_list("product_id", flat=True)
+    )

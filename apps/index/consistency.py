@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import connection
 
-from . import content_listing
+from . import content_listing, product_listing
 from .content_listing import ROW_FIELDS, VECTOR_FROM_COLUMNS
-from .models import ContentListing
+from .models import ContentListing, ProductListing
 
 SAMPLE = 50  # differences kept with their details, per kind of difference
 
@@ -112,4 +112,60 @@ def check_content_listing() -> Report:
     return report
 
 
-CHECKS = {"content_listing": check_content_listing}
+def check_product_listing() -> Report:
+    """Compare every product listing row of the active tenant with what its active products
+    say it should be (through commerce's selectors, a chunk of products at a time), then find
+    rows of products no longer active and rows whose search vector does not match their text."""
+    report = Report(projection="product_listing")
+    locales = content_listing.tenant_locales()
+    columns = ["product_id", "locale", *product_listing.ROW_FIELDS, "source_version"]
+    seen = set()
+    chunk: list[tuple] = []
+
+    def flush() -> None:
+        ids = [product.pk for product, _available in chunk]
+        stored: dict[tuple, dict[str, Any]] = {
+            (row["product_id"], row["locale"]): row
+            for row in ProductListing.objects.filter(product_id__in=ids).values(*columns)
+        }
+        for product, available in chunk:
+            expected = product_listing.expected_rows(product, locales, available)
+            for locale, values in expected.items():
+                row = stored.pop((product.pk, locale), None)
+                if row is None:
+                    report._note(Difference(str(product.pk), locale, "missing"))
+                    continue
+                fields = _compare({**values, "source_version": product.version}, row)
+                if fields:
+                    report._note(Difference(str(product.pk), locale, "different", fields))
+            report.rows += len(expected)
+        for product_id, locale in stored:
+            report._note(Difference(str(product_id), locale, "unexpected"))
+        chunk.clear()
+
+    for product, available in product_listing.active_products():
+        seen.add(product.pk)
+        chunk.append((product, available))
+        report.nodes += 1
+        if len(chunk) >= product_listing.CHUNK:
+            flush()
+    flush()
+
+    orphans = ProductListing.objects.exclude(product_id__in=seen).values_list(
+        "product_id", "locale"
+    )
+    for product_id, locale in orphans.iterator(chunk_size=2000):
+        report._note(Difference(str(product_id), locale, "unexpected"))
+
+    table = connection.ops.quote_name(ProductListing._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT product_id, locale FROM {table} "  # noqa: S608 -- constant SQL, no input
+            f"WHERE search_vector IS DISTINCT FROM ({product_listing.VECTOR_FROM_COLUMNS})"
+        )
+        for product_id, locale in cursor.fetchall():
+            report._note(Difference(str(product_id), locale, "vectors", ["search_vector"]))
+    return report
+
+
+CHECKS = {"content_listing": check_content_listing, "product_listing": check_product_listing}

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from apps.commerce import selectors as commerce_selectors
+from apps.commerce.events import INVENTORY_EVENT_TYPES, PRODUCT_EVENT_TYPES
 from apps.content import selectors as content_selectors
 from apps.content.events import NODE_EVENT_TYPES
 from apps.events.envelope import StoredEvent
@@ -14,8 +16,8 @@ from apps.events.models import OutboxEvent
 from apps.events.registry import ALL
 from apps.tenancy.selectors import tenant_by_schema
 
-from . import content_listing
-from .models import AggregateActivity, ContentListing
+from . import content_listing, product_listing
+from .models import AggregateActivity, ContentListing, ProductListing
 from .projections import Projection, register, versioned_upsert
 
 
@@ -150,3 +152,91 @@ class ContentListingProjection(Projection):
     def rebuild_item(self, item: tuple) -> None:
         node, locales = item
         content_listing.write(node.pk, node.version, content_listing.expected_rows(node, locales))
+
+
+# Stock moves change what a product's rows say about availability; a low-stock alert changes
+# nothing the adjustment before it did not.
+STOCK_EVENTS = tuple(kind for kind in INVENTORY_EVENT_TYPES if kind != "commerce.inventory.low")
+COLLECTION_EVENTS = (
+    "commerce.collection.created",
+    "commerce.collection.updated",
+    "commerce.collection.deleted",
+)
+# A category's products show its handle; a deleted category's products each get their own
+# ``commerce.product.updated`` as well.
+COMMERCE_CATEGORY_EVENTS = ("commerce.category.updated", "commerce.category.deleted")
+
+
+def _listed_with(field: str, value: int) -> list:
+    return list(
+        ProductListing.objects.filter(**{f"{field}__contains": [value]})
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+
+
+@register
+class ProductListingProjection(Projection):
+    """Active products per locale, with prices, stock, options and search vector
+    (``ProductListing``).
+
+    Like the content listing, an event only names the products to read again through
+    commerce's selectors: the rows the product is listed in now, and those it is in by the
+    write model, so joining and leaving are both seen.
+    """
+
+    name = "product_listing"
+    event_types = (
+        PRODUCT_EVENT_TYPES
+        + STOCK_EVENTS
+        + COLLECTION_EVENTS
+        + COMMERCE_CATEGORY_EVENTS
+        + TENANT_EVENTS
+    )
+    model = ProductListing
+
+    def apply(self, event: StoredEvent) -> None:
+        kind = event.event_type
+        payload = event.event
+        if kind in PRODUCT_EVENT_TYPES:
+            product_listing.sync_products([event.aggregate_id])
+        elif kind in STOCK_EVENTS:
+            product_listing.sync_products([payload.product_id])
+        elif kind in COLLECTION_EVENTS:
+            changed = set(getattr(payload, "changed", None) or ["products"])
+            if not changed & {"handle", "products"}:
+                return
+            collection_id = payload.collection_id
+            product_listing.sync_products(
+                [
+                    *getattr(payload, "product_ids", []),
+                    *_listed_with("collection_ids", collection_id),
+                    *commerce_selectors.collection_product_ids(collection_id),
+                ]
+            )
+        elif kind in COMMERCE_CATEGORY_EVENTS:
+            if kind == "commerce.category.updated" and "handle" not in payload.changed:
+                return
+            category_id = payload.category_id
+            product_listing.sync_products(
+                [
+                    *_listed_with("category_ids", category_id),
+                    *commerce_selectors.category_product_ids(category_id),
+                ]
+            )
+        elif kind in TENANT_EVENTS:
+            product_listing.sync_all()
+
+    def source(self) -> Iterable[tuple]:
+        locales = content_listing.tenant_locales()
+        for product, available in product_listing.active_products():
+            yield product, available, locales
+
+    def source_count(self) -> int:
+        return product_listing.active_count()
+
+    def rebuild_item(self, item: tuple) -> None:
+        product, available, locales = item
+        product_listing.write(
+            product.pk, product.version, product_listing.expected_rows(product, locales, available)
+        )

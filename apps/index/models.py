@@ -101,3 +101,65 @@ class ContentListing(models.Model):
     def tags(self) -> list[tuple[str, str]]:
         """(slug, name) pairs."""
         return list(zip(self.tag_slugs, self.tag_names, strict=False))
+
+
+class ProductListing(models.Model):
+    """An active product as the shop's listings and search show it: one row per product and
+    locale the tenant serves.
+
+    Prices are maps of currency to the lowest and highest variant price there (amounts as
+    strings, rounded to the currency's minor unit), so one row serves every currency.
+    Written only by ``apps.index.handlers`` (commerce events) and ``rebuild_projections``.
+    """
+
+    product_id = models.UUIDField()
+    locale = models.CharField(max_length=16)
+    content_locale = models.CharField(max_length=16)
+    title = models.CharField(max_length=255)
+    handle = models.CharField(max_length=255)
+    status = models.CharField(max_length=16)
+    vendor = models.CharField(max_length=255, blank=True)
+    product_type = models.CharField(max_length=255, blank=True)
+    description_text = models.TextField(blank=True)
+    price_min = models.JSONField(default=dict, blank=True)
+    price_max = models.JSONField(default=dict, blank=True)
+    on_sale = models.BooleanField(default=False)
+    in_stock = models.BooleanField(default=False)
+    total_available = models.IntegerField(default=0)
+    variant_count = models.PositiveIntegerField(default=0)
+    option_names = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    # "Name:Value" for every value of every option, in option order.
+    option_values = ArrayField(models.CharField(max_length=201), default=list, blank=True)
+    # The product's first image, once products have images.
+    image_id = models.UUIDField(null=True, blank=True)
+    collection_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    collection_handles = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+    category_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    category_handles = ArrayField(models.CharField(max_length=120), default=list, blank=True)
+    created_at = models.DateTimeField()
+    search_config = models.CharField(max_length=32, default="simple")
+    search_vector = SearchVectorField(null=True)
+    source_version = models.BigIntegerField(null=True)
+    indexed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "index_product_listing"
+        ordering = ["-created_at", "product_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product_id", "locale"], name="product_listing_product_locale_uniq"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["locale", "-created_at"], name="product_listing_recent_idx"),
+            models.Index(fields=["locale", "title"], name="product_listing_title_idx"),
+            GinIndex(fields=["collection_handles"], name="product_listing_coll_idx"),
+            GinIndex(fields=["category_handles"], name="product_listing_cat_idx"),
+            GinIndex(fields=["collection_ids"], name="product_listing_coll_id_idx"),
+            GinIndex(fields=["category_ids"], name="product_listing_cat_id_idx"),
+            GinIndex(fields=["option_values"], name="product_listing_options_idx"),
+            GinIndex(fields=["search_vector"], name="product_listing_search_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handle} [{self.locale}]"

@@ -1,4 +1,5 @@
-"""Reads of the read side: listings, month archives and full-text search over ``ContentListing``.
+"""Reads of the read side: listings, month archives and full-text search over ``ContentListing``;
+the shop's product listing and product search over ``ProductListing``.
 
 Every function here runs a fixed number of queries whatever the page size
 (``listing``: a count and a page; ``search``: the same; ``months``: one).
@@ -7,20 +8,33 @@ Every function here runs a fixed number of queries whatever the page size
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from uuid import UUID
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import Count, F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, NullIf, TruncMonth
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
-from .errors import PageNotFound
-from .models import ContentListing
+from apps.commerce.money import (
+    AMOUNT_DIGITS,
+    AMOUNT_PLACES,
+    MoneyError,
+    normalize_currency,
+    parse_amount,
+)
+
+from .errors import ListingQueryInvalid, PageNotFound
+from .models import ContentListing, ProductListing
+from .product_listing import option_token
 from .text import ALL_SEARCH_CONFIGS, HIGHLIGHT_START, HIGHLIGHT_STOP
 
 DEFAULT_PER_PAGE = 10
@@ -299,3 +313,130 @@ def search(
     result = _paginate(rows, page, per_page)
     result.object_list = [_hit(row) for row in result.object_list]
     return result
+
+
+# -- the product listing ------------------------------------------------------------------
+
+# Columns a product card needs (the description and the vector stay in the database).
+PRODUCT_CARD_FIELDS = (
+    "id", "product_id", "locale", "content_locale", "title", "handle", "vendor", "price_min",
+    "price_max", "on_sale", "in_stock", "total_available", "variant_count", "option_names",
+    "image_id", "created_at",
+)  # fmt: skip
+PRODUCT_SORTS = ("newest", "price_asc", "price_desc", "title", "relevance")
+MAX_OPTION_FILTERS = 10
+
+
+def _currency(currency: str) -> str:
+    try:
+        return normalize_currency(currency)
+    except MoneyError as error:
+        raise ListingQueryInvalid(str(error)) from None
+
+
+def _amount(value: object, currency: str) -> Decimal:
+    try:
+        amount = parse_amount(value, currency)
+    except MoneyError as error:
+        raise ListingQueryInvalid(str(error)) from None
+    if amount < 0:
+        raise ListingQueryInvalid(_("a price cannot be negative"))
+    return amount
+
+
+def _option_tokens(options: Mapping[str, str | Sequence[str]]) -> list[list[str]]:
+    if len(options) > MAX_OPTION_FILTERS:
+        raise ListingQueryInvalid(_("too many options"))
+    chosen = []
+    for name, values in options.items():
+        values = [values] if isinstance(values, str) else list(values)[:MAX_OPTION_FILTERS]
+        chosen.append([option_token(str(name), str(value)) for value in values])
+    return chosen
+
+
+def _text_match(text: str) -> Q:
+    # One branch per configuration keeps the GIN index usable (a per-row config would not).
+    match = Q()
+    for config in ALL_SEARCH_CONFIGS:
+        match |= Q(
+            search_config=config,
+            search_vector=SearchQuery(text, config=config, search_type="websearch"),
+        )
+    return match
+
+
+def product_listing_rows(
+    *,
+    locale: str,
+    collection: str | None = None,
+    category: str | None = None,
+    currency: str | None = None,
+    price_min: object = None,
+    price_max: object = None,
+    options: Mapping[str, str | Sequence[str]] | None = None,
+    in_stock: bool | None = None,
+    query: str | None = None,
+    sort: str | None = None,
+) -> QuerySet[ProductListing]:
+    """Active products in ``locale``, filtered and sorted (not paginated).
+
+    ``collection`` and ``category`` are handles (the category itself, not its subcategories).
+    With ``currency`` only products priced in it are listed; ``price_min``/``price_max``
+    bound the product's lowest price there ("from" price), which is also what the price sorts
+    use. ``options`` maps an option name to a value or to values any of which will do; every
+    option named must match. ``query`` is searched in web-search syntax with each row's own
+    language. ``sort``: newest (the default), price_asc, price_desc, title, or relevance (the
+    default with a query). Bad values raise ``ListingQueryInvalid``.
+    """
+    text = clean_query(query) if query else ""
+    sort = sort or ("relevance" if text else "newest")
+    if sort not in PRODUCT_SORTS or (sort == "relevance" and not text):
+        raise ListingQueryInvalid(_("unknown sort '%(sort)s'") % {"sort": str(sort)[:40]})
+    if currency is None and (
+        price_min is not None or price_max is not None or sort.startswith("price")
+    ):
+        raise ListingQueryInvalid(_("prices are filtered and sorted in a currency: give one"))
+    rows = ProductListing.objects.filter(locale=locale)
+    if collection:
+        rows = rows.filter(collection_handles__contains=[collection])
+    if category:
+        rows = rows.filter(category_handles__contains=[category])
+    if in_stock is not None:
+        rows = rows.filter(in_stock=in_stock)
+    for tokens in _option_tokens(options or {}):
+        rows = rows.filter(option_values__overlap=tokens)
+    if currency is not None:
+        currency = _currency(currency)
+        price = Cast(
+            KT(f"price_min__{currency}"),
+            DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES),
+        )
+        rows = rows.filter(price_min__has_key=currency).annotate(from_price=price)
+        if price_min is not None:
+            rows = rows.filter(from_price__gte=_amount(price_min, currency))
+        if price_max is not None:
+            rows = rows.filter(from_price__lte=_amount(price_max, currency))
+    if text:
+        own_language = SearchQuery(text, config=F("search_config"), search_type="websearch")
+        rows = rows.filter(_text_match(text)).annotate(
+            rank=SearchRank(F("search_vector"), own_language, normalization=Value(1))
+        )
+    order = {
+        "newest": ("-created_at", "product_id"),
+        "price_asc": ("from_price", "-created_at", "product_id"),
+        "price_desc": ("-from_price", "-created_at", "product_id"),
+        "title": ("title", "product_id"),
+        "relevance": ("-rank", "-created_at", "product_id"),
+    }[sort]
+    return rows.only(*PRODUCT_CARD_FIELDS).order_by(*order)
+
+
+def product_listing(
+    *,
+    locale: str,
+    page: int | str | None = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+    **filters,
+) -> Page:
+    """One page of ``product_listing_rows`` (two queries); ``PageNotFound`` past the last page."""
+    return _paginate(product_listing_rows(locale=locale, **filters), page, per_page)

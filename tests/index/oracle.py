@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from typing import Any
 from uuid import UUID
@@ -271,3 +272,189 @@ def assert_listing_matches_oracle(schema: str, *, rows: int) -> None:
     problems = differences(schema)
     assert not problems, "\n".join(problems)
     assert len(oracle_rows(schema)) == rows
+
+
+# -- the product listing ------------------------------------------------------------------
+#
+# What a product listing row is meant to hold, worked out again from commerce's tables:
+# - one row per active product and locale the tenant serves;
+# - the product's translation in that locale, else its own fields (the default locale's);
+# - per currency, the lowest and highest variant price, rounded to the currency's minor unit;
+#   on sale when any price has a compare-at price;
+# - in stock when a variant is untracked, may oversell, or has units available (on hand
+#   minus reserved, every location); the total counts available units of the other variants;
+# - the options by position and their values as "Name:Value"; collections and categories by
+#   id and by handle, sorted; no image yet; the product's version;
+# - a search vector weighting title, vendor and type, description A, B and C.
+
+PRODUCT_FIELDS = (
+    "content_locale", "title", "handle", "status", "vendor", "product_type", "description_text",
+    "price_min", "price_max", "on_sale", "in_stock", "total_available", "variant_count",
+    "option_names", "option_values", "image_id", "collection_ids", "collection_handles",
+    "category_ids", "category_handles", "created_at", "search_config", "source_version",
+)  # fmt: skip
+# ISO 4217 minor units other than two, for the currencies the tests sell in.
+_MINOR_UNITS = {"JPY": 0, "BHD": 3}
+
+
+def _rounded(amount: Decimal, currency: str) -> str:
+    places = _MINOR_UNITS.get(currency, 2)
+    return str(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def product_oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
+    """The rows the product listing of ``schema`` should hold, by (product id, locale)."""
+    default, served = _served_locales(schema)
+    s = connection.ops.quote_name(schema)
+    products = _fetch(
+        f"SELECT id, handle, title, description_html, vendor, product_type, created_at, version "  # noqa: S608
+        f"FROM {s}.commerce_product WHERE status = 'active'"
+    )
+    translations: dict[UUID, dict[str, tuple[str, str]]] = {}
+    for product_id, locale, title, html in _fetch(
+        f"SELECT product_id, locale, title, description_html FROM {s}.commerce_producttranslation"  # noqa: S608
+    ):
+        translations.setdefault(product_id, {})[locale] = (title, html)
+    prices = {
+        (product_id, currency): (low, high, sale)
+        for product_id, currency, low, high, sale in _fetch(
+            f"SELECT v.product_id, p.currency, min(p.amount), max(p.amount), "  # noqa: S608
+            f"bool_or(p.compare_at_amount IS NOT NULL) FROM {s}.commerce_price p "
+            f"JOIN {s}.commerce_variant v ON v.id = p.variant_id GROUP BY 1, 2"
+        )
+    }
+    stock = {
+        product_id: (count, in_stock, total)
+        for product_id, count, in_stock, total in _fetch(
+            f"""
+            SELECT v.product_id, count(*),
+                   bool_or(NOT v.tracked OR v.inventory_policy = 'continue'
+                           OR coalesce(a.units, 0) > 0),
+                   coalesce(sum(greatest(coalesce(a.units, 0), 0))
+                            FILTER (WHERE v.tracked AND v.inventory_policy = 'deny'), 0)
+            FROM {s}.commerce_variant v
+            LEFT JOIN (SELECT variant_id, sum(on_hand - reserved) AS units
+                       FROM {s}.commerce_stocklevel GROUP BY variant_id) a
+                   ON a.variant_id = v.id
+            GROUP BY v.product_id
+            """  # noqa: S608
+        )
+    }
+    options: dict[UUID, tuple[list[str], list[str]]] = {}
+    for product_id, name, values in _fetch(
+        f"""
+        SELECT o.product_id, o.name,
+               coalesce(array_agg(ov.value ORDER BY ov.position)
+                        FILTER (WHERE ov.id IS NOT NULL), '{{}}')
+        FROM {s}.commerce_productoption o
+        LEFT JOIN {s}.commerce_optionvalue ov ON ov.option_id = o.id
+        GROUP BY o.product_id, o.id, o.name, o.position ORDER BY o.position
+        """  # noqa: S608
+    ):
+        names, tokens = options.setdefault(product_id, ([], []))
+        names.append(name)
+        tokens.extend(f"{name}:{value}" for value in values)
+    collections: dict[UUID, list[tuple[int, str]]] = {}
+    for product_id, pk, handle in _fetch(
+        f"SELECT m.product_id, c.id, c.handle FROM {s}.commerce_collectionproduct m "  # noqa: S608
+        f"JOIN {s}.commerce_collection c ON c.id = m.collection_id"
+    ):
+        collections.setdefault(product_id, []).append((pk, handle))
+    categories: dict[UUID, list[tuple[int, str]]] = {}
+    for product_id, pk, handle in _fetch(
+        f"SELECT m.product_id, c.id, c.handle FROM {s}.commerce_product_categories m "  # noqa: S608
+        f"JOIN {s}.commerce_category c ON c.id = m.category_id"
+    ):
+        categories.setdefault(product_id, []).append((pk, handle))
+
+    rows: dict[Key, dict[str, Any]] = {}
+    for product_id, handle, title, html, vendor, kind, created_at, version in products:
+        own = {currency: value for (pid, currency), value in prices.items() if pid == product_id}
+        count, in_stock, total = stock.get(product_id, (0, False, 0))
+        names, tokens = options.get(product_id, ([], []))
+        in_collections = collections.get(product_id, [])
+        in_categories = categories.get(product_id, [])
+        for locale in served:
+            translated = translations.get(product_id, {}).get(locale)
+            text_locale = locale if translated else default
+            shown_title, shown_html = translated or (title, html)
+            rows[(product_id, locale)] = {
+                "content_locale": text_locale,
+                "title": shown_title,
+                "handle": handle,
+                "status": "active",
+                "vendor": vendor,
+                "product_type": kind,
+                "description_text": plain(shown_html)[:BODY_TEXT_LIMIT],
+                "price_min": {c: _rounded(v[0], c) for c, v in sorted(own.items())},
+                "price_max": {c: _rounded(v[1], c) for c, v in sorted(own.items())},
+                "on_sale": any(v[2] for v in own.values()),
+                "in_stock": bool(in_stock),
+                "total_available": int(total),
+                "variant_count": count,
+                "option_names": names,
+                "option_values": tokens,
+                "image_id": None,
+                "collection_ids": sorted(pk for pk, _ in in_collections),
+                "collection_handles": sorted(h for _, h in in_collections),
+                "category_ids": sorted(pk for pk, _ in in_categories),
+                "category_handles": sorted(h for _, h in in_categories),
+                "created_at": created_at,
+                "search_config": LANGUAGE_CONFIGS.get(text_locale.split("-")[0].lower(), "simple"),
+                "source_version": version,
+            }
+    return rows
+
+
+def product_stored_rows(schema: str) -> dict[Key, dict[str, Any]]:
+    s = connection.ops.quote_name(schema)
+    names = ("product_id", "locale", *PRODUCT_FIELDS, "search_vector")
+    columns = ", ".join(
+        name if name != "search_vector" else "search_vector::text" for name in names
+    )
+    rows = _fetch(f"SELECT {columns} FROM {s}.index_product_listing")  # noqa: S608
+    return {
+        (row[0], row[1]): {
+            name: _json(value) if name in ("price_min", "price_max") else value
+            for name, value in zip(names[2:], row[2:], strict=True)
+        }
+        for row in rows
+    }
+
+
+def _product_vector(row: dict[str, Any]) -> str:
+    config = row["search_config"]
+    ((vector,),) = _fetch(
+        "SELECT (setweight(to_tsvector(%s::regconfig, %s), 'A') || "
+        "setweight(to_tsvector(%s::regconfig, %s), 'B') || "
+        "setweight(to_tsvector(%s::regconfig, %s), 'C'))::text",
+        [
+            config, row["title"], config, f"{row['vendor']} {row['product_type']}", config,
+            row["description_text"],
+        ],
+    )  # fmt: skip
+    return vector
+
+
+def product_differences(schema: str) -> list[str]:
+    """How the stored product listing of ``schema`` differs from the oracle's."""
+    expected, stored = product_oracle_rows(schema), product_stored_rows(schema)
+    found = [f"missing {key}" for key in sorted(expected.keys() - stored.keys(), key=str)]
+    found += [f"unexpected {key}" for key in sorted(stored.keys() - expected.keys(), key=str)]
+    for key in sorted(expected.keys() & stored.keys(), key=str):
+        want, have = expected[key], stored[key]
+        found += [
+            f"{key} {name}: stored {have[name]!r}, expected {want[name]!r}"
+            for name in PRODUCT_FIELDS
+            if have[name] != want[name]
+        ]
+        if have["search_vector"] != _product_vector(want):
+            found.append(f"{key} search_vector: stored {have['search_vector']!r}")
+    return found
+
+
+def assert_products_match_oracle(schema: str, *, rows: int) -> None:
+    """The product listing of ``schema`` is what the oracle says, and holds ``rows`` rows."""
+    problems = product_differences(schema)
+    assert not problems, "\n".join(problems)
+    assert len(product_oracle_rows(schema)) == rows

@@ -1,0 +1,217 @@
+"""The product listing projection's rows: built from commerce's selectors, written with a version
+guard.
+
+The handler, ``rebuild_projections`` and the consistency check all build rows with
+``expected_rows`` from the current state of a product, so the three agree by construction.
+``source_version`` is the product's aggregate version; stock, collection and category changes
+do not bump it, so a row of the same version is written again (``replace_equal``), and only an
+older one is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from apps.commerce import selectors as commerce
+from apps.commerce.money import round_amount
+
+from .content_listing import Locales, tenant_locales
+from .models import ProductListing
+from .projections import versioned_upsert
+from .text import MAX_BODY_TEXT, search_config, text_of
+
+CHUNK = 500
+
+# The title weighs most, then vendor and type, then the description.
+VECTOR_SQL = (
+    "setweight(to_tsvector({config}::regconfig, {title}), 'A') || "
+    "setweight(to_tsvector({config}::regconfig, {vendor} || ' ' || {kind}), 'B') || "
+    "setweight(to_tsvector({config}::regconfig, {description}), 'C')"
+)
+VECTOR_FROM_PARAMS = VECTOR_SQL.format(
+    config="%s", title="%s", vendor="%s", kind="%s", description="%s"
+)
+VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
+    config="search_config", title="title", vendor="vendor", kind="product_type",
+    description="description_text",
+)  # fmt: skip
+
+ROW_FIELDS = (
+    "content_locale", "title", "handle", "status", "vendor", "product_type", "description_text",
+    "price_min", "price_max", "on_sale", "in_stock", "total_available", "variant_count",
+    "option_names", "option_values", "image_id", "collection_ids", "collection_handles",
+    "category_ids", "category_handles", "created_at", "search_config",
+)  # fmt: skip
+
+
+def option_token(name: str, value: str) -> str:
+    """How an option value is stored in ``option_values`` (and looked up by the selectors)."""
+    return f"{name}:{value}"
+
+
+def _prices(product) -> tuple[dict[str, str], dict[str, str], bool]:
+    lowest: dict[str, Any] = {}
+    highest: dict[str, Any] = {}
+    on_sale = False
+    for variant in product.variants.all():
+        for price in variant.prices.all():
+            currency = price.currency
+            lowest[currency] = min(lowest.get(currency, price.amount), price.amount)
+            highest[currency] = max(highest.get(currency, price.amount), price.amount)
+            on_sale = on_sale or price.compare_at_amount is not None
+    as_text = {c: str(round_amount(a, c)) for c, a in sorted(lowest.items())}
+    return as_text, {c: str(round_amount(a, c)) for c, a in sorted(highest.items())}, on_sale
+
+
+def _stock(product, available: dict[UUID, int]) -> tuple[bool, int]:
+    """Whether some variant can be bought, and the units of tracked variants one can buy."""
+    in_stock = False
+    total = 0
+    for variant in product.variants.all():
+        units = available.get(variant.pk, 0)
+        if commerce.variant_sells_without_stock(variant):
+            in_stock = True
+            continue
+        total += max(units, 0)
+        in_stock = in_stock or units > 0
+    return in_stock, total
+
+
+def expected_rows(
+    product, locales: Locales, available: dict[UUID, int]
+) -> dict[str, dict[str, Any]]:
+    """The rows ``product`` should have, by locale: none unless it is active.
+
+    ``available`` maps its variants to their available units (``available_by_variant``).
+    """
+    if product is None or product.status != commerce.ProductStatus.ACTIVE:
+        return {}
+    price_min, price_max, on_sale = _prices(product)
+    in_stock, total_available = _stock(product, available)
+    options = list(product.options.all())
+    collections = list(product.collections.all())
+    categories = list(product.categories.all())
+    shared = {
+        "handle": product.handle,
+        "status": product.status,
+        "vendor": product.vendor,
+        "product_type": product.product_type,
+        "price_min": price_min,
+        "price_max": price_max,
+        "on_sale": on_sale,
+        "in_stock": in_stock,
+        "total_available": total_available,
+        "variant_count": len(product.variants.all()),
+        "option_names": [option.name for option in options],
+        "option_values": [
+            option_token(option.name, value.value)
+            for option in options
+            for value in option.values.all()
+        ],
+        "image_id": None,
+        "collection_ids": sorted(collection.pk for collection in collections),
+        "collection_handles": sorted(collection.handle for collection in collections),
+        "category_ids": sorted(category.pk for category in categories),
+        "category_handles": sorted(category.handle for category in categories),
+        "created_at": product.created_at,
+    }
+    rows = {}
+    for locale in locales.served:
+        text = commerce.product_text(product, locale)
+        rows[locale] = {
+            **shared,
+            "content_locale": text.locale,
+            "title": text.title,
+            "description_text": text_of(text.description_html)[:MAX_BODY_TEXT],
+            "search_config": search_config(text.locale),
+        }
+    return rows
+
+
+def _vector_params(values: dict[str, Any]) -> list[str]:
+    config = values["search_config"]
+    return [
+        config, values["title"], config, values["vendor"], values["product_type"], config,
+        values["description_text"],
+    ]  # fmt: skip
+
+
+def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -> None:
+    """Make the stored rows of ``product_id`` be ``rows`` (unless they reflect a newer version)."""
+    now = timezone.now()
+    for locale, values in rows.items():
+        versioned_upsert(
+            ProductListing,
+            key={"product_id": product_id, "locale": locale},
+            version=version,
+            values={
+                **values,
+                # Raw SQL: the price maps go in as jsonb themselves.
+                "price_min": Jsonb(values["price_min"]),
+                "price_max": Jsonb(values["price_max"]),
+                "indexed_at": now,
+            },
+            computed={"search_vector": (VECTOR_FROM_PARAMS, _vector_params(values))},
+            replace_equal=True,
+        )
+    stale = ProductListing.objects.filter(product_id=product_id).exclude(locale__in=list(rows))
+    if version is not None:
+        stale = stale.filter(source_version__lte=version)
+    stale.delete()
+
+
+def availability(products: Iterable) -> dict[UUID, int]:
+    """Available units of every variant of ``products`` (one query)."""
+    return commerce.available_by_variant(
+        variant.pk for product in products for variant in product.variants.all()
+    )
+
+
+def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = None) -> int:
+    """Bring the rows of these products in line with their current state, a chunk at a time
+    (a fixed number of queries per chunk); a product that is gone loses its rows."""
+    locales = locales or tenant_locales()
+    ids = [UUID(str(pk)) for pk in dict.fromkeys(product_ids)]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found = {product.pk: product for product in commerce.products_by_ids(chunk)}
+        available = availability(found.values())
+        for product_id in chunk:
+            product = found.get(product_id)
+            if product is None:
+                ProductListing.objects.filter(product_id=product_id).delete()
+            else:
+                write(product.pk, product.version, expected_rows(product, locales, available))
+    return len(ids)
+
+
+def active_products() -> Iterator[tuple[Any, dict[UUID, int]]]:
+    """Every active product of the active tenant with its variants' availability, in chunks."""
+    ids = list(commerce.active_products().order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(commerce.products_by_ids(ids[start : start + CHUNK]).order_by("pk"))
+        available = availability(chunk)
+        for product in chunk:
+            yield product, available
+
+
+def active_count() -> int:
+    return commerce.active_products().count()
+
+
+def sync_all() -> int:
+    """Every row of the active tenant again (after its locales changed, say)."""
+    locales = tenant_locales()
+    seen = set()
+    for product, available in active_products():
+        write(product.pk, product.version, expected_rows(product, locales, available))
+        seen.add(product.pk)
+    listed = set(ProductListing.objects.values_list("product_id", flat=True).distinct())
+    ProductListing.objects.exclude(locale__in=locales.served).delete()
+    sync_products(listed - seen, locales)
+    return len(seen)

@@ -1,0 +1,94 @@
+"""Helpers of the product listing tests: a catalogue made through commerce's services."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from apps.commerce import services as commerce
+from apps.commerce.services import ProductInput, VariantInput
+from apps.events.envelope import StoredEvent
+from apps.events.models import Delivery, OutboxEvent
+from apps.index.projections import projections
+
+COMMERCE_TABLES = (
+    "commerce_product, commerce_collection, commerce_category, commerce_location, "
+    "commerce_storesettings"
+)
+_numbers = itertools.count(1)
+
+
+def shop(currencies=("USD", "EUR", "JPY")) -> None:
+    """The active tenant sells in ``currencies`` (the first is the default)."""
+    commerce.store_settings_update(
+        default_currency=currencies[0], enabled_currencies=list(currencies)
+    )
+
+
+def product(
+    title: str,
+    *,
+    prices: dict[str, str] | None = None,
+    variants: int = 1,
+    options: dict[str, list[str]] | None = None,
+    activate: bool = True,
+    **fields,
+):
+    """An active product with ``variants`` variants priced ``prices``, the n-th n units dearer.
+
+    Variant n takes the n-th value of the first option and the first of the others; with
+    several variants and no options, a "Size" option gives them values.
+    """
+    number = next(_numbers)
+    options = dict(options or {})
+    if variants > 1 and not options:
+        options = {"Size": [f"S{index}" for index in range(variants)]}
+    made = commerce.product_create(
+        data=ProductInput(title=title, handle=f"product-{number}", **fields)
+    )
+    for name, values in options.items():
+        commerce.option_create(product_id=made.pk, name=name, values=values)
+    for index in range(variants):
+        chosen = {name: values[index if position == 0 else 0] for position, (name, values)
+                  in enumerate(options.items())}  # fmt: skip
+        variant = commerce.variant_create(
+            product_id=made.pk, data=VariantInput(sku=f"S-{number}-{index}", options=chosen)
+        )
+        for currency, amount in (prices or {"USD": "10.00"}).items():
+            commerce.price_set(
+                variant_id=variant.pk, currency=currency, amount=Decimal(amount) + index
+            )
+    if activate:
+        commerce.product_transition(product_id=made.pk, action="activate")
+    made.refresh_from_db()
+    return made
+
+
+def first_variant(made):
+    return made.variants.order_by("sku").first()
+
+
+def project_products(schema: str = "acme") -> None:
+    """Run the product listing projection over the outbox rows of ``schema`` (for ``db`` tests),
+    in position order, as the relay would."""
+    projection = projections()["product_listing"]
+    rows = OutboxEvent.objects.filter(schema_name=schema).order_by("position").values()
+    with schema_context(schema):
+        for row in rows:
+            event = StoredEvent.from_row(row)
+            if event.event_type in projection.event_types:
+                projection.apply(event)
+
+
+def wipe_commerce() -> None:
+    Delivery.objects.all().delete()
+    OutboxEvent.objects.all().delete()
+    for schema in ("acme", "globex"):
+        with schema_context(schema), connection.cursor() as cursor:
+            cursor.execute(
+                f"TRUNCATE {COMMERCE_TABLES}, index_product_listing, index_aggregate_activity, "
+                "events_processed CASCADE"
+            )
