@@ -70,7 +70,7 @@ def products(
     product_type: str | None = None,
 ) -> QuerySet[Product]:
     """Products with their translations, options (and values), variants (with prices and
-    option values), categories and collections loaded in a fixed number of queries."""
+    option values), categories, collections and images loaded in a fixed number of queries."""
     queryset = Product.objects.prefetch_related(
         Prefetch("translations", queryset=ProductTranslation.objects.order_by("locale")),
         Prefetch(
@@ -82,6 +82,7 @@ def products(
         Prefetch("variants", queryset=_variants_queryset()),
         Prefetch("categories", queryset=Category.objects.order_by("position", "name")),
         Prefetch("collections", queryset=Collection.objects.order_by("title")),
+        Prefetch("images", queryset=ProductImage.objects.order_by("position")),
     )
     if status:
         queryset = queryset.filter(status=status)

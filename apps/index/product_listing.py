@@ -113,7 +113,8 @@ def expected_rows(
             for option in options
             for value in option.values.all()
         ],
-        "image_id": None,
+        # The main image: the first in the product's order (prefetched with the product).
+        "image_id": next((image.pk for image in product.images.all()), None),
         "collection_ids": sorted(collection.pk for collection in collections),
         "collection_handles": sorted(collection.handle for collection in collections),
         "category_ids": sorted(category.pk for category in categories),

@@ -284,7 +284,7 @@ def assert_listing_matches_oracle(schema: str, *, rows: int) -> None:
 # - in stock when a variant is untracked, may oversell, or has units available (on hand
 #   minus reserved, every location); the total counts available units of the other variants;
 # - the options by position and their values as "Name:Value"; collections and categories by
-#   id and by handle, sorted; no image yet; the product's version;
+#   id and by handle, sorted; the first image by position; the product's version;
 # - a search vector weighting title, vendor and type, description A, B and C.
 
 PRODUCT_FIELDS = (
@@ -367,6 +367,13 @@ def product_oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
     ):
         categories.setdefault(product_id, []).append((pk, handle))
 
+    first_images = dict(
+        _fetch(
+            f"SELECT DISTINCT ON (product_id) product_id, id FROM {s}.commerce_productimage "  # noqa: S608
+            "ORDER BY product_id, position"
+        )
+    )
+
     rows: dict[Key, dict[str, Any]] = {}
     for product_id, handle, title, html, vendor, kind, created_at, version in products:
         own = {currency: value for (pid, currency), value in prices.items() if pid == product_id}
@@ -394,7 +401,7 @@ def product_oracle_rows(schema: str) -> dict[Key, dict[str, Any]]:
                 "variant_count": count,
                 "option_names": names,
                 "option_values": tokens,
-                "image_id": None,
+                "image_id": first_images.get(product_id),
                 "collection_ids": sorted(pk for pk, _ in in_collections),
                 "collection_handles": sorted(h for _, h in in_collections),
                 "category_ids": sorted(pk for pk, _ in in_categories),

@@ -20,6 +20,7 @@ from apps.tenancy.resolver import tenant_cache
 from tests.index.oracle import assert_products_match_oracle
 from tests.index.shop import first_variant, product, shop, wipe_commerce
 from tests.index.support import serve_locales
+from tests.pages.support import png_upload
 
 HANDLER = "projection.product_listing"
 
@@ -268,3 +269,23 @@ def test_prices_are_rounded_to_the_currencys_minor_unit(committed_shop):
     _drained()
     assert _rows()["en"].price_min == {"JPY": "1500", "USD": "12.50"}
     assert Decimal(_rows()["en"].price_max["USD"]) == Decimal("12.50")
+
+
+def test_the_main_image_is_the_first_in_the_products_order(committed_shop, media_root):
+    with schema_context("acme"):
+        made = product("Rain jacket")
+        front = commerce.product_image_add(product_id=made.pk, file=png_upload("front.png"))
+        back = commerce.product_image_add(product_id=made.pk, file=png_upload("back.png"))
+    _drained()
+    assert {row.image_id for row in _rows(product_id=made.pk).values()} == {front.pk}
+
+    with schema_context("acme"):
+        commerce.product_images_reorder(product_id=made.pk, image_ids=[back.pk, front.pk])
+    _drained()
+    assert {row.image_id for row in _rows(product_id=made.pk).values()} == {back.pk}
+
+    with schema_context("acme"):
+        commerce.product_image_delete(image_id=back.pk)
+    _drained()
+    assert {row.image_id for row in _rows(product_id=made.pk).values()} == {front.pk}
+    assert_products_match_oracle("acme", rows=2)
