@@ -11,7 +11,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, Max, Min, OuterRef, Prefetch, Subquery, Sum
+from django.db.models import (
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
@@ -339,8 +349,7 @@ class VariantInline(admin.StackedInline):
 # -- the product admin -------------------------------------------------------------------------
 
 
-def _in_default_currency(field: str, aggregate):
-    currency = selectors.store_settings().default_currency
+def _in_currency(currency: str, field: str, aggregate):
     prices = (
         Price.objects.filter(variant__product=OuterRef("pk"), currency=currency)
         .order_by()
@@ -349,6 +358,13 @@ def _in_default_currency(field: str, aggregate):
         .values("value")
     )
     return Subquery(prices[:1])
+
+
+def _default_currency(request) -> str:
+    """The store's default currency, read once per request."""
+    if not hasattr(request, "_commerce_default_currency"):
+        request._commerce_default_currency = selectors.store_settings().default_currency
+    return request._commerce_default_currency
 
 
 @admin.register(Product)
@@ -361,6 +377,7 @@ class ProductAdmin(CommerceAdmin):
     list_display_links = None
     list_filter = ["status", "categories", "collections"]
     list_per_page = 50
+    show_full_result_count = False
     search_fields = ["title", "handle", "variants__sku", "vendor"]
     search_help_text = gettext_lazy("Title, handle, vendor or a variant's SKU.")
     ordering = ["-updated_at"]
@@ -385,6 +402,7 @@ class ProductAdmin(CommerceAdmin):
             .annotate(total=Sum("on_hand"))
             .values("total")
         )
+        currency = _default_currency(request)
         return (
             super()
             .get_queryset(request)
@@ -393,8 +411,9 @@ class ProductAdmin(CommerceAdmin):
                     Subquery(variants.values("n")[:1], output_field=IntegerField()), 0
                 ),
                 admin_on_hand=Subquery(stock[:1], output_field=IntegerField()),
-                admin_price_min=_in_default_currency("amount", Min),
-                admin_price_max=_in_default_currency("amount", Max),
+                admin_currency=Value(currency),
+                admin_price_min=_in_currency(currency, "amount", Min),
+                admin_price_max=_in_currency(currency, "amount", Max),
             )
         )
 
@@ -429,9 +448,8 @@ class ProductAdmin(CommerceAdmin):
     def price(self, obj: Product) -> str:
         if obj.admin_price_min is None:
             return "-"
-        currency = selectors.store_settings().default_currency
-        low = _money(obj.admin_price_min, currency)
-        high = _money(obj.admin_price_max, currency)
+        low = _money(obj.admin_price_min, obj.admin_currency)
+        high = _money(obj.admin_price_max, obj.admin_currency)
         return low if low == high else gettext("%(low)s to %(high)s") % {"low": low, "high": high}
 
     @admin.display(description=gettext_lazy("on hand"), ordering="admin_on_hand")
