@@ -8,10 +8,11 @@ from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext, gettext_lazy
 
-from apps.core.admin import adopt
+from apps.core.admin import ServiceRejected, adopt
 from apps.people import selectors as people
 
 from .. import selectors, services
+from ..errors import OutOfStock
 from ..models import AdjustmentReason, Location, StockAdjustment, StoreSettings, Variant
 from .base import CommerceAdmin, changed_values, short_date
 
@@ -87,6 +88,11 @@ class StockAdjustmentAdmin(CommerceAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def rejection(self, error):
+        if isinstance(error, OutOfStock):  # the change is what would take the stock too low
+            return ServiceRejected(errors={"delta": error.detail})
+        return super().rejection(error)
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -149,7 +155,8 @@ class StockAdjustmentAdmin(CommerceAdmin):
 
 
 class StoreSettingsForm(forms.ModelForm):
-    enabled_currencies = forms.CharField(
+    # Not named like the model's array field, which the form would fill with this text.
+    currency_codes = forms.CharField(
         label=gettext_lazy("enabled currencies"),
         help_text=gettext_lazy("ISO 4217 codes, comma-separated (e.g. USD, EUR)."),
         max_length=200,
@@ -161,11 +168,11 @@ class StoreSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "enabled_currencies" in self.fields:
-            self.initial["enabled_currencies"] = ", ".join(self.instance.enabled_currencies)
+        if "currency_codes" in self.fields:
+            self.initial["currency_codes"] = ", ".join(self.instance.enabled_currencies)
 
     def currencies(self) -> list[str]:
-        text = self.cleaned_data.get("enabled_currencies") or ""
+        text = self.cleaned_data.get("currency_codes") or ""
         return [code.strip() for code in text.split(",") if code.strip()]
 
 
@@ -174,7 +181,8 @@ class StoreSettingsAdmin(CommerceAdmin):
     """The store's one row of settings: its list is its change form."""
 
     form = StoreSettingsForm
-    fields = ["default_currency", "enabled_currencies"]
+    fields = ["default_currency", "currency_codes"]
+    error_fields = {"enabled_currencies": "currency_codes"}
 
     def has_add_permission(self, request):
         return False
