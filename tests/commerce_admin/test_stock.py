@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django_tenants.utils import schema_context
 
 from apps.commerce import services
@@ -124,3 +125,29 @@ def test_the_history_is_read_only_and_labelled_by_sku(merchant_client):
     assert merchant_client.post(f"{HISTORY}{row.pk}/delete/", {"post": "yes"}).status_code == 403
     with schema_context("acme"):
         assert StockAdjustment.objects.get().delta == 5
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_history_costs_the_same_queries_for_3_and_30_adjustments(
+    merchant_client, merchant, django_assert_num_queries, count
+):
+    location = make_location()
+    with schema_context("acme"):
+        product = services.product_create(data=services.ProductInput(title="Shirt"))
+        variant = services.variant_create(
+            product_id=product.pk, data=services.VariantInput(sku="S-0")
+        )
+        for _ in range(count):
+            services.stock_adjust(
+                variant_id=variant.pk,
+                location_id=location.pk,
+                delta=1,
+                reason="received",
+                actor=merchant,
+            )
+    merchant_client.get(HISTORY)  # warm the per-process caches (tenant, flags, modules)
+    # session, user, the user's and the groups' permissions, the locations filter, the count
+    # and the rows (variants, locations, actors and their profiles joined).
+    with django_assert_num_queries(7):
+        content = page(merchant_client.get(HISTORY))
+    assert content.count("S-0") == count

@@ -47,6 +47,8 @@ class CommerceAdmin(ServiceAdmin):
     message repeats the id from the URL."""
 
     change_list_template = "admin/commerce/change_list.html"
+    # One count per list page, not a second one of the whole table.
+    show_full_result_count = False
     # A service's error names -> this admin's form fields (others keep their name).
     error_fields: dict[str, str] = {}
 

@@ -377,7 +377,6 @@ class ProductAdmin(CommerceAdmin):
     list_display_links = None
     list_filter = ["status", "categories", "collections"]
     list_per_page = 50
-    show_full_result_count = False
     search_fields = ["title", "handle", "variants__sku", "vendor"]
     search_help_text = gettext_lazy("Title, handle, vendor or a variant's SKU.")
     ordering = ["-updated_at"]
