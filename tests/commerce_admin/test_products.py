@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django_tenants.utils import schema_context
 
+from apps.commerce import services
 from apps.commerce.models import Price, Product, ProductStatus, ProductTranslation, Variant
 
 from .conftest import (
@@ -266,3 +267,59 @@ def test_no_uuid_in_breadcrumbs_title_or_messages(merchant_client, shop):
     assert "Linen shirt II" in message and str(product.pk) not in message
     response = merchant_client.post(product_url(product, "transition/activate/"), follow=True)
     assert all(str(product.pk) not in message for message in messages_of(response))
+
+
+def active_product():
+    product = make_product()
+    variant = make_variant(product, "ONLY", price="5")
+    with schema_context("acme"):
+        services.product_transition(product_id=product.pk, action="activate")
+    return product, variant
+
+
+def test_deleting_an_active_product_s_last_priced_variant_is_refused(merchant_client, shop):
+    product, variant = active_product()
+    data = form_data(merchant_client.get(product_url(product)), **{"variants-0-DELETE": "on"})
+
+    response = merchant_client.post(product_url(product), data)
+
+    (error,) = errors_of(response)["__all__"]
+    assert error.startswith("ONLY: ") and "priced in USD" in error
+    with schema_context("acme"):
+        assert Variant.objects.filter(pk=variant.pk).exists()
+    assert not events("commerce.variant.deleted", product.pk)
+
+
+def test_clearing_an_active_product_s_last_price_is_refused_on_the_price(merchant_client, shop):
+    product, variant = active_product()
+    data = form_data(merchant_client.get(product_url(product)), **{"variants-0-price_USD": ""})
+
+    response = merchant_client.post(product_url(product), data)
+
+    assert "priced in USD" in str(errors_of(response)["variants-0-price_USD"])
+    with schema_context("acme"):
+        assert Price.objects.filter(variant=variant, currency="USD").exists()
+
+
+def test_a_price_is_changed_and_a_compare_at_price_added(merchant_client, shop):
+    product = make_product()
+    variant = make_variant(product, "ONE", price="5")
+    data = form_data(
+        merchant_client.get(product_url(product)),
+        **{
+            "variants-0-price_USD": "4.50",
+            "variants-0-compare_at_USD": "6",
+            "variants-0-price_EUR": "4",
+        },
+    )
+
+    response = merchant_client.post(product_url(product), data)
+
+    assert response.status_code == 302, errors_of(response)
+    with schema_context("acme"):
+        prices = {
+            p.currency: (p.amount, p.compare_at_amount)
+            for p in Price.objects.filter(variant=variant)
+        }
+    assert prices == {"USD": (Decimal("4.50"), Decimal("6")), "EUR": (Decimal("4"), None)}
+    assert len(events("commerce.price.set", product.pk)) == 3

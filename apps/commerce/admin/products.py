@@ -585,7 +585,9 @@ class ProductAdmin(CommerceAdmin):
                         actor=request.user,
                     )
             except PlatformError as error:
-                raise _form_rejection(error, oform, lambda key: _option_error_field(key)) from None
+                raise _form_rejection(
+                    error, oform, _option_error_field, deleted=oform in formset.deleted_forms
+                ) from None
 
     def _save_variants(self, request, product_id, formset) -> None:
         for vform in formset.forms:
@@ -618,7 +620,9 @@ class ProductAdmin(CommerceAdmin):
                     )
                     variant_id = variant.pk
             except PlatformError as error:
-                raise _form_rejection(error, vform, vform.error_field) from None
+                raise _form_rejection(
+                    error, vform, vform.error_field, deleted=vform in formset.deleted_forms
+                ) from None
             self._save_prices(request, vform, variant_id)
 
     def _save_prices(self, request, vform, variant_id) -> None:
@@ -649,7 +653,10 @@ class ProductAdmin(CommerceAdmin):
                 )
             except PlatformError as error:
                 raise _form_rejection(
-                    error, vform, partial(vform.error_field, currency=currency)
+                    error,
+                    vform,
+                    partial(vform.error_field, currency=currency),
+                    default=_price_field(currency),
                 ) from None
 
     def delete_model(self, request, obj):
@@ -722,14 +729,22 @@ def _option_error_field(key: str) -> str:
     return "name" if key == "name" else "__all__"
 
 
-def _form_rejection(error: PlatformError, form, field_of) -> InlineRejected:
-    """The refusal of a service called for one inline ``form``, on the fields it names."""
+def _form_rejection(
+    error: PlatformError, form, field_of, *, default: str = "__all__", deleted: bool = False
+) -> InlineRejected:
+    """The refusal of a service called for one inline ``form``, on the fields it names (a
+    refusal that names none goes to ``default``). A deleted form shows no errors, so the
+    refusal to delete goes above the whole form, with the item's name."""
     errors = getattr(error, "errors", None)
     if not isinstance(errors, dict) or not errors:
         errors = {"__all__": error.detail}
+    if deleted:
+        name = str(form.instance)
+        detail = " ".join(str(message) for message in errors.values())
+        return InlineRejected(errors={"__all__": f"{name}: {detail}"})
     on_form: dict[str, str] = {}
     for key, message in errors.items():
-        name = field_of(str(key)) if key != "__all__" else "__all__"
+        name = field_of(str(key)) if key != "__all__" else default
         on_form[name] = f"{on_form[name]} {message}" if name in on_form else str(message)
     return InlineRejected(
         errors={"__all__": gettext("The change was refused: see the errors below.")},
