@@ -1,0 +1,769 @@
+"""Products with their translations, options and variants (prices per currency, stock per
+location) on one change form; status actions derived from ``services.PRODUCT_TRANSITIONS``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator, format_lazy
+from django.utils.translation import gettext, gettext_lazy
+from django.views.decorators.http import require_POST
+
+from apps.core.admin import adopt, names
+from apps.core.errors import PlatformError
+from apps.core.transitions import Transition
+
+from .. import selectors, services
+from ..errors import CommerceInvalid
+from ..models import (
+    Price,
+    Product,
+    ProductOption,
+    ProductStatus,
+    ProductTranslation,
+    StockLevel,
+    Variant,
+    VariantOptionValue,
+)
+from ..money import Money
+from ..services import PRODUCT_TRANSITIONS
+from .base import CommerceAdmin, InlineRejected, RejectableForm, short_date, with_rejections
+
+TITLE_CHARS = 60
+
+STATUS_COLORS = {
+    ProductStatus.DRAFT: "commerce-badge--draft",
+    ProductStatus.ACTIVE: "commerce-badge--active",
+    ProductStatus.ARCHIVED: "commerce-badge--archived",
+}
+
+
+def _transition_action(transition: Transition):
+    """The bulk action of one transition of the table (``activate_selected``...)."""
+
+    def act(modeladmin: ProductAdmin, request, queryset):
+        modeladmin.transition_many(request, queryset, transition)
+
+    act.__name__ = f"{transition.action}_selected"
+    description = format_lazy(gettext_lazy("{action} selected"), action=transition.label)
+    return admin.action(permissions=["change"], description=description)(act)
+
+
+# -- the product's own form and its translations --------------------------------------------
+
+
+class ProductForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = [
+            "title",
+            "handle",
+            "vendor",
+            "product_type",
+            "categories",
+            "description_format",
+            "description",
+            "seo_title",
+            "seo_description",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 8, "cols": 80})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "handle" in self.fields:  # (a view-only form has no fields)
+            self.fields["handle"].required = False
+            self.fields["handle"].help_text = gettext("Empty: made from the title.")
+
+
+class TranslationForm(RejectableForm):
+    class Meta:
+        model = ProductTranslation
+        fields = [*services.TRANSLATION_FIELDS[:1], "locale", *services.TRANSLATION_FIELDS[1:]]
+        widgets = {"description": forms.Textarea(attrs={"rows": 6, "cols": 80})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        locales = selectors.current_locales()[1:]
+        if self.instance.locale and self.instance.locale not in locales:
+            locales.append(self.instance.locale)
+        if "locale" in self.fields:
+            self.fields["locale"] = forms.ChoiceField(
+                label=self.fields["locale"].label, choices=[(code, code) for code in locales]
+            )
+
+
+class TranslationInline(admin.StackedInline):
+    """One form per enabled locale besides the default one (the product's own fields)."""
+
+    model = ProductTranslation
+    form = TranslationForm
+    extra = 0
+    verbose_name = gettext_lazy("translation")
+    verbose_name_plural = gettext_lazy("translations")
+    fields = [
+        ("locale", "title"), "description_format", "description", "seo_title", "seo_description",
+    ]  # fmt: skip
+
+    def get_max_num(self, request, obj=None, **kwargs):
+        stored = obj.translations.count() if obj else 0
+        return max(len(selectors.current_locales()) - 1, stored)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = with_rejections(request, self.form)
+        return super().get_formset(request, obj, **kwargs)
+
+
+# -- options ----------------------------------------------------------------------------------
+
+
+class OptionForm(RejectableForm):
+    values = forms.CharField(
+        label=gettext_lazy("values"),
+        help_text=gettext_lazy("Comma-separated, in order (e.g. S, M, L)."),
+        max_length=5000,
+    )
+
+    class Meta:
+        model = ProductOption
+        fields = ["name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "values" in self.fields:
+            self.fields["values"].initial = ", ".join(v.value for v in self.instance.values.all())
+
+    def value_list(self) -> list[str]:
+        return [value.strip() for value in self.cleaned_data.get("values", "").split(",")]
+
+
+class OptionInline(admin.TabularInline):
+    model = ProductOption
+    form = OptionForm
+    extra = 0
+    max_num = ProductOption.MAX_PER_PRODUCT
+    fields = ["name", "values"]
+    verbose_name = gettext_lazy("option")
+    verbose_name_plural = gettext_lazy("options (size, colour, …; at most three)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("values")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = with_rejections(request, self.form)
+        return super().get_formset(request, obj, **kwargs)
+
+
+# -- variants: one value per option, a price per enabled currency, stock per location -------
+
+
+VARIANT_FIELDS = (
+    "sku", "barcode", "weight_grams", "position", "inventory_policy", "tracked",
+    "low_stock_threshold",
+)  # fmt: skip
+
+
+def _option_field(option: ProductOption) -> str:
+    return f"option_{option.pk}"
+
+
+def _price_field(currency: str) -> str:
+    return f"price_{currency}"
+
+
+def _compare_at_field(currency: str) -> str:
+    return f"compare_at_{currency}"
+
+
+class VariantForm(RejectableForm):
+    options: list[ProductOption] = []
+    currencies: list[str] = []
+
+    class Meta:
+        model = Variant
+        fields = list(VARIANT_FIELDS)
+
+    @classmethod
+    def build(cls, options: list[ProductOption], currencies: list[str]) -> type[VariantForm]:
+        fields: dict[str, forms.Field] = {}
+        for option in options:
+            fields[_option_field(option)] = forms.ChoiceField(
+                label=option.name,
+                choices=[("", "---------")] + [(v.value, v.value) for v in option.values.all()],
+                required=False,
+            )
+        for currency in currencies:
+            fields[_price_field(currency)] = forms.DecimalField(
+                label=gettext("Price (%(currency)s)") % {"currency": currency},
+                required=False,
+                max_digits=20,
+            )
+            fields[_compare_at_field(currency)] = forms.DecimalField(
+                label=gettext("Compare-at price (%(currency)s)") % {"currency": currency},
+                required=False,
+                max_digits=20,
+                help_text=gettext("Higher than the price; empty: not on sale."),
+            )
+        return type(cls.__name__, (cls,), {**fields, "options": options, "currencies": currencies})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            return
+        chosen = {choice.option_id: choice.value.value for choice in self.instance.choices.all()}
+        prices = {price.currency: price for price in self.instance.prices.all()}
+        for option in self.options:
+            if _option_field(option) in self.fields:
+                self.fields[_option_field(option)].initial = chosen.get(option.pk, "")
+        for currency in self.currencies:
+            price = prices.get(currency)
+            if price is not None and _price_field(currency) in self.fields:
+                self.fields[_price_field(currency)].initial = price.money.amount
+                compare_at = price.compare_at_money
+                self.fields[_compare_at_field(currency)].initial = (
+                    compare_at.amount if compare_at else None
+                )
+
+    def chosen_options(self) -> dict[str, str]:
+        return {
+            option.name: self.cleaned_data.get(_option_field(option)) or ""
+            for option in self.options
+        }
+
+    def options_changed(self) -> bool:
+        return any(_option_field(option) in self.changed_data for option in self.options)
+
+    def error_field(self, key: str, *, currency: str | None = None) -> str:
+        """The field of this form a service's error ``key`` is about."""
+        if currency is not None and key in ("amount", "currency"):
+            return _price_field(currency)
+        if currency is not None and key == "compare_at_amount":
+            return _compare_at_field(currency)
+        if key.startswith("options."):
+            name = key.removeprefix("options.")
+            for option in self.options:
+                if option.name == name:
+                    return _option_field(option)
+        return key if key in self.fields else "__all__"
+
+
+class VariantInline(admin.StackedInline):
+    model = Variant
+    form = VariantForm
+    extra = 0
+    verbose_name = gettext_lazy("variant")
+    verbose_name_plural = gettext_lazy("variants")
+    readonly_fields = ["stock"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("prices", queryset=Price.objects.order_by("currency")),
+                Prefetch("choices", queryset=VariantOptionValue.objects.select_related("value")),
+                Prefetch(
+                    "stock_levels",
+                    queryset=StockLevel.objects.select_related("location").order_by(
+                        "location__name"
+                    ),
+                ),
+            )
+        )
+
+    def get_formset(self, request, obj=None, **kwargs):
+        options = list(obj.options.prefetch_related("values")) if obj else []
+        currencies = list(selectors.store_settings().enabled_currencies)
+        kwargs["form"] = with_rejections(request, VariantForm.build(options, currencies))
+        return super().get_formset(request, obj, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        options = list(obj.options.all()) if obj else []
+        currencies = list(selectors.store_settings().enabled_currencies)
+        fieldsets = [
+            (None, {"fields": [("sku", "barcode"), *(_option_field(o) for o in options)]}),
+            (
+                gettext("Prices"),
+                {"fields": [(_price_field(c), _compare_at_field(c)) for c in currencies]},
+            ),
+            (
+                gettext("Inventory"),
+                {
+                    "fields": [
+                        ("inventory_policy", "tracked"),
+                        "low_stock_threshold",
+                        "stock",
+                        ("weight_grams", "position"),
+                    ]
+                },
+            ),
+        ]
+        return fieldsets
+
+    @admin.display(description=gettext_lazy("stock per location"))
+    def stock(self, obj: Variant):
+        if obj is None or obj._state.adding:
+            return "-"
+        levels = list(obj.stock_levels.all())
+        adjust = reverse("admin:commerce_stockadjustment_add") + f"?variant={obj.pk}"
+        rows = format_html_join(
+            "",
+            "<div>{}: {} ({})</div>",
+            (
+                (
+                    level.location.name,
+                    level.on_hand,
+                    gettext("%(count)d reserved") % {"count": level.reserved},
+                )
+                for level in levels
+            ),
+        )
+        return format_html(
+            '{}<a href="{}">{}</a>',
+            rows or gettext("No stock recorded."),
+            adjust,
+            gettext("Adjust stock…"),
+        )
+
+
+# -- the product admin -------------------------------------------------------------------------
+
+
+def _in_currency(currency: str, field: str, aggregate):
+    prices = (
+        Price.objects.filter(variant__product=OuterRef("pk"), currency=currency)
+        .order_by()
+        .values("variant__product")
+        .annotate(value=aggregate(field))
+        .values("value")
+    )
+    return Subquery(prices[:1])
+
+
+def _default_currency(request) -> str:
+    """The store's default currency, read once per request."""
+    if not hasattr(request, "_commerce_default_currency"):
+        request._commerce_default_currency = selectors.store_settings().default_currency
+    return request._commerce_default_currency
+
+
+@admin.register(Product)
+class ProductAdmin(CommerceAdmin):
+    form = ProductForm
+    inlines = [OptionInline, VariantInline, TranslationInline]
+    change_form_template = "admin/commerce/product/change_form.html"
+    # Few columns: the list fits a 1280 px window with the sidebars open.
+    list_display = ["title_cell", "status_badge", "variant_count", "price", "on_hand", "updated"]
+    list_display_links = None
+    list_filter = ["status", "categories", "collections"]
+    list_per_page = 50
+    search_fields = ["title", "handle", "variants__sku", "vendor"]
+    search_help_text = gettext_lazy("Title, handle, vendor or a variant's SKU.")
+    ordering = ["-updated_at"]
+    filter_horizontal = ["categories"]
+    actions = [
+        *(_transition_action(t) for t in PRODUCT_TRANSITIONS.by_action.values()),
+        "delete_selected",
+    ]
+    record_fields = ["status_badge", "version", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        variants = (
+            Variant.objects.filter(product=OuterRef("pk"))
+            .order_by()
+            .values("product")
+            .annotate(n=Count("pk"))
+        )
+        stock = (
+            StockLevel.objects.filter(variant__product=OuterRef("pk"))
+            .order_by()
+            .values("variant__product")
+            .annotate(total=Sum("on_hand"))
+            .values("total")
+        )
+        currency = _default_currency(request)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                admin_variants=Coalesce(
+                    Subquery(variants.values("n")[:1], output_field=IntegerField()), 0
+                ),
+                admin_on_hand=Subquery(stock[:1], output_field=IntegerField()),
+                admin_currency=Value(currency),
+                admin_price_min=_in_currency(currency, "amount", Min),
+                admin_price_max=_in_currency(currency, "amount", Max),
+            )
+        )
+
+    # -- columns
+
+    def display_name(self, obj) -> str:
+        return obj.title
+
+    @admin.display(description=gettext_lazy("title"), ordering="title")
+    def title_cell(self, obj: Product):
+        return format_html(
+            '<a class="list-title" href="{}" title="{}">{}</a><div class="list-meta">{}</div>',
+            self.url("change", obj.pk),
+            obj.title,
+            Truncator(obj.title).chars(TITLE_CHARS),
+            obj.handle,
+        )
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_badge(self, obj: Product):
+        return format_html(
+            '<span class="commerce-badge {}">{}</span>',
+            STATUS_COLORS.get(obj.status, ""),
+            obj.get_status_display(),
+        )
+
+    @admin.display(description=gettext_lazy("variants"), ordering="admin_variants")
+    def variant_count(self, obj: Product) -> int:
+        return obj.admin_variants
+
+    @admin.display(description=gettext_lazy("price"), ordering="admin_price_min")
+    def price(self, obj: Product) -> str:
+        if obj.admin_price_min is None:
+            return "-"
+        low = _money(obj.admin_price_min, obj.admin_currency)
+        high = _money(obj.admin_price_max, obj.admin_currency)
+        return low if low == high else gettext("%(low)s to %(high)s") % {"low": low, "high": high}
+
+    @admin.display(description=gettext_lazy("on hand"), ordering="admin_on_hand")
+    def on_hand(self, obj: Product):
+        return "-" if obj.admin_on_hand is None else obj.admin_on_hand
+
+    @admin.display(description=gettext_lazy("updated"), ordering="updated_at")
+    def updated(self, obj: Product):
+        return short_date(obj.updated_at)
+
+    # -- the change form
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": ["title", "handle", ("vendor", "product_type"), "categories"]}),
+            (gettext("Description"), {"fields": ["description_format", "description"]}),
+            (
+                gettext("SEO"),
+                {"fields": ["seo_title", "seo_description"], "classes": ["collapse"]},
+            ),
+        ]
+        if obj is not None:
+            fieldsets.insert(1, (gettext("Record"), {"fields": self.record_fields}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return list(self.record_fields) if obj is not None else []
+
+    def get_inline_instances(self, request, obj=None):
+        inlines = super().get_inline_instances(request, obj)
+        if len(selectors.current_locales()) < 2 and not (obj and obj.translations.exists()):
+            inlines = [i for i in inlines if not isinstance(i, TranslationInline)]
+        return inlines
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        product = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if product is not None:
+            extra.setdefault("subtitle", product.title)
+            if self.has_change_permission(request, product):
+                extra["transitions"] = [
+                    (transition, self.url("transition", product.pk, transition.action))
+                    for transition in PRODUCT_TRANSITIONS.available(product.status)
+                ]
+        return super().change_view(request, object_id, form_url, extra)
+
+    def save_model(self, request, obj, form, change):
+        """Nothing here: the product is written in ``save_related``, with its inlines."""
+
+    def save_related(self, request, form, formsets, change):
+        by_model = {formset.model: formset for formset in formsets}
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        translations = by_model.get(ProductTranslation)
+        product_id = self._save_product(request, form, translations, change)
+        if ProductOption in by_model:
+            self._save_options(request, product_id, by_model[ProductOption])
+        if Variant in by_model:
+            self._save_variants(request, product_id, by_model[Variant])
+        # What the admin logs next (``str(product)``) is read again.
+        getattr(form.instance, "_prefetched_objects_cache", {}).clear()
+
+    def _save_product(self, request, form, translations, change):
+        data = form.cleaned_data
+        changed_translations: dict[str, dict[str, Any]] = {}
+        delete_locales: list[str] = []
+        prefixes: dict[str, str] = {}
+        if translations is not None:
+            for tform in translations.forms:
+                locale = (tform.cleaned_data or {}).get("locale")
+                if tform in translations.deleted_forms:
+                    if tform.instance.pk:
+                        delete_locales.append(tform.instance.locale)
+                    continue
+                if not tform.has_changed() or not locale:
+                    continue
+                prefixes[locale] = tform.prefix
+                changed_translations[locale] = {
+                    name: tform.cleaned_data.get(name) or "" for name in services.TRANSLATION_FIELDS
+                }
+                changed_translations[locale]["description_format"] = (
+                    tform.cleaned_data.get("description_format") or "markdown"
+                )
+                if tform.instance.pk and tform.instance.locale != locale:
+                    delete_locales.append(tform.instance.locale)
+        try:
+            if change:
+                fields = {
+                    name: data.get(name) or ""
+                    for name in form.changed_data
+                    if name in services.PRODUCT_FIELDS
+                }
+                if "categories" in form.changed_data:
+                    fields["category_ids"] = [c.pk for c in data.get("categories") or []]
+                services.product_update(
+                    product_id=form.instance.pk,
+                    fields=fields,
+                    translations=changed_translations,
+                    delete_locales=delete_locales,
+                    actor=request.user,
+                )
+                return form.instance.pk
+            product = services.product_create(
+                data=services.ProductInput(
+                    **{name: data.get(name) or "" for name in services.PRODUCT_FIELDS},
+                    category_ids=[c.pk for c in data.get("categories") or []],
+                ),
+                translations=changed_translations,
+                actor=request.user,
+            )
+        except CommerceInvalid as error:
+            raise _translation_rejection(error.errors, prefixes) from error
+        adopt(form.instance, product)
+        return product.pk
+
+    def _save_options(self, request, product_id, formset) -> None:
+        for oform in formset.forms:
+            try:
+                if oform in formset.deleted_forms:
+                    if oform.instance.pk:
+                        services.option_delete(option_id=oform.instance.pk, actor=request.user)
+                elif oform.instance.pk and oform.has_changed():
+                    services.option_update(
+                        option_id=oform.instance.pk,
+                        name=oform.cleaned_data["name"],
+                        values=oform.value_list(),
+                        actor=request.user,
+                    )
+                elif not oform.instance.pk and oform.has_changed():
+                    services.option_create(
+                        product_id=product_id,
+                        name=oform.cleaned_data["name"],
+                        values=oform.value_list(),
+                        actor=request.user,
+                    )
+            except PlatformError as error:
+                raise _form_rejection(
+                    error, oform, _option_error_field, deleted=oform in formset.deleted_forms
+                ) from None
+
+    def _save_variants(self, request, product_id, formset) -> None:
+        for vform in formset.forms:
+            try:
+                stored = not vform.instance._state.adding
+                if vform in formset.deleted_forms:
+                    if stored:
+                        services.variant_delete(variant_id=vform.instance.pk, actor=request.user)
+                    continue
+                if not vform.has_changed():
+                    continue
+                values = {name: vform.cleaned_data.get(name) for name in VARIANT_FIELDS}
+                values["barcode"] = values["barcode"] or ""
+                values["low_stock_threshold"] = values["low_stock_threshold"] or 0
+                values["position"] = values["position"] or 0
+                if stored:
+                    changes = {k: v for k, v in values.items() if k in vform.changed_data}
+                    if vform.options_changed():
+                        changes["options"] = vform.chosen_options()
+                    if changes:
+                        services.variant_update(
+                            variant_id=vform.instance.pk, actor=request.user, **changes
+                        )
+                    variant_id = vform.instance.pk
+                else:
+                    variant = services.variant_create(
+                        product_id=product_id,
+                        data=services.VariantInput(**values, options=vform.chosen_options()),
+                        actor=request.user,
+                    )
+                    variant_id = variant.pk
+            except PlatformError as error:
+                raise _form_rejection(
+                    error, vform, vform.error_field, deleted=vform in formset.deleted_forms
+                ) from None
+            self._save_prices(request, vform, variant_id)
+
+    def _save_prices(self, request, vform, variant_id) -> None:
+        stored = set()
+        if not vform.instance._state.adding:
+            stored = {price.currency for price in vform.instance.prices.all()}
+        for currency in vform.currencies:
+            fields = (_price_field(currency), _compare_at_field(currency))
+            if not any(name in vform.changed_data for name in fields):
+                continue
+            amount: Decimal | None = vform.cleaned_data.get(fields[0])
+            compare_at: Decimal | None = vform.cleaned_data.get(fields[1])
+            try:
+                if amount is None:
+                    if currency in stored:
+                        services.price_delete(
+                            variant_id=variant_id, currency=currency, actor=request.user
+                        )
+                    elif compare_at is not None:
+                        raise CommerceInvalid({"amount": gettext("required")})
+                    continue
+                services.price_set(
+                    variant_id=variant_id,
+                    currency=currency,
+                    amount=amount,
+                    compare_at_amount=compare_at,
+                    actor=request.user,
+                )
+            except PlatformError as error:
+                raise _form_rejection(
+                    error,
+                    vform,
+                    partial(vform.error_field, currency=currency),
+                    default=_price_field(currency),
+                ) from None
+
+    def delete_model(self, request, obj):
+        services.product_delete(product_id=obj.pk, actor=request.user)
+
+    # -- status transitions: bulk actions and the change form's buttons
+
+    def transition_many(self, request, queryset, transition: Transition) -> None:
+        done, refused = [], []
+        for product in queryset.order_by("pk"):
+            try:
+                services.product_transition(
+                    product_id=product.pk, action=transition.action, actor=request.user
+                )
+            except PlatformError as error:
+                refused.append((self.display_name(product), error))
+            else:
+                done.append(product)
+        if done:
+            self.message_user(
+                request,
+                gettext("%(action)s: done for %(count)d %(items)s: %(names)s.")
+                % {
+                    "action": transition.label,
+                    "count": len(done),
+                    "items": self.plural(len(done)),
+                    "names": names(done, self.display_name),
+                },
+                messages.SUCCESS,
+            )
+        self.report_refusals(
+            request,
+            refused,
+            one=gettext("“%(name)s”: %(action)s was refused"),
+            more=gettext("… and %(count)d more were refused."),
+            values={"action": transition.label},
+        )
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/transition/<str:name>/",
+                self.admin_site.admin_view(require_POST(self.transition_view)),
+                name="{}_{}_transition".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def transition_view(self, request, object_id, name: str):
+        product = self.get_object(request, unquote(object_id))
+        if product is None:
+            raise Http404(gettext("No such product."))
+        if not self.has_change_permission(request, product):
+            raise PermissionDenied
+        transition = PRODUCT_TRANSITIONS.get(name)
+        if transition is None:
+            raise Http404(gettext("No such action."))
+        self.transition_many(request, self.get_queryset(request).filter(pk=product.pk), transition)
+        return HttpResponseRedirect(self.url("change", product.pk))
+
+
+def _money(amount, currency: str) -> str:
+    return str(Money(amount, currency))
+
+
+def _option_error_field(key: str) -> str:
+    if key.startswith("values"):
+        return "values"
+    return "name" if key == "name" else "__all__"
+
+
+def _form_rejection(
+    error: PlatformError, form, field_of, *, default: str = "__all__", deleted: bool = False
+) -> InlineRejected:
+    """The refusal of a service called for one inline ``form``, on the fields it names (a
+    refusal that names none goes to ``default``). A deleted form shows no errors, so the
+    refusal to delete goes above the whole form, with the item's name."""
+    errors = getattr(error, "errors", None)
+    if not isinstance(errors, dict) or not errors:
+        errors = {"__all__": error.detail}
+    if deleted:
+        name = str(form.instance)
+        detail = " ".join(str(message) for message in errors.values())
+        return InlineRejected(errors={"__all__": f"{name}: {detail}"})
+    on_form: dict[str, str] = {}
+    for key, message in errors.items():
+        name = field_of(str(key)) if key != "__all__" else default
+        on_form[name] = f"{on_form[name]} {message}" if name in on_form else str(message)
+    return InlineRejected(
+        errors={"__all__": gettext("The change was refused: see the errors below.")},
+        form_errors={form.prefix: on_form},
+    )
+
+
+def _translation_rejection(errors: dict[str, str], prefixes: dict[str, str]) -> InlineRejected:
+    """A product service's errors: translation fields on their locale's form, the rest on the
+    product's form."""
+    rejected = InlineRejected()
+    for key, message in errors.items():
+        parts = key.split(".", 2)
+        if parts[0] == "translations" and len(parts) == 3 and parts[1] in prefixes:
+            rejected.form_errors.setdefault(prefixes[parts[1]], {})[parts[2]] = message
+        elif key == "category_ids":
+            rejected.errors["categories"] = message
+        else:
+            rejected.errors[key if key in services.PRODUCT_FIELDS else "__all__"] = message
+    if rejected.form_errors and not rejected.errors:
+        rejected.errors["__all__"] = gettext("The change was refused: see the errors below.")
+    return rejected
