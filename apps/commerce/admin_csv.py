@@ -59,10 +59,13 @@ def catalog_import_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             dry_run = form.cleaned_data["dry_run"]
             try:
-                parsed = csv_format.parse(csv_format.decode(form.cleaned_data["file"].read()))
-                summary = services.catalog_import(
-                    rows=parsed.rows, actor=request.user, dry_run=dry_run
+                parsed = csv_format.parse(
+                    csv_format.decode(form.cleaned_data["file"].read()), collect=True
                 )
+                summary = services.catalog_import(
+                    rows=parsed.rows, file_errors=parsed.errors, actor=request.user,
+                    dry_run=dry_run,
+                )  # fmt: skip
             except csv_format.ImportRejected as rejected:
                 row_errors = rejected.row_errors
             except services.CommerceInvalid as invalid:

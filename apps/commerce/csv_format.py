@@ -93,6 +93,7 @@ class ParsedFile:
     rows: list[CatalogRow]
     currencies: list[str]
     locations: list[str]
+    errors: list[RowError] = field(default_factory=list)
 
 
 def _split(text: str) -> list[str]:
@@ -179,8 +180,13 @@ def _decimal_text(errors: list[RowError], row: int, column: str, text: str) -> s
     return text
 
 
-def parse(text: str) -> ParsedFile:
-    """Every row of the file, typed; ``ImportRejected`` with every error found otherwise."""
+def parse(text: str, *, collect: bool = False) -> ParsedFile:
+    """Every row of the file, typed; ``ImportRejected`` with every error found otherwise.
+
+    With ``collect``, errors of rows are returned in ``errors`` with the rows (so that
+    ``services.catalog_import`` reports them with the errors only the store can see); an
+    unreadable file or a wrong header still raises.
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [name.strip() for name in next(reader)]
@@ -221,9 +227,9 @@ def parse(text: str) -> ParsedFile:
     if not rows and not errors:
         errors.append(RowError(2, "", _("the file has no rows")))
     _check_products(errors, rows)
-    if errors:
+    if errors and not collect:
         raise ImportRejected(errors)
-    return ParsedFile(rows=rows, currencies=currencies, locations=locations)
+    return ParsedFile(rows=rows, currencies=currencies, locations=locations, errors=errors)
 
 
 def _parse_row(

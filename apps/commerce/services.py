@@ -1789,7 +1789,9 @@ def _status_transition(current: str, target: str) -> Transition | None:
     return None
 
 
-def catalog_import(*, rows, actor=None, on_progress=None, dry_run: bool = False) -> ImportSummary:
+def catalog_import(
+    *, rows, actor=None, on_progress=None, dry_run: bool = False, file_errors=()
+) -> ImportSummary:
     """Create or update products and variants from ``csv_format.parse`` rows, all or nothing.
 
     Products are matched by handle, variants by SKU (a SKU of another product is an error).
@@ -1797,19 +1799,30 @@ def catalog_import(*, rows, actor=None, on_progress=None, dry_run: bool = False)
     ``docs/catalog-csv.md`` says so; nothing is deleted. ``ImportRejected`` lists every error
     by row and column. ``on_progress(done, total)`` is called as rows are checked and written.
     ``dry_run`` does all of it, then rolls back: the summary says what an import would do.
+    ``file_errors`` are those ``csv_format.parse(..., collect=True)`` found: reported with
+    the ones found here, so one attempt lists every error of the file.
     """
     from .csv_format import ImportRejected, RowError
 
     rows = list(rows)
     total = 2 * len(rows)
     report = on_progress or (lambda done, total: None)
-    errors: list[RowError] = []
+    errors: list[RowError] = list(file_errors)
     summary = ImportSummary()
     by_handle: dict[str, list] = {}
     for row in rows:
         by_handle.setdefault(row.handle, []).append(row)
     with transaction.atomic():
         settings_row = store_settings()
+        # Collections before products: collection_set_products locks its collection, then
+        # takes its products FOR KEY SHARE, which waits for our FOR UPDATE on them.
+        collection_handles = {h for row in rows for h in (row.collections or [])}
+        collections_by_handle = {
+            c.handle: c
+            for c in Collection.objects.filter(handle__in=collection_handles)
+            .order_by("pk")
+            .select_for_update(no_key=True)
+        }
         stored_products = {
             p.handle: p
             for p in Product.objects.filter(handle__in=list(by_handle))
@@ -1850,6 +1863,9 @@ def catalog_import(*, rows, actor=None, on_progress=None, dry_run: bool = False)
         locations_by_code = {
             loc.code: loc for loc in Location.objects.filter(code__in=location_codes)
         }
+        # Referred to, not changed: FOR KEY SHARE, so none is deleted under the import.
+        shared = _key_share(Location, [loc.pk for loc in locations_by_code.values()])
+        locations_by_code = {c: loc for c, loc in locations_by_code.items() if loc.pk in shared}
         levels = {
             (level.variant_id, level.location_id): level
             for level in StockLevel.objects.filter(
@@ -1862,13 +1878,8 @@ def catalog_import(*, rows, actor=None, on_progress=None, dry_run: bool = False)
         categories_by_handle = dict(
             Category.objects.filter(handle__in=category_handles).values_list("handle", "pk")
         )
-        collection_handles = {h for row in rows for h in (row.collections or [])}
-        collections_by_handle = {
-            c.handle: c
-            for c in Collection.objects.filter(handle__in=collection_handles)
-            .order_by("pk")
-            .select_for_update(no_key=True)
-        }
+        shared = _key_share(Category, categories_by_handle.values())
+        categories_by_handle = {h: pk for h, pk in categories_by_handle.items() if pk in shared}
         stored_categories: dict[UUID, set[int]] = {}
         for product_id, category_id in Product.categories.through.objects.filter(
             product_id__in=list(product_by_id)
@@ -2000,7 +2011,9 @@ def catalog_import(*, rows, actor=None, on_progress=None, dry_run: bool = False)
                             "stock cannot go below zero for a tracked variant that stops selling"
                         )))  # fmt: skip
         if errors:
-            raise ImportRejected(errors)
+            # A cell the file's own check refused may be refused here again: once is enough.
+            unique = {(error.row, error.column): error for error in reversed(errors)}
+            raise ImportRejected(list(unique.values()))
         report(len(rows), total)
 
         # -- write -------------------------------------------------------------------------
@@ -2056,7 +2069,13 @@ def catalog_import(*, rows, actor=None, on_progress=None, dry_run: bool = False)
             product_fields.update(changed)
             changes[product.pk] = [name for name in changed if name != "description_html"]
             updated_products.append(product)
-        Product.objects.bulk_create(new_products)
+        try:
+            with transaction.atomic():
+                Product.objects.bulk_create(new_products)
+        except IntegrityError:
+            raise CommerceInvalid(
+                {"file": _("The catalog changed during the import; import the file again.")}
+            ) from None
 
         category_links = []
         replaced: list[UUID] = []

@@ -31,10 +31,11 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is larger than {csv_format.MAX_FILE_BYTES} bytes")
         try:
             with schema_context(tenant.schema_name):
-                parsed = csv_format.parse(csv_format.decode(data))
+                parsed = csv_format.parse(csv_format.decode(data), collect=True)
                 summary = services.catalog_import(
-                    rows=parsed.rows, on_progress=self._progress, dry_run=options["dry_run"]
-                )
+                    rows=parsed.rows, file_errors=parsed.errors, on_progress=self._progress,
+                    dry_run=options["dry_run"],
+                )  # fmt: skip
         except csv_format.ImportRejected as rejected:
             self.stdout.write("")
             self.stderr.write(f"{len(rejected.row_errors)} error(s); nothing was imported:")
