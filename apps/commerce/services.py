@@ -1781,6 +1781,29 @@ class ImportSummary:
 IMPORT_NOTE = "CSV import"
 
 
+def _set_columns(model, objects: Sequence[Any], fields: Iterable[str]) -> None:
+    """One ``UPDATE ... FROM unnest(...)`` writing ``fields`` of every object: Django's
+    ``bulk_update`` builds a ``CASE`` per field and row, which costs seconds for thousands."""
+    if not objects:
+        return
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in sorted(set(fields)))]
+    quote = connection.ops.quote_name
+    names = [quote(column.column) for column in columns]
+    arrays = [
+        [column.get_db_prep_value(getattr(obj, column.attname), connection) for obj in objects]
+        for column in columns
+    ]
+    casts = ", ".join(f"%s::{column.db_type(connection)}[]" for column in columns)
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608
+            f"FROM unnest({casts}) AS v({', '.join(names)}) WHERE t.{names[0]} = v.{names[0]}",
+            arrays,
+        )
+
+
 def _status_transition(current: str, target: str) -> Transition | None:
     """The one transition of ``PRODUCT_TRANSITIONS`` from ``current`` to ``target``."""
     for transition in PRODUCT_TRANSITIONS.available(current):
@@ -1953,6 +1976,9 @@ def catalog_import(
 
         default = settings_row.default_currency
         variant_product = {v.pk: v.product_id for v in stored_variants.values()}
+        variants_by_product: dict[UUID, list[Variant]] = {}
+        for variant in stored_variants.values():
+            variants_by_product.setdefault(variant.product_id, []).append(variant)
         priced_products = {
             variant_product[variant_id] for variant_id, code in prices_of if code == default
         }
@@ -1988,8 +2014,8 @@ def catalog_import(
                 combos: dict[tuple[str, ...], str] = {}
                 in_file = {row.sku for row in group}
                 options = options_of.get(product.pk, [])
-                for variant in stored_variants.values():
-                    if variant.product_id == product.pk and variant.sku not in in_file:
+                for variant in variants_by_product.get(product.pk, []):
+                    if variant.sku not in in_file:
                         chosen = combination_of.get(variant.pk, {})
                         key = tuple(value_text.get(chosen.get(o.pk), "") for o in options)
                         combos[key] = variant.sku
@@ -2173,10 +2199,9 @@ def catalog_import(
         try:
             with transaction.atomic():
                 Variant.objects.bulk_create(new_variants)
-                if updated_variants:
-                    Variant.objects.bulk_update(
-                        updated_variants, sorted(variant_fields | {"updated_at"}), batch_size=1000
-                    )
+                for variant in updated_variants:
+                    variant.updated_at = timezone.now()
+                _set_columns(Variant, updated_variants, variant_fields | {"updated_at"})
                 VariantOptionValue.objects.filter(variant__in=rechosen).delete()
                 VariantOptionValue.objects.bulk_create(choices)
         except IntegrityError:
@@ -2206,9 +2231,7 @@ def catalog_import(
         if changed_prices:
             for price in changed_prices:
                 price.updated_at = timezone.now()
-            Price.objects.bulk_update(
-                changed_prices, ["amount", "compare_at_amount", "updated_at"], batch_size=1000
-            )
+            _set_columns(Price, changed_prices, ["amount", "compare_at_amount", "updated_at"])
 
         new_levels: list[StockLevel] = []
         changed_levels: list[StockLevel] = []
@@ -2233,10 +2256,7 @@ def catalog_import(
                     level.updated_at = timezone.now()
                     adjusted.append((variant, level, delta))
         StockLevel.objects.bulk_create(new_levels)
-        if changed_levels:
-            StockLevel.objects.bulk_update(
-                changed_levels, ["on_hand", "updated_at"], batch_size=1000
-            )
+        _set_columns(StockLevel, changed_levels, ["on_hand", "updated_at"])
         StockAdjustment.objects.bulk_create(
             StockAdjustment(
                 variant=variant, location_id=level.location_id, delta=delta,
@@ -2312,14 +2332,10 @@ def catalog_import(
         now = timezone.now()
         for product in bumped:
             product.updated_at = now
-        if bumped:
-            Product.objects.bulk_update(
-                bumped,
-                sorted({"version", "updated_at", *product_fields} | (
-                    {"description_html"} if "description" in product_fields else set()
-                )),
-                batch_size=1000,
-            )  # fmt: skip
+        fields = {"version", "updated_at", *product_fields}
+        if "description" in product_fields:
+            fields.add("description_html")
+        _set_columns(Product, bumped, fields)
         for variant, level, delta in adjusted:
             publish(
                 events.InventoryAdjusted(
