@@ -403,7 +403,7 @@ def header_for(currencies: Iterable[str], locations: Iterable[str]) -> list[str]
 
 def write(out: io.TextIOBase, header: Sequence[str], records: Iterable[dict[str, str]]) -> int:
     """Write ``records`` (column: text) under ``header``; returns how many rows."""
-    writer = csv.DictWriter(out, fieldnames=list(header), lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=list(header), lineterminator="\r\n")
     writer.writeheader()
     count = 0
     for record in records:

@@ -13,6 +13,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.commerce import csv_format, selectors, services
 from apps.commerce.models import (
@@ -337,7 +339,7 @@ def test_export_command_round_trips(store, tmp_path):
     run_import(EXAMPLE.read_text(encoding="utf-8"))
     path = tmp_path / "out.csv"
     call_command("export_catalog", "--tenant", "acme", str(path), stderr=io.StringIO())
-    assert path.read_text(encoding="utf-8") == export_text()
+    assert path.read_bytes().decode("utf-8") == export_text()
     assert run_import(path.read_text(encoding="utf-8")).events == 0
 
 
@@ -395,3 +397,100 @@ def test_reimport_with_changed_prices_costs_the_same_for_50_and_500_rows(store):
 
 
 REIMPORT_QUERIES = 22
+
+
+# -- updates through the import ------------------------------------------------------------
+
+
+def test_status_changes_follow_the_product_status_machine(store):
+    run_import(csv_text(line(sku="S-1")))
+    product = Product.objects.get(handle="tee")
+    head = outbox_head()
+    run_import(csv_text(line(sku="S-1", status="active")))
+    product.refresh_from_db()
+    assert product.status == "active"
+    new = list(OutboxEvent.objects.filter(position__gt=head))
+    assert [(e.event_type, e.aggregate_version) for e in new] == [
+        ("commerce.product.activated", product.version)
+    ]
+    run_import(csv_text(line(sku="S-1", status="archived")))
+    assert rejected(csv_text(line(sku="S-1", status="active"))) == [(2, "status")]
+    assert rejected(csv_text(line(handle="fresh", sku="S-2", status="archived"))) == [(2, "status")]
+
+
+def test_stock_changes_are_adjustments_and_a_low_stock_crossing_is_published(store):
+    text = csv_text(line(sku="K-1", stock="10")).replace(",true,0,", ",true,5,")
+    run_import(text)
+    variant = Variant.objects.get(sku="K-1")
+    head = outbox_head()
+    run_import(text.replace(",10\n", ",3\n"))
+    adjustment = StockAdjustment.objects.filter(variant=variant).order_by("-id").first()
+    assert (adjustment.delta, adjustment.reason, adjustment.on_hand_after) == (-7, "correction", 3)
+    types = [
+        e.event_type for e in OutboxEvent.objects.filter(position__gt=head).order_by("position")
+    ]
+    assert types == ["commerce.inventory.adjusted", "commerce.inventory.low"]
+
+
+def test_categories_are_replaced_and_new_option_values_added(store):
+    services.category_create(name="Tops", handle="tops")
+    services.category_create(name="Sale", handle="sale")
+    run_import(csv_text(line(sku="C-1", size_name="Size", size="S", categories="tops")))
+    product = Product.objects.get(handle="tee")
+    head = outbox_head()
+    run_import(csv_text(line(sku="C-1", size_name="Size", size="XL", categories="sale|tops")))
+    assert sorted(c.handle for c in product.categories.all()) == ["sale", "tops"]
+    variant = Variant.objects.get(sku="C-1")
+    assert selectors.variant_options(variant) == {"Size": "XL"}
+    assert list(OptionValue.objects.filter(option__product=product).values_list("value", flat=True)) == [
+        "S", "XL"
+    ]  # fmt: skip
+    (event,) = OutboxEvent.objects.filter(position__gt=head)
+    assert event.payload["changed"] == ["categories", "options.0.values", "variants"]
+
+
+def test_an_import_never_touches_another_tenant(store, globex):
+    with schema_context("globex"):
+        make_variant(make_product("Globex tee", handle="tee"), sku="T-1")
+        globex_before = counts()
+    run_import(csv_text(line(sku="T-1", price="12.00")))
+    assert Product.objects.get(handle="tee").title == "Tee"
+    with schema_context("globex"):
+        assert {k: v for k, v in counts().items() if k != "outbox"} == {
+            k: v for k, v in globex_before.items() if k != "outbox"
+        }
+        assert Product.objects.get(handle="tee").title == "Globex tee"
+
+
+# -- the file format ----------------------------------------------------------------------
+
+
+@given(
+    title=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60),
+    description=st.text(st.characters(blacklist_categories=("Cs",)), max_size=200),
+)
+@settings(max_examples=60, deadline=None)
+def test_any_text_written_is_read_back(title, description):
+    title = title.strip() or "x"
+    out = io.StringIO()
+    header = csv_format.header_for(["USD"], ["main"])
+    csv_format.write(
+        out, header, [{"handle": "h", "sku": "S", "title": title, "description": description}]
+    )
+    (row,) = csv_format.parse(out.getvalue()).rows
+    assert row.product["title"] == title
+    assert row.product["description"] == description.strip()
+
+
+def test_the_admin_refuses_a_file_that_is_not_utf8_and_checks_without_importing(store, acme_client):
+    client = _client_in(acme_client, "Merchant")
+    upload = io.BytesIO("handle,sku\nt\xe9e,T-1\n".encode("latin-1"))
+    upload.name = "latin1.csv"
+    response = client.post("/admin/commerce/import/", {"file": upload})
+    assert response.status_code == 400
+    with EXAMPLE.open("rb") as upload:
+        response = client.post("/admin/commerce/import/", {"file": upload, "dry_run": "on"})
+    assert response.status_code == 200
+    assert "5 created" in response.content.decode()
+    with schema_context("acme"):
+        assert Product.objects.count() == 0
