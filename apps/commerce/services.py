@@ -35,6 +35,7 @@ from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
 
 from . import events
+from .csv_format import ImportRejected, RowError
 from .errors import (
     CatalogConflict,
     CategoryNotFound,
@@ -1825,8 +1826,6 @@ def catalog_import(
     ``file_errors`` are those ``csv_format.parse(..., collect=True)`` found: reported with
     the ones found here, so one attempt lists every error of the file.
     """
-    from .csv_format import ImportRejected, RowError
-
     rows = list(rows)
     total = 2 * len(rows)
     report = on_progress or (lambda done, total: None)
