@@ -6,6 +6,8 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 
+from apps.commerce import admin_csv
+
 
 def _tenant_name() -> str:
     """The name of the tenant this request is for (django-tenants sets ``connection.tenant``)."""
@@ -37,6 +39,8 @@ admin.site.site_title = lazy(_site_header, str)()
 admin.site.index_title = lazy(_index_title, str)()
 
 urlpatterns = [
+    # before the admin site's own URLs, which would answer 404 for these paths
+    path("admin/", include(admin_csv.urls())),
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.api.urls")),
     path("blog/", include("apps.storefront.blog_urls")),

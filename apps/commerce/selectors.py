@@ -371,3 +371,90 @@ def category_product_ids(category_id: int) -> list[UUID]:
         .order_by("product_id")
         .values_list("product_id", flat=True)
     )
+
+
+# -- catalog export (the CSV export) -------------------------------------------------------
+
+
+def _money_text(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    from .money import round_amount
+
+    return str(round_amount(amount, currency))
+
+
+def catalog_export() -> tuple[list[str], list[str], Iterable[dict[str, str]]]:
+    """The whole catalog as ``csv_format`` records: (currencies, location codes, records).
+
+    One record per variant, product fields on each product's first record only; a fixed
+    number of queries whatever the catalog's size.
+    """
+    settings_row = store_settings()
+    default = settings_row.default_currency
+    # Prices in a currency no longer enabled stay stored but cannot be imported: left out.
+    currencies = [default, *sorted(set(settings_row.enabled_currencies) - {default})]
+    locations = dict(Location.objects.order_by("code").values_list("pk", "code"))
+    rows = (
+        Product.objects.order_by("handle")
+        .prefetch_related(
+            Prefetch("options", queryset=ProductOption.objects.order_by("position")),
+            Prefetch("categories", queryset=Category.objects.order_by("handle")),
+            Prefetch(
+                "memberships",
+                queryset=CollectionProduct.objects.select_related("collection").order_by(
+                    "collection__handle"
+                ),
+            ),
+            Prefetch(
+                "variants",
+                queryset=Variant.objects.order_by("position", "created_at", "sku").prefetch_related(
+                    "prices",
+                    "stock_levels",
+                    Prefetch(
+                        "choices", queryset=VariantOptionValue.objects.select_related("value")
+                    ),
+                ),
+            ),
+        )
+        .iterator(chunk_size=500)
+    )
+
+    def records():
+        for product in rows:
+            options = list(product.options.all())
+            for index, variant in enumerate(product.variants.all()):
+                record = {"handle": product.handle, "sku": variant.sku}
+                if index == 0:
+                    record.update(
+                        title=product.title, description=product.description,
+                        vendor=product.vendor, product_type=product.product_type,
+                        status=product.status, seo_title=product.seo_title,
+                        seo_description=product.seo_description,
+                        categories="|".join(c.handle for c in product.categories.all()),
+                        collections="|".join(m.collection.handle for m in product.memberships.all()),
+                    )  # fmt: skip
+                    for n, option in enumerate(options, start=1):
+                        record[f"option{n}_name"] = option.name
+                chosen = {choice.option_id: choice.value.value for choice in variant.choices.all()}
+                for n, option in enumerate(options, start=1):
+                    record[f"option{n}_value"] = chosen.get(option.pk, "")
+                record.update(
+                    barcode=variant.barcode,
+                    weight_grams=""
+                    if variant.weight_grams is None
+                    else format(variant.weight_grams.normalize(), "f"),
+                    inventory_policy=variant.inventory_policy,
+                    tracked="true" if variant.tracked else "false",
+                    low_stock_threshold=str(variant.low_stock_threshold),
+                )
+                for price in variant.prices.all():
+                    record[f"price_{price.currency}"] = _money_text(price.amount, price.currency)
+                    record[f"compare_at_{price.currency}"] = _money_text(
+                        price.compare_at_amount, price.currency
+                    )
+                for level in variant.stock_levels.all():
+                    record[f"stock_{locations[level.location_id]}"] = str(level.on_hand)
+                yield record
+
+    return currencies, list(locations.values()), records()

@@ -23,7 +23,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -37,6 +37,7 @@ from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
 
 from . import events
+from .csv_format import ImportRejected, RowError
 from .errors import (
     CatalogConflict,
     CategoryNotFound,
@@ -1953,3 +1954,623 @@ def _delete_image_files_on_commit(product: Product) -> None:
     if names:
         storage = ProductImage._meta.get_field("file").storage
         transaction.on_commit(lambda: _delete_files(storage, names))
+
+
+# -- bulk catalog import (the CSV import) ----------------------------------------------------
+#
+# One transaction for the whole file: every row is checked first, against the rows locked in
+# this transaction, and nothing is written if any row is wrong. Writes are set-based (a few
+# statements per table, whatever the number of rows); each product gets one summarising event
+# (``ProductCreated``, or ``ProductUpdated`` naming what changed) plus its status change from
+# ``PRODUCT_TRANSITIONS``, each changed stock level its ``InventoryAdjusted``, each collection
+# that gained products one ``CollectionUpdated``.
+
+
+@dataclass
+class ImportSummary:
+    products_created: int = 0
+    products_updated: int = 0
+    products_unchanged: int = 0
+    variants_created: int = 0
+    variants_updated: int = 0
+    variants_unchanged: int = 0
+    events: int = 0
+
+
+IMPORT_NOTE = "CSV import"
+
+
+def _set_columns(model, objects: Sequence[Any], fields: Iterable[str]) -> None:
+    """One ``UPDATE ... FROM unnest(...)`` writing ``fields`` of every object: Django's
+    ``bulk_update`` builds a ``CASE`` per field and row, which costs seconds for thousands."""
+    if not objects:
+        return
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in sorted(set(fields)))]
+    quote = connection.ops.quote_name
+    names = [quote(column.column) for column in columns]
+    arrays = [
+        [column.get_db_prep_value(getattr(obj, column.attname), connection) for obj in objects]
+        for column in columns
+    ]
+    casts = ", ".join(f"%s::{column.db_type(connection)}[]" for column in columns)
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608
+            f"FROM unnest({casts}) AS v({', '.join(names)}) WHERE t.{names[0]} = v.{names[0]}",
+            arrays,
+        )
+
+
+def _status_transition(current: str, target: str) -> Transition | None:
+    """The one transition of ``PRODUCT_TRANSITIONS`` from ``current`` to ``target``."""
+    for transition in PRODUCT_TRANSITIONS.available(current):
+        if transition.target == target:
+            return transition
+    return None
+
+
+def catalog_import(
+    *, rows, actor=None, on_progress=None, dry_run: bool = False, file_errors=()
+) -> ImportSummary:
+    """Create or update products and variants from ``csv_format.parse`` rows, all or nothing.
+
+    Products are matched by handle, variants by SKU (a SKU of another product is an error).
+    A blank cell leaves the stored value as it is (prices, stock, lists) where
+    ``docs/catalog-csv.md`` says so; nothing is deleted. ``ImportRejected`` lists every error
+    by row and column. ``on_progress(done, total)`` is called as rows are checked and written.
+    ``dry_run`` does all of it, then rolls back: the summary says what an import would do.
+    ``file_errors`` are those ``csv_format.parse(..., collect=True)`` found: reported with
+    the ones found here, so one attempt lists every error of the file.
+    """
+    rows = list(rows)
+    total = 2 * len(rows)
+    report = on_progress or (lambda done, total: None)
+    errors: list[RowError] = list(file_errors)
+    summary = ImportSummary()
+    by_handle: dict[str, list] = {}
+    for row in rows:
+        by_handle.setdefault(row.handle, []).append(row)
+    with transaction.atomic():
+        settings_row = store_settings()
+        # Collections before products: collection_set_products locks its collection, then
+        # takes its products FOR KEY SHARE, which waits for our FOR UPDATE on them.
+        collection_handles = {h for row in rows for h in (row.collections or [])}
+        collections_by_handle = {
+            c.handle: c
+            for c in Collection.objects.filter(handle__in=collection_handles)
+            .order_by("pk")
+            .select_for_update(no_key=True)
+        }
+        stored_products = {
+            p.handle: p
+            for p in Product.objects.filter(handle__in=list(by_handle))
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        }
+        skus = [row.sku for row in rows]
+        stored_variants = {
+            v.sku: v
+            for v in Variant.objects.filter(
+                Q(sku__in=skus) | Q(product_id__in=[p.pk for p in stored_products.values()])
+            )
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        }
+        product_by_id = {p.pk: p for p in stored_products.values()}
+        options_of: dict[UUID, list[ProductOption]] = {}
+        values_of: dict[int, dict[str, OptionValue]] = {}
+        for option in ProductOption.objects.filter(product_id__in=list(product_by_id)).order_by(
+            "position"
+        ):
+            options_of.setdefault(option.product_id, []).append(option)
+            values_of[option.pk] = {}
+        for value in OptionValue.objects.filter(option_id__in=list(values_of)):
+            values_of[value.option_id][value.value] = value
+        combination_of: dict[UUID, dict[int, int]] = {}
+        for variant_id, option_id, value_id in VariantOptionValue.objects.filter(
+            variant_id__in=[v.pk for v in stored_variants.values()]
+        ).values_list("variant_id", "option_id", "value_id"):
+            combination_of.setdefault(variant_id, {})[option_id] = value_id
+        value_text = {v.pk: v.value for vals in values_of.values() for v in vals.values()}
+        prices_of: dict[tuple[UUID, str], Price] = {
+            (p.variant_id, p.currency): p
+            for p in Price.objects.filter(variant_id__in=[v.pk for v in stored_variants.values()])
+        }
+        currencies = sorted({code for row in rows for code in row.prices})
+        location_codes = sorted({code for row in rows for code in row.stock})
+        locations_by_code = {
+            loc.code: loc for loc in Location.objects.filter(code__in=location_codes)
+        }
+        # Referred to, not changed: FOR KEY SHARE, so none is deleted under the import.
+        shared = _key_share(Location, [loc.pk for loc in locations_by_code.values()])
+        locations_by_code = {c: loc for c, loc in locations_by_code.items() if loc.pk in shared}
+        levels = {
+            (level.variant_id, level.location_id): level
+            for level in StockLevel.objects.filter(
+                variant_id__in=[v.pk for v in stored_variants.values()]
+            )
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        }
+        category_handles = {h for row in rows for h in (row.categories or [])}
+        categories_by_handle = dict(
+            Category.objects.filter(handle__in=category_handles).values_list("handle", "pk")
+        )
+        shared = _key_share(Category, categories_by_handle.values())
+        categories_by_handle = {h: pk for h, pk in categories_by_handle.items() if pk in shared}
+        stored_categories: dict[UUID, set[int]] = {}
+        for product_id, category_id in Product.categories.through.objects.filter(
+            product_id__in=list(product_by_id)
+        ).values_list("product_id", "category_id"):
+            stored_categories.setdefault(product_id, set()).add(category_id)
+        members: dict[int, set[UUID]] = {}
+        last_position: dict[int, int] = {}
+        for collection_id, product_id, position in CollectionProduct.objects.filter(
+            collection_id__in=[c.pk for c in collections_by_handle.values()]
+        ).values_list("collection_id", "product_id", "position"):
+            members.setdefault(collection_id, set()).add(product_id)
+            last_position[collection_id] = max(last_position.get(collection_id, -1), position)
+
+        # -- check every row -------------------------------------------------------------
+        reported: set[tuple[str, str]] = set()
+
+        def once(kind: str, name: str, error: RowError) -> None:
+            if (kind, name) not in reported:
+                reported.add((kind, name))
+                errors.append(error)
+
+        amounts: dict[int, dict[str, tuple[Decimal, Decimal | None]]] = {}
+        for code in currencies:
+            column = f"price_{code}"
+            first = next(row.row for row in rows if code in row.prices)
+            try:
+                normalize_currency(code)
+            except MoneyError as error:
+                once("currency", code, RowError(first, column, str(error)))
+                continue
+            if code not in settings_row.enabled_currencies:
+                once("currency", code, RowError(
+                    first, column, _("%(code)s is not enabled for this store") % {"code": code}
+                ))  # fmt: skip
+        for done, row in enumerate(rows, start=1):
+            amounts[row.row] = {}
+            for code, (amount, compare) in row.prices.items():
+                if ("currency", code) in reported:
+                    continue
+                try:
+                    value = parse_amount(amount, code)
+                    compare_value = parse_amount(compare, code) if compare else None
+                except MoneyError as error:
+                    errors.append(RowError(row.row, f"price_{code}", str(error)))
+                    continue
+                if compare_value is not None and compare_value <= value:
+                    errors.append(RowError(row.row, f"compare_at_{code}",
+                                           _("must be higher than the price (%(amount)s)")
+                                           % {"amount": value}))  # fmt: skip
+                    continue
+                amounts[row.row][code] = (value, compare_value)
+            for code in row.stock:
+                if code not in locations_by_code:
+                    once("location", code, RowError(row.row, f"stock_{code}",
+                                                     _("there is no location %(code)s")
+                                                     % {"code": code}))  # fmt: skip
+            for name, found, known in (
+                ("categories", row.categories, categories_by_handle),
+                ("collections", row.collections, collections_by_handle),
+            ):
+                for handle in found or []:
+                    if handle not in known:
+                        errors.append(RowError(row.row, name, _("there is no %(handle)s")
+                                               % {"handle": handle}))  # fmt: skip
+            stored = stored_variants.get(row.sku)
+            owner = stored_products.get(row.handle)
+            if stored is not None and (owner is None or stored.product_id != owner.pk):
+                errors.append(RowError(row.row, "sku", _sku_taken(row.sku)["sku"]))
+            if done % 500 == 0:
+                report(done, total)
+
+        default = settings_row.default_currency
+        variant_product = {v.pk: v.product_id for v in stored_variants.values()}
+        variants_by_product: dict[UUID, list[Variant]] = {}
+        for variant in stored_variants.values():
+            variants_by_product.setdefault(variant.product_id, []).append(variant)
+        priced_products = {
+            variant_product[variant_id] for variant_id, code in prices_of if code == default
+        }
+        for handle, group in by_handle.items():
+            first = group[0]
+            product = stored_products.get(handle)
+            names = [name for name, _value in first.options if name]
+            if product is not None:
+                stored_names = [o.name for o in options_of.get(product.pk, [])]
+                if stored_names != names:
+                    errors.append(RowError(first.row, "option1_name", _(
+                        "the product's options are %(names)s: an import cannot change them"
+                    ) % {"names": ", ".join(stored_names) or "-"}))  # fmt: skip
+                    continue
+            status = first.product.get("status") or (
+                product.status if product else ProductStatus.DRAFT
+            )
+            current = product.status if product else ProductStatus.DRAFT
+            if status != current:
+                if _status_transition(current, status) is None:
+                    errors.append(RowError(first.row, "status", _(
+                        "A product that is %(status)s cannot be moved to %(target)s."
+                    ) % {"status": ProductStatus(current).label, "target": status}))  # fmt: skip
+                    continue
+                priced = any(default in amounts.get(row.row, {}) for row in group) or (
+                    product is not None and product.pk in priced_products
+                )
+                if status == ProductStatus.ACTIVE and not priced:
+                    errors.append(RowError(first.row, "status", _(
+                        "A product is activated only once a variant has a price in %(currency)s."
+                    ) % {"currency": default}))  # fmt: skip
+            if product is not None:
+                combos: dict[tuple[str, ...], str] = {}
+                in_file = {row.sku for row in group}
+                options = options_of.get(product.pk, [])
+                for variant in variants_by_product.get(product.pk, []):
+                    if variant.sku not in in_file:
+                        chosen = combination_of.get(variant.pk, {})
+                        key = tuple(value_text.get(chosen.get(o.pk), "") for o in options)
+                        combos[key] = variant.sku
+                for row in group:
+                    key = tuple(value for _name, value in row.options[: len(options)])
+                    if key in combos:
+                        errors.append(RowError(row.row, "option1_value", _(
+                            "variant %(sku)s already has these options"
+                        ) % {"sku": combos[key]}))  # fmt: skip
+            for row in group:
+                for code, on_hand in row.stock.items():
+                    variant = stored_variants.get(row.sku)
+                    policy = row.variant.get(
+                        "inventory_policy", variant.inventory_policy if variant else "deny"
+                    )
+                    tracked = row.variant.get("tracked", variant.tracked if variant else True)
+                    if on_hand < 0 and tracked and policy == InventoryPolicy.DENY:
+                        errors.append(RowError(row.row, f"stock_{code}", _(
+                            "stock cannot go below zero for a tracked variant that stops selling"
+                        )))  # fmt: skip
+        if errors:
+            # A cell the file's own check refused may be refused here again: once is enough.
+            unique = {(error.row, error.column): error for error in reversed(errors)}
+            raise ImportRejected(list(unique.values()))
+        report(len(rows), total)
+
+        # -- write -------------------------------------------------------------------------
+        original_version = {p.pk: p.version for p in product_by_id.values()}
+        new_products: list[Product] = []
+        updated_products: list[Product] = []
+        product_fields: set[str] = set()
+        changes: dict[UUID, list[str]] = {}
+        status_change: dict[UUID, tuple[str, Transition]] = {}
+        for handle, group in by_handle.items():
+            first = group[0]
+            data = dict(first.product)
+            status = data.pop("status", "") or None
+            product = stored_products.get(handle)
+            if product is None:
+                product = Product(
+                    handle=handle,
+                    title=data.get("title", ""),
+                    description=data.get("description", ""),
+                    vendor=data.get("vendor", ""),
+                    product_type=data.get("product_type", ""),
+                    seo_title=data.get("seo_title", ""),
+                    seo_description=data.get("seo_description", ""),
+                )
+                product.description_html = render_body(
+                    product.description, product.description_format
+                )
+                if status and status != ProductStatus.DRAFT:
+                    status_change[product.pk] = (
+                        ProductStatus.DRAFT,
+                        _status_transition(ProductStatus.DRAFT, status),
+                    )
+                    product.status = status
+                new_products.append(product)
+                stored_products[handle] = product
+                changes[product.pk] = []
+                continue
+            changed = [name for name, value in data.items() if getattr(product, name) != value]
+            for name in changed:
+                setattr(product, name, data[name])
+            if "description" in changed:
+                product.description_html = render_body(
+                    product.description, product.description_format
+                )
+                changed.append("description_html")
+            if status and status != product.status:
+                status_change[product.pk] = (
+                    product.status,
+                    _status_transition(product.status, status),
+                )
+                product.status = status
+                product_fields.add("status")
+            product_fields.update(changed)
+            changes[product.pk] = [name for name in changed if name != "description_html"]
+            updated_products.append(product)
+        try:
+            with transaction.atomic():
+                Product.objects.bulk_create(new_products)
+        except IntegrityError:
+            raise CommerceInvalid(
+                {"file": _("The catalog changed during the import; import the file again.")}
+            ) from None
+
+        category_links = []
+        replaced: list[UUID] = []
+        for handle, group in by_handle.items():
+            product = stored_products[handle]
+            wanted = group[0].categories
+            if wanted is None:
+                continue
+            ids = {categories_by_handle[h] for h in wanted}
+            if ids != stored_categories.get(product.pk, set()):
+                replaced.append(product.pk)
+                category_links += [
+                    Product.categories.through(product_id=product.pk, category_id=pk)
+                    for pk in sorted(ids)
+                ]
+                if product.pk in product_by_id:
+                    changes[product.pk].append("categories")
+        if replaced:
+            Product.categories.through.objects.filter(product_id__in=replaced).delete()
+            Product.categories.through.objects.bulk_create(category_links)
+
+        new_options: list[ProductOption] = []
+        for handle, group in by_handle.items():
+            product = stored_products[handle]
+            if product.pk not in product_by_id:
+                options_of[product.pk] = [
+                    ProductOption(product=product, name=name, position=position)
+                    for position, (name, _value) in enumerate(group[0].options)
+                    if name
+                ]
+                new_options += options_of[product.pk]
+        ProductOption.objects.bulk_create(new_options)
+        new_values: list[OptionValue] = []
+        for handle, group in by_handle.items():
+            product = stored_products[handle]
+            for index, option in enumerate(options_of.get(product.pk, [])):
+                known = values_of.setdefault(option.pk, {})
+                position = max((v.position for v in known.values()), default=-1)
+                for row in group:
+                    text = row.options[index][1]
+                    if text not in known:
+                        position += 1
+                        known[text] = OptionValue(option=option, value=text, position=position)
+                        new_values.append(known[text])
+                        if product.pk in product_by_id:
+                            changes[product.pk].append(f"options.{index}.values")
+        OptionValue.objects.bulk_create(new_values)
+
+        new_variants: list[Variant] = []
+        updated_variants: list[Variant] = []
+        variant_fields: set[str] = set()
+        rechosen: list[Variant] = []
+        choices: list[VariantOptionValue] = []
+        row_variant: dict[int, Variant] = {}
+        for handle, group in by_handle.items():
+            product = stored_products[handle]
+            options = options_of.get(product.pk, [])
+            for position, row in enumerate(group):
+                picked = [values_of[o.pk][row.options[i][1]] for i, o in enumerate(options)]
+                key = _option_key(value.pk for value in picked)
+                variant = stored_variants.get(row.sku)
+                if variant is None:
+                    variant = Variant(
+                        product=product, sku=row.sku, option_key=key, position=position,
+                        **{name: value for name, value in row.variant.items()},
+                    )  # fmt: skip
+                    new_variants.append(variant)
+                    choices += [
+                        VariantOptionValue(variant=variant, option=o, value=v)
+                        for o, v in zip(options, picked, strict=True)
+                    ]
+                    summary.variants_created += 1
+                    if product.pk in product_by_id:
+                        changes[product.pk].append("variants")
+                else:
+                    changed = [n for n, v in row.variant.items() if getattr(variant, n) != v]
+                    for name in changed:
+                        setattr(variant, name, row.variant[name])
+                    if variant.option_key != key:
+                        variant.option_key = key
+                        changed.append("option_key")
+                        rechosen.append(variant)
+                        choices += [
+                            VariantOptionValue(variant=variant, option=o, value=v)
+                            for o, v in zip(options, picked, strict=True)
+                        ]
+                    if changed:
+                        variant_fields.update(changed)
+                        updated_variants.append(variant)
+                        changes[product.pk].append("variants")
+                        summary.variants_updated += 1
+                    else:
+                        summary.variants_unchanged += 1
+                row_variant[row.row] = variant
+        try:
+            with transaction.atomic():
+                Variant.objects.bulk_create(new_variants)
+                for variant in updated_variants:
+                    variant.updated_at = timezone.now()
+                _set_columns(Variant, updated_variants, variant_fields | {"updated_at"})
+                VariantOptionValue.objects.filter(variant__in=rechosen).delete()
+                VariantOptionValue.objects.bulk_create(choices)
+        except IntegrityError:
+            raise CommerceInvalid(
+                {"file": _("The catalog changed during the import; import the file again.")}
+            ) from None
+
+        new_prices: list[Price] = []
+        changed_prices: list[Price] = []
+        for row in rows:
+            variant = row_variant[row.row]
+            for code, (amount, compare) in amounts[row.row].items():
+                price = prices_of.get((variant.pk, code))
+                if price is None:
+                    new_prices.append(
+                        Price(variant=variant, currency=code, amount=amount,
+                              compare_at_amount=compare)
+                    )  # fmt: skip
+                elif price.amount != amount or price.compare_at_amount != compare:
+                    price.amount, price.compare_at_amount = amount, compare
+                    changed_prices.append(price)
+                else:
+                    continue
+                if variant.product_id in product_by_id:
+                    changes[variant.product_id].append("prices")
+        Price.objects.bulk_create(new_prices)
+        if changed_prices:
+            for price in changed_prices:
+                price.updated_at = timezone.now()
+            _set_columns(Price, changed_prices, ["amount", "compare_at_amount", "updated_at"])
+
+        new_levels: list[StockLevel] = []
+        changed_levels: list[StockLevel] = []
+        adjusted: list[tuple[Variant, StockLevel, int]] = []
+        available_before: dict[UUID, int] = {}
+        for (variant_id, _location), level in levels.items():
+            available_before[variant_id] = available_before.get(variant_id, 0) + level.available
+        for row in rows:
+            variant = row_variant[row.row]
+            for code, on_hand in row.stock.items():
+                location = locations_by_code[code]
+                level = levels.get((variant.pk, location.pk))
+                if level is None:
+                    level = StockLevel(variant=variant, location=location, on_hand=0)
+                    levels[(variant.pk, location.pk)] = level
+                    new_levels.append(level)
+                elif level.on_hand != on_hand:
+                    changed_levels.append(level)
+                delta = on_hand - level.on_hand
+                if delta:
+                    level.on_hand = on_hand
+                    level.updated_at = timezone.now()
+                    adjusted.append((variant, level, delta))
+        StockLevel.objects.bulk_create(new_levels)
+        _set_columns(StockLevel, changed_levels, ["on_hand", "updated_at"])
+        StockAdjustment.objects.bulk_create(
+            StockAdjustment(
+                variant=variant, location_id=level.location_id, delta=delta,
+                reason=AdjustmentReason.CORRECTION, on_hand_after=level.on_hand,
+                actor=_user(actor), note=IMPORT_NOTE,
+            )
+            for variant, level, delta in adjusted
+        )  # fmt: skip
+
+        joined: dict[int, list[UUID]] = {}
+        memberships: list[CollectionProduct] = []
+        for handle, group in by_handle.items():
+            product = stored_products[handle]
+            for collection_handle in group[0].collections or []:
+                collection = collections_by_handle[collection_handle]
+                if product.pk in members.setdefault(collection.pk, set()):
+                    continue
+                members[collection.pk].add(product.pk)
+                last_position[collection.pk] = last_position.get(collection.pk, -1) + 1
+                memberships.append(
+                    CollectionProduct(collection=collection, product=product,
+                                      position=last_position[collection.pk])
+                )  # fmt: skip
+                joined.setdefault(collection.pk, []).append(product.pk)
+        CollectionProduct.objects.bulk_create(memberships)
+
+        # -- versions and events -----------------------------------------------------------
+        done = len(rows)
+        for product in new_products:
+            publish(
+                events.ProductCreated(product_id=product.pk, version=1, handle=product.handle),
+                actor=actor,
+            )
+            summary.products_created += 1
+            summary.events += 1
+            done += len(by_handle[product.handle])
+            if done // 500 != (done - len(by_handle[product.handle])) // 500:
+                report(done, total)
+        for product in updated_products:
+            changed = list(dict.fromkeys(changes[product.pk]))
+            if changed:
+                product.version += 1
+                publish(
+                    events.ProductUpdated(
+                        product_id=product.pk, version=product.version, changed=changed[:50]
+                    ),
+                    actor=actor,
+                )
+                summary.events += 1
+            if changed or product.pk in status_change:
+                summary.products_updated += 1
+            else:
+                summary.products_unchanged += 1
+            done += len(by_handle[product.handle])
+            if done // 500 != (done - len(by_handle[product.handle])) // 500:
+                report(done, total)
+        for product in [*new_products, *updated_products]:
+            if product.pk not in status_change:
+                continue
+            previous, transition = status_change[product.pk]
+            product.version += 1
+            publish(
+                transition.event(
+                    product_id=product.pk, version=product.version,
+                    from_status=previous, to_status=transition.target,
+                ),
+                actor=actor,
+            )  # fmt: skip
+            summary.events += 1
+        bumped = [p for p in new_products if p.version > 1] + [
+            p for p in updated_products if p.version != original_version[p.pk]
+        ]
+        now = timezone.now()
+        for product in bumped:
+            product.updated_at = now
+        fields = {"version", "updated_at", *product_fields}
+        if "description" in product_fields:
+            fields.add("description_html")
+        _set_columns(Product, bumped, fields)
+        for variant, level, delta in adjusted:
+            publish(
+                events.InventoryAdjusted(
+                    variant_id=variant.pk, product_id=variant.product_id,
+                    location_id=level.location_id, delta=delta,
+                    reason=AdjustmentReason.CORRECTION, on_hand=level.on_hand,
+                    reserved=level.reserved,
+                ),
+                actor=actor,
+            )  # fmt: skip
+            summary.events += 1
+        available_after: dict[UUID, int] = {}
+        for (variant_id, _location), level in levels.items():
+            available_after[variant_id] = available_after.get(variant_id, 0) + level.available
+        for variant in {variant.pk: variant for variant, _level, _delta in adjusted}.values():
+            threshold = variant.low_stock_threshold
+            before = available_before.get(variant.pk, 0)
+            after = available_after[variant.pk]
+            if variant.tracked and threshold and before >= threshold > after:
+                publish(
+                    events.InventoryLow(
+                        variant_id=variant.pk, product_id=variant.product_id, sku=variant.sku,
+                        available=after, threshold=threshold,
+                    ),
+                    actor=actor,
+                )  # fmt: skip
+                summary.events += 1
+        for collection_id, product_ids in joined.items():
+            collection = next(c for c in collections_by_handle.values() if c.pk == collection_id)
+            publish(
+                events.CollectionUpdated(
+                    collection_id=collection.pk, handle=collection.handle,
+                    changed=["products"], product_ids=sorted(product_ids, key=str),
+                ),
+                actor=actor,
+            )  # fmt: skip
+            summary.events += 1
+        report(total, total)
+        if dry_run:
+            transaction.set_rollback(True)
+    return summary
