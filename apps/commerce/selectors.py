@@ -330,3 +330,20 @@ def reservations(*, reference: str | None = None) -> QuerySet[Reservation]:
     if reference is not None:
         queryset = queryset.filter(reference=reference)
     return queryset
+
+
+# -- reads of the REST API ----------------------------------------------------------------
+
+
+def product_options_all() -> QuerySet[ProductOption]:
+    """Every product's options with their ordered values (two queries for any number)."""
+    return ProductOption.objects.order_by("product_id", "position").prefetch_related(
+        Prefetch("values", queryset=OptionValue.objects.order_by("position"))
+    )
+
+
+def collections_with_members() -> QuerySet[Collection]:
+    """Collections with their member rows in the collection's order (two queries)."""
+    return collections().prefetch_related(
+        Prefetch("members", queryset=CollectionProduct.objects.order_by("position"))
+    )

@@ -1754,3 +1754,32 @@ def reservations_expire(*, now: datetime | None = None, batch: int = 500) -> int
             _release(stock, reservation, expired=True, actor=None)
             count += 1
     return count
+
+
+# -- composite writes of the REST API -----------------------------------------------------
+
+
+def collection_change(
+    *,
+    collection_id: int,
+    title: str | None = None,
+    handle: str | None = None,
+    description: str | None = None,
+    product_ids: Sequence[Any] | None = None,
+    actor=None,
+) -> Collection:
+    """Change a collection's fields and (when ``product_ids`` is given) the products it holds,
+    in one transaction: a refused handle keeps the products unchanged too."""
+    with transaction.atomic():
+        collection = collection_update(
+            collection_id=collection_id,
+            title=title,
+            handle=handle,
+            description=description,
+            actor=actor,
+        )
+        if product_ids is not None:
+            collection = collection_set_products(
+                collection_id=collection_id, product_ids=product_ids, actor=actor
+            )
+    return collection
