@@ -87,6 +87,8 @@ class AutoSchema(SpectacularAutoSchema):
             errors["400"] = "Invalid input; see errors."
         if "{" in self.path:
             errors["404"] = "No such object on this site."
+        elif self._is_list_view():
+            errors["404"] = "No such page of results (past the end, or not a page number)."
         if getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
             errors["409"] = "The change is not possible in the current status."
         if unsafe:
