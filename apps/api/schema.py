@@ -37,6 +37,15 @@ fields each list accepts are in its parameters; empty values sort last). Nodes
 filter by `status`, `kind`, `category` (slug), `tag` (slug), `locale` (has a
 translation in it), `parent` and `author`.
 
+**Commerce** lives under `/commerce/`: products (with their options, variants
+and prices), options, variants, prices per currency
+(`PUT /commerce/variants/{id}/prices/EUR/` with `{"amount": "19.90"}`), stock
+levels (`/commerce/inventory/`, changed with `adjust/` and `set/`), locations,
+collections and categories. Amounts are decimal strings in and out; a JSON
+number is refused. Products move between `draft`, `active` and `archived` with
+`POST /commerce/products/{id}/activate/`, `archive/` and `draft/`. The Merchant
+group has every commerce permission.
+
 **Translations** are nested in a node, keyed by locale. Create a node with
 `{"kind": "post", "translations": {"en": {"title": "Hello"}}}`; change some
 fields of one locale with `PATCH {"translations": {"de": {"title": "Hallo"}}}`;
