@@ -37,6 +37,15 @@ fields each list accepts are in its parameters; empty values sort last). Nodes
 filter by `status`, `kind`, `category` (slug), `tag` (slug), `locale` (has a
 translation in it), `parent` and `author`.
 
+**Commerce** lives under `/commerce/`: products (with their options, variants
+and prices), options, variants, prices per currency
+(`PUT /commerce/variants/{id}/prices/EUR/` with `{"amount": "19.90"}`), stock
+levels (`/commerce/inventory/`, changed with `adjust/` and `set/`), locations,
+collections and categories. Amounts are decimal strings in and out; a JSON
+number is refused. Products move between `draft`, `active` and `archived` with
+`POST /commerce/products/{id}/activate/`, `archive/` and `draft/`. The Merchant
+group has every commerce permission.
+
 **Translations** are nested in a node, keyed by locale. Create a node with
 `{"kind": "post", "translations": {"en": {"title": "Hello"}}}`; change some
 fields of one locale with `PATCH {"translations": {"de": {"title": "Hallo"}}}`;
@@ -87,6 +96,8 @@ class AutoSchema(SpectacularAutoSchema):
             errors["400"] = "Invalid input; see errors."
         if "{" in self.path:
             errors["404"] = "No such object on this site."
+        elif self._is_list_view():
+            errors["404"] = "No such page of results (past the end, or not a page number)."
         if getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
             errors["409"] = "The change is not possible in the current status."
         if unsafe:

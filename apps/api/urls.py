@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import media, nodes, pages, posts, taxonomy, views
+from . import commerce, media, nodes, pages, posts, taxonomy, views
 
 app_name = "api"
 
@@ -20,6 +20,15 @@ router.register("pages", pages.PageViewSet, basename="page")
 router.register("categories", taxonomy.CategoryViewSet, basename="category")
 router.register("tags", taxonomy.TagViewSet, basename="tag")
 router.register("media", media.MediaViewSet, basename="media")
+router.register("commerce/products", commerce.ProductViewSet, basename="commerce-product")
+router.register("commerce/options", commerce.OptionViewSet, basename="commerce-option")
+router.register("commerce/variants", commerce.VariantViewSet, basename="commerce-variant")
+router.register("commerce/inventory", commerce.InventoryViewSet, basename="commerce-inventory")
+router.register("commerce/locations", commerce.LocationViewSet, basename="commerce-location")
+router.register("commerce/collections", commerce.CollectionViewSet, basename="commerce-collection")
+router.register(
+    "commerce/categories", commerce.CommerceCategoryViewSet, basename="commerce-category"
+)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -458,3 +458,20 @@ def catalog_export() -> tuple[list[str], list[str], Iterable[dict[str, str]]]:
                 yield record
 
     return currencies, list(locations.values()), records()
+
+
+# -- reads of the REST API ----------------------------------------------------------------
+
+
+def product_options_all() -> QuerySet[ProductOption]:
+    """Every product's options with their ordered values (two queries for any number)."""
+    return ProductOption.objects.order_by("product_id", "position").prefetch_related(
+        Prefetch("values", queryset=OptionValue.objects.order_by("position"))
+    )
+
+
+def collections_with_members() -> QuerySet[Collection]:
+    """Collections with their member rows in the collection's order (two queries)."""
+    return collections().prefetch_related(
+        Prefetch("members", queryset=CollectionProduct.objects.order_by("position"))
+    )

@@ -2574,3 +2574,32 @@ def catalog_import(
         if dry_run:
             transaction.set_rollback(True)
     return summary
+
+
+# -- composite writes of the REST API -----------------------------------------------------
+
+
+def collection_change(
+    *,
+    collection_id: int,
+    title: str | None = None,
+    handle: str | None = None,
+    description: str | None = None,
+    product_ids: Sequence[Any] | None = None,
+    actor=None,
+) -> Collection:
+    """Change a collection's fields and (when ``product_ids`` is given) the products it holds,
+    in one transaction: a refused handle keeps the products unchanged too."""
+    with transaction.atomic():
+        collection = collection_update(
+            collection_id=collection_id,
+            title=title,
+            handle=handle,
+            description=description,
+            actor=actor,
+        )
+        if product_ids is not None:
+            collection = collection_set_products(
+                collection_id=collection_id, product_ids=product_ids, actor=actor
+            )
+    return collection

@@ -272,6 +272,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name or their values across modules, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "apps.commerce.models.ProductStatus",
+        "BodyFormatEnum": "apps.content.models.BodyFormat",
+        "StatusEnum": "apps.content.models.NodeStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.api.schema.describe",

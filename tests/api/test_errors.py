@@ -182,7 +182,12 @@ def test_a_missing_trailing_slash_is_pointed_out(acme_api):
 
 def test_the_api_root_lists_the_resources(acme_api):
     resources = acme_api.get("/api/v1/").json()
-    assert set(resources) == {"nodes", "posts", "pages", "categories", "tags", "media"}
+    assert set(resources) == {"nodes", "posts", "pages", "categories", "tags", "media"} | {
+        f"commerce/{name}"
+        for name in (
+            "products", "options", "variants", "inventory", "locations", "collections", "categories"
+        )
+    }  # fmt: skip
 
 
 def test_actions_on_a_missing_node_are_404(acme_api):
