@@ -21,7 +21,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
@@ -78,6 +78,15 @@ class ServiceAdmin(admin.ModelAdmin):
         if isinstance(errors, dict) and errors:
             return ServiceRejected(errors={str(k): str(v) for k, v in errors.items()})
         return ServiceRejected(errors={"__all__": error.detail})
+
+    def response_action(self, request, queryset):
+        """A bulk action on a forged selection (ids that are no ids, such as "x" for a UUID
+        key) is refused with a message, as an empty one is, instead of failing."""
+        try:
+            return super().response_action(request, queryset)
+        except ValidationError:
+            self.message_user(request, gettext("The selection is not valid."), messages.WARNING)
+            return None
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

@@ -7,6 +7,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.commerce import services
+from apps.commerce.models import Product
 from apps.commerce.services import VariantInput
 
 from .conftest import PRODUCTS, make_location, make_product, page
@@ -65,3 +66,27 @@ def test_the_list_searches_by_sku(merchant_client, shop):
     make_product("Unrelated")
     content = page(merchant_client.get(PRODUCTS, {"q": "SH-1-M"}))
     assert "Shirt 1" in content and "Shirt 2" not in content and "Unrelated" not in content
+
+
+def test_the_list_offers_the_csv_import_and_export(merchant_client, shop):
+    catalog(2)
+    listing = page(merchant_client.get(PRODUCTS))
+    assert 'href="/admin/commerce/import/"' in listing
+    assert 'href="/admin/commerce/export/"' in listing
+    with schema_context("acme"):
+        chosen = str(Product.objects.order_by("pk").values_list("pk", flat=True)[0])
+    response = merchant_client.post(
+        PRODUCTS, {"action": "export_catalog_csv", "_selected_action": [chosen], "index": 0}
+    )
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    exported = response.content.decode()
+    assert "SH-0-S" in exported and "SH-1-M" in exported
+
+
+def test_a_forged_selection_is_refused_with_a_message(merchant_client, shop):
+    catalog(1)
+    response = merchant_client.post(
+        PRODUCTS, {"action": "export_catalog_csv", "_selected_action": ["x"], "index": 0}
+    )
+    assert response.status_code == 302 and response["Location"].endswith(PRODUCTS)
+    assert "The selection is not valid." in page(merchant_client.get(PRODUCTS))
