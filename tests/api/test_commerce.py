@@ -549,8 +549,8 @@ def _catalog(count: int) -> None:
 
 
 # session, user, count, products, translations, options, option values, variants, prices,
-# variant option values, categories, collections
-PRODUCT_LIST_QUERIES = 12
+# variant option values, categories, collections, images
+PRODUCT_LIST_QUERIES = 13
 
 
 @pytest.mark.parametrize("count", [3, 30])

@@ -657,8 +657,9 @@ def test_selectors_load_a_catalog_in_a_fixed_number_of_queries(acme_db, django_a
             services.price_set(variant_id=variant.pk, currency="EUR", amount="9")
         ids.append(product.pk)
     services.collection_set_products(collection_id=collection.pk, product_ids=ids)
-    # products, translations, options, values, variants, prices, choices, categories, collections
-    with django_assert_num_queries(9):
+    # products, translations, options, values, variants, prices, choices, categories,
+    # collections, images
+    with django_assert_num_queries(10):
         listed = list(selectors.products().filter(pk__in=ids))
         for product in listed:
             assert selectors.price_range(product, "EUR") == (Decimal("9.00"), Decimal("9.00"))

@@ -214,6 +214,7 @@ def test_the_bulk_actions_are_those_of_the_transition_table(merchant_client):
         "activate_selected",
         "archive_selected",
         "draft_selected",
+        "export_catalog_csv",
         "delete_selected",
     ]
 
