@@ -34,7 +34,7 @@ from apps.core.images import ImageInvalid, validate_image
 from apps.core.models import model_update, would_cycle
 from apps.core.rendering import render_body
 from apps.core.transitions import Transition, TransitionTable
-from apps.events.publisher import publish
+from apps.events.publisher import publish, publish_many
 
 from . import events
 from .csv_format import ImportRejected, RowError
@@ -2481,11 +2481,12 @@ def catalog_import(
         CollectionProduct.objects.bulk_create(memberships)
 
         # -- versions and events -----------------------------------------------------------
+        # Published together at the end: one INSERT per thousand events (publish_many).
+        outgoing: list[events.DomainEvent] = []
         done = len(rows)
         for product in new_products:
-            publish(
-                events.ProductCreated(product_id=product.pk, version=1, handle=product.handle),
-                actor=actor,
+            outgoing.append(
+                events.ProductCreated(product_id=product.pk, version=1, handle=product.handle)
             )
             summary.products_created += 1
             summary.events += 1
@@ -2496,11 +2497,10 @@ def catalog_import(
             changed = list(dict.fromkeys(changes[product.pk]))
             if changed:
                 product.version += 1
-                publish(
+                outgoing.append(
                     events.ProductUpdated(
                         product_id=product.pk, version=product.version, changed=changed[:50]
-                    ),
-                    actor=actor,
+                    )
                 )
                 summary.events += 1
             if changed or product.pk in status_change:
@@ -2515,12 +2515,11 @@ def catalog_import(
                 continue
             previous, transition = status_change[product.pk]
             product.version += 1
-            publish(
+            outgoing.append(
                 transition.event(
                     product_id=product.pk, version=product.version,
                     from_status=previous, to_status=transition.target,
-                ),
-                actor=actor,
+                )
             )  # fmt: skip
             summary.events += 1
         bumped = [p for p in new_products if p.version > 1] + [
@@ -2534,14 +2533,13 @@ def catalog_import(
             fields.add("description_html")
         _set_columns(Product, bumped, fields)
         for variant, level, delta in adjusted:
-            publish(
+            outgoing.append(
                 events.InventoryAdjusted(
                     variant_id=variant.pk, product_id=variant.product_id,
                     location_id=level.location_id, delta=delta,
                     reason=AdjustmentReason.CORRECTION, on_hand=level.on_hand,
                     reserved=level.reserved,
-                ),
-                actor=actor,
+                )
             )  # fmt: skip
             summary.events += 1
         available_after: dict[UUID, int] = {}
@@ -2552,24 +2550,23 @@ def catalog_import(
             before = available_before.get(variant.pk, 0)
             after = available_after[variant.pk]
             if variant.tracked and threshold and before >= threshold > after:
-                publish(
+                outgoing.append(
                     events.InventoryLow(
                         variant_id=variant.pk, product_id=variant.product_id, sku=variant.sku,
                         available=after, threshold=threshold,
-                    ),
-                    actor=actor,
+                    )
                 )  # fmt: skip
                 summary.events += 1
         for collection_id, product_ids in joined.items():
             collection = next(c for c in collections_by_handle.values() if c.pk == collection_id)
-            publish(
+            outgoing.append(
                 events.CollectionUpdated(
                     collection_id=collection.pk, handle=collection.handle,
                     changed=["products"], product_ids=sorted(product_ids, key=str),
-                ),
-                actor=actor,
+                )
             )  # fmt: skip
             summary.events += 1
+        publish_many(outgoing, actor=actor)
         report(total, total)
         if dry_run:
             transaction.set_rollback(True)

@@ -293,7 +293,7 @@ def test_import_query_count_does_not_grow_with_variants(store, django_assert_num
     assert Variant.objects.count() == 550
 
 
-EXPECTED_QUERIES = 20
+EXPECTED_QUERIES = 16
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -396,7 +396,7 @@ def test_reimport_with_changed_prices_costs_the_same_for_50_and_500_rows(store):
     assert set(Price.objects.values_list("amount", flat=True)) == {Decimal("11.00")}
 
 
-REIMPORT_QUERIES = 22
+REIMPORT_QUERIES = 18
 
 
 # -- updates through the import ------------------------------------------------------------

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from apps.core import context
 from apps.events.errors import EventValidationError, PublishOutsideTransaction, UnknownEventType
 from apps.events.models import OutboxEvent
-from apps.events.publisher import publish
+from apps.events import publisher
+from apps.events.publisher import publish, publish_many
 from apps.events.schema import load, upcast
 from apps.tenancy.errors import TenantRequired
 from tests.eventapp.events import WidgetChanged, WidgetPriced, WidgetStatusChanged
@@ -68,6 +69,30 @@ def test_publish_outside_a_transaction_raises(clean_events):
 def test_publish_needs_a_tenant(db):
     with pytest.raises(TenantRequired), transaction.atomic():
         publish(WidgetChanged(widget_id=uuid.uuid4(), version=1, note="x"))
+
+
+def test_publish_many_writes_in_the_order_given_across_chunks(clean_events, monkeypatch):
+    monkeypatch.setattr(publisher, "MANY_CHUNK", 4)
+    widget_id = uuid.uuid4()
+    events = [WidgetChanged(widget_id=widget_id, version=n, note=f"n{n}") for n in range(1, 11)]
+    with schema_context("acme"), transaction.atomic():
+        published = publish_many(events)
+    rows = list(OutboxEvent.objects.filter(aggregate_id=str(widget_id)).order_by("position"))
+    assert [row.aggregate_version for row in rows] == list(range(1, 11))
+    assert [p.position for p in published] == [row.position for row in rows]
+    assert [p.event_id for p in published] == [row.event_id for row in rows]
+
+
+def test_publish_many_checks_every_event_before_writing_any(clean_events):
+    widget_id = uuid.uuid4()
+    good = WidgetChanged(widget_id=widget_id, version=1, note="fine")
+    bad = WidgetChanged.model_construct(widget_id=widget_id, version=0, note="x")
+    with schema_context("acme"), transaction.atomic():
+        with pytest.raises(EventValidationError):
+            publish_many([good, bad])
+        assert not OutboxEvent.objects.filter(aggregate_id=str(widget_id)).exists()
+    with schema_context("acme"), pytest.raises(PublishOutsideTransaction):
+        publish_many([good])
 
 
 def test_invalid_event_aborts_the_callers_transaction(acme):
