@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.core import context
+from apps.events import publisher
 from apps.events.errors import EventValidationError, PublishOutsideTransaction, UnknownEventType
 from apps.events.models import OutboxEvent
-from apps.events import publisher
 from apps.events.publisher import publish, publish_many
 from apps.events.schema import load, upcast
 from apps.tenancy.errors import TenantRequired
