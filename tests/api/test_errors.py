@@ -185,7 +185,8 @@ def test_the_api_root_lists_the_resources(acme_api):
     assert set(resources) == {"nodes", "posts", "pages", "categories", "tags", "media"} | {
         f"commerce/{name}"
         for name in (
-            "products", "options", "variants", "inventory", "locations", "collections", "categories"
+            "products", "images", "options", "variants", "inventory", "locations", "collections",
+            "categories",
         )
     }  # fmt: skip
 
