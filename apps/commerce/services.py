@@ -23,11 +23,11 @@ from uuid import UUID
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from apps.core.errors import InvalidTransition
 from apps.core.images import ImageInvalid, validate_image
@@ -201,6 +201,8 @@ def store_settings_update(
 ) -> StoreSettings:
     """Change the currencies the store sells in; the default currency must be enabled.
 
+    A new default currency also needs a price in it for every active product (on at least
+    one variant), as activation does; else ``CommerceInvalid`` names (a few of) them.
     Prices in a currency that is no longer enabled stay stored; no new one can be set.
     """
     errors: dict[str, str] = {}
@@ -240,6 +242,8 @@ def store_settings_update(
                 }
         if not errors and default not in enabled:
             errors["default_currency"] = _("the default currency must be one of the enabled ones")
+        if not errors and default != settings_row.default_currency:
+            _check_priced_in(default, errors)
         _raise(errors)
         changed = model_update(
             instance=settings_row,
@@ -260,6 +264,42 @@ def store_settings_update(
                 actor=actor,
             )
     return settings_row
+
+
+# How many products a refused change of the default currency names.
+UNPRICED_NAMED = 5
+
+
+def _check_priced_in(currency: str, errors: dict[str, str]) -> None:
+    """Every active product must have a variant priced in ``currency``, the new default (the
+    rule of activation). Products that are or may become active are taken ``FOR KEY SHARE``
+    first: a concurrent activation or price removal (under the product's lock) either
+    finishes before the check or waits for the new default to commit, then checks it."""
+    _key_share(
+        Product,
+        Product.objects.filter(status__in=[ProductStatus.ACTIVE, ProductStatus.DRAFT]).values_list(
+            "pk", flat=True
+        ),
+    )
+    unpriced = Product.objects.filter(status=ProductStatus.ACTIVE).exclude(
+        Exists(Price.objects.filter(variant__product=OuterRef("pk"), currency=currency))
+    )
+    count = unpriced.count()
+    if not count:
+        return
+    named = ", ".join(
+        unpriced.order_by("title", "pk").values_list("title", flat=True)[:UNPRICED_NAMED]
+    )
+    if count > UNPRICED_NAMED:
+        named = _("%(products)s and %(count)d more") % {
+            "products": named,
+            "count": count - UNPRICED_NAMED,
+        }
+    errors["default_currency"] = ngettext(
+        "%(count)d active product has no price in %(currency)s: %(products)s",
+        "%(count)d active products have no price in %(currency)s: %(products)s",
+        count,
+    ) % {"count": count, "currency": currency, "products": named}
 
 
 # -- products -----------------------------------------------------------------------------
