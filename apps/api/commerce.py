@@ -14,9 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -29,9 +35,12 @@ from apps.commerce.errors import (
     VariantNotFound,
 )
 from apps.commerce.services import PRODUCT_TRANSITIONS
+from apps.core.images import IMAGE_MAX_BYTES
 
 from . import commerce_serializers as io
+from .exceptions import PayloadTooLarge
 from .filters import IdFilter
+from .schema import ProblemSerializer
 
 CURRENCY_PARAMETER = OpenApiParameter(
     "currency",
@@ -115,17 +124,19 @@ class ProductViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return selectors.products()
 
+    def _out(self, product, **kwargs) -> Any:
+        return io.ProductOut(product, context=self.get_serializer_context(), **kwargs).data
+
     def _answer(self, product_id, status_code: int = status.HTTP_200_OK) -> Response:
-        product = selectors.product_get(product_id)
-        return Response(io.ProductOut(product).data, status=status_code)
+        return Response(self._out(selectors.product_get(product_id)), status=status_code)
 
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset()).distinct()
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(io.ProductOut(page, many=True).data)
+        return self.get_paginated_response(self._out(page, many=True))
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(io.ProductOut(self.get_object()).data)
+        return Response(self._out(self.get_object()))
 
     def create(self, request: Request) -> Response:
         data = _validated(io.ProductCreateIn, request)
@@ -343,6 +354,111 @@ class VariantViewSet(viewsets.GenericViewSet):
             actor=request.user,
         )
         return Response(io.PriceOut(price).data)
+
+
+# -- product images ----------------------------------------------------------------------------
+
+# What a multipart upload may add to the image itself: boundaries, headers, the other fields.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+class ProductImageFilter(filters.FilterSet):
+    product = filters.UUIDFilter(field_name="product_id", help_text="Images of this product.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List product images", responses=io.ProductImageOut(many=True)),
+    retrieve=extend_schema(summary="Get a product image", responses=io.ProductImageOut),
+    create=extend_schema(
+        summary="Add an image to a product, after its others (multipart/form-data)",
+        description=(
+            "`alt_text` is a JSON object (as one form field) or `alt_text.<locale>` fields. "
+            f"A body over {IMAGE_MAX_BYTES // (1024 * 1024)} MB is refused with 413."
+        ),
+        request={"multipart/form-data": io.ProductImageUploadIn},
+        responses={
+            201: io.ProductImageOut,
+            413: OpenApiResponse(ProblemSerializer, description="The upload is too large."),
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Change a product image's alt text",
+        request=io.ProductImageUpdateIn,
+        responses=io.ProductImageOut,
+    ),
+    destroy=extend_schema(
+        summary="Delete a product image (the later ones move up)", responses={204: None}
+    ),
+    reorder=extend_schema(
+        summary="Put a product's images in a new order (all of them, each once)",
+        request=io.ProductImagesReorderIn,
+        responses=io.ProductImageOut(many=True),
+    ),
+)
+class ProductImageViewSet(viewsets.GenericViewSet):
+    filterset_class = ProductImageFilter
+    ordering_fields = ("position", "created_at")
+    ordering = ("product_id", "position")
+    # apps.api.permissions: a new order changes images.
+    action_permissions = {"reorder": "change"}
+
+    def get_queryset(self):
+        return selectors.product_images_all()
+
+    def _out(self, image, **kwargs) -> Any:
+        return io.ProductImageOut(image, context=self.get_serializer_context(), **kwargs).data
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self._out(page, many=True))
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self._out(self.get_object()))
+
+    def create(self, request: Request) -> Response:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > IMAGE_MAX_BYTES + UPLOAD_OVERHEAD:
+            raise PayloadTooLarge(
+                _("An image upload is at most %(size)d MB.")
+                % {"size": IMAGE_MAX_BYTES // (1024 * 1024)}
+            )
+        data = _validated(io.ProductImageUploadIn, request)
+        image = _unknown_as_field_error(
+            lambda: services.product_image_add(
+                product_id=data["product"],
+                file=data["file"],
+                alt_text=data.get("alt_text") or {},
+                actor=request.user,
+            ),
+            product=ProductNotFound,
+        )
+        return Response(self._out(image), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        image = self.get_object()
+        data = _validated(io.ProductImageUpdateIn, request)
+        image = services.product_image_update(
+            image_id=image.pk, alt_text=data["alt_text"], actor=request.user
+        )
+        return Response(self._out(image))
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.product_image_delete(image_id=self.get_object().pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=False, methods=["post"])
+    def reorder(self, request: Request) -> Response:
+        data = _validated(io.ProductImagesReorderIn, request)
+        images = _unknown_as_field_error(
+            lambda: services.product_images_reorder(
+                product_id=data["product"], image_ids=data["image_ids"], actor=request.user
+            ),
+            product=ProductNotFound,
+        )
+        return Response(self._out(images, many=True))
 
 
 # -- collections -------------------------------------------------------------------------------

@@ -16,7 +16,10 @@ from rest_framework import serializers
 
 from apps.commerce import selectors
 from apps.commerce.money import round_amount
+from apps.commerce.services import MAX_IMAGES_PER_PRODUCT
+from apps.core.images import IMAGE_MAX_BYTES
 
+from .media import AltTextField
 from .serializers import MAX_ID, MAX_POSITION, StrictInput
 
 MAX_QUANTITY = 1_000_000_000
@@ -114,6 +117,23 @@ class VariantOut(serializers.Serializer):
         return selectors.variant_options(variant)
 
 
+class ProductImageOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    product = serializers.UUIDField(source="product_id")
+    url = serializers.SerializerMethodField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    alt_text = serializers.DictField(child=serializers.CharField(), help_text="Locale -> text.")
+    position = serializers.IntegerField(help_text="0 is the product's main image.")
+
+    def get_url(self, image) -> str:
+        request = self.context.get("request")
+        url = image.file.url
+        return request.build_absolute_uri(url) if request else url
+
+
 class ProductTranslationOut(serializers.Serializer):
     title = serializers.CharField()
     description = serializers.CharField()
@@ -142,6 +162,7 @@ class ProductOut(serializers.Serializer):
     )
     options = OptionOut(many=True)
     variants = VariantOut(many=True)
+    images = ProductImageOut(many=True, help_text="In their order; the first is the main image.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -389,3 +410,31 @@ class StockSetIn(StockTargetIn):
     """Correct the on-hand stock at a location."""
 
     on_hand = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
+
+
+class ProductImageUploadIn(StrictInput):
+    """An image of a product (added after its others) and its alt text per locale."""
+
+    product = serializers.UUIDField()
+    file = serializers.FileField(
+        help_text=f"JPEG, PNG, GIF or WebP; {IMAGE_MAX_BYTES // (1024 * 1024)} MB at most."
+    )
+    alt_text = AltTextField(required=False)
+
+
+class ProductImageUpdateIn(StrictInput):
+    """New alt text of a product image."""
+
+    alt_text = AltTextField(help_text="Replaces the alt text of every locale.")
+
+
+class ProductImagesReorderIn(StrictInput):
+    """A product's images in their new order."""
+
+    product = serializers.UUIDField()
+    image_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        min_length=1,
+        max_length=MAX_IMAGES_PER_PRODUCT,
+        help_text="Every image of the product, each once, in the new order.",
+    )

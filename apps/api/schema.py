@@ -41,7 +41,9 @@ translation in it), `parent` and `author`.
 and prices), options, variants, prices per currency
 (`PUT /commerce/variants/{id}/prices/EUR/` with `{"amount": "19.90"}`), stock
 levels (`/commerce/inventory/`, changed with `adjust/` and `set/`), locations,
-collections and categories. Amounts are decimal strings in and out; a JSON
+collections, categories and product images (`/commerce/images/`: uploaded as
+`multipart/form-data` with `product`, `file` and `alt_text`, put in order with
+`POST /commerce/images/reorder/`; a product shows its `images` in order). Amounts are decimal strings in and out; a JSON
 number is refused. Products move between `draft`, `active` and `archived` with
 `POST /commerce/products/{id}/activate/`, `archive/` and `draft/`. The Merchant
 group has every commerce permission.

@@ -53,6 +53,13 @@ class ReservationNotFound(NotFound):
     title = "No such reservation"
 
 
+class ReservationExpired(Conflict):
+    """A reservation's time ran out before it became a sale; its units were released."""
+
+    code = "reservation_expired"
+    title = "The reservation has expired"
+
+
 class CatalogConflict(Conflict):
     """A write the catalog's current state refuses (deleting what is still in use, leaving an
     active product without a price in the default currency, ...)."""

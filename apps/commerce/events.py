@@ -269,6 +269,18 @@ class InventoryReleased(_InventoryEvent):
     expired: bool
 
 
+class InventorySold(_InventoryEvent):
+    """A reservation became a sale: its units left ``on_hand`` and ``reserved`` together (one
+    ``sold`` adjustment), so the available stock did not change."""
+
+    event_type = "commerce.inventory.sold"
+    reservation_id: NonNilUUID
+    quantity: int = Field(ge=1)
+    reference: Reference
+    on_hand: int
+    reserved: NonNegativeInt
+
+
 class InventoryLow(DomainEvent):
     """The variant's available stock (all locations) fell below its threshold."""
 
@@ -350,5 +362,6 @@ INVENTORY_EVENT_TYPES = (
     InventoryAdjusted.event_type,
     InventoryReserved.event_type,
     InventoryReleased.event_type,
+    InventorySold.event_type,
     InventoryLow.event_type,
 )

@@ -470,6 +470,11 @@ def product_options_all() -> QuerySet[ProductOption]:
     )
 
 
+def product_images_all() -> QuerySet[ProductImage]:
+    """Every product's images, each product's in their order."""
+    return ProductImage.objects.order_by("product_id", "position")
+
+
 def collections_with_members() -> QuerySet[Collection]:
     """Collections with their member rows in the collection's order (two queries)."""
     return collections().prefetch_related(

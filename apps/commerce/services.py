@@ -23,11 +23,11 @@ from uuid import UUID
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from apps.core.errors import InvalidTransition
 from apps.core.images import ImageInvalid, validate_image
@@ -49,6 +49,7 @@ from .errors import (
     PriceNotFound,
     ProductImageNotFound,
     ProductNotFound,
+    ReservationExpired,
     ReservationNotFound,
     VariantNotFound,
 )
@@ -200,6 +201,8 @@ def store_settings_update(
 ) -> StoreSettings:
     """Change the currencies the store sells in; the default currency must be enabled.
 
+    A new default currency also needs a price in it for every active product (on at least
+    one variant), as activation does; else ``CommerceInvalid`` names (a few of) them.
     Prices in a currency that is no longer enabled stay stored; no new one can be set.
     """
     errors: dict[str, str] = {}
@@ -239,6 +242,8 @@ def store_settings_update(
                 }
         if not errors and default not in enabled:
             errors["default_currency"] = _("the default currency must be one of the enabled ones")
+        if not errors and default != settings_row.default_currency:
+            _check_priced_in(default, errors)
         _raise(errors)
         changed = model_update(
             instance=settings_row,
@@ -259,6 +264,42 @@ def store_settings_update(
                 actor=actor,
             )
     return settings_row
+
+
+# How many products a refused change of the default currency names.
+UNPRICED_NAMED = 5
+
+
+def _check_priced_in(currency: str, errors: dict[str, str]) -> None:
+    """Every active product must have a variant priced in ``currency``, the new default (the
+    rule of activation). Products that are or may become active are taken ``FOR KEY SHARE``
+    first: a concurrent activation or price removal (under the product's lock) either
+    finishes before the check or waits for the new default to commit, then checks it."""
+    _key_share(
+        Product,
+        Product.objects.filter(status__in=[ProductStatus.ACTIVE, ProductStatus.DRAFT]).values_list(
+            "pk", flat=True
+        ),
+    )
+    unpriced = Product.objects.filter(status=ProductStatus.ACTIVE).exclude(
+        Exists(Price.objects.filter(variant__product=OuterRef("pk"), currency=currency))
+    )
+    count = unpriced.count()
+    if not count:
+        return
+    named = ", ".join(
+        unpriced.order_by("title", "pk").values_list("title", flat=True)[:UNPRICED_NAMED]
+    )
+    if count > UNPRICED_NAMED:
+        named = _("%(products)s and %(count)d more") % {
+            "products": named,
+            "count": count - UNPRICED_NAMED,
+        }
+    errors["default_currency"] = ngettext(
+        "%(count)d active product has no price in %(currency)s: %(products)s",
+        "%(count)d active products have no price in %(currency)s: %(products)s",
+        count,
+    ) % {"count": count, "currency": currency, "products": named}
 
 
 # -- products -----------------------------------------------------------------------------
@@ -2600,3 +2641,109 @@ def collection_change(
                 collection_id=collection_id, product_ids=product_ids, actor=actor
             )
     return collection
+
+
+# -- reservations become sales (the checkout) ------------------------------------------------
+
+
+def reservations_convert(*, reference: str, actor=None) -> list[StockAdjustment]:
+    """Sell what is reserved for ``reference`` (a checkout): every reservation of it, or none.
+
+    Under the locks of every stock write (the variants' rows, then all their stock levels),
+    each reservation takes its units out of ``on_hand`` and ``reserved`` together, as one
+    ``sold`` adjustment with the actor, and is removed; ``commerce.inventory.sold`` is
+    published for each. On hand goes below zero only for a variant that may oversell, else
+    ``OutOfStock`` and nothing is sold.
+
+    When a reservation of the reference is past its time, nothing is sold: the expired ones
+    are released (that commits, unless the caller's own transaction rolls back) and
+    ``ReservationExpired`` is raised; the others stay held. A reference that holds nothing
+    (never reserved, already sold, released or expired) is ``ReservationNotFound``, so a
+    second conversion never sells twice.
+    """
+    errors: dict[str, str] = {}
+    reference = _text(errors, "reference", reference, max_length=100, required=True)
+    _raise(errors)
+    not_found = ReservationNotFound(
+        _("No reservation is held for %(reference)s.") % {"reference": reference}
+    )
+    held = list(
+        Reservation.objects.filter(reference=reference)
+        .values_list("variant_id", "location_id")
+        .distinct()
+    )
+    if not held:
+        raise not_found
+    with transaction.atomic():
+        stock = _LockedStock(held)
+        # Read again under the locks: a concurrent sale, release or expiry may have taken some.
+        reservations = list(Reservation.objects.filter(reference=reference).order_by("pk"))
+        if not reservations:
+            raise not_found
+        if any(reservation.variant_id not in stock.variants for reservation in reservations):
+            # Lines reserved for the reference meanwhile, on variants this call did not lock.
+            raise CatalogConflict(
+                _("The reservations of %(reference)s changed meanwhile; try again.")
+                % {"reference": reference}
+            )
+        now = timezone.now()
+        expired = [reservation for reservation in reservations if reservation.expires_at <= now]
+        for reservation in expired:
+            _release(stock, reservation, expired=True, actor=actor)
+        if expired:
+            stock.publish_low(actor=actor)
+        else:
+            sold = _sell_reserved(stock, reservations, reference=reference, actor=actor)
+    if expired:
+        raise ReservationExpired(
+            _("The reservation of %(reference)s has expired; its stock was released.")
+            % {"reference": reference},
+            reference=reference,
+        )
+    return sold
+
+
+def _sell_reserved(
+    stock: _LockedStock, reservations: Sequence[Reservation], *, reference: str, actor
+) -> list[StockAdjustment]:
+    """The sale of locked, unexpired reservations: one UPDATE of the levels, one INSERT of the
+    adjustments, one DELETE of the reservations, then an event per reservation."""
+    touched: dict[tuple[UUID, int], StockLevel] = {}
+    sold: list[tuple[Reservation, StockAdjustment, int]] = []
+    now = timezone.now()
+    for reservation in reservations:
+        variant = stock.variants[reservation.variant_id]
+        level = stock.levels[(reservation.variant_id, reservation.location_id)]
+        on_hand = level.on_hand - reservation.quantity
+        if on_hand < 0 and not _may_oversell(variant):
+            raise OutOfStock(
+                _("Only %(count)d of %(sku)s are on hand here: stock cannot go below zero.")
+                % {"count": level.on_hand, "sku": variant.sku},
+                on_hand=level.on_hand,
+            )
+        level.on_hand, level.reserved, level.updated_at = (
+            on_hand, level.reserved - reservation.quantity, now,
+        )  # fmt: skip
+        touched[(level.variant_id, level.location_id)] = level
+        adjustment = StockAdjustment(
+            variant_id=reservation.variant_id, location_id=reservation.location_id,
+            delta=-reservation.quantity, reason=AdjustmentReason.SOLD, on_hand_after=on_hand,
+            actor=_user(actor), note=reference,
+        )  # fmt: skip
+        sold.append((reservation, adjustment, level.reserved))
+    StockLevel.objects.bulk_update(list(touched.values()), ["on_hand", "reserved", "updated_at"])
+    adjustments = StockAdjustment.objects.bulk_create([adjustment for _r, adjustment, _n in sold])
+    Reservation.objects.filter(pk__in=[reservation.pk for reservation in reservations]).delete()
+    for reservation, adjustment, reserved in sold:
+        publish(
+            events.InventorySold(
+                variant_id=reservation.variant_id,
+                product_id=stock.variants[reservation.variant_id].product_id,
+                location_id=reservation.location_id, reservation_id=reservation.pk,
+                quantity=reservation.quantity, reference=reference,
+                on_hand=adjustment.on_hand_after, reserved=reserved,
+            ),
+            actor=actor,
+        )  # fmt: skip
+    stock.publish_low(actor=actor)
+    return adjustments

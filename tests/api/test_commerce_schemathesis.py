@@ -32,7 +32,7 @@ from apps.commerce import services
 from apps.commerce.services import ProductInput, VariantInput
 from config.wsgi import application
 
-from .conftest import login_as
+from .conftest import login_as, png
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +63,9 @@ def in_test_transaction():
 
 
 @pytest.fixture
-def catalog(acme):
-    """A product with an option, a priced variant, a location, a collection and a category."""
+def catalog(acme, media_root):
+    """A product with an option, a priced variant, an image, a location, a collection and a
+    category."""
     with schema_context("acme"):
         services.store_settings_update(default_currency="USD", enabled_currencies=["USD", "EUR"])
         category = services.category_create(name="Shirts")
@@ -81,6 +82,7 @@ def catalog(acme):
             variant_id=variant.pk, location_id=location.pk, delta=5, reason="received"
         )
         collection = services.collection_create(title="Summer", product_ids=[product.pk])
+        image = services.product_image_add(product_id=product.pk, file=png(), alt_text={"en": "A"})
     return {
         "products": str(product.pk),
         "variants": str(variant.pk),
@@ -88,6 +90,7 @@ def catalog(acme):
         "locations": location.pk,
         "collections": collection.pk,
         "categories": category.pk,
+        "images": str(image.pk),
     }
 
 
@@ -152,6 +155,7 @@ def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
     # Not only refusals: the real rows were read and written.
     assert 200 in seen["GET /api/v1/commerce/products/{id}/"]
     assert 200 in seen["GET /api/v1/commerce/products/"]
+    assert 200 in seen["GET /api/v1/commerce/images/{id}/"]
     for label in (
         "PUT /api/v1/commerce/variants/{id}/prices/{currency}/",
         "PATCH /api/v1/commerce/products/{id}/",

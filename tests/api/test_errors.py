@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from apps.api.exceptions import exception_handler
 from apps.content import services
+from apps.index.errors import ListingQueryInvalid
 from tests.factories import UserFactory
 
 from .conftest import assert_problem, in_schema, login_as, make_node
@@ -21,6 +23,18 @@ User = get_user_model()
 
 
 # -- 400: invalid input ----------------------------------------------------------------
+
+
+def test_an_invalid_listing_query_would_be_a_400_problem():
+    """No API operation reads index's listings today (the product list filters commerce's
+    selectors, and a bad filter value is a 400 of its own, see test_commerce); should one
+    ever let ``ListingQueryInvalid`` through, the one mapping answers a 400, not a 500."""
+    response = exception_handler(ListingQueryInvalid("unknown sort 'cheapest'"), {})
+    assert response is not None and response.status_code == 400
+    assert response.content_type == "application/problem+json"
+    assert response.data["code"] == "listing_query_invalid"
+    assert response.data["detail"] == "unknown sort 'cheapest'"
+    assert response.data["status"] == 400 and response.data["title"] == "Invalid listing query"
 
 
 def test_missing_and_malformed_fields_are_listed(acme_api):
@@ -185,7 +199,8 @@ def test_the_api_root_lists_the_resources(acme_api):
     assert set(resources) == {"nodes", "posts", "pages", "categories", "tags", "media"} | {
         f"commerce/{name}"
         for name in (
-            "products", "options", "variants", "inventory", "locations", "collections", "categories"
+            "products", "images", "options", "variants", "inventory", "locations", "collections",
+            "categories",
         )
     }  # fmt: skip
 

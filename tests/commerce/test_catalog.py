@@ -85,6 +85,40 @@ def test_store_settings_validation(acme_db, changes, field):
     assert field in _field_of(error)
 
 
+def test_a_new_default_currency_needs_a_price_on_every_active_product(acme_db):
+    tee, tee_variant = priced_product("Tee")
+    services.product_transition(product_id=tee.pk, action="activate")
+    make_product("Draft without prices")  # drafts need no price
+    archived, _variant = priced_product("Old cap")
+    services.product_transition(product_id=archived.pk, action="activate")
+    services.product_transition(product_id=archived.pk, action="archive")
+    head = outbox_head()
+
+    with pytest.raises(CommerceInvalid) as error:
+        services.store_settings_update(default_currency="EUR")
+    assert error.value.errors == {"default_currency": "1 active product has no price in EUR: Tee"}
+    assert selectors.store_settings().default_currency == "USD"
+    assert outbox_head() == head
+
+    services.price_set(variant_id=tee_variant.pk, currency="EUR", amount="9.00")
+    settings_row = services.store_settings_update(default_currency="EUR")
+    assert settings_row.default_currency == "EUR"
+    # Enabling more currencies (the default kept) checks nothing.
+    services.store_settings_update(enabled_currencies=["EUR", "USD", "JPY", "BHD", "GBP"])
+
+
+def test_a_refused_default_currency_names_a_few_of_the_products(acme_db):
+    for number in range(7):
+        product, _variant = priced_product(f"Product {number}")
+        services.product_transition(product_id=product.pk, action="activate")
+    with pytest.raises(CommerceInvalid) as error:
+        services.store_settings_update(default_currency="JPY", enabled_currencies=["JPY", "USD"])
+    assert error.value.errors["default_currency"] == (
+        "7 active products have no price in JPY: "
+        "Product 0, Product 1, Product 2, Product 3, Product 4 and 2 more"
+    )
+
+
 def test_a_store_that_never_chose_sells_in_usd(acme):
     from django_tenants.utils import schema_context
 

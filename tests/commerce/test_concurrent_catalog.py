@@ -3,17 +3,22 @@ catalog and, for the loser, a clear refusal (never a deadlock or an integrity er
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django_tenants.utils import schema_context
 
-from apps.commerce import services
-from apps.commerce.models import Category, Collection, Product
-from apps.commerce.services import ProductInput
+from apps.commerce import selectors, services
+from apps.commerce.models import Category, Collection, Product, StoreSettings
+from apps.commerce.services import ProductInput, VariantInput
+from apps.core.errors import PlatformError
 
 from .concurrency import race
 
 ROUNDS = 4
+WAIT_SECONDS = 10
 
 
 @pytest.fixture
@@ -25,6 +30,7 @@ def cleanup(live_db):
         Product.objects.all().delete()
         Category.objects.update(parent=None)  # whatever shape a failed run left
         Category.objects.all().delete()
+        StoreSettings.objects.all().delete()
     connection.set_schema_to_public()
 
 
@@ -93,3 +99,65 @@ def test_a_product_listed_while_it_is_deleted(cleanup):
         assert outcomes[1] in (("ok", collection.pk), ("refused", "CommerceInvalid")), outcomes
         with schema_context("acme"):
             assert not Collection.objects.get(pk=collection.pk).products.exists()
+
+
+def _waiting_for_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_new_default_currency_waits_for_an_activation_in_progress(cleanup):
+    """In a fixed order: an activation (checked against USD, the product priced in USD only)
+    has not committed yet when EUR is made the default. The change must wait for it and then
+    refuse, not check the product as the draft it still was and leave it active unpriced."""
+    with schema_context("acme"):
+        services.store_settings_update(default_currency="USD", enabled_currencies=["USD", "EUR"])
+        product = services.product_create(data=ProductInput(title="Racer"))
+        variant = services.variant_create(product_id=product.pk, data=VariantInput(sku="RACER"))
+        services.price_set(variant_id=variant.pk, currency="USD", amount="5")
+    activated, release = threading.Event(), threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def activate() -> None:
+        try:
+            with schema_context("acme"), transaction.atomic():
+                services.product_transition(product_id=product.pk, action="activate")
+                activated.set()
+                release.wait(WAIT_SECONDS)
+            outcomes["activate"] = "ok"
+        finally:
+            connections.close_all()
+
+    def change_default() -> None:
+        try:
+            with schema_context("acme"):
+                services.store_settings_update(default_currency="EUR")
+            outcomes["settings"] = "ok"
+        except PlatformError as refused:
+            outcomes["settings"] = type(refused).__name__
+        finally:
+            connections.close_all()
+
+    activating = threading.Thread(target=activate)
+    changing = threading.Thread(target=change_default)
+    activating.start()
+    assert activated.wait(WAIT_SECONDS)
+    changing.start()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while changing.is_alive() and not _waiting_for_locks():  # queued behind the activation
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    release.set()
+    for thread in (activating, changing):
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+
+    assert outcomes == {"activate": "ok", "settings": "CommerceInvalid"}
+    with schema_context("acme"):
+        assert Product.objects.get(pk=product.pk).status == "active"
+        assert selectors.store_settings().default_currency == "USD"
+    connection.set_schema_to_public()

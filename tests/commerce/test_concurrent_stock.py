@@ -8,8 +8,11 @@ variants in opposite orders could deadlock.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.commerce import services
@@ -128,3 +131,56 @@ def test_reservations_in_opposite_orders_do_not_deadlock(committed):
         )
         assert outcomes == [("ok", 2), ("ok", 2)], outcomes
         assert _level(first, location).reserved == _level(second, location).reserved == 2
+
+
+def test_a_sale_and_the_expiry_of_its_reservation_race_one_wins(committed):
+    """The expiry sweep sees the reservation as due (its clock is an hour ahead), the sale sees
+    it as valid: whichever takes the locks first wins, the other finds nothing left."""
+    location, made = committed
+    for round_ in range(ROUNDS):
+        variant = _variant_with_stock(made, f"sale-or-expiry-{round_}", 1, location)
+        reference = f"checkout-{round_}"
+        with schema_context("acme"):
+            services.stock_reserve(
+                lines=[ReservationLine(variant.pk, location.pk, 1)], reference=reference
+            )
+        later = timezone.now() + timedelta(hours=1)
+
+        def sell(reference=reference):
+            return [row.delta for row in services.reservations_convert(reference=reference)]
+
+        def expire(later=later):
+            return services.reservations_expire(now=later)
+
+        outcomes = race([sell, expire])
+        sold = len(_events(variant, "commerce.inventory.sold"))
+        released = len(_events(variant, "commerce.inventory.released"))
+        if outcomes[0] == ("ok", [-1]):
+            assert outcomes[1] == ("ok", 0), outcomes
+            assert (_level(variant, location).on_hand, sold, released) == (0, 1, 0)
+        else:
+            assert outcomes == [("refused", "ReservationNotFound"), ("ok", 1)], outcomes
+            assert (_level(variant, location).on_hand, sold, released) == (1, 0, 1)
+        assert _level(variant, location).reserved == 0
+        with schema_context("acme"):
+            assert not Reservation.objects.filter(variant=variant).exists()
+
+
+def test_two_conversions_of_one_checkout_sell_once(committed):
+    location, made = committed
+    for round_ in range(ROUNDS):
+        variant = _variant_with_stock(made, f"double-sale-{round_}", 3, location)
+        reference = f"double-{round_}"
+        with schema_context("acme"):
+            services.stock_reserve(
+                lines=[ReservationLine(variant.pk, location.pk, 2)], reference=reference
+            )
+
+        def sell(reference=reference):
+            return [row.on_hand_after for row in services.reservations_convert(reference=reference)]
+
+        outcomes = race([sell, sell])
+        assert sorted(outcomes) == [("ok", [1]), ("refused", "ReservationNotFound")], outcomes
+        level = _level(variant, location)
+        assert (level.on_hand, level.reserved) == (1, 0)
+        assert len(_events(variant, "commerce.inventory.sold")) == 1

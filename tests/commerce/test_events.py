@@ -104,6 +104,7 @@ def test_every_commerce_event_type_is_registered():
         "commerce.variant.created", "commerce.variant.updated", "commerce.variant.deleted",
         "commerce.price.set", "commerce.price.deleted", "commerce.inventory.adjusted",
         "commerce.inventory.reserved", "commerce.inventory.released", "commerce.inventory.low",
+        "commerce.inventory.sold",
         "commerce.collection.created", "commerce.collection.updated",
         "commerce.collection.deleted", "commerce.category.created",
         "commerce.category.updated", "commerce.category.deleted", "commerce.location.created",

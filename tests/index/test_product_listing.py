@@ -12,6 +12,8 @@ from django_tenants.utils import schema_context
 from apps.commerce import services as commerce
 from apps.commerce.services import ProductInput, ReservationLine, VariantInput
 from apps.events import relay, services
+from apps.events.ledger.models import ProcessedEvent
+from apps.events.models import OutboxEvent
 from apps.index.consistency import check_product_listing
 from apps.index.models import ProductListing
 from apps.tenancy import services as tenancy
@@ -113,6 +115,20 @@ def test_the_handler_follows_every_kind_of_event(committed_shop):
         commerce.reservation_release(reservation_id=held.pk)
     _drained()
     assert _rows()["de"].total_available == 5
+
+    with schema_context("acme"):
+        commerce.stock_reserve(
+            lines=[ReservationLine(variant_id=variant.pk, location_id=location.pk, quantity=2)],
+            reference="checkout-2",
+        )
+        (sale,) = commerce.reservations_convert(reference="checkout-2")
+    _drained()
+    assert (sale.on_hand_after, _rows()["en"].total_available) == (3, 3)
+    sold = OutboxEvent.objects.get(
+        event_type="commerce.inventory.sold", aggregate_id=str(variant.pk)
+    )
+    with schema_context("acme"):
+        assert ProcessedEvent.objects.filter(handler=HANDLER, event_id=sold.event_id).exists()
 
     with schema_context("acme"):
         summer = commerce.collection_create(title="Summer", product_ids=[made.pk])
