@@ -107,6 +107,7 @@ bench: install
 	$(DEVENV) python bench/tenant_resolution.py
 	$(DEVENV) python bench/outbox.py
 	$(DEVENV) python bench/chaos.py
+	$(DEVENV) python bench/storefront.py
 
 stop-embedded: install
 	$(BIN)/python scripts/devenv.py stop
