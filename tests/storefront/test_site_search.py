@@ -133,6 +133,8 @@ def test_the_header_links_the_search(acme_client, findable):
     assert 'class="site-search-link" href="/search/"' in html_of(acme_client.get("/"))
     german = html_of(acme_client.get("/blog/?lang=de"))
     assert 'class="site-search-link" href="/search/?lang=de">Suche</a>' in german
+    on_search = html_of(acme_client.get("/search/", {"q": "lantern", "lang": "en"}))
+    assert 'class="site-search-link" href="/search/" aria-current="page">' in on_search
 
 
 def test_globex_never_finds_acmes_products_posts_or_pages(globex_site, globex_client, findable):
