@@ -36,7 +36,9 @@ from .serializers import (
 LAYOUT_FIELDS = ("template", "is_home", "blocks")
 BLOCKS_HELP = (
     'The body per locale: {"en": [{"type": "hero", ...}, {"type": "rich_text", ...}], ...}; '
-    "block types: hero, rich_text, image, gallery, call_to_action, faq, embed_html, product_grid."
+    "block types: hero, rich_text, image, gallery, call_to_action, faq, embed_html, product_grid "
+    '(one source of products: "collection" or "category", a handle, or "handles", a list of '
+    'at most 24 product handles shown in that order; "count", 1 to 24).'
 )
 
 

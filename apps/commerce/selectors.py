@@ -480,3 +480,50 @@ def collections_with_members() -> QuerySet[Collection]:
     return collections().prefetch_related(
         Prefetch("members", queryset=CollectionProduct.objects.order_by("position"))
     )
+
+
+# -- product grids (pages' product-grid block) ----------------------------------------------
+
+MAX_GRID_PRODUCTS = 24
+
+
+def product_cards_source(
+    *,
+    handles: Iterable[str] | None = None,
+    collection: str | None = None,
+    category: str | None = None,
+    limit: int = 4,
+) -> list[Product]:
+    """Active products for a grid of cards, from one source: ``handles`` (in that order), a
+    ``collection`` handle (in the collection's order) or a ``category`` handle (the category
+    itself, newest first). At most ``limit`` (and ``MAX_GRID_PRODUCTS``) products, with their
+    translations, variants and their prices, and images: five queries whatever their number
+    (none without a source). Drafts, archived products and unknown handles are left out.
+    """
+    limit = max(1, min(int(limit), MAX_GRID_PRODUCTS))
+    queryset = Product.objects.filter(status=ProductStatus.ACTIVE).prefetch_related(
+        Prefetch("translations", queryset=ProductTranslation.objects.order_by("locale")),
+        Prefetch(
+            "variants",
+            queryset=Variant.objects.order_by("position", "created_at").prefetch_related(
+                Prefetch("prices", queryset=Price.objects.order_by("currency"))
+            ),
+        ),
+        Prefetch("images", queryset=ProductImage.objects.order_by("position")),
+    )
+    if handles is not None:
+        wanted = list(dict.fromkeys(str(handle) for handle in handles))[:MAX_GRID_PRODUCTS]
+        if not wanted:
+            return []
+        order = {handle: position for position, handle in enumerate(wanted)}
+        found = sorted(queryset.filter(handle__in=wanted), key=lambda p: order[p.handle])
+        return found[:limit]
+    if collection:
+        queryset = queryset.filter(memberships__collection__handle=collection).order_by(
+            "memberships__position", "pk"
+        )
+    elif category:
+        queryset = queryset.filter(categories__handle=category).order_by("-created_at", "pk")
+    else:
+        return []
+    return list(queryset[:limit])

@@ -31,7 +31,11 @@ BLOCKS_HELP = gettext_lazy(
     'A JSON object: a list of blocks per locale, e.g. {"en": [{"type": "hero", "title": '
     '"Welcome", "cta_label": "Read more", "cta_url": "/about/"}, {"type": "rich_text", '
     '"format": "markdown", "body": "Some **text**"}]}. Block types: hero, rich_text, image, '
-    "gallery, call_to_action, faq, embed_html, product_grid."
+    "gallery, call_to_action, faq, embed_html, product_grid. A product_grid shows the shop's "
+    'active products of one source: {"type": "product_grid", "title": "Featured", '
+    '"collection": "summer"} (a collection\'s handle), "category": "tents" (a category\'s '
+    'handle) or "handles": ["red-tent", "blue-mug"] (at most 24 products, in that order); '
+    '"count": how many, 1 to 24.'
 )
 
 

@@ -159,13 +159,87 @@ class EmbedHtmlBlock(_Block):
     html: SafeHtml
 
 
+MAX_GRID_PRODUCTS = 24
+_HANDLE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,254}")
+
+
+def _handle(value: str) -> str:
+    if not _HANDLE_RE.fullmatch(value):
+        raise ValueError(
+            gettext(
+                "use lowercase letters, digits, '-' and '_' only (255 at most), e.g. %(example)s"
+            )
+            % {"example": "summer-tent"}
+        )
+    return value
+
+
+def _optional_handle(value: str) -> str:
+    return _handle(value) if value else ""
+
+
+Handle = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True), AfterValidator(_handle)
+]
+OptionalHandle = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True), AfterValidator(_optional_handle)
+]
+
+
 class ProductGridBlock(_Block):
-    """A placeholder for commerce: the products of a category, rendered once commerce exists."""
+    """Products of the shop, picked by one source: a collection, a category or a list of
+    product handles (in the editor's order). ``category_slug`` is the first version's name of
+    ``category``, still read from stored layouts (it is stored as ``category``).
+
+    The products themselves are read by the storefront (pages never import commerce), through
+    the data provider registered for this block type (``rendering.register_block_data``).
+    """
 
     type: Literal["product_grid"]
     title: _text(200, required=False) = ""
-    category_slug: SlugText
-    count: int = Field(default=4, ge=1, le=24)
+    collection: OptionalHandle = ""
+    category: OptionalHandle = ""
+    category_slug: OptionalHandle = Field(default="", exclude=True)
+    handles: list[Handle] = Field(default_factory=list)
+    count: int = Field(default=4, ge=1, le=MAX_GRID_PRODUCTS)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ProductGridBlock:
+        if self.category_slug and self.category and self.category_slug != self.category:
+            raise ValueError(
+                "category_slug: " + gettext("an older name of category: give category only")
+            )
+        if self.category_slug and not self.category:
+            object.__setattr__(self, "category", self.category_slug)
+        sources = [name for name in ("collection", "category", "handles") if getattr(self, name)]
+        if not sources:
+            raise ValueError(
+                gettext(
+                    "choose the products with one of collection (a collection's handle), "
+                    "category (a category's handle) or handles (a list of product handles)"
+                )
+            )
+        if len(sources) > 1:
+            raise ValueError(
+                f"{sources[1]}: "
+                + gettext(
+                    "choose the products with one of collection, category or handles, not %(both)s"
+                )
+                % {"both": " + ".join(sources)}
+            )
+        if len(self.handles) > MAX_GRID_PRODUCTS:
+            raise ValueError(
+                "handles: " + gettext("at most %(count)s products") % {"count": MAX_GRID_PRODUCTS}
+            )
+        repeated = next((h for i, h in enumerate(self.handles) if h in self.handles[:i]), None)
+        if repeated:
+            raise ValueError(
+                "handles: " + gettext("“%(handle)s” is listed twice") % {"handle": repeated}
+            )
+        if self.handles and "count" not in self.model_fields_set:
+            # A list shows every product it names unless the editor says otherwise.
+            object.__setattr__(self, "count", len(self.handles))
+        return self
 
 
 Block = Annotated[

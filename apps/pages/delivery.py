@@ -198,7 +198,9 @@ def render_page(
         "translation": translation,
         "page_locale": match.locale,
         "content_locale": translation.locale if translation else match.locale,
-        "blocks": rendering.render_blocks(blocks, media=media, locale=match.locale),
+        "blocks": rendering.render_blocks(
+            blocks, media=media, locale=match.locale, request=request
+        ),
         "template_name": template,
         "is_home": home,
         "lang_query": locale.query,

@@ -1,10 +1,18 @@
-"""Blocks made ready for templates: sanitized HTML, resolved images, one template per type."""
+"""Blocks made ready for templates: sanitized HTML, resolved images, one template per type.
+
+Some blocks show data that pages may not read: a product grid's products belong to commerce,
+which the wrappers never import. The delivery layer registers a provider for such a block
+type (``register_block_data``, from the storefront's ``AppConfig.ready``); without one the
+block renders empty.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.content import selectors as content
@@ -12,6 +20,7 @@ from apps.content.models import Media
 from apps.content.rendering import render_body, render_markdown, sanitize_html
 
 from .blocks import (
+    BLOCK_TYPES,
     CallToActionBlock,
     EmbedHtmlBlock,
     FaqBlock,
@@ -23,6 +32,26 @@ from .blocks import (
     media_references,
     parse_block,
 )
+
+# provider(block, *, request, locale) -> extra template data for that block (a dict)
+BlockDataProvider = Callable[..., dict[str, Any]]
+_block_data: dict[str, BlockDataProvider] = {}
+
+
+def register_block_data(block_type: str, provider: BlockDataProvider) -> None:
+    """Let ``provider`` add the data of every ``block_type`` block a page renders.
+
+    It is called once per such block with the parsed block, the request (None outside one)
+    and the page's locale, and returns what the block's template shows besides the block's
+    own fields. Registering again replaces the provider.
+    """
+    if block_type not in BLOCK_TYPES:
+        raise ValueError(f"unknown block type {block_type!r}")
+    _block_data[block_type] = provider
+
+
+def block_data_provider(block_type: str) -> BlockDataProvider | None:
+    return _block_data.get(block_type)
 
 
 @dataclass(frozen=True)
@@ -77,9 +106,14 @@ def media_ids(blocks: list[dict[str, Any]]) -> list[str]:
 
 
 def render_blocks(
-    blocks: list[dict[str, Any]], *, media: dict[str, Media], locale: str
+    blocks: list[dict[str, Any]],
+    *,
+    media: dict[str, Media],
+    locale: str,
+    request: HttpRequest | None = None,
 ) -> list[RenderedBlock]:
-    """Each stored block parsed again (one that no longer validates is skipped) and made safe."""
+    """Each stored block parsed again (one that no longer validates is skipped) and made safe;
+    a block type with a registered provider gets its data from it."""
     rendered = []
     for raw in blocks:
         block = parse_block(raw)
@@ -126,11 +160,16 @@ def render_blocks(
         elif isinstance(block, ProductGridBlock):
             data = {
                 "title": block.title,
-                "category_slug": block.category_slug,
+                "collection": block.collection,
+                "category": block.category,
+                "handles": list(block.handles),
                 "count": block.count,
-                "slots": range(block.count),
+                "cards": [],
             }
         else:  # pragma: no cover - every type of the union is handled above
             continue
+        provider = _block_data.get(block.type)
+        if provider is not None:
+            data.update(provider(block, request=request, locale=locale))
         rendered.append(RenderedBlock(block.type, data))
     return rendered

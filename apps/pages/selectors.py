@@ -167,6 +167,15 @@ def published_pages(*, locales: list[str]) -> list[tuple[Node, dict[str, str]]]:
     return found
 
 
+def page_paths(*, locales: list[str]) -> dict[str, dict[str, str]]:
+    """``{page id: {locale: path}}`` of every published page (as ``published_pages``), cached
+    with the site: no query when warm, three when not."""
+    return site.cached(
+        f"page-paths:{'-'.join(locales)}",
+        lambda: {str(node.pk): paths for node, paths in published_pages(locales=locales)},
+    )
+
+
 def layouts() -> QuerySet[PageLayout]:
     return PageLayout.objects.select_related("node")
 

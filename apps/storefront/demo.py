@@ -270,7 +270,7 @@ def seed_pages(*, name: str, palette: list[tuple[str, str]], report: SeedReport)
                 "en": [
                     {"type": "hero", "title": f"Welcome to {name}", "subtitle": "Stories, guides and news: a demo site built from typed blocks.", "image_id": hero, "cta_label": "About us", "cta_url": "/about/"},
                     {"type": "rich_text", "body": f"**{name}** runs on a multi-tenant CMS. Everything on this page is a block an editor can change in the admin: this text, the banner above, the questions below."},
-                    {"type": "product_grid", "title": "Featured products", "category_slug": "featured", "count": 4},
+                    {"type": "product_grid", "title": "Featured products", "category": "featured", "count": 4},
                     {"type": "call_to_action", "title": "Read the blog", "text": "Ten demo posts in two languages, with tags, categories and pictures.", "button_label": "Go to the blog", "url": "/blog/"},
                     {"type": "faq", "title": "Questions", "items": [
                         {"question": "Can I edit this page?", "answer": "Yes: sign in to the **admin**, open *Page layouts* and change the blocks."},
@@ -281,7 +281,7 @@ def seed_pages(*, name: str, palette: list[tuple[str, str]], report: SeedReport)
                 "de": [
                     {"type": "hero", "title": f"Willkommen bei {name}", "subtitle": "Geschichten, Ratgeber und Neuigkeiten: eine Demo-Seite aus typisierten Blöcken.", "image_id": hero, "cta_label": "Über uns", "cta_url": "/ueber-uns/"},
                     {"type": "rich_text", "body": f"**{name}** läuft auf einem mandantenfähigen CMS. Alles auf dieser Seite ist ein Block, den die Redaktion im Admin-Bereich ändern kann."},
-                    {"type": "product_grid", "title": "Ausgewählte Produkte", "category_slug": "featured", "count": 4},
+                    {"type": "product_grid", "title": "Ausgewählte Produkte", "category": "featured", "count": 4},
                     {"type": "call_to_action", "title": "Zum Blog", "text": "Zehn Demo-Beiträge in zwei Sprachen, mit Schlagworten, Kategorien und Bildern.", "button_label": "Zum Blog", "url": "/blog/?lang=de"},
                     {"type": "faq", "title": "Fragen", "items": [
                         {"question": "Kann ich diese Seite bearbeiten?", "answer": "Ja: Melden Sie sich im **Admin-Bereich** an und ändern Sie die Blöcke unter *Page layouts*."},

@@ -56,7 +56,8 @@ TENANT = "acme"
 SITE_TABLES = (
     "content_node, content_category, content_tag, content_media, pages_menu, "
     "index_content_listing, index_aggregate_activity, events_processed, django_admin_log, "
-    "django_session"
+    "django_session, commerce_product, commerce_collection, commerce_category, "
+    "commerce_location, commerce_storesettings, index_product_listing"
 )
 
 

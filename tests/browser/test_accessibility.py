@@ -23,6 +23,7 @@ SITE_PAGES = {
     "post": "/blog/hello-world/",
     "blog index": "/blog/",
     "search results": "/blog/search/?q=guide",
+    "site search": "/search/?q=tent",
     "page": "/about/team/",
     "404": "/no-such-page/",
     "admin login": "/admin/login/",

@@ -34,6 +34,18 @@ def test_the_blog_search_answers_whatever_a_visitor_types(db, query):
     assert b"Traceback" not in response.content
 
 
+@pytest.mark.parametrize(
+    "query", ["%00", "boots%00", "-" * 60, "-%20" * 60, "-(" * 40, "%22" * 101, "or%20" * 200,
+              "x" * 50_000, "tent&kind=%00", "tent&kind=posts&page=%00"],
+)  # fmt: skip
+def test_the_site_search_answers_whatever_a_visitor_types(db, query):
+    response = tenant_client("acme").get(f"/search/?q={query}")
+    assert response.status_code in (200, 404)
+    assert b"Traceback" not in response.content
+    if "page=" not in query:
+        assert response.status_code == 200
+
+
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1000, 100_000])
 def test_a_body_nested_too_deep_is_a_400_problem(api, depth):
     before = _nodes()

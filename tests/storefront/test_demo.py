@@ -101,6 +101,11 @@ def test_setup_demo_seeds_both_tenants_and_is_idempotent(
 
     home = acme_client.get("/").content.decode()
     assert "Welcome to Acme Test" in home and 'aria-label="Main"' in home
+    # The home page's product grid shows the shop's featured products, priced.
+    assert home.count('class="product-card"') == 4 and "Ridgeline 2 tent" in home
+    assert 'href="/shop/ridgeline-2-tent/"' in home and "€349.00" in home
+    german_home = globex_client.get("/?lang=de").content.decode()
+    assert "Ausgewählte Produkte" in german_home and 'class="product-card"' in german_home
     assert acme_client.get("/about/team/").status_code == 200
     assert globex_client.get("/ueber-uns/geschichte/?lang=de").status_code == 200
     assert acme_client.get("/blog/").status_code == 200
