@@ -62,16 +62,6 @@ OptionalLink = Annotated[str, StringConstraints(max_length=500), AfterValidator(
 SafeHtml = Annotated[
     str, StringConstraints(min_length=1, max_length=20_000), AfterValidator(_sanitized)
 ]
-_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,119}")
-
-
-def _slug(value: str) -> str:
-    if not _SLUG_RE.fullmatch(value):
-        raise ValueError("a category slug: lowercase letters, digits, '-' or '_' (120 at most)")
-    return value
-
-
-SlugText = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_slug)]
 
 
 class _Block(BaseModel):
@@ -282,9 +272,9 @@ def _message(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
         message = gettext("must be an object with a 'type'")
     elif ":" in message and error.get("type") == "value_error":
         # a model-level validator naming its field: "cta_url: ..."
-        field, message = (part.strip() for part in message.split(":", 1))
+        field, rest = (part.strip() for part in message.split(":", 1))
         if field.isidentifier():
-            loc = (*loc, field)
+            loc, message = (*loc, field), rest
     return loc, message
 
 

@@ -94,3 +94,12 @@ def test_the_admin_shows_a_grid_error_on_the_blocks_field():
                for error in errors), errors  # fmt: skip
     with schema_context("acme"):
         assert not PageLayout.objects.exists()
+
+
+def test_a_message_with_a_colon_keeps_its_words_unless_it_names_a_field():
+    from apps.pages.blocks import _message
+
+    plain = {"type": "value_error", "loc": (0,), "msg": "Value error, a slug: lowercase only"}
+    named = {"type": "value_error", "loc": (0,), "msg": "Value error, cta_url: needs a label"}
+    assert _message(plain) == ((0,), "a slug: lowercase only")
+    assert _message(named) == ((0, "cta_url"), "needs a label")
