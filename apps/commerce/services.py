@@ -13,7 +13,7 @@ serialized per tenant by an advisory lock, so two moves can never make a cycle t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +30,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.errors import InvalidTransition
+from apps.core.errors import InvalidTransition, PlatformError
 from apps.core.images import ImageInvalid, validate_image
 from apps.core.models import model_update, would_cycle
 from apps.core.rendering import render_body
@@ -52,6 +52,7 @@ from .errors import (
     ProductNotFound,
     ReservationNotFound,
     VariantNotFound,
+    located,
 )
 from .models import (
     AdjustmentReason,
@@ -941,10 +942,14 @@ def _variant_event(cls, variant: Variant, product: Product, **extra) -> events.D
 
 def variant_create(*, product_id: UUID, data: VariantInput, actor=None) -> Variant:
     """A new variant with one value of each of the product's options."""
-    clean = _clean_variant({name: getattr(data, name) for name in VARIANT_FIELDS})
+    clean = _clean_variant_input(data)
     with transaction.atomic():
         product = _locked_product(product_id)
         return _variant_create_apply(product, clean, options=data.options or {}, actor=actor)
+
+
+def _clean_variant_input(data: VariantInput) -> dict[str, Any]:
+    return _clean_variant({name: getattr(data, name) for name in VARIANT_FIELDS})
 
 
 def _variant_create_apply(
@@ -2785,3 +2790,258 @@ def collection_change(
                 collection_id=collection_id, product_ids=product_ids, actor=actor
             )
     return collection
+
+
+# -- the whole product in one write (the merchants' product form) --------------------------
+
+
+@dataclass
+class OptionChange:
+    """One option for ``product_save``: a new one (no ``option_id``), a stored one's new name
+    or values (``None``: kept), or its deletion."""
+
+    option_id: int | None = None
+    name: str | None = None
+    values: Sequence[str] | None = None
+    delete: bool = False
+
+
+@dataclass
+class PriceChange:
+    """A variant's price in ``currency``; no ``amount``: no price (a stored one is removed)."""
+
+    currency: str
+    amount: Decimal | str | int | None = None
+    compare_at_amount: Decimal | str | int | None = None
+
+
+@dataclass
+class VariantChange:
+    """One variant for ``product_save``: a new one (no ``variant_id``; ``fields`` as
+    ``VariantInput``'s), a stored one's changed ``fields`` (``options``: the full choice), or
+    its deletion; then its ``prices``."""
+
+    variant_id: UUID | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    prices: Sequence[PriceChange] = ()
+    delete: bool = False
+
+
+@dataclass
+class ImageChange:
+    """One image for ``product_save``: a new one (``file``, added after the others), a stored
+    one's alt texts (``alt_text``: the full map), or its deletion."""
+
+    image_id: UUID | None = None
+    file: UploadedFile | None = None
+    alt_text: Mapping[str, str] | None = None
+    delete: bool = False
+
+
+@contextmanager
+def _part(name: str) -> Iterator[None]:
+    """Errors raised inside name the part of ``product_save`` they are about."""
+    try:
+        yield
+    except PlatformError as error:
+        raise located(error, name) from None
+
+
+_Apply = Callable[[int, Any], Any]
+
+
+def _apply_each(
+    changes: Sequence[Any],
+    part: str,
+    stored: Mapping[int, Any],
+    *,
+    delete: _Apply | None = None,
+    change: _Apply | None = None,
+    new: _Apply | None = None,
+) -> None:
+    """Among ``changes`` (by index, ``stored`` the items they name): ``delete(index, item)``
+    each stored item deleted, then ``change`` each stored item kept, then ``new`` each new
+    one (a new one deleted is nothing); a refusal is located at ``<part>.<index>``."""
+    groups = (
+        (delete, lambda index, item: item.delete and index in stored),
+        (change, lambda index, item: not item.delete and index in stored),
+        (new, lambda index, item: not item.delete and index not in stored),
+    )
+    for apply, chosen in groups:
+        if apply is None:
+            continue
+        for index, item in enumerate(changes):
+            if chosen(index, item):
+                with _part(f"{part}.{index}"):
+                    apply(index, item)
+
+
+def product_save(
+    *,
+    product_id: UUID | None,
+    fields: Mapping[str, Any] | None = None,
+    translations: Mapping[str, Mapping[str, Any]] | None = None,
+    delete_locales: Iterable[str] = (),
+    options: Sequence[OptionChange] = (),
+    variants: Sequence[VariantChange] = (),
+    images: Sequence[ImageChange] = (),
+    image_order: Sequence[UUID | str] | None = None,
+    actor=None,
+) -> Product:
+    """Create (no ``product_id``) or change a product with its translations, options,
+    variants, prices and images, in one transaction under one lock of the product: all of it
+    or nothing. Each part is written by the helper of its own service and publishes that
+    service's event, each with the next version of the product.
+
+    :param fields: ``PRODUCT_FIELDS`` and ``category_ids``; a new product needs a title.
+    :param image_order: the stored images that remain, in their new order (all of them).
+
+    Order: the product; deleted variants, then options deleted, changed and new; variants
+    changed, then new, each with its prices; images deleted, changed, reordered, then new.
+
+    A refusal of a part names it (``error.part``: ``options.<i>``, ``variants.<i>``,
+    ``variants.<i>.prices.<CUR>``, ``images.<i>`` or ``image_order``, ``i`` the index in its
+    list; see ``errors.located``), and a ``CommerceInvalid``'s field names start with it
+    (``variants.2.sku``, ``variants.0.prices.EUR.amount``); one of the product's own fields
+    or translations has no part.
+    """
+    fields = dict(fields or {})
+    with _files_removed_on_failure() as stored_files, transaction.atomic():
+        if product_id is None:
+            unknown = set(fields) - {*PRODUCT_FIELDS, "category_ids"}
+            if unknown:
+                raise CommerceInvalid({name: _("cannot be changed here") for name in unknown})
+            data = ProductInput(**{"title": "", **fields})
+            product = _product_create_apply(data=data, translations=translations, actor=actor)
+        else:
+            change = _clean_product_change(fields, translations, delete_locales)
+            product = _locked_product(product_id)
+            _product_update_apply(product, change, actor=actor)
+        stored = _stored_variants(product, variants)
+
+        def save_variant(index: int, change: VariantChange) -> None:
+            _product_save_variant(product, index, change, stored.get(index), actor=actor)
+
+        _apply_each(
+            variants,
+            "variants",
+            stored,
+            delete=lambda index, _: _variant_delete_apply(product, stored[index], actor=actor),
+        )
+        _product_save_options(product, options, actor=actor)
+        _apply_each(variants, "variants", stored, change=save_variant, new=save_variant)
+        _product_save_images(product, images, image_order, stored=stored_files, actor=actor)
+    return product
+
+
+def _stored_variants(product: Product, variants: Sequence[VariantChange]) -> dict[int, Variant]:
+    """The stored variants ``variants`` name, by index, locked in primary-key order."""
+    named: dict[int, UUID] = {}
+    for index, variant in enumerate(variants):
+        if variant.variant_id is not None:
+            with _part(f"variants.{index}"):
+                named[index] = _uuid(variant.variant_id)
+    locked = _locked_variants(product, named.values())
+    found: dict[int, Variant] = {}
+    for index, variant_id in named.items():
+        if variant_id not in locked:
+            raise located(VariantNotFound(_("No such variant.")), f"variants.{index}")
+        found[index] = locked[variant_id]
+    return found
+
+
+def _stored_items(
+    changes: Sequence[Any], part: str, key: str, find: Callable[[Any], Any]
+) -> dict[int, Any]:
+    """By index, the stored item each change names by its ``key`` (``find(id)``)."""
+    found = {}
+    for index, change in enumerate(changes):
+        if getattr(change, key) is not None:
+            with _part(f"{part}.{index}"):
+                found[index] = find(getattr(change, key))
+    return found
+
+
+def _product_save_options(product: Product, options: Sequence[OptionChange], *, actor) -> None:
+    stored = _stored_items(options, "options", "option_id", lambda pk: _option_of(product, pk))
+
+    def change(index: int, option: OptionChange) -> None:
+        name, values = option.name, option.values
+        _option_update_apply(product, stored[index], name=name, values=values, actor=actor)
+
+    def create(_index: int, option: OptionChange) -> None:
+        name, values = _clean_option(option.name, option.values)
+        _option_create_apply(product, name=name, values=values, actor=actor)
+
+    _apply_each(
+        options,
+        "options",
+        stored,
+        delete=lambda index, _: _option_delete_apply(product, stored[index], actor=actor),
+        change=change,
+        new=create,
+    )
+
+
+def _product_save_variant(
+    product: Product, index: int, change: VariantChange, variant: Variant | None, *, actor
+) -> None:
+    """A stored ``variant``'s changes, else a new one; then its prices."""
+    if variant is not None:
+        clean = _clean_variant_changes(change.fields)
+        options = change.fields.get("options")
+        _variant_update_apply(product, variant, clean, options=options, actor=actor)
+    else:
+        _clean_variant_changes(change.fields)  # (unknown fields)
+        data = VariantInput(**{"sku": "", **change.fields})
+        clean = _clean_variant_input(data)
+        variant = _variant_create_apply(product, clean, options=data.options or {}, actor=actor)
+    for price in change.prices:
+        with _part(f"variants.{index}.prices.{str(price.currency).strip()[:3].upper()}"):
+            _product_save_price(product, variant, price, actor=actor)
+
+
+def _product_save_price(product: Product, variant: Variant, change: PriceChange, *, actor) -> None:
+    if change.amount is None or change.amount == "":
+        if change.compare_at_amount not in (None, ""):
+            raise CommerceInvalid({"amount": _("required")})
+        code = str(change.currency or "").strip().upper()
+        price = Price.objects.filter(variant=variant, currency=code).first()
+        if price is not None:
+            _price_delete_apply(product, variant, price, actor=actor)
+        return
+    code, value, compare_at = _clean_price(change.currency, change.amount, change.compare_at_amount)
+    _check_enabled(code)
+    _price_set_apply(product, variant, code, value, compare_at, actor=actor)
+
+
+def _product_save_images(
+    product: Product,
+    images: Sequence[ImageChange],
+    image_order: Sequence[UUID | str] | None,
+    *,
+    stored: list[tuple[Any, str]],
+    actor,
+) -> None:
+    named = _stored_items(images, "images", "image_id", lambda pk: _image_of(product, pk))
+
+    def change(index: int, image: ImageChange) -> None:
+        _image_update_apply(product, named[index], _clean_alt_text(image.alt_text), actor=actor)
+
+    def add(_index: int, image: ImageChange) -> None:
+        if image.file is None:
+            raise CommerceInvalid({"file": _("required")})
+        content_type, alt = _clean_image(image.file, image.alt_text)
+        _image_add_apply(product, image.file, content_type, alt, stored=stored, actor=actor)
+
+    _apply_each(
+        images,
+        "images",
+        named,
+        delete=lambda index, _: _image_delete_apply(product, named[index], actor=actor),
+        change=change,
+    )
+    if image_order is not None:
+        with _part("image_order"):
+            _images_reorder_apply(product, image_order, actor=actor)
+    _apply_each(images, "images", named, new=add)
