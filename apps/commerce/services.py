@@ -2896,8 +2896,10 @@ def product_save(
     :param fields: ``PRODUCT_FIELDS`` and ``category_ids``; a new product needs a title.
     :param image_order: the stored images that remain, in their new order (all of them).
 
-    Order: the product; deleted variants, then options deleted, changed and new; variants
-    changed, then new, each with its prices; images deleted, changed, reordered, then new.
+    Order: the product; variants deleted, changed, then new, each with its prices (a variant
+    names values of the options as they are stored); options deleted, changed, then new (a
+    new option gives every variant its first value); images deleted, changed, reordered,
+    then new.
 
     A refusal of a part names it (``error.part``: ``options.<i>``, ``variants.<i>``,
     ``variants.<i>.prices.<CUR>``, ``images.<i>`` or ``image_order``, ``i`` the index in its
@@ -2927,9 +2929,10 @@ def product_save(
             "variants",
             stored,
             delete=lambda index, _: _variant_delete_apply(product, stored[index], actor=actor),
+            change=save_variant,
+            new=save_variant,
         )
         _product_save_options(product, options, actor=actor)
-        _apply_each(variants, "variants", stored, change=save_variant, new=save_variant)
         _product_save_images(product, images, image_order, stored=stored_files, actor=actor)
     return product
 
