@@ -349,6 +349,14 @@ class VariantInline(admin.StackedInline):
 # -- images: a thumbnail, alt text per enabled locale, position; new ones uploaded ---------
 
 
+class _NotHere(forms.Widget):
+    """The cell of a field that does not apply to this row of a table (kept in the table so
+    the columns stay aligned)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return "-"
+
+
 class ImageForm(RejectableForm):
     locales: list[str] = []
     upload = forms.FileField(
@@ -382,7 +390,9 @@ class ImageForm(RejectableForm):
         hidden = "upload" if stored else "place"
         if hidden in self.fields:
             self.fields[hidden].disabled = True
-            self.fields[hidden].widget = forms.HiddenInput()
+            self.fields[hidden].widget = _NotHere()
+        for field in self.fields.values():  # (a table's cells have no <label> of their own)
+            field.widget.attrs.setdefault("aria-label", str(field.label))
         if stored:
             for locale in self.locales:
                 if alt_field(locale) in self.fields:
@@ -391,7 +401,7 @@ class ImageForm(RejectableForm):
                 self.fields["place"].initial = self.instance.position + 1
 
     def is_multipart(self) -> bool:
-        return True  # (also when the first form is a stored image's, without a file input)
+        return True  # (also when the first form is a stored image's: no file input)
 
     def alt_text(self) -> dict[str, str]:
         return {locale: self.cleaned_data.get(alt_field(locale)) or "" for locale in self.locales}
