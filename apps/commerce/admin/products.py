@@ -1,5 +1,6 @@
-"""Products with their translations, options and variants (prices per currency, stock per
-location) on one change form; status actions derived from ``services.PRODUCT_TRANSITIONS``."""
+"""Products with their translations, options, variants (prices per currency, stock per
+location) and images on one change form, saved by one ``services.product_save``; status
+actions derived from ``services.PRODUCT_TRANSITIONS``."""
 
 from __future__ import annotations
 
