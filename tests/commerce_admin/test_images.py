@@ -123,6 +123,20 @@ def test_images_are_listed_in_order_and_reordered_relabelled_and_deleted(merchan
     assert reordered.payload["image_ids"] == [str(third.pk), str(second.pk)]
 
 
+def test_an_image_moved_to_a_taken_position_goes_before_the_one_there(merchant_client):
+    product = make_product("Trail tent")
+    first, second, third = (add_image(product, en=name) for name in ("One", "Two", "Three"))
+    data = form_data(merchant_client.get(product_url(product)), **{"images-2-place": "1"})
+
+    response = merchant_client.post(product_url(product), data)
+
+    assert response.status_code == 302, errors_of(response)
+    with schema_context("acme"):
+        order = list(product.images.order_by("position").values_list("pk", flat=True))
+    assert order == [third.pk, first.pk, second.pk]
+    assert not events("commerce.product.image_updated")
+
+
 @pytest.mark.parametrize(
     ("upload", "message"),
     [

@@ -799,9 +799,10 @@ def _variant_changes(formset) -> Changes:
 
 def _image_changes(formset) -> tuple[Changes, list[Any] | None]:
     """``(ImageChange, its form)`` of each image form that changes something, and the new
-    order of the stored images kept (None: unchanged)."""
+    order of the stored images kept (None: unchanged): by the position asked for, an image
+    moved there before the one that was there."""
     found: Changes = []
-    kept: list[tuple[int, int, Any]] = []
+    kept: list[tuple[int, bool, int, Any]] = []
     for index, iform in enumerate(formset.forms if formset is not None else []):
         stored = None if iform.instance._state.adding else iform.instance.pk
         if iform in formset.deleted_forms:
@@ -810,7 +811,7 @@ def _image_changes(formset) -> tuple[Changes, list[Any] | None]:
             continue
         if stored:
             position = iform.cleaned_data.get("place") or iform.instance.position + 1
-            kept.append((position, index, stored))
+            kept.append((position, "place" not in iform.changed_data, index, stored))
             if iform.alt_changed():
                 change = services.ImageChange(image_id=stored, alt_text=iform.alt_text())
                 found.append((change, iform))
@@ -819,8 +820,8 @@ def _image_changes(formset) -> tuple[Changes, list[Any] | None]:
                 file=iform.cleaned_data["upload"], alt_text=iform.alt_text()
             )
             found.append((change, iform))
-    order = [image_id for _, _, image_id in sorted(kept)]
-    return found, (order if order != [image_id for _, _, image_id in kept] else None)
+    order = [image_id for *_, image_id in sorted(kept)]
+    return found, (order if order != [image_id for *_, image_id in kept] else None)
 
 
 def _option_error_field(key: str) -> str:
