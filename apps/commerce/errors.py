@@ -1,6 +1,6 @@
 """Typed errors of the commerce domain; each delivery channel maps them to HTTP in one place."""
 
-from apps.core.errors import Conflict, NotFound, ValidationFailed
+from apps.core.errors import Conflict, NotFound, PlatformError, ValidationFailed
 
 
 class CommerceInvalid(ValidationFailed):
@@ -78,3 +78,17 @@ class OutOfStock(Conflict):
 class ProductImageNotFound(NotFound):
     code = "product_image_not_found"
     title = "No such product image"
+
+
+def located(error: PlatformError, part: str) -> PlatformError:
+    """``error``, raised while writing ``part`` of a composite write (``variants.2``,
+    ``variants.0.prices.EUR``), saying so: ``error.part`` names it, and a ``CommerceInvalid``'s
+    field names start with it (``variants.2.sku``). An error already located keeps its part."""
+    if getattr(error, "part", None) is not None:
+        return error
+    if isinstance(error, CommerceInvalid):
+        error = CommerceInvalid(
+            {f"{part}.{name}": message for name, message in error.errors.items()}
+        )
+    error.part = part
+    return error

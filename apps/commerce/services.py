@@ -13,7 +13,8 @@ serialized per tenant by an advisory lock, so two moves can never make a cycle t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -29,7 +30,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from apps.core.errors import InvalidTransition
+from apps.core.errors import InvalidTransition, PlatformError
 from apps.core.images import ImageInvalid, validate_image
 from apps.core.models import model_update, would_cycle
 from apps.core.rendering import render_body
@@ -52,6 +53,7 @@ from .errors import (
     ReservationExpired,
     ReservationNotFound,
     VariantNotFound,
+    located,
 )
 from .models import (
     AdjustmentReason,
@@ -442,28 +444,69 @@ def product_create(
     actor=None,
 ) -> Product:
     """A new draft product (the handle is made from the title when not given)."""
+    with transaction.atomic():
+        return _product_create_apply(data=data, translations=translations, actor=actor)
+
+
+def _product_create_apply(
+    *, data: ProductInput, translations: Mapping[str, Mapping[str, Any]] | None, actor
+) -> Product:
+    """``product_create`` inside the caller's transaction."""
     values = {name: getattr(data, name) for name in PRODUCT_FIELDS}
     clean = _clean_text_fields(values, handle_fallback=str(data.title or ""))
     clean["description_html"] = render_body(clean["description"], clean["description_format"])
     category_ids = _check_categories(data.category_ids)
     cleaned_translations = _clean_translations(translations or {}, stored={})
-    with transaction.atomic():
-        if Product.objects.filter(handle=clean["handle"]).exists():
-            raise CommerceInvalid(_handle_taken(clean["handle"]))
-        if len(_key_share(Category, category_ids)) != len(category_ids):
-            raise CommerceInvalid({"category_ids": _("unknown category")})
-        product = Product(**clean)
-        _saved(product, _handle_taken(clean["handle"]))
-        product.categories.set(category_ids)
-        for locale, fields in cleaned_translations.items():
-            ProductTranslation.objects.create(product=product, locale=locale, **fields)
-        publish(
-            events.ProductCreated(
-                product_id=product.pk, version=product.version, handle=product.handle
-            ),
-            actor=actor,
-        )
+    if Product.objects.filter(handle=clean["handle"]).exists():
+        raise CommerceInvalid(_handle_taken(clean["handle"]))
+    if len(_key_share(Category, category_ids)) != len(category_ids):
+        raise CommerceInvalid({"category_ids": _("unknown category")})
+    product = Product(**clean)
+    _saved(product, _handle_taken(clean["handle"]))
+    product.categories.set(category_ids)
+    for locale, fields in cleaned_translations.items():
+        ProductTranslation.objects.create(product=product, locale=locale, **fields)
+    publish(
+        events.ProductCreated(
+            product_id=product.pk, version=product.version, handle=product.handle
+        ),
+        actor=actor,
+    )
     return product
+
+
+@dataclass
+class _ProductChange:
+    """A product update's input, checked before the product is locked."""
+
+    clean: dict[str, Any]
+    category_ids: list[int] | None
+    translations: Mapping[str, Mapping[str, Any]]
+    delete_locales: list[str]
+
+
+def _clean_product_change(
+    fields: Mapping[str, Any] | None,
+    translations: Mapping[str, Mapping[str, Any]] | None,
+    delete_locales: Iterable[str],
+) -> _ProductChange:
+    fields = dict(fields or {})
+    unknown = set(fields) - {*PRODUCT_FIELDS, "category_ids"}
+    if unknown:
+        raise CommerceInvalid({name: _("cannot be changed here") for name in sorted(unknown)})
+    category_ids = fields.pop("category_ids", None)
+    clean = _clean_text_fields(fields)
+    if category_ids is not None:
+        category_ids = _check_categories(category_ids)
+    translations = translations or {}
+    return _ProductChange(
+        clean=clean,
+        category_ids=category_ids,
+        translations=translations,
+        delete_locales=[
+            locale for locale in dict.fromkeys(delete_locales) if locale not in translations
+        ],
+    )
 
 
 def product_update(
@@ -483,62 +526,58 @@ def product_update(
 
     A change that changes nothing publishes nothing.
     """
-    fields = dict(fields or {})
-    unknown = set(fields) - {*PRODUCT_FIELDS, "category_ids"}
-    if unknown:
-        raise CommerceInvalid({name: _("cannot be changed here") for name in sorted(unknown)})
-    category_ids = fields.pop("category_ids", None)
-    clean = _clean_text_fields(fields)
-    if category_ids is not None:
-        category_ids = _check_categories(category_ids)
-    delete_locales = [
-        locale for locale in dict.fromkeys(delete_locales) if locale not in (translations or {})
-    ]
+    change = _clean_product_change(fields, translations, delete_locales)
     with transaction.atomic():
         product = _locked_product(product_id)
-        changed = model_update(instance=product, fields=clean, data=clean, save=False)
-        if {"description", "description_format"} & set(changed):
-            product.description_html = render_body(product.description, product.description_format)
-            changed_html = ["description_html"]
-        else:
-            changed_html = []
-        if changed:
-            if "handle" in changed and (
-                Product.objects.filter(handle=product.handle).exclude(pk=product.pk).exists()
-            ):
-                raise CommerceInvalid(_handle_taken(product.handle))
-            _saved(
-                product,
-                _handle_taken(product.handle),
-                update_fields=[*changed, *changed_html, "updated_at"],
-            )
-        if category_ids is not None:
-            current = set(product.categories.values_list("pk", flat=True))
-            if current != set(category_ids):
-                joining = set(category_ids) - current
-                if len(_key_share(Category, joining)) != len(joining):
-                    raise CommerceInvalid({"category_ids": _("unknown category")})
-                product.categories.set(category_ids)
-                changed.append("categories")
-
-        stored = {row.locale: row for row in product.translations.all()}
-        for locale, values in _clean_translations(translations or {}, stored=stored).items():
-            row = stored.get(locale)
-            if row is None:
-                ProductTranslation.objects.create(product=product, locale=locale, **values)
-                changed.append(f"translations.{locale}")
-            elif model_update(instance=row, fields=values, data=values):
-                changed.append(f"translations.{locale}")
-        for locale in delete_locales:
-            if locale not in stored:
-                raise CommerceInvalid(
-                    {"delete_locales": _("no '%(locale)s' translation") % {"locale": locale}}
-                )
-            stored[locale].delete()
-            changed.append(f"translations.{locale}")
-        if changed:
-            _product_changed(product, changed, actor=actor)
+        _product_update_apply(product, change, actor=actor)
     return product
+
+
+def _product_update_apply(product: Product, change: _ProductChange, *, actor) -> None:
+    """``product_update`` on a product locked by the caller."""
+    clean, category_ids = change.clean, change.category_ids
+    changed = model_update(instance=product, fields=clean, data=clean, save=False)
+    if {"description", "description_format"} & set(changed):
+        product.description_html = render_body(product.description, product.description_format)
+        changed_html = ["description_html"]
+    else:
+        changed_html = []
+    if changed:
+        if "handle" in changed and (
+            Product.objects.filter(handle=product.handle).exclude(pk=product.pk).exists()
+        ):
+            raise CommerceInvalid(_handle_taken(product.handle))
+        _saved(
+            product,
+            _handle_taken(product.handle),
+            update_fields=[*changed, *changed_html, "updated_at"],
+        )
+    if category_ids is not None:
+        current = set(product.categories.values_list("pk", flat=True))
+        if current != set(category_ids):
+            joining = set(category_ids) - current
+            if len(_key_share(Category, joining)) != len(joining):
+                raise CommerceInvalid({"category_ids": _("unknown category")})
+            product.categories.set(category_ids)
+            changed.append("categories")
+
+    stored = {row.locale: row for row in product.translations.all()}
+    for locale, values in _clean_translations(change.translations, stored=stored).items():
+        row = stored.get(locale)
+        if row is None:
+            ProductTranslation.objects.create(product=product, locale=locale, **values)
+            changed.append(f"translations.{locale}")
+        elif model_update(instance=row, fields=values, data=values):
+            changed.append(f"translations.{locale}")
+    for locale in change.delete_locales:
+        if locale not in stored:
+            raise CommerceInvalid(
+                {"delete_locales": _("no '%(locale)s' translation") % {"locale": locale}}
+            )
+        stored[locale].delete()
+        changed.append(f"translations.{locale}")
+    if changed:
+        _product_changed(product, changed, actor=actor)
 
 
 def _has_default_price(product: Product, *, excluding: Mapping[str, Any] | None = None) -> bool:
@@ -671,27 +710,43 @@ def option_create(
     name, values = _clean_option(name, values)
     with transaction.atomic():
         product = _locked_product(product_id)
-        options = list(product.options.all())
-        if len(options) >= ProductOption.MAX_PER_PRODUCT:
-            raise CommerceInvalid(
-                {"options": _("a product has at most %(count)d options")
-                 % {"count": ProductOption.MAX_PER_PRODUCT}}
-            )  # fmt: skip
-        if any(option.name.casefold() == name.casefold() for option in options):
-            raise CommerceInvalid({"name": _("the product already has this option")})
-        option = ProductOption.objects.create(product=product, name=name, position=len(options))
-        created = OptionValue.objects.bulk_create(
-            OptionValue(option=option, value=value, position=index)
-            for index, value in enumerate(values)
-        )
-        existing = list(product.variants.all())
-        VariantOptionValue.objects.bulk_create(
-            VariantOptionValue(variant=variant, option=option, value=created[0])
-            for variant in existing
-        )
-        if existing:
-            _rekey_variants(product)
-        _product_changed(product, ["options"] + (["variants"] if existing else []), actor=actor)
+        return _option_create_apply(product, name=name, values=values, actor=actor)
+
+
+def _option_create_apply(product: Product, *, name: str, values: list[str], actor) -> ProductOption:
+    """``option_create`` (its input cleaned) on a product locked by the caller."""
+    options = list(product.options.all())
+    if len(options) >= ProductOption.MAX_PER_PRODUCT:
+        raise CommerceInvalid(
+            {"options": _("a product has at most %(count)d options")
+             % {"count": ProductOption.MAX_PER_PRODUCT}}
+        )  # fmt: skip
+    if any(option.name.casefold() == name.casefold() for option in options):
+        raise CommerceInvalid({"name": _("the product already has this option")})
+    option = ProductOption.objects.create(product=product, name=name, position=len(options))
+    created = OptionValue.objects.bulk_create(
+        OptionValue(option=option, value=value, position=index)
+        for index, value in enumerate(values)
+    )
+    existing = list(product.variants.all())
+    VariantOptionValue.objects.bulk_create(
+        VariantOptionValue(variant=variant, option=option, value=created[0]) for variant in existing
+    )
+    if existing:
+        _rekey_variants(product)
+    _product_changed(product, ["options"] + (["variants"] if existing else []), actor=actor)
+    return option
+
+
+def _option_of(product: Product, option_id: Any) -> ProductOption:
+    """The product's option ``option_id`` (the product locked by the caller)."""
+    option = (
+        ProductOption.objects.filter(pk=option_id, product=product).first()
+        if _is_id(option_id)
+        else None
+    )
+    if option is None:
+        raise OptionNotFound(_("No such product option."))
     return option
 
 
@@ -704,10 +759,7 @@ def _locked_option(option_id: int) -> tuple[ProductOption, Product]:
     if product_id is None:
         raise OptionNotFound(_("No such product option."))
     product = _locked_product(product_id)
-    option = ProductOption.objects.filter(pk=option_id, product=product).first()
-    if option is None:  # deleted while we waited for the lock
-        raise OptionNotFound(_("No such product option."))
-    return option, product
+    return _option_of(product, option_id), product  # (gone if deleted while we waited)
 
 
 def option_update(
@@ -716,54 +768,71 @@ def option_update(
     """Rename an option and/or replace its ordered values; a value in use by a variant stays."""
     with transaction.atomic():
         option, product = _locked_option(option_id)
-        new_name, new_values = _clean_option(
-            option.name if name is None else name,
-            [v.value for v in option.values.all()] if values is None else values,
-        )
-        changed = []
-        if new_name != option.name:
-            if product.options.exclude(pk=option.pk).filter(name__iexact=new_name).exists():
-                raise CommerceInvalid({"name": _("the product already has this option")})
-            option.name = new_name
-            option.save(update_fields=["name"])
-            changed.append("options")
-        stored = {value.value: value for value in option.values.all()}
-        removed = [value for text, value in stored.items() if text not in new_values]
-        used = [value.value for value in removed if value.choices.exists()]
-        if used:
-            raise CatalogConflict(
-                _("Values in use by variants cannot be removed: %(values)s")
-                % {"values": ", ".join(used)}
-            )
-        for value in removed:
-            value.delete()
-        for position, text in enumerate(new_values):
-            value = stored.get(text)
-            if value is None:
-                OptionValue.objects.create(option=option, value=text, position=position)
-            elif value.position != position:
-                value.position = position
-                value.save(update_fields=["position"])
-        if removed or [v.value for v in option.values.order_by("position")] != list(stored):
-            changed.append(f"options.{option.position}.values")
-        if changed:
-            _product_changed(product, list(dict.fromkeys(changed)), actor=actor)
+        _option_update_apply(product, option, name=name, values=values, actor=actor)
     return option
+
+
+def _option_update_apply(
+    product: Product,
+    option: ProductOption,
+    *,
+    name: str | None,
+    values: Sequence[str] | None,
+    actor,
+) -> None:
+    """``option_update`` on a product locked by the caller."""
+    new_name, new_values = _clean_option(
+        option.name if name is None else name,
+        [v.value for v in option.values.all()] if values is None else values,
+    )
+    changed = []
+    if new_name != option.name:
+        if product.options.exclude(pk=option.pk).filter(name__iexact=new_name).exists():
+            raise CommerceInvalid({"name": _("the product already has this option")})
+        option.name = new_name
+        option.save(update_fields=["name"])
+        changed.append("options")
+    stored = {value.value: value for value in option.values.all()}
+    removed = [value for text, value in stored.items() if text not in new_values]
+    used = [value.value for value in removed if value.choices.exists()]
+    if used:
+        raise CatalogConflict(
+            _("Values in use by variants cannot be removed: %(values)s")
+            % {"values": ", ".join(used)}
+        )
+    for value in removed:
+        value.delete()
+    for position, text in enumerate(new_values):
+        value = stored.get(text)
+        if value is None:
+            OptionValue.objects.create(option=option, value=text, position=position)
+        elif value.position != position:
+            value.position = position
+            value.save(update_fields=["position"])
+    if removed or [v.value for v in option.values.order_by("position")] != list(stored):
+        changed.append(f"options.{option.position}.values")
+    if changed:
+        _product_changed(product, list(dict.fromkeys(changed)), actor=actor)
 
 
 def option_delete(*, option_id: int, actor=None) -> None:
     """Delete an option; its variants lose that value (refused if two would become identical)."""
     with transaction.atomic():
         option, product = _locked_option(option_id)
-        position = option.position
-        option.delete()
-        for later in product.options.filter(position__gt=position).order_by("position"):
-            later.position -= 1
-            later.save(update_fields=["position"])
-        has_variants = product.variants.exists()
-        if has_variants:
-            _rekey_variants(product)
-        _product_changed(product, ["options"] + (["variants"] if has_variants else []), actor=actor)
+        _option_delete_apply(product, option, actor=actor)
+
+
+def _option_delete_apply(product: Product, option: ProductOption, *, actor) -> None:
+    """``option_delete`` on a product locked by the caller."""
+    position = option.position
+    option.delete()
+    for later in product.options.filter(position__gt=position).order_by("position"):
+        later.position -= 1
+        later.save(update_fields=["position"])
+    has_variants = product.variants.exists()
+    if has_variants:
+        _rekey_variants(product)
+    _product_changed(product, ["options"] + (["variants"] if has_variants else []), actor=actor)
 
 
 def options_reorder(*, product_id: UUID, option_ids: Sequence[int], actor=None) -> None:
@@ -914,24 +983,48 @@ def _variant_event(cls, variant: Variant, product: Product, **extra) -> events.D
 
 def variant_create(*, product_id: UUID, data: VariantInput, actor=None) -> Variant:
     """A new variant with one value of each of the product's options."""
-    values = {name: getattr(data, name) for name in VARIANT_FIELDS}
-    clean = _clean_variant(values)
+    clean = _clean_variant_input(data)
     with transaction.atomic():
         product = _locked_product(product_id)
-        picked = _resolve_options(product, data.options or {})
-        key = _option_key(value.pk for value in picked)
-        _combination_taken(product, key)
-        if Variant.objects.filter(sku=clean["sku"]).exists():
-            raise CommerceInvalid(_sku_taken(clean["sku"]))
-        variant = Variant(product=product, option_key=key, **clean)
-        _saved(variant, _sku_taken(clean["sku"]))
-        VariantOptionValue.objects.bulk_create(
-            VariantOptionValue(variant=variant, option_id=value.option_id, value=value)
-            for value in picked
-        )
-        _bump(product)
-        publish(_variant_event(events.VariantCreated, variant, product), actor=actor)
+        return _variant_create_apply(product, clean, options=data.options or {}, actor=actor)
+
+
+def _clean_variant_input(data: VariantInput) -> dict[str, Any]:
+    return _clean_variant({name: getattr(data, name) for name in VARIANT_FIELDS})
+
+
+def _variant_create_apply(
+    product: Product, clean: dict[str, Any], *, options: Mapping[str, Any], actor
+) -> Variant:
+    """``variant_create`` (its fields cleaned) on a product locked by the caller."""
+    picked = _resolve_options(product, options)
+    key = _option_key(value.pk for value in picked)
+    _combination_taken(product, key)
+    if Variant.objects.filter(sku=clean["sku"]).exists():
+        raise CommerceInvalid(_sku_taken(clean["sku"]))
+    variant = Variant(product=product, option_key=key, **clean)
+    _saved(variant, _sku_taken(clean["sku"]))
+    VariantOptionValue.objects.bulk_create(
+        VariantOptionValue(variant=variant, option_id=value.option_id, value=value)
+        for value in picked
+    )
+    _bump(product)
+    publish(_variant_event(events.VariantCreated, variant, product), actor=actor)
     return variant
+
+
+def _locked_variants(product: Product, variant_ids: Iterable[UUID]) -> dict[UUID, Variant]:
+    """The product's variants among ``variant_ids``, locked in primary-key order (the product
+    locked by the caller); a variant that is not the product's is missing."""
+    wanted = sorted(set(variant_ids))
+    if not wanted:
+        return {}
+    rows = (
+        Variant.objects.filter(pk__in=wanted, product=product)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )
+    return {variant.pk: variant for variant in rows}
 
 
 def _locked_variant(variant_id: UUID) -> tuple[Variant, Product]:
@@ -941,59 +1034,63 @@ def _locked_variant(variant_id: UUID) -> tuple[Variant, Product]:
     except (IndexError, DjangoValidationError, ValueError, TypeError):
         raise VariantNotFound(_("No such variant.")) from None
     product = _locked_product(product_id)
-    variant = (
-        Variant.objects.select_for_update(of=("self",))
-        .filter(pk=variant_id, product=product)
-        .first()
-    )
-    if variant is None:
+    variant = _locked_variants(product, [_uuid(variant_id)]).get(_uuid(variant_id))
+    if variant is None:  # deleted while we waited for the lock
         raise VariantNotFound(_("No such variant."))
     return variant, product
 
 
 def variant_update(*, variant_id: UUID, actor=None, **changes: Any) -> Variant:
     """Change any of ``VARIANT_FIELDS`` (``options``: the full choice, one value per option)."""
+    clean = _clean_variant_changes(changes)
+    with transaction.atomic():
+        variant, product = _locked_variant(variant_id)
+        _variant_update_apply(product, variant, clean, options=changes.get("options"), actor=actor)
+    return variant
+
+
+def _clean_variant_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - set(VARIANT_FIELDS)
     if unknown:
         raise CommerceInvalid({name: _("cannot be changed here") for name in sorted(unknown)})
-    clean = _clean_variant(changes)
-    with transaction.atomic():
-        variant, product = _locked_variant(variant_id)
-        changed = model_update(instance=variant, fields=clean, data=clean, save=False)
-        if "options" in changes:
-            picked = _resolve_options(product, changes["options"])
-            key = _option_key(value.pk for value in picked)
-            if key != variant.option_key:
-                _combination_taken(product, key, excluding=variant.pk)
-                variant.option_key = key
-                variant.choices.all().delete()
-                VariantOptionValue.objects.bulk_create(
-                    VariantOptionValue(variant=variant, option_id=value.option_id, value=value)
-                    for value in picked
-                )
-                changed += ["options"]
-        if not changed:
-            return variant
-        if (
-            "sku" in changed
-            and Variant.objects.filter(sku=variant.sku).exclude(pk=variant.pk).exists()
-        ):
-            raise CommerceInvalid(_sku_taken(variant.sku))
-        fields = [name for name in changed if name != "options"]
-        _saved(
-            variant,
-            _sku_taken(variant.sku),
-            update_fields=[
-                *fields,
-                *(["option_key"] if "options" in changed else []),
-                "updated_at",
-            ],
-        )
-        _bump(product)
-        publish(
-            _variant_event(events.VariantUpdated, variant, product, changed=changed), actor=actor
-        )
-    return variant
+    return _clean_variant(changes)
+
+
+def _variant_update_apply(
+    product: Product,
+    variant: Variant,
+    clean: dict[str, Any],
+    *,
+    options: Mapping[str, Any] | None,
+    actor,
+) -> None:
+    """``variant_update`` (its changes cleaned; ``options`` None: unchanged) on a product and
+    variant locked by the caller."""
+    changed = model_update(instance=variant, fields=clean, data=clean, save=False)
+    if options is not None:
+        picked = _resolve_options(product, options)
+        key = _option_key(value.pk for value in picked)
+        if key != variant.option_key:
+            _combination_taken(product, key, excluding=variant.pk)
+            variant.option_key = key
+            variant.choices.all().delete()
+            VariantOptionValue.objects.bulk_create(
+                VariantOptionValue(variant=variant, option_id=value.option_id, value=value)
+                for value in picked
+            )
+            changed += ["options"]
+    if not changed:
+        return
+    if "sku" in changed and Variant.objects.filter(sku=variant.sku).exclude(pk=variant.pk).exists():
+        raise CommerceInvalid(_sku_taken(variant.sku))
+    fields = [name for name in changed if name != "options"]
+    _saved(
+        variant,
+        _sku_taken(variant.sku),
+        update_fields=[*fields, *(["option_key"] if "options" in changed else []), "updated_at"],
+    )
+    _bump(product)
+    publish(_variant_event(events.VariantUpdated, variant, product, changed=changed), actor=actor)
 
 
 def _keeps_active_product_priced(product: Product, *, excluding: Mapping[str, Any]) -> None:
@@ -1014,33 +1111,33 @@ def variant_delete(*, variant_id: UUID, actor=None) -> None:
     active product's last variant priced in the default currency)."""
     with transaction.atomic():
         variant, product = _locked_variant(variant_id)
-        _keeps_active_product_priced(product, excluding={"variant": variant})
-        _refuse_held_stock(variants=[variant])
-        variant_pk, sku = variant.pk, variant.sku
-        variant.delete()
-        _bump(product)
-        variant.pk = variant_pk
-        publish(
-            events.VariantDeleted(
-                product_id=product.pk, version=product.version, variant_id=variant_pk, sku=sku
-            ),
-            actor=actor,
-        )
+        _variant_delete_apply(product, variant, actor=actor)
+
+
+def _variant_delete_apply(product: Product, variant: Variant, *, actor) -> None:
+    """``variant_delete`` on a product and variant locked by the caller."""
+    _keeps_active_product_priced(product, excluding={"variant": variant})
+    _refuse_held_stock(variants=[variant])
+    variant_pk, sku = variant.pk, variant.sku
+    variant.delete()
+    _bump(product)
+    variant.pk = variant_pk
+    publish(
+        events.VariantDeleted(
+            product_id=product.pk, version=product.version, variant_id=variant_pk, sku=sku
+        ),
+        actor=actor,
+    )
 
 
 # -- prices -------------------------------------------------------------------------------
 
 
-def price_set(
-    *,
-    variant_id: UUID,
-    currency: str,
-    amount: Decimal | str | int,
-    compare_at_amount: Decimal | str | int | None = None,
-    actor=None,
-) -> Price:
-    """Set the variant's price in ``currency`` (an enabled one), rounded half-up to the
-    currency's minor unit; the compare-at price, if any, must be higher."""
+def _clean_price(
+    currency: str, amount: Any, compare_at_amount: Any
+) -> tuple[str, Decimal, Decimal | None]:
+    """The currency code, the amount and the compare-at amount (or None), rounded to the
+    currency's minor unit; the compare-at amount must be higher."""
     errors: dict[str, str] = {}
     try:
         code = normalize_currency(currency)
@@ -1066,33 +1163,65 @@ def price_set(
                 % {"amount": value}
             }
         )
-    with transaction.atomic():
-        if code not in store_settings().enabled_currencies:
-            raise CommerceInvalid(
-                {"currency": _("%(code)s is not enabled for this store") % {"code": code}}
-            )
-        variant, product = _locked_variant(variant_id)
-        price = Price.objects.filter(variant=variant, currency=code).first()
-        if price is None:
-            price = Price.objects.create(
-                variant=variant, currency=code, amount=value, compare_at_amount=compare_at
-            )
-        else:
-            data = {"amount": value, "compare_at_amount": compare_at}
-            if not model_update(instance=price, fields=data, data=data):
-                return price
-        _bump(product)
-        publish(
-            events.PriceSet(
-                product_id=product.pk,
-                version=product.version,
-                variant_id=variant.pk,
-                currency=code,
-                amount=value,
-                compare_at_amount=compare_at,
-            ),
-            actor=actor,
+    return code, value, compare_at
+
+
+def _check_enabled(code: str) -> None:
+    if code not in store_settings().enabled_currencies:
+        raise CommerceInvalid(
+            {"currency": _("%(code)s is not enabled for this store") % {"code": code}}
         )
+
+
+def price_set(
+    *,
+    variant_id: UUID,
+    currency: str,
+    amount: Decimal | str | int,
+    compare_at_amount: Decimal | str | int | None = None,
+    actor=None,
+) -> Price:
+    """Set the variant's price in ``currency`` (an enabled one), rounded half-up to the
+    currency's minor unit; the compare-at price, if any, must be higher."""
+    code, value, compare_at = _clean_price(currency, amount, compare_at_amount)
+    with transaction.atomic():
+        _check_enabled(code)
+        variant, product = _locked_variant(variant_id)
+        return _price_set_apply(product, variant, code, value, compare_at, actor=actor)
+
+
+def _price_set_apply(
+    product: Product,
+    variant: Variant,
+    code: str,
+    value: Decimal,
+    compare_at: Decimal | None,
+    *,
+    actor,
+) -> Price:
+    """``price_set`` (its input cleaned, the currency enabled) on a product and variant locked
+    by the caller."""
+    price = Price.objects.filter(variant=variant, currency=code).first()
+    if price is None:
+        price = Price.objects.create(
+            variant=variant, currency=code, amount=value, compare_at_amount=compare_at
+        )
+    else:
+        data = {"amount": value, "compare_at_amount": compare_at}
+        if not model_update(instance=price, fields=data, data=data):
+            return price
+    _bump(product)
+    publish(
+        events.PriceSet(
+            product_id=product.pk,
+            version=product.version,
+            variant_id=variant.pk,
+            currency=code,
+            amount=value,
+            compare_at_amount=compare_at,
+        ),
+        actor=actor,
+    )
     return price
 
 
@@ -1105,15 +1234,23 @@ def price_delete(*, variant_id: UUID, currency: str, actor=None) -> None:
         price = Price.objects.filter(variant=variant, currency=code).first()
         if price is None:
             raise PriceNotFound(_("This variant has no price in %(code)s.") % {"code": code[:3]})
-        _keeps_active_product_priced(product, excluding={"pk": price.pk})
-        price.delete()
-        _bump(product)
-        publish(
-            events.PriceDeleted(
-                product_id=product.pk, version=product.version, variant_id=variant.pk, currency=code
-            ),
-            actor=actor,
-        )
+        _price_delete_apply(product, variant, price, actor=actor)
+
+
+def _price_delete_apply(product: Product, variant: Variant, price: Price, *, actor) -> None:
+    """``price_delete`` of a stored ``price`` on a product and variant locked by the caller."""
+    _keeps_active_product_priced(product, excluding={"pk": price.pk})
+    price.delete()
+    _bump(product)
+    publish(
+        events.PriceDeleted(
+            product_id=product.pk,
+            version=product.version,
+            variant_id=variant.pk,
+            currency=price.currency,
+        ),
+        actor=actor,
+    )
 
 
 # -- collections --------------------------------------------------------------------------
@@ -1841,6 +1978,17 @@ def _clean_alt_text(alt_text: Any) -> dict[str, str]:
     return clean
 
 
+def _image_of(product: Product, image_id: Any) -> ProductImage:
+    """The product's image ``image_id`` (the product locked by the caller)."""
+    try:
+        image = ProductImage.objects.filter(pk=image_id, product=product).first()
+    except (DjangoValidationError, ValueError, TypeError):
+        image = None
+    if image is None:
+        raise ProductImageNotFound(_("No such product image."))
+    return image
+
+
 def _locked_image(image_id: UUID) -> tuple[ProductImage, Product]:
     """The image and its product, the product's row locked first."""
     try:
@@ -1849,10 +1997,28 @@ def _locked_image(image_id: UUID) -> tuple[ProductImage, Product]:
     except (IndexError, DjangoValidationError, ValueError, TypeError):
         raise ProductImageNotFound(_("No such product image.")) from None
     product = _locked_product(product_id)
-    image = ProductImage.objects.filter(pk=image_id, product=product).first()
-    if image is None:  # deleted while we waited for the lock
-        raise ProductImageNotFound(_("No such product image."))
-    return image, product
+    return _image_of(product, image_id), product  # (gone if deleted while we waited)
+
+
+def _clean_image(file: UploadedFile, alt_text: Any) -> tuple[str, dict[str, str]]:
+    """The upload's type, once ``apps.core.images`` accepts it, and its alt texts."""
+    try:
+        content_type = validate_image(file)
+    except ImageInvalid as error:
+        raise CommerceInvalid({"file": error.detail}) from None
+    return content_type, _clean_alt_text(alt_text)
+
+
+@contextmanager
+def _files_removed_on_failure() -> Iterator[list[tuple[Any, str]]]:
+    """Collects ``(storage, name)`` of the files stored inside; removes them if it fails."""
+    stored: list[tuple[Any, str]] = []
+    try:
+        yield stored
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
 
 
 def product_image_add(
@@ -1862,42 +2028,46 @@ def product_image_add(
 
     :param alt_text: per enabled locale, what the picture shows (300 characters at most).
     """
-    try:
-        content_type = validate_image(file)
-    except ImageInvalid as error:
-        raise CommerceInvalid({"file": error.detail}) from None
-    alt = _clean_alt_text(alt_text)
-    stored: list[tuple[Any, str]] = []
-    try:
-        with transaction.atomic():
-            product = _locked_product(product_id)
-            position = product.images.count()
-            if position >= MAX_IMAGES_PER_PRODUCT:
-                raise CommerceInvalid(
-                    {"file": _("a product has at most %(count)d images")
-                     % {"count": MAX_IMAGES_PER_PRODUCT}}
-                )  # fmt: skip
-            image = ProductImage(
-                product=product, content_type=content_type, size=file.size, position=position,
-                alt_text=alt,
-            )  # fmt: skip
-            # Named after the product, not after whatever the uploader's file was called.
-            name = f"{product.handle[:60]}{IMAGE_EXTENSIONS[content_type]}"
-            image.file.save(name, file, save=False)
-            stored.append((image.file.storage, image.file.name))
-            image.save()
-            _bump(product)
-            publish(
-                events.ProductImageAdded(
-                    product_id=product.pk, version=product.version, image_id=image.pk,
-                    position=position, content_type=content_type, size=image.size,
-                ),
-                actor=actor,
-            )  # fmt: skip
-    except BaseException:
-        for storage, stored_name in stored:
-            storage.delete(stored_name)
-        raise
+    content_type, alt = _clean_image(file, alt_text)
+    with _files_removed_on_failure() as stored, transaction.atomic():
+        product = _locked_product(product_id)
+        return _image_add_apply(product, file, content_type, alt, stored=stored, actor=actor)
+
+
+def _image_add_apply(
+    product: Product,
+    file: UploadedFile,
+    content_type: str,
+    alt: dict[str, str],
+    *,
+    stored: list[tuple[Any, str]],
+    actor,
+) -> ProductImage:
+    """``product_image_add`` (its input cleaned) on a product locked by the caller; the file
+    stored is added to ``stored``."""
+    position = product.images.count()
+    if position >= MAX_IMAGES_PER_PRODUCT:
+        raise CommerceInvalid(
+            {"file": _("a product has at most %(count)d images")
+             % {"count": MAX_IMAGES_PER_PRODUCT}}
+        )  # fmt: skip
+    image = ProductImage(
+        product=product, content_type=content_type, size=file.size, position=position,
+        alt_text=alt,
+    )  # fmt: skip
+    # Named after the product, not after whatever the uploader's file was called.
+    name = f"{product.handle[:60]}{IMAGE_EXTENSIONS[content_type]}"
+    image.file.save(name, file, save=False)
+    stored.append((image.file.storage, image.file.name))
+    image.save()
+    _bump(product)
+    publish(
+        events.ProductImageAdded(
+            product_id=product.pk, version=product.version, image_id=image.pk,
+            position=position, content_type=content_type, size=image.size,
+        ),
+        actor=actor,
+    )  # fmt: skip
     return image
 
 
@@ -1908,29 +2078,43 @@ def product_image_update(
     alt = _clean_alt_text(alt_text)
     with transaction.atomic():
         image, product = _locked_image(image_id)
-        locales = sorted(
-            locale
-            for locale in {*image.alt_text, *alt}
-            if image.alt_text.get(locale) != alt.get(locale)
-        )
-        if not locales:
-            return image
-        image.alt_text = alt
-        image.save(update_fields=["alt_text", "updated_at"])
-        _bump(product)
-        publish(
-            events.ProductImageUpdated(
-                product_id=product.pk, version=product.version, image_id=image.pk, locales=locales
-            ),
-            actor=actor,
-        )
+        _image_update_apply(product, image, alt, actor=actor)
     return image
+
+
+def _image_update_apply(product: Product, image: ProductImage, alt: dict[str, str], *, actor):
+    """``product_image_update`` (the alt texts cleaned) on a product locked by the caller."""
+    locales = sorted(
+        locale
+        for locale in {*image.alt_text, *alt}
+        if image.alt_text.get(locale) != alt.get(locale)
+    )
+    if not locales:
+        return
+    image.alt_text = alt
+    image.save(update_fields=["alt_text", "updated_at"])
+    _bump(product)
+    publish(
+        events.ProductImageUpdated(
+            product_id=product.pk, version=product.version, image_id=image.pk, locales=locales
+        ),
+        actor=actor,
+    )
 
 
 def product_images_reorder(
     *, product_id: UUID, image_ids: Sequence[UUID | str], actor=None
 ) -> list[ProductImage]:
     """Put the product's images in the order of ``image_ids`` (all of them, each once)."""
+    with transaction.atomic():
+        product = _locked_product(product_id)
+        return _images_reorder_apply(product, image_ids, actor=actor)
+
+
+def _images_reorder_apply(
+    product: Product, image_ids: Sequence[UUID | str], *, actor
+) -> list[ProductImage]:
+    """``product_images_reorder`` on a product locked by the caller."""
     given = [] if isinstance(image_ids, str | bytes) else list(image_ids or [])
     wanted: list[UUID] = []
     for value in given:
@@ -1938,30 +2122,28 @@ def product_images_reorder(
             wanted.append(value if isinstance(value, UUID) else UUID(str(value)))
         except ValueError:
             break
-    with transaction.atomic():
-        product = _locked_product(product_id)
-        images = {image.pk: image for image in product.images.all()}
-        if (
-            not wanted
-            or len(wanted) != len(given)
-            or len(set(wanted)) != len(wanted)
-            or set(wanted) != set(images)
-        ):
-            raise CommerceInvalid({"image_ids": _("give each of the product's images once")})
-        moved = [images[pk] for pk in wanted]
-        changed = [image for position, image in enumerate(moved) if image.position != position]
-        if not changed:
-            return moved
-        for position, image in enumerate(moved):
-            image.position = position
-        ProductImage.objects.bulk_update(changed, ["position"])  # the unique position is deferred
-        _bump(product)
-        publish(
-            events.ProductImageReordered(
-                product_id=product.pk, version=product.version, image_ids=wanted
-            ),
-            actor=actor,
-        )
+    images = {image.pk: image for image in product.images.all()}
+    if (
+        not wanted
+        or len(wanted) != len(given)
+        or len(set(wanted)) != len(wanted)
+        or set(wanted) != set(images)
+    ):
+        raise CommerceInvalid({"image_ids": _("give each of the product's images once")})
+    moved = [images[pk] for pk in wanted]
+    changed = [image for position, image in enumerate(moved) if image.position != position]
+    if not changed:
+        return moved
+    for position, image in enumerate(moved):
+        image.position = position
+    ProductImage.objects.bulk_update(changed, ["position"])  # the unique position is deferred
+    _bump(product)
+    publish(
+        events.ProductImageReordered(
+            product_id=product.pk, version=product.version, image_ids=wanted
+        ),
+        actor=actor,
+    )
     return moved
 
 
@@ -1969,18 +2151,23 @@ def product_image_delete(*, image_id: UUID, actor=None) -> None:
     """Delete an image (the later ones move up); its file goes once the deletion commits."""
     with transaction.atomic():
         image, product = _locked_image(image_id)
-        image_pk, position = image.pk, image.position
-        storage, name = image.file.storage, image.file.name
-        image.delete()
-        product.images.filter(position__gt=position).update(position=F("position") - 1)
-        _bump(product)
-        publish(
-            events.ProductImageDeleted(
-                product_id=product.pk, version=product.version, image_id=image_pk
-            ),
-            actor=actor,
-        )
-        transaction.on_commit(lambda: _delete_files(storage, [name]))
+        _image_delete_apply(product, image, actor=actor)
+
+
+def _image_delete_apply(product: Product, image: ProductImage, *, actor) -> None:
+    """``product_image_delete`` on a product locked by the caller."""
+    image_pk, position = image.pk, image.position
+    storage, name = image.file.storage, image.file.name
+    image.delete()
+    product.images.filter(position__gt=position).update(position=F("position") - 1)
+    _bump(product)
+    publish(
+        events.ProductImageDeleted(
+            product_id=product.pk, version=product.version, image_id=image_pk
+        ),
+        actor=actor,
+    )
+    transaction.on_commit(lambda: _delete_files(storage, [name]))
 
 
 def _delete_files(storage, names: Iterable[str]) -> None:
@@ -2747,3 +2934,261 @@ def _sell_reserved(
         )  # fmt: skip
     stock.publish_low(actor=actor)
     return adjustments
+
+
+# -- the whole product in one write (the merchants' product form) --------------------------
+
+
+@dataclass
+class OptionChange:
+    """One option for ``product_save``: a new one (no ``option_id``), a stored one's new name
+    or values (``None``: kept), or its deletion."""
+
+    option_id: int | None = None
+    name: str | None = None
+    values: Sequence[str] | None = None
+    delete: bool = False
+
+
+@dataclass
+class PriceChange:
+    """A variant's price in ``currency``; no ``amount``: no price (a stored one is removed)."""
+
+    currency: str
+    amount: Decimal | str | int | None = None
+    compare_at_amount: Decimal | str | int | None = None
+
+
+@dataclass
+class VariantChange:
+    """One variant for ``product_save``: a new one (no ``variant_id``; ``fields`` as
+    ``VariantInput``'s), a stored one's changed ``fields`` (``options``: the full choice), or
+    its deletion; then its ``prices``."""
+
+    variant_id: UUID | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    prices: Sequence[PriceChange] = ()
+    delete: bool = False
+
+
+@dataclass
+class ImageChange:
+    """One image for ``product_save``: a new one (``file``, added after the others), a stored
+    one's alt texts (``alt_text``: the full map), or its deletion."""
+
+    image_id: UUID | None = None
+    file: UploadedFile | None = None
+    alt_text: Mapping[str, str] | None = None
+    delete: bool = False
+
+
+@contextmanager
+def _part(name: str) -> Iterator[None]:
+    """Errors raised inside name the part of ``product_save`` they are about."""
+    try:
+        yield
+    except PlatformError as error:
+        raise located(error, name) from None
+
+
+_Apply = Callable[[int, Any], Any]
+
+
+def _apply_each(
+    changes: Sequence[Any],
+    part: str,
+    stored: Mapping[int, Any],
+    *,
+    delete: _Apply | None = None,
+    change: _Apply | None = None,
+    new: _Apply | None = None,
+) -> None:
+    """Among ``changes`` (by index, ``stored`` the items they name): ``delete(index, item)``
+    each stored item deleted, then ``change`` each stored item kept, then ``new`` each new
+    one (a new one deleted is nothing); a refusal is located at ``<part>.<index>``."""
+    groups = (
+        (delete, lambda index, item: item.delete and index in stored),
+        (change, lambda index, item: not item.delete and index in stored),
+        (new, lambda index, item: not item.delete and index not in stored),
+    )
+    for apply, chosen in groups:
+        if apply is None:
+            continue
+        for index, item in enumerate(changes):
+            if chosen(index, item):
+                with _part(f"{part}.{index}"):
+                    apply(index, item)
+
+
+def product_save(
+    *,
+    product_id: UUID | None,
+    fields: Mapping[str, Any] | None = None,
+    translations: Mapping[str, Mapping[str, Any]] | None = None,
+    delete_locales: Iterable[str] = (),
+    options: Sequence[OptionChange] = (),
+    variants: Sequence[VariantChange] = (),
+    images: Sequence[ImageChange] = (),
+    image_order: Sequence[UUID | str] | None = None,
+    actor=None,
+) -> Product:
+    """Create (no ``product_id``) or change a product with its translations, options,
+    variants, prices and images, in one transaction under one lock of the product: all of it
+    or nothing. Each part is written by the helper of its own service and publishes that
+    service's event, each with the next version of the product.
+
+    :param fields: ``PRODUCT_FIELDS`` and ``category_ids``; a new product needs a title.
+    :param image_order: the stored images that remain, in their new order (all of them).
+
+    Order: the product; variants deleted, changed, then new, each with its prices (a variant
+    names values of the options as they are stored); options deleted, changed, then new (a
+    new option gives every variant its first value); images deleted, changed, reordered,
+    then new.
+
+    A refusal of a part names it (``error.part``: ``options.<i>``, ``variants.<i>``,
+    ``variants.<i>.prices.<CUR>``, ``images.<i>`` or ``image_order``, ``i`` the index in its
+    list; see ``errors.located``), and a ``CommerceInvalid``'s field names start with it
+    (``variants.2.sku``, ``variants.0.prices.EUR.amount``); one of the product's own fields
+    or translations has no part.
+    """
+    fields = dict(fields or {})
+    with _files_removed_on_failure() as stored_files, transaction.atomic():
+        if product_id is None:
+            unknown = set(fields) - {*PRODUCT_FIELDS, "category_ids"}
+            if unknown:
+                raise CommerceInvalid({name: _("cannot be changed here") for name in unknown})
+            data = ProductInput(**{"title": "", **fields})
+            product = _product_create_apply(data=data, translations=translations, actor=actor)
+        else:
+            change = _clean_product_change(fields, translations, delete_locales)
+            product = _locked_product(product_id)
+            _product_update_apply(product, change, actor=actor)
+        stored = _stored_variants(product, variants)
+
+        def save_variant(index: int, change: VariantChange) -> None:
+            _product_save_variant(product, index, change, stored.get(index), actor=actor)
+
+        _apply_each(
+            variants,
+            "variants",
+            stored,
+            delete=lambda index, _: _variant_delete_apply(product, stored[index], actor=actor),
+            change=save_variant,
+            new=save_variant,
+        )
+        _product_save_options(product, options, actor=actor)
+        _product_save_images(product, images, image_order, stored=stored_files, actor=actor)
+    return product
+
+
+def _stored_variants(product: Product, variants: Sequence[VariantChange]) -> dict[int, Variant]:
+    """The stored variants ``variants`` name, by index, locked in primary-key order."""
+    named: dict[int, UUID] = {}
+    for index, variant in enumerate(variants):
+        if variant.variant_id is not None:
+            with _part(f"variants.{index}"):
+                named[index] = _uuid(variant.variant_id)
+    locked = _locked_variants(product, named.values())
+    found: dict[int, Variant] = {}
+    for index, variant_id in named.items():
+        if variant_id not in locked:
+            raise located(VariantNotFound(_("No such variant.")), f"variants.{index}")
+        found[index] = locked[variant_id]
+    return found
+
+
+def _stored_items(
+    changes: Sequence[Any], part: str, key: str, find: Callable[[Any], Any]
+) -> dict[int, Any]:
+    """By index, the stored item each change names by its ``key`` (``find(id)``)."""
+    found = {}
+    for index, change in enumerate(changes):
+        if getattr(change, key) is not None:
+            with _part(f"{part}.{index}"):
+                found[index] = find(getattr(change, key))
+    return found
+
+
+def _product_save_options(product: Product, options: Sequence[OptionChange], *, actor) -> None:
+    stored = _stored_items(options, "options", "option_id", lambda pk: _option_of(product, pk))
+
+    def change(index: int, option: OptionChange) -> None:
+        name, values = option.name, option.values
+        _option_update_apply(product, stored[index], name=name, values=values, actor=actor)
+
+    def create(_index: int, option: OptionChange) -> None:
+        name, values = _clean_option(option.name, option.values)
+        _option_create_apply(product, name=name, values=values, actor=actor)
+
+    _apply_each(
+        options,
+        "options",
+        stored,
+        delete=lambda index, _: _option_delete_apply(product, stored[index], actor=actor),
+        change=change,
+        new=create,
+    )
+
+
+def _product_save_variant(
+    product: Product, index: int, change: VariantChange, variant: Variant | None, *, actor
+) -> None:
+    """A stored ``variant``'s changes, else a new one; then its prices."""
+    if variant is not None:
+        clean = _clean_variant_changes(change.fields)
+        options = change.fields.get("options")
+        _variant_update_apply(product, variant, clean, options=options, actor=actor)
+    else:
+        _clean_variant_changes(change.fields)  # (unknown fields)
+        data = VariantInput(**{"sku": "", **change.fields})
+        clean = _clean_variant_input(data)
+        variant = _variant_create_apply(product, clean, options=data.options or {}, actor=actor)
+    for price in change.prices:
+        with _part(f"variants.{index}.prices.{str(price.currency).strip()[:3].upper()}"):
+            _product_save_price(product, variant, price, actor=actor)
+
+
+def _product_save_price(product: Product, variant: Variant, change: PriceChange, *, actor) -> None:
+    if change.amount is None or change.amount == "":
+        if change.compare_at_amount not in (None, ""):
+            raise CommerceInvalid({"amount": _("required")})
+        code = str(change.currency or "").strip().upper()
+        price = Price.objects.filter(variant=variant, currency=code).first()
+        if price is not None:
+            _price_delete_apply(product, variant, price, actor=actor)
+        return
+    code, value, compare_at = _clean_price(change.currency, change.amount, change.compare_at_amount)
+    _check_enabled(code)
+    _price_set_apply(product, variant, code, value, compare_at, actor=actor)
+
+
+def _product_save_images(
+    product: Product,
+    images: Sequence[ImageChange],
+    image_order: Sequence[UUID | str] | None,
+    *,
+    stored: list[tuple[Any, str]],
+    actor,
+) -> None:
+    named = _stored_items(images, "images", "image_id", lambda pk: _image_of(product, pk))
+
+    def change(index: int, image: ImageChange) -> None:
+        _image_update_apply(product, named[index], _clean_alt_text(image.alt_text), actor=actor)
+
+    def add(_index: int, image: ImageChange) -> None:
+        if image.file is None:
+            raise CommerceInvalid({"file": _("required")})
+        content_type, alt = _clean_image(image.file, image.alt_text)
+        _image_add_apply(product, image.file, content_type, alt, stored=stored, actor=actor)
+
+    _apply_each(
+        images,
+        "images",
+        named,
+        delete=lambda index, _: _image_delete_apply(product, named[index], actor=actor),
+        change=change,
+    )
+    if image_order is not None:
+        with _part("image_order"):
+            _images_reorder_apply(product, image_order, actor=actor)
+    _apply_each(images, "images", named, new=add)

@@ -14,7 +14,7 @@ permissions a group was given, and the admin index does not list them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,24 @@ class ServiceRejected(Exception):
 def add_errors(form: forms.BaseForm, errors: dict[str, str]) -> None:
     for name, message in errors.items():
         form.add_error(name if name in form.fields else None, message)
+
+
+def alt_field(locale: str) -> str:
+    """The name of an image form's alt text field for ``locale``."""
+    return f"alt_{locale}"
+
+
+def alt_text_fields(locales: Iterable[str], *, max_length: int = 300) -> dict[str, forms.Field]:
+    """An image form's alt text fields, one per locale."""
+    return {
+        alt_field(locale): forms.CharField(
+            label=gettext("Alt text (%(locale)s)") % {"locale": locale},
+            required=False,
+            max_length=max_length,
+            help_text=gettext_lazy("What the image shows, for readers who cannot see it."),
+        )
+        for locale in locales
+    }
 
 
 def adopt(instance, saved) -> None:

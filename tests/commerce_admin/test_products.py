@@ -324,3 +324,85 @@ def test_a_price_is_changed_and_a_compare_at_price_added(merchant_client, shop):
         }
     assert prices == {"USD": (Decimal("4.50"), Decimal("6")), "EUR": (Decimal("4"), None)}
     assert len(events("commerce.price.set", product.pk)) == 3
+
+
+def test_the_whole_form_is_one_product_save(merchant_client, shop, monkeypatch):
+    product = make_product()
+    with schema_context("acme"):
+        size = services.option_create(product_id=product.pk, name="Size", values=["S", "M"])
+        variant = services.variant_create(
+            product_id=product.pk, data=services.VariantInput(sku="ONE", options={"Size": "S"})
+        )
+        services.price_set(variant_id=variant.pk, currency="USD", amount="5")
+    calls = []
+    for name in dir(services):
+        function = getattr(services, name)
+        if callable(function) and name.split("_")[0] in {"product", "option", "variant", "price"}:
+            monkeypatch.setattr(services, name, _recorded(calls, name, function))
+    data = form_data(
+        merchant_client.get(product_url(product)),
+        title="Renamed",
+        **{"variants-0-price_USD": "6", "variants-0-barcode": "123"},
+    )
+    add_inline(
+        data, "variants", **{**VARIANT, "sku": "TWO", "price_EUR": "4", f"option_{size.pk}": "M"}
+    )
+    add_inline(data, "options", name="Colour", values="Red, Blue")
+
+    response = merchant_client.post(product_url(product), data)
+
+    assert response.status_code == 302, errors_of(response)
+    assert calls == ["product_save"]
+    assert len(events("commerce.variant.created", product.pk)) == 2  # (ONE's too)
+    assert len(events("commerce.price.set", product.pk)) == 3
+    with schema_context("acme"):
+        assert Variant.objects.get(sku="TWO").choices.get(option=size).value.value == "M"
+
+
+def _recorded(calls, name, function):
+    def recorded(*args, **kwargs):
+        calls.append(name)
+        return function(*args, **kwargs)
+
+    return recorded
+
+
+def test_a_refusal_lands_on_the_inline_form_and_field_it_names(merchant_client, shop):
+    product = make_product()
+    with schema_context("acme"):
+        services.option_create(product_id=product.pk, name="Size", values=["S", "M", "L"])
+    with schema_context("acme"):
+        for sku, size in (("S-1", "S"), ("M-1", "M")):
+            services.variant_create(
+                product_id=product.pk, data=services.VariantInput(sku=sku, options={"Size": size})
+            )
+    data = form_data(
+        merchant_client.get(product_url(product)),
+        title="Renamed",
+        **{
+            "variants-0-barcode": "111",  # valid, changed
+            "variants-1-price_EUR": "4",
+            "variants-1-compare_at_EUR": "3",  # refused
+        },
+    )
+
+    response = merchant_client.post(product_url(product), data)
+
+    errors = errors_of(response)
+    assert set(errors) == {"__all__", "variants-1-compare_at_EUR"}
+    assert "must be higher" in str(errors["variants-1-compare_at_EUR"])
+    with schema_context("acme"):
+        product.refresh_from_db()
+        assert product.title == "Linen shirt"
+        assert Variant.objects.get(sku="S-1").barcode == ""
+        assert not Price.objects.filter(currency="EUR").exists()
+
+    data = form_data(
+        merchant_client.get(product_url(product)),
+        **{"options-0-values": "S, M, L, S", "variants-1-sku": "M-2"},
+    )
+    errors = errors_of(merchant_client.post(product_url(product), data))
+    assert set(errors) == {"__all__", "options-0-values"}
+    assert "given twice" in str(errors["options-0-values"])
+    with schema_context("acme"):
+        assert Variant.objects.filter(sku="M-1").exists()

@@ -1,9 +1,9 @@
-"""Products with their translations, options and variants (prices per currency, stock per
-location) on one change form; status actions derived from ``services.PRODUCT_TRANSITIONS``."""
+"""Products with their translations, options, variants (prices per currency, stock per
+location) and images on one change form, saved by one ``services.product_save``; status
+actions derived from ``services.PRODUCT_TRANSITIONS``."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -30,16 +30,16 @@ from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from apps.core.admin import adopt, names
+from apps.core.admin import adopt, alt_field, alt_text_fields, names
 from apps.core.errors import PlatformError
 from apps.core.transitions import Transition
 
 from .. import selectors, services
 from ..admin_csv import export_catalog_csv
-from ..errors import CommerceInvalid
 from ..models import (
     Price,
     Product,
+    ProductImage,
     ProductOption,
     ProductStatus,
     ProductTranslation,
@@ -347,6 +347,116 @@ class VariantInline(admin.StackedInline):
         )
 
 
+# -- images: a thumbnail, alt text per enabled locale, position; new ones uploaded ---------
+
+
+class _NotHere(forms.Widget):
+    """The cell of a field that does not apply to this row of a table (kept in the table so
+    the columns stay aligned)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return "-"
+
+
+class ImageForm(RejectableForm):
+    locales: list[str] = []
+    upload = forms.FileField(
+        label=gettext_lazy("new image"),
+        required=False,
+        help_text=gettext_lazy(
+            "JPEG, PNG, GIF or WebP, at most 10 MB. The content is checked, not the name."
+        ),
+    )
+    # Not the model's ``position`` (0-based, unique): the place a merchant asks for.
+    place = forms.IntegerField(
+        label=gettext_lazy("position"),
+        required=False,
+        min_value=1,
+        help_text=gettext_lazy("1 is the main image."),
+    )
+
+    class Meta:
+        model = ProductImage
+        fields: list[str] = []
+
+    @classmethod
+    def build(cls, locales: list[str]) -> type[ImageForm]:
+        fields = alt_text_fields(locales, max_length=services.ALT_TEXT_MAX_LENGTH)
+        return type(cls.__name__, (cls,), {**fields, "locales": locales})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = not self.instance._state.adding
+        # A stored image keeps its file; a new one takes its place after the others.
+        hidden = "upload" if stored else "place"
+        if hidden in self.fields:
+            self.fields[hidden].disabled = True
+            self.fields[hidden].widget = _NotHere()
+        for field in self.fields.values():  # (a table's cells have no <label> of their own)
+            field.widget.attrs.setdefault("aria-label", str(field.label))
+        if stored:
+            for locale in self.locales:
+                if alt_field(locale) in self.fields:
+                    self.fields[alt_field(locale)].initial = self.instance.alt_text.get(locale, "")
+            if "place" in self.fields:
+                self.fields["place"].initial = self.instance.position + 1
+
+    def is_multipart(self) -> bool:
+        return True  # (also when the first form is a stored image's: no file input)
+
+    def alt_text(self) -> dict[str, str]:
+        return {locale: self.cleaned_data.get(alt_field(locale)) or "" for locale in self.locales}
+
+    def alt_changed(self) -> bool:
+        return any(alt_field(locale) in self.changed_data for locale in self.locales)
+
+    def error_field(self, key: str) -> str:
+        """The field of this form a service's error ``key`` is about."""
+        if key == "file":
+            return "upload"
+        if key.startswith("alt_text."):
+            name = alt_field(key.removeprefix("alt_text."))
+            return name if name in self.fields else "__all__"
+        return "__all__"
+
+
+class ImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ImageForm
+    extra = 1
+    max_num = services.MAX_IMAGES_PER_PRODUCT
+    readonly_fields = ["thumbnail"]
+    verbose_name = gettext_lazy("image")
+    verbose_name_plural = gettext_lazy("images (the first is the main one)")
+
+    def get_fields(self, request, obj=None):
+        alts = [alt_field(locale) for locale in selectors.current_locales()]
+        return ["thumbnail", "upload", *alts, "place"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        form = ImageForm.build(selectors.current_locales())
+        kwargs["form"] = with_rejections(request, form)
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description=gettext_lazy("image"))
+    def thumbnail(self, obj: ProductImage):
+        if obj is None or not obj.file:
+            return "-"
+        return format_html(
+            '<img src="{}" alt="{}" class="commerce-thumbnail" width="{}" height="{}">',
+            obj.file.url,
+            obj.alt(selectors.current_locales()[0]),
+            *_thumbnail_size(obj),
+        )
+
+
+def _thumbnail_size(image: ProductImage, box: int = 64) -> tuple[int, int]:
+    """The image's width and height scaled to fit ``box`` pixels."""
+    width, height = image.width or box, image.height or box
+    scale = min(box / width, box / height, 1)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 # -- the product admin -------------------------------------------------------------------------
 
 
@@ -371,7 +481,7 @@ def _default_currency(request) -> str:
 @admin.register(Product)
 class ProductAdmin(CommerceAdmin):
     form = ProductForm
-    inlines = [OptionInline, VariantInline, TranslationInline]
+    inlines = [OptionInline, VariantInline, ImageInline, TranslationInline]
     change_form_template = "admin/commerce/product/change_form.html"
     change_list_template = "admin/commerce/product/change_list.html"  # with the CSV links
     # Few columns: the list fits a 1280 px window with the sidebars open.
@@ -502,165 +612,47 @@ class ProductAdmin(CommerceAdmin):
         """Nothing here: the product is written in ``save_related``, with its inlines."""
 
     def save_related(self, request, form, formsets, change):
+        """The whole form is one ``product_save``; a refusal goes back on the form it names."""
         by_model = {formset.model: formset for formset in formsets}
         for formset in formsets:
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        translations = by_model.get(ProductTranslation)
-        product_id = self._save_product(request, form, translations, change)
-        if ProductOption in by_model:
-            self._save_options(request, product_id, by_model[ProductOption])
-        if Variant in by_model:
-            self._save_variants(request, product_id, by_model[Variant])
-        # What the admin logs next (``str(product)``) is read again.
-        getattr(form.instance, "_prefetched_objects_cache", {}).clear()
-
-    def _save_product(self, request, form, translations, change):
         data = form.cleaned_data
-        changed_translations: dict[str, dict[str, Any]] = {}
-        delete_locales: list[str] = []
-        prefixes: dict[str, str] = {}
-        if translations is not None:
-            for tform in translations.forms:
-                locale = (tform.cleaned_data or {}).get("locale")
-                if tform in translations.deleted_forms:
-                    if tform.instance.pk:
-                        delete_locales.append(tform.instance.locale)
-                    continue
-                if not tform.has_changed() or not locale:
-                    continue
-                prefixes[locale] = tform.prefix
-                changed_translations[locale] = {
-                    name: tform.cleaned_data.get(name) or "" for name in services.TRANSLATION_FIELDS
-                }
-                changed_translations[locale]["description_format"] = (
-                    tform.cleaned_data.get("description_format") or "markdown"
-                )
-                if tform.instance.pk and tform.instance.locale != locale:
-                    delete_locales.append(tform.instance.locale)
+        if change:
+            fields = {
+                name: data.get(name) or ""
+                for name in form.changed_data
+                if name in services.PRODUCT_FIELDS
+            }
+            if "categories" in form.changed_data:
+                fields["category_ids"] = [c.pk for c in data.get("categories") or []]
+        else:
+            fields = {name: data.get(name) or "" for name in services.PRODUCT_FIELDS}
+            fields["category_ids"] = [c.pk for c in data.get("categories") or []]
+        translations, delete_locales, prefixes = _translation_changes(
+            by_model.get(ProductTranslation)
+        )
+        options = _option_changes(by_model.get(ProductOption))
+        variants = _variant_changes(by_model.get(Variant))
+        images, image_order = _image_changes(by_model.get(ProductImage))
         try:
-            if change:
-                fields = {
-                    name: data.get(name) or ""
-                    for name in form.changed_data
-                    if name in services.PRODUCT_FIELDS
-                }
-                if "categories" in form.changed_data:
-                    fields["category_ids"] = [c.pk for c in data.get("categories") or []]
-                services.product_update(
-                    product_id=form.instance.pk,
-                    fields=fields,
-                    translations=changed_translations,
-                    delete_locales=delete_locales,
-                    actor=request.user,
-                )
-                return form.instance.pk
-            product = services.product_create(
-                data=services.ProductInput(
-                    **{name: data.get(name) or "" for name in services.PRODUCT_FIELDS},
-                    category_ids=[c.pk for c in data.get("categories") or []],
-                ),
-                translations=changed_translations,
+            product = services.product_save(
+                product_id=form.instance.pk if change else None,
+                fields=fields,
+                translations=translations,
+                delete_locales=delete_locales,
+                options=[option for option, _ in options],
+                variants=[variant for variant, _ in variants],
+                images=[image for image, _ in images],
+                image_order=image_order,
                 actor=request.user,
             )
-        except CommerceInvalid as error:
-            raise _translation_rejection(error.errors, prefixes) from error
-        adopt(form.instance, product)
-        return product.pk
-
-    def _save_options(self, request, product_id, formset) -> None:
-        for oform in formset.forms:
-            try:
-                if oform in formset.deleted_forms:
-                    if oform.instance.pk:
-                        services.option_delete(option_id=oform.instance.pk, actor=request.user)
-                elif oform.instance.pk and oform.has_changed():
-                    services.option_update(
-                        option_id=oform.instance.pk,
-                        name=oform.cleaned_data["name"],
-                        values=oform.value_list(),
-                        actor=request.user,
-                    )
-                elif not oform.instance.pk and oform.has_changed():
-                    services.option_create(
-                        product_id=product_id,
-                        name=oform.cleaned_data["name"],
-                        values=oform.value_list(),
-                        actor=request.user,
-                    )
-            except PlatformError as error:
-                raise _form_rejection(
-                    error, oform, _option_error_field, deleted=oform in formset.deleted_forms
-                ) from None
-
-    def _save_variants(self, request, product_id, formset) -> None:
-        for vform in formset.forms:
-            try:
-                stored = not vform.instance._state.adding
-                if vform in formset.deleted_forms:
-                    if stored:
-                        services.variant_delete(variant_id=vform.instance.pk, actor=request.user)
-                    continue
-                if not vform.has_changed():
-                    continue
-                values = {name: vform.cleaned_data.get(name) for name in VARIANT_FIELDS}
-                values["barcode"] = values["barcode"] or ""
-                values["low_stock_threshold"] = values["low_stock_threshold"] or 0
-                values["position"] = values["position"] or 0
-                if stored:
-                    changes = {k: v for k, v in values.items() if k in vform.changed_data}
-                    if vform.options_changed():
-                        changes["options"] = vform.chosen_options()
-                    if changes:
-                        services.variant_update(
-                            variant_id=vform.instance.pk, actor=request.user, **changes
-                        )
-                    variant_id = vform.instance.pk
-                else:
-                    variant = services.variant_create(
-                        product_id=product_id,
-                        data=services.VariantInput(**values, options=vform.chosen_options()),
-                        actor=request.user,
-                    )
-                    variant_id = variant.pk
-            except PlatformError as error:
-                raise _form_rejection(
-                    error, vform, vform.error_field, deleted=vform in formset.deleted_forms
-                ) from None
-            self._save_prices(request, vform, variant_id)
-
-    def _save_prices(self, request, vform, variant_id) -> None:
-        stored = set()
-        if not vform.instance._state.adding:
-            stored = {price.currency for price in vform.instance.prices.all()}
-        for currency in vform.currencies:
-            fields = (_price_field(currency), _compare_at_field(currency))
-            if not any(name in vform.changed_data for name in fields):
-                continue
-            amount: Decimal | None = vform.cleaned_data.get(fields[0])
-            compare_at: Decimal | None = vform.cleaned_data.get(fields[1])
-            try:
-                if amount is None:
-                    if currency in stored:
-                        services.price_delete(
-                            variant_id=variant_id, currency=currency, actor=request.user
-                        )
-                    elif compare_at is not None:
-                        raise CommerceInvalid({"amount": gettext("required")})
-                    continue
-                services.price_set(
-                    variant_id=variant_id,
-                    currency=currency,
-                    amount=amount,
-                    compare_at_amount=compare_at,
-                    actor=request.user,
-                )
-            except PlatformError as error:
-                raise _form_rejection(
-                    error,
-                    vform,
-                    partial(vform.error_field, currency=currency),
-                    default=_price_field(currency),
-                ) from None
+        except PlatformError as error:
+            forms_of = {"options": options, "variants": variants, "images": images}
+            raise _save_rejection(error, prefixes, forms_of) from None
+        if not change:
+            adopt(form.instance, product)
+        # What the admin logs next (``str(product)``) is read again.
+        getattr(form.instance, "_prefetched_objects_cache", {}).clear()
 
     def delete_model(self, request, obj):
         services.product_delete(product_id=obj.pk, actor=request.user)
@@ -726,21 +718,151 @@ def _money(amount, currency: str) -> str:
     return str(Money(amount, currency))
 
 
+def _translation_changes(formset) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, str]]:
+    """The changed translations by locale, the locales to delete, and each locale's form
+    prefix (for the refusals)."""
+    changed: dict[str, dict[str, Any]] = {}
+    delete_locales: list[str] = []
+    prefixes: dict[str, str] = {}
+    for tform in formset.forms if formset is not None else []:
+        locale = (tform.cleaned_data or {}).get("locale")
+        if tform in formset.deleted_forms:
+            if tform.instance.pk:
+                delete_locales.append(tform.instance.locale)
+            continue
+        if not tform.has_changed() or not locale:
+            continue
+        prefixes[locale] = tform.prefix
+        changed[locale] = {
+            name: tform.cleaned_data.get(name) or "" for name in services.TRANSLATION_FIELDS
+        }
+        changed[locale]["description_format"] = (
+            tform.cleaned_data.get("description_format") or "markdown"
+        )
+        if tform.instance.pk and tform.instance.locale != locale:
+            delete_locales.append(tform.instance.locale)
+    return changed, delete_locales, prefixes
+
+
+Changes = list[tuple[Any, forms.BaseForm]]
+
+
+def _option_changes(formset) -> Changes:
+    """``(OptionChange, its form)`` of each option form that changes something."""
+    found: Changes = []
+    for oform in formset.forms if formset is not None else []:
+        stored = oform.instance.pk
+        if oform in formset.deleted_forms:
+            if stored:
+                found.append((services.OptionChange(option_id=stored, delete=True), oform))
+        elif oform.has_changed():
+            name, values = oform.cleaned_data["name"], oform.value_list()
+            found.append((services.OptionChange(option_id=stored, name=name, values=values), oform))
+    return found
+
+
+def _variant_changes(formset) -> Changes:
+    """``(VariantChange, its form)`` of each variant form that changes something."""
+    found: Changes = []
+    for vform in formset.forms if formset is not None else []:
+        stored = None if vform.instance._state.adding else vform.instance.pk
+        if vform in formset.deleted_forms:
+            if stored:
+                found.append((services.VariantChange(variant_id=stored, delete=True), vform))
+            continue
+        if not vform.has_changed():
+            continue
+        values = {name: vform.cleaned_data.get(name) for name in VARIANT_FIELDS}
+        values["barcode"] = values["barcode"] or ""
+        values["low_stock_threshold"] = values["low_stock_threshold"] or 0
+        values["position"] = values["position"] or 0
+        if stored:
+            fields = {k: v for k, v in values.items() if k in vform.changed_data}
+            if vform.options_changed():
+                fields["options"] = vform.chosen_options()
+        else:
+            fields = {**values, "options": vform.chosen_options()}
+        prices = [
+            services.PriceChange(
+                currency=currency,
+                amount=vform.cleaned_data.get(_price_field(currency)),
+                compare_at_amount=vform.cleaned_data.get(_compare_at_field(currency)),
+            )
+            for currency in vform.currencies
+            if {_price_field(currency), _compare_at_field(currency)} & set(vform.changed_data)
+        ]
+        found.append(
+            (services.VariantChange(variant_id=stored, fields=fields, prices=prices), vform)
+        )
+    return found
+
+
+def _image_changes(formset) -> tuple[Changes, list[Any] | None]:
+    """``(ImageChange, its form)`` of each image form that changes something, and the new
+    order of the stored images kept (None: unchanged): by the position asked for, an image
+    moved there before the one that was there."""
+    found: Changes = []
+    kept: list[tuple[int, bool, int, Any]] = []
+    for index, iform in enumerate(formset.forms if formset is not None else []):
+        stored = None if iform.instance._state.adding else iform.instance.pk
+        if iform in formset.deleted_forms:
+            if stored:
+                found.append((services.ImageChange(image_id=stored, delete=True), iform))
+            continue
+        if stored:
+            position = iform.cleaned_data.get("place") or iform.instance.position + 1
+            kept.append((position, "place" not in iform.changed_data, index, stored))
+            if iform.alt_changed():
+                change = services.ImageChange(image_id=stored, alt_text=iform.alt_text())
+                found.append((change, iform))
+        elif iform.cleaned_data.get("upload"):
+            change = services.ImageChange(
+                file=iform.cleaned_data["upload"], alt_text=iform.alt_text()
+            )
+            found.append((change, iform))
+    order = [image_id for *_, image_id in sorted(kept)]
+    return found, (order if order != [image_id for *_, image_id in kept] else None)
+
+
 def _option_error_field(key: str) -> str:
     if key.startswith("values"):
         return "values"
     return "name" if key == "name" else "__all__"
 
 
-def _form_rejection(
-    error: PlatformError, form, field_of, *, default: str = "__all__", deleted: bool = False
+def _save_rejection(
+    error: PlatformError, prefixes: dict[str, str], forms_of: dict[str, Changes]
 ) -> InlineRejected:
-    """The refusal of a service called for one inline ``form``, on the fields it names (a
-    refusal that names none goes to ``default``). A deleted form shows no errors, so the
-    refusal to delete goes above the whole form, with the item's name."""
+    """``product_save``'s refusal on the form of the part it names (``error.part``), else on
+    the product's form or its translations'."""
+    part = getattr(error, "part", None)
     errors = getattr(error, "errors", None)
     if not isinstance(errors, dict) or not errors:
         errors = {"__all__": error.detail}
+    if part is None:
+        return _translation_rejection(errors, prefixes)
+    kind, _, rest = part.partition(".")
+    index, _, price = rest.partition(".prices.")
+    if kind not in forms_of or not index.isdigit() or int(index) >= len(forms_of[kind]):
+        return InlineRejected(errors={"__all__": error.detail})  # (the images' order)
+    change, form = forms_of[kind][int(index)]
+    errors = {str(key).removeprefix(f"{part}."): message for key, message in errors.items()}
+    default = "__all__"
+    if kind == "options":
+        field_of = _option_error_field
+    elif price:
+        field_of, default = partial(form.error_field, currency=price), _price_field(price)
+    else:
+        field_of = form.error_field
+    return _form_rejection(errors, form, field_of, default=default, deleted=change.delete)
+
+
+def _form_rejection(
+    errors: dict[str, str], form, field_of, *, default: str = "__all__", deleted: bool = False
+) -> InlineRejected:
+    """A refusal of one inline ``form``'s part, on the fields it names (``__all__`` goes to
+    ``default``). A deleted form shows no errors, so the refusal to delete goes above the
+    whole form, with the item's name."""
     if deleted:
         name = str(form.instance)
         detail = " ".join(str(message) for message in errors.values())

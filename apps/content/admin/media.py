@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
 
-from apps.core.admin import ServiceAdmin, adopt
+from apps.core.admin import ServiceAdmin, adopt, alt_field, alt_text_fields
 
 from .. import services
 from ..models import Media
@@ -31,10 +31,6 @@ FILE_FIELDS = (
 )
 
 
-def _alt_field(locale: str) -> str:
-    return f"alt_{locale}"
-
-
 class MediaForm(forms.ModelForm):
     """The file (checked by ``services.media_upload``) and one alt text per enabled locale."""
 
@@ -52,15 +48,7 @@ class MediaForm(forms.ModelForm):
 
     @classmethod
     def for_locales(cls, locales: Iterable[str]) -> type[MediaForm]:
-        fields = {
-            _alt_field(locale): forms.CharField(
-                label=gettext("Alt text (%(locale)s)") % {"locale": locale},
-                required=False,
-                max_length=300,
-                help_text=gettext_lazy("What the image shows, for readers who cannot see it."),
-            )
-            for locale in locales
-        }
+        fields = alt_text_fields(locales)
         return type("MediaForm", (cls,), {**fields, "locales": list(locales)})
 
     def __init__(self, *args, **kwargs):
@@ -68,16 +56,16 @@ class MediaForm(forms.ModelForm):
         if not self.instance._state.adding:
             self.fields.pop("file", None)  # an uploaded file is kept as it is; upload a new one
         for locale in self.locales:
-            if _alt_field(locale) in self.fields:
-                self.fields[_alt_field(locale)].initial = (self.instance.alt_text or {}).get(
+            if alt_field(locale) in self.fields:
+                self.fields[alt_field(locale)].initial = (self.instance.alt_text or {}).get(
                     locale, ""
                 )
 
     def alt_text(self) -> dict[str, str]:
         return {
-            locale: self.cleaned_data[_alt_field(locale)]
+            locale: self.cleaned_data[alt_field(locale)]
             for locale in self.locales
-            if self.cleaned_data.get(_alt_field(locale))
+            if self.cleaned_data.get(alt_field(locale))
         }
 
 
@@ -98,7 +86,7 @@ class MediaAdmin(ServiceAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
-        alt = [_alt_field(locale) for locale in current_locales()]
+        alt = [alt_field(locale) for locale in current_locales()]
         if obj is None:
             return [(None, {"fields": ["file", *alt]})]
         if not self.has_change_permission(request, obj):
