@@ -10,7 +10,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Min, Prefetch, QuerySet, Sum
 
 from apps.tenancy.selectors import current_locales
 
@@ -475,3 +475,46 @@ def collections_with_members() -> QuerySet[Collection]:
     return collections().prefetch_related(
         Prefetch("members", queryset=CollectionProduct.objects.order_by("position"))
     )
+
+
+# -- the storefront's shop pages -----------------------------------------------------------
+
+
+def product_for_page(handle: str) -> Product | None:
+    """An active product with what its public page shows, in six queries whatever its number
+    of variants: the product, its translations, variants, their prices, their option values
+    (with the options) and its images. Options come from the variants' values, so a value no
+    variant has is never offered; collections and categories are left out."""
+    return (
+        Product.objects.filter(handle=handle, status=ProductStatus.ACTIVE)
+        .prefetch_related(
+            Prefetch("translations", queryset=ProductTranslation.objects.order_by("locale")),
+            Prefetch("variants", queryset=_variants_queryset()),
+            Prefetch("images", queryset=ProductImage.objects.order_by("position")),
+        )
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class OptionChoice:
+    """An option's values among the active products, in the options' own order."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+def active_option_choices() -> list[OptionChoice]:
+    """Every option name and value that some variant of an active product has (one query),
+    for the shop's filters. Values keep their order within options (the lowest position
+    any product gives them); names are sorted."""
+    rows = (
+        VariantOptionValue.objects.filter(variant__product__status=ProductStatus.ACTIVE)
+        .values_list("option__name", "value__value")
+        .annotate(first=Min("value__position"))
+        .order_by("option__name", "first", "value__value")
+    )
+    grouped: dict[str, list[str]] = {}
+    for name, value, _position in rows:
+        grouped.setdefault(name, []).append(value)
+    return [OptionChoice(name=name, values=tuple(values)) for name, values in grouped.items()]
