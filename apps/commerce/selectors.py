@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import ValidationError
-from django.db.models import Min, Prefetch, QuerySet, Sum
+from django.db.models import Min, Prefetch, Q, QuerySet, Sum, Value
 
 from apps.tenancy.selectors import current_locales
 
@@ -518,3 +520,21 @@ def active_option_choices() -> list[OptionChoice]:
     for name, value, _position in rows:
         grouped.setdefault(name, []).append(value)
     return [OptionChoice(name=name, values=tuple(values)) for name, values in grouped.items()]
+
+
+def active_products_for_sitemap() -> list[tuple[str, datetime, list[str]]]:
+    """``(handle, updated_at, translated locales)`` of every active product, in one query."""
+    rows = (
+        Product.objects.filter(status=ProductStatus.ACTIVE)
+        .annotate(
+            locales=ArrayAgg(
+                "translations__locale",
+                distinct=True,
+                filter=Q(translations__isnull=False),
+                default=Value([]),
+            )
+        )
+        .order_by("handle")
+        .values_list("handle", "updated_at", "locales")
+    )
+    return list(rows)

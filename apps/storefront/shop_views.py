@@ -414,3 +414,23 @@ def product_detail(request: HttpRequest, handle: str) -> HttpResponse:
         ),
     }
     return _respond(request, "shop/product.html", locale, context)
+
+
+# -- sitemap.xml ----------------------------------------------------------------------------
+
+
+def shop_sitemap_entries(locale: ReaderLocale, localized, entry) -> list[dict[str, Any]]:
+    """The shop's index in every locale and each active product in the locales it has a text
+    in (one query; nothing while no product is active); ``localized(url, code)`` and ``entry(urls, lastmod)`` are the sitemap's."""
+    products = commerce.active_products_for_sitemap()
+    if not products:  # a store with nothing on sale: no shop to point search engines at
+        return []
+    newest = max((updated_at for _handle, updated_at, _locales in products), default=None)
+    index_url = reverse("shop:index")
+    entries = entry({code: localized(index_url, code) for code in locale.available}, newest)
+    for handle, updated_at, translated in products:
+        url = reverse("shop:product", args=[handle])
+        written = {locale.default, *translated}
+        urls = {code: localized(url, code) for code in locale.available if code in written}
+        entries += entry(urls, updated_at)
+    return entries

@@ -56,7 +56,8 @@ TENANT = "acme"
 SITE_TABLES = (
     "content_node, content_category, content_tag, content_media, pages_menu, "
     "index_content_listing, index_aggregate_activity, events_processed, django_admin_log, "
-    "django_session"
+    "django_session, commerce_product, commerce_collection, commerce_category, "
+    "commerce_location, commerce_storesettings, index_product_listing"
 )
 
 
@@ -260,7 +261,7 @@ def _forget_tenants() -> None:
 
 @pytest.fixture(scope="package")
 def site_data(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[None]:
-    """acme in English and German with the demo's pages, menus and posts, committed.
+    """acme in English and German with the demo's pages, menus, posts and shop, committed.
 
     The relay delivers the events (as a worker would), so the content listing and
     the pages' snapshot are current before any page is opened.

@@ -483,3 +483,29 @@ def test_a_product_page_costs_eight_queries_whatever_its_variants(
     assert len(_json_ld(html)["offers"]) == variants
     assert html.count('<option value="') == (variants + 15 + 10 if variants > 1 else 0)
     assert html.count('alt="Picture ') == 3
+
+
+# -- where readers find the shop ---------------------------------------------------------
+
+
+def test_the_sitemap_lists_the_shop_and_its_active_products(acme_client, catalogue):
+    xml = acme_client.get("/sitemap.xml").content.decode()
+    locs = re.findall(r"<loc>([^<]*)</loc>", xml)
+    base = "http://acme.localhost/shop/"
+    assert base in locs and f"{base}?lang=de" in locs
+    tent, mug = catalogue["tent"].handle, catalogue["mug"].handle
+    # The tent has a German text, the mug only its own (English) one.
+    assert f"{base}{tent}/" in locs and f"{base}{tent}/?lang=de" in locs
+    assert f"{base}{mug}/" in locs and f"{base}{mug}/?lang=de" not in locs
+    assert f"{base}{catalogue['draft'].handle}/" not in locs
+    assert f"{base}{catalogue['globex'].handle}/" not in locs
+    assert xml.count(f'hreflang="de" href="{base}{tent}/?lang=de"') == 2
+
+
+def test_the_home_page_links_the_shop(acme_client, catalogue):
+    from tests.index.support import post, project
+
+    with schema_context("acme"):
+        post("Hello", "A post.")
+    project("acme")
+    assert 'href="/shop/?lang=de"' in _html(acme_client.get("/?lang=de"))
