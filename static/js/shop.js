@@ -1,7 +1,8 @@
 /* The product page's variant choice, as a progressive enhancement.
    Without scripts the page offers one <select> of the existing variants and a button that
-   reloads the page for the chosen one. With this script each option gets its own <select>;
-   values that make no existing variant with the other choices are disabled, and the price,
+   reloads the page for the chosen one. With this script each option gets its own <select>,
+   chosen in order: a value that makes no existing variant with the choices of the options
+   before it is disabled (a later option follows an earlier one's change), and the price,
    compare-at price, stock state and SKU follow the choice without a reload. The variants
    come from the form's data-variants attribute (rendered by the server). */
 (function () {
@@ -33,22 +34,27 @@
       return null;
     }
 
-    function chosen(except) {
+    function nameOf(select) { return select.getAttribute("data-option"); }
+
+    // The choices of the options before the one at ``index``.
+    function before(index) {
       var choices = {};
-      optionSelects.forEach(function (select) {
-        if (select !== except) choices[select.getAttribute("data-option")] = select.value;
-      });
+      for (var i = 0; i < index; i++) choices[nameOf(optionSelects[i])] = optionSelects[i].value;
       return choices;
     }
 
-    // A value is possible when some variant has it together with the other options' choices.
+    function possible(index, value) {
+      var wanted = before(index);
+      wanted[nameOf(optionSelects[index])] = value;
+      return !!find(wanted);
+    }
+
+    // Options are chosen in order: a value is possible when some variant has it together
+    // with the choices of the options before it (the first option's values always are).
     function disableImpossible() {
-      optionSelects.forEach(function (select) {
-        var others = chosen(select);
+      optionSelects.forEach(function (select, index) {
         Array.prototype.forEach.call(select.options, function (option) {
-          var wanted = Object.assign({}, others);
-          wanted[select.getAttribute("data-option")] = option.value;
-          option.disabled = !find(wanted);
+          option.disabled = !possible(index, option.value);
         });
       });
     }
@@ -75,22 +81,19 @@
     }
 
     function onChange(event) {
-      var choices = chosen(null);
-      var variant = find(choices);
-      if (!variant) {
-        // The changed value rules out the others' choices: keep it, take the first variant
-        // that has it.
-        var name = event.target.getAttribute("data-option");
-        var wanted = {};
-        wanted[name] = event.target.value;
-        variant = find(wanted);
-        if (!variant) return;
-        optionSelects.forEach(function (select) {
-          select.value = variant.options[select.getAttribute("data-option")];
-        });
+      // The options after the changed one keep their value where it is still possible, else
+      // take their first possible one.
+      var changed = optionSelects.indexOf(event.target);
+      for (var i = changed + 1; i < optionSelects.length; i++) {
+        var select = optionSelects[i];
+        if (possible(i, select.value)) continue;
+        for (var j = 0; j < select.options.length; j++) {
+          if (possible(i, select.options[j].value)) { select.value = select.options[j].value; break; }
+        }
       }
       disableImpossible();
-      show(variant);
+      var variant = find(before(optionSelects.length));
+      if (variant) show(variant);
     }
 
     optionSelects.forEach(function (select) {
