@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Min, Prefetch, Q, QuerySet, Sum, Value
 
 from apps.tenancy.selectors import current_locales
 
@@ -527,3 +529,64 @@ def product_cards_source(
     else:
         return []
     return list(queryset[:limit])
+
+
+# -- the storefront's shop pages -----------------------------------------------------------
+
+
+def product_for_page(handle: str) -> Product | None:
+    """An active product with what its public page shows, in six queries whatever its number
+    of variants: the product, its translations, variants, their prices, their option values
+    (with the options) and its images. Options come from the variants' values, so a value no
+    variant has is never offered; collections and categories are left out."""
+    return (
+        Product.objects.filter(handle=handle, status=ProductStatus.ACTIVE)
+        .prefetch_related(
+            Prefetch("translations", queryset=ProductTranslation.objects.order_by("locale")),
+            Prefetch("variants", queryset=_variants_queryset()),
+            Prefetch("images", queryset=ProductImage.objects.order_by("position")),
+        )
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class OptionChoice:
+    """An option's values among the active products, in the options' own order."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+def active_option_choices() -> list[OptionChoice]:
+    """Every option name and value that some variant of an active product has (one query),
+    for the shop's filters. Values keep their order within options (the lowest position
+    any product gives them); names are sorted."""
+    rows = (
+        VariantOptionValue.objects.filter(variant__product__status=ProductStatus.ACTIVE)
+        .values_list("option__name", "value__value")
+        .annotate(first=Min("value__position"))
+        .order_by("option__name", "first", "value__value")
+    )
+    grouped: dict[str, list[str]] = {}
+    for name, value, _position in rows:
+        grouped.setdefault(name, []).append(value)
+    return [OptionChoice(name=name, values=tuple(values)) for name, values in grouped.items()]
+
+
+def active_products_for_sitemap() -> list[tuple[str, datetime, list[str]]]:
+    """``(handle, updated_at, translated locales)`` of every active product, in one query."""
+    rows = (
+        Product.objects.filter(status=ProductStatus.ACTIVE)
+        .annotate(
+            locales=ArrayAgg(
+                "translations__locale",
+                distinct=True,
+                filter=Q(translations__isnull=False),
+                default=Value([]),
+            )
+        )
+        .order_by("handle")
+        .values_list("handle", "updated_at", "locales")
+    )
+    return list(rows)

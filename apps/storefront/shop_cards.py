@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext
 
 from apps.commerce import selectors as commerce
@@ -36,7 +37,8 @@ def price_label(
         return None
     price = format_money(lowest, currency, locale)
     if highest is not None and highest > lowest:
-        return gettext("from %(price)s") % {"price": price}
+        with translation.override(locale):  # the words in the language of the number
+            return gettext("from %(price)s") % {"price": price}
     return price
 
 
@@ -91,6 +93,9 @@ def product_cards(
     products: Iterable, *, currency: str, locale: ReaderLocale, available: dict[UUID, int]
 ) -> list[dict[str, Any]]:
     """Cards for commerce products loaded by ``commerce.selectors.products()`` (no query here).
+
+    Unlike the listing's rows (whose ``on_sale`` counts a compare-at price in any currency),
+    ``on_sale`` here means a compare-at price in ``currency``.
 
     ``available`` maps their variants to available units (``commerce.selectors
     .available_by_variant``, one query for all of them).

@@ -44,6 +44,7 @@ from apps.pages.selectors import PAGE_KIND
 from apps.tenancy.selectors import tenant_sites
 
 from .blog_views import render_post
+from .shop_views import shop_sitemap_entries
 
 HOME_POSTS = 6
 # What a preview calls the content it shows (pages are previewed as pages, by render_page).
@@ -208,12 +209,14 @@ def _sitemap_xml(request: HttpRequest, locale: ReaderLocale) -> str:
         # The blog's index lists every post in every locale: it changes when any post does.
         newest = max((node.updated_at for node in posts), default=None)
         entries += _entry(request, {code: localized(index_url, code) for code in locales}, newest)
+    entries += shop_sitemap_entries(locale, localized, lambda urls, at: _entry(request, urls, at))
     return render_to_string("storefront/sitemap.xml", {"entries": entries})
 
 
 @require_safe
 def sitemap(request: HttpRequest) -> HttpResponse:
-    """Published pages, posts and the blog's index in every locale, with hreflang alternates (cached)."""
+    """Published pages, posts, the blog's index, the shop and its active products in every
+    locale, with hreflang alternates (cached)."""
     if site_tenant(request) is None:
         raise Http404("no site here")
     locale = reader_locale(request)

@@ -261,7 +261,7 @@ def _forget_tenants() -> None:
 
 @pytest.fixture(scope="package")
 def site_data(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[None]:
-    """acme in English and German with the demo's pages, menus and posts, committed.
+    """acme in English and German with the demo's pages, menus, posts and shop, committed.
 
     The relay delivers the events (as a worker would), so the content listing and
     the pages' snapshot are current before any page is opened.
