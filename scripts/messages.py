@@ -1,8 +1,9 @@
 """The project's message catalogues (``locale/<lang>/LC_MESSAGES/django.po``): update and check.
 
     python scripts/messages.py update    extract the interface strings into every catalogue
-    python scripts/messages.py check     fail when a catalogue lacks a string, keeps one that
-                                         is gone, or has an empty or fuzzy translation
+    python scripts/messages.py check     fail when a catalogue does not compile, lacks a string,
+                                         keeps one that is gone, or has an empty or fuzzy
+                                         translation
 
 ``check`` extracts into a temporary folder, so it never touches the catalogues; the tests
 run the same check (tests/storefront/test_i18n.py). Compiling (``.mo``) is the
@@ -15,6 +16,7 @@ import ast
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -132,6 +134,12 @@ def problems(language: str) -> list[str]:
     committed_path = LOCALE_DIR / language / "LC_MESSAGES" / "django.po"
     if not committed_path.exists():
         return [f"{committed_path.relative_to(ROOT)} does not exist"]
+    compiled = subprocess.run(
+        ["msgfmt", "--check", "--output-file", os.devnull, str(committed_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if compiled.returncode:
+        return [f"msgfmt refuses it: {line}" for line in compiled.stderr.splitlines()]
     committed = read_catalogue(committed_path)
     with tempfile.TemporaryDirectory() as folder:
         fresh = read_catalogue(extract(_copy_sources(Path(folder)), language))
