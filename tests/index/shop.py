@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
+import redis
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -13,6 +17,8 @@ from apps.commerce.services import ProductInput, VariantInput
 from apps.events.envelope import StoredEvent
 from apps.events.models import Delivery, OutboxEvent
 from apps.index.projections import projections
+from apps.tenancy.models import Tenant
+from apps.tenancy.resolver import tenant_cache
 
 COMMERCE_TABLES = (
     "commerce_product, commerce_collection, commerce_category, commerce_location, "
@@ -92,3 +98,38 @@ def wipe_commerce() -> None:
                 f"TRUNCATE {COMMERCE_TABLES}, index_product_listing, index_aggregate_activity, "
                 "events_processed CASCADE"
             )
+
+
+@contextmanager
+def committed_shop(
+    django_db_blocker, locales: dict[str, list[str]] | None = None
+) -> Iterator[None]:
+    """Commerce data built once for a whole test module and committed (each test then runs in
+    its own transaction on top of it): wiped, and the tenants' locales restored, at the end.
+
+    ``locales`` maps a tenant's slug to the locales it serves meanwhile.
+    """
+    with django_db_blocker.unblock():
+        saved = list(
+            Tenant.objects.filter(slug__in=["acme", "globex"]).values(
+                "pk", "enabled_locales", "default_locale"
+            )
+        )
+        wipe_commerce()
+        for slug, enabled in (locales or {}).items():
+            Tenant.objects.filter(slug=slug).update(enabled_locales=enabled)
+        _forget_tenants()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            connection.set_schema_to_public()
+            wipe_commerce()
+            for values in saved:
+                Tenant.objects.filter(pk=values.pop("pk")).update(**values)
+            _forget_tenants()
+
+
+def _forget_tenants() -> None:
+    tenant_cache.clear_local()
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()

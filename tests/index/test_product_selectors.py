@@ -11,8 +11,7 @@ from apps.commerce import services as commerce
 from apps.index import product_listing, selectors
 from apps.index.errors import ListingQueryInvalid, PageNotFound
 from apps.index.models import ProductListing
-from tests.index.shop import first_variant, product, project_products, shop
-from tests.index.support import serve_locales
+from tests.index.shop import committed_shop, first_variant, product, project_products, shop
 
 COUNT = 30
 
@@ -22,10 +21,23 @@ def _title(number: int) -> str:
     return f"item {(number * 7) % COUNT:02d}"
 
 
+@pytest.fixture(scope="module")
+def committed_catalogue(django_db_setup, django_db_blocker):
+    """30 active products in acme (English only), made in order, committed once for the module;
+    their numbers by id."""
+    with committed_shop(django_db_blocker, {"acme": []}):
+        with django_db_blocker.unblock():
+            numbers = _build()
+        yield numbers
+
+
 @pytest.fixture
-def catalogue(acme):
-    """30 active products in acme (English only), made in order; their numbers by id."""
-    serve_locales("acme", [])
+def catalogue(acme, committed_catalogue):
+    with schema_context("acme"):
+        yield committed_catalogue
+
+
+def _build() -> dict:
     with schema_context("acme"):
         shop(("USD", "EUR"))
         location = commerce.location_create(code="main", name="Main")
@@ -58,8 +70,7 @@ def catalogue(acme):
         product("globex waterproof boots")
     project_products("acme")
     project_products("globex")
-    with schema_context("acme"):
-        yield numbers
+    return numbers
 
 
 def _numbers(rows, numbers) -> list[int]:
