@@ -350,7 +350,10 @@ def _option_tokens(options: Mapping[str, str | Sequence[str]]) -> list[list[str]
     chosen = []
     for name, values in options.items():
         values = [values] if isinstance(values, str) else list(values)[:MAX_OPTION_FILTERS]
-        chosen.append([option_token(str(name), str(value)) for value in values])
+        tokens = [option_token(str(name), str(value)) for value in values]
+        if any(_CONTROL.search(token) for token in tokens):
+            raise ListingQueryInvalid(_("an option value cannot hold control characters"))
+        chosen.append(tokens)
     return chosen
 
 
@@ -396,6 +399,10 @@ def product_listing_rows(
         price_min is not None or price_max is not None or sort.startswith("price")
     ):
         raise ListingQueryInvalid(_("prices are filtered and sorted in a currency: give one"))
+    if collection and _CONTROL.search(str(collection)):
+        raise ListingQueryInvalid(_("that is not a collection's handle"))
+    if category and _CONTROL.search(str(category)):
+        raise ListingQueryInvalid(_("that is not a category's handle"))
     rows = ProductListing.objects.filter(locale=locale)
     if collection:
         rows = rows.filter(collection_handles__contains=[collection])

@@ -213,6 +213,9 @@ def test_a_page_past_the_end_is_not_found(acme_client, catalogue, monkeypatch, p
         ("?opt=Size", "An option filter is written Name:Value"),
         ("?opt=:M", "An option filter is written Name:Value"),
         ("?in_stock=maybe", "The stock filter is 1"),
+        ("?collection=%00", "That is not a collection's handle"),
+        ("?category=a%01b", "That is not a category's handle"),
+        ("?opt=Size:%00", "An option value cannot hold control characters"),
         ("?" + "&".join(f"opt=O{n}:v" for n in range(11)), "Too many options"),
     ],
 )
