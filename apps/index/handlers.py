@@ -203,6 +203,8 @@ class ProductListingProjection(Projection):
         elif kind in STOCK_EVENTS:
             product_listing.sync_products([payload.product_id])
         elif kind in COLLECTION_EVENTS:
+            # The shop's filters name collections and categories: a new title shows at once.
+            product_listing.LISTING_CACHE.invalidate()
             changed = set(getattr(payload, "changed", None) or ["products"])
             if not changed & {"handle", "products"}:
                 return
@@ -215,6 +217,7 @@ class ProductListingProjection(Projection):
                 ]
             )
         elif kind in COMMERCE_CATEGORY_EVENTS:
+            product_listing.LISTING_CACHE.invalidate()
             if kind == "commerce.category.updated" and "handle" not in payload.changed:
                 return
             category_id = payload.category_id

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from apps.commerce import selectors as commerce
 from apps.commerce.money import round_amount
+from apps.core.generations import Generations
 
 from .content_listing import Locales, tenant_locales
 from .models import ProductListing
@@ -26,6 +27,9 @@ from .projections import versioned_upsert
 from .text import MAX_BODY_TEXT, search_config, text_of
 
 CHUNK = 500
+# What is read from the listing and cached (the shop's filter choices): rebuilt whenever a
+# row is written or removed.
+LISTING_CACHE = Generations("index:product-listing", 3600)
 
 # The title weighs most, then vendor and type, then the description.
 VECTOR_SQL = (
@@ -164,6 +168,7 @@ def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]
     if version is not None:
         stale = stale.filter(source_version__lte=version)
     stale.delete()
+    LISTING_CACHE.invalidate()
 
 
 def availability(products: Iterable) -> dict[UUID, int]:
@@ -186,6 +191,7 @@ def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = N
             product = found.get(product_id)
             if product is None:
                 ProductListing.objects.filter(product_id=product_id).delete()
+                LISTING_CACHE.invalidate()
             else:
                 write(product.pk, product.version, expected_rows(product, locales, available))
     return len(ids)
@@ -214,5 +220,6 @@ def sync_all() -> int:
         seen.add(product.pk)
     listed = set(ProductListing.objects.values_list("product_id", flat=True).distinct())
     ProductListing.objects.exclude(locale__in=locales.served).delete()
+    LISTING_CACHE.invalidate()
     sync_products(listed - seen, locales)
     return len(seen)

@@ -8,10 +8,11 @@ Every function here runs a fixed number of queries whatever the page size
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
@@ -34,9 +35,10 @@ from apps.commerce.money import (
 
 from .errors import ListingQueryInvalid, PageNotFound
 from .models import ContentListing, ProductListing
-from .product_listing import option_token
+from .product_listing import LISTING_CACHE, option_token
 from .text import ALL_SEARCH_CONFIGS, HIGHLIGHT_START, HIGHLIGHT_STOP
 
+T = TypeVar("T")
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
 MAX_QUERY_LENGTH = 200
@@ -447,3 +449,9 @@ def product_listing(
 ) -> Page:
     """One page of ``product_listing_rows`` (two queries); ``PageNotFound`` past the last page."""
     return _paginate(product_listing_rows(locale=locale, **filters), page, per_page)
+
+
+def product_listing_cached(name: str, build: Callable[[], T]) -> T:
+    """``build()`` cached until the product listing next changes (for what is derived from the
+    catalog as the listing shows it: the shop's filter choices)."""
+    return LISTING_CACHE.cached(name, build)

@@ -131,6 +131,44 @@ def _listing_filters(params: QueryDict, currency: str) -> dict[str, Any]:
     }
 
 
+def _filter_choices(chosen_options: set[str]) -> dict[str, Any]:
+    """The collections, categories and option values to filter by: read once and cached until
+    the product listing changes (no query on a warm request, whatever the catalog's size)."""
+
+    def build() -> dict[str, Any]:
+        return {
+            "collections": [
+                {"handle": collection.handle, "title": collection.title}
+                for collection in commerce.collections()
+            ],
+            "categories": _category_choices(),
+            "options": [
+                {"name": option.name, "values": list(option.values)}
+                for option in commerce.active_option_choices()
+            ],
+        }
+
+    choices = index.product_listing_cached("shop-filters", build)
+    return {
+        "collections": choices["collections"],
+        "categories": choices["categories"],
+        "options": [
+            {
+                "name": option["name"],
+                "values": [
+                    {
+                        "token": f"{option['name']}:{value}",
+                        "value": value,
+                        "checked": f"{option['name']}:{value}" in chosen_options,
+                    }
+                    for value in option["values"]
+                ],
+            }
+            for option in choices["options"]
+        ],
+    }
+
+
 def _category_choices() -> list[dict[str, Any]]:
     """The category tree in order, each with its depth (one query)."""
     rows = list(commerce.categories())
@@ -192,22 +230,7 @@ def shop_index(request: HttpRequest) -> HttpResponse:
         "noindex": filtered or page.number > 1,
         "sort": filters["sort"] or ("relevance" if filters["query"] else "newest"),
         "sorts": _sort_choices(bool(filters["query"])),
-        "collections": list(commerce.collections()),
-        "categories": _category_choices(),
-        "options": [
-            {
-                "name": option.name,
-                "values": [
-                    {
-                        "token": f"{option.name}:{value}",
-                        "value": value,
-                        "checked": f"{option.name}:{value}" in chosen_options,
-                    }
-                    for value in option.values
-                ],
-            }
-            for option in commerce.active_option_choices()
-        ],
+        **_filter_choices(chosen_options),
         "clear_url": path + locale.query,
         "canonical_url": request.build_absolute_uri(_localized(path, locale.current, locale)),
         "alternates": [

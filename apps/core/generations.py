@@ -1,0 +1,61 @@
+"""Values cached in Redis under a generation that changes invalidate all at once.
+
+A ``Generations`` names one family of cached values (``pages:site``, the product listing's
+``index:product-listing``). ``cached(name, build)`` keys each value by the family's current
+generation; ``invalidate()`` draws a new generation, so every value of the family is rebuilt
+on its next read. Keys carry the active tenant's schema (the cache's key function), so each
+tenant has its own generations. With Redis away (its breaker open) nothing is cached and every
+read builds its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import uuid4
+
+from django.core.cache import cache
+from django.db import transaction
+
+from .breakers import REDIS, guarded
+
+T = TypeVar("T")
+
+
+class Generations:
+    def __init__(self, prefix: str, ttl: int) -> None:
+        self.prefix = prefix
+        self.ttl = ttl
+        self.generation_key = f"{prefix}:generation"
+
+    def generation(self) -> str:
+        return guarded(REDIS, cache.get, self.generation_key, fallback=None) or "0"
+
+    def data_key(self, generation: str) -> str:
+        return f"{self.prefix}:{generation}"
+
+    def cached(self, name: str, build: Callable[[], T], *, ttl: int | None = None) -> T:
+        """``build()`` cached under ``name`` for the current generation."""
+        key = f"{self.data_key(self.generation())}:{name}"
+        value = guarded(REDIS, cache.get, key, fallback=None)
+        if value is not None:
+            return value
+        value = build()
+        guarded(REDIS, cache.set, key, value, ttl or self.ttl, fallback=None)
+        return value
+
+    def _bump(self) -> None:
+        guarded(REDIS, cache.set, self.generation_key, uuid4().hex[:16], None, fallback=None)
+
+    def invalidate(self) -> None:
+        """Make the next read rebuild: now, and again once the change commits.
+
+        (Now, so that the writer's own next read sees it; on commit, so that a read that
+        rebuilt from the old rows meanwhile is not served for long.)
+        """
+        self._bump()
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(self._bump)
+
+
+__all__ = ["Generations"]
