@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import uuid
@@ -288,6 +289,16 @@ def _claimer_locks_held(keys: set[int]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def _frozen_holding_a_batch(proc) -> bool:
+    """Stop the worker's processes (SIGSTOP) while it holds a batch: stopped between two
+    batches, it goes on (SIGCONT) and the caller asks again."""
+    os.killpg(proc.pid, signal.SIGSTOP)
+    if _leased():
+        return True
+    os.killpg(proc.pid, signal.SIGCONT)
+    return False
+
+
 def _each_event_handled_once(count: int) -> None:
     with schema_context("acme"):
         event_ids = list(Effect.objects.values_list("event_id", flat=True))
@@ -300,7 +311,7 @@ def test_a_killed_workers_leases_are_taken_over_without_waiting_for_them(workers
     rds.set("test:sleep_ms", 30)
     victim = workers.start(**SLOW_WORKER)
     _publish(60)
-    wait_for(lambda: len(_effects()) >= 5 and _leased(), message=workers.logs)
+    wait_for(lambda: len(_effects()) >= 5 and _frozen_holding_a_batch(victim), message=workers.logs)
     workers.kill(victim, signal.SIGKILL)
     leased = _leased()
     assert leased, "the kill should land while the worker holds a batch"
