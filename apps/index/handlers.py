@@ -230,6 +230,10 @@ class ProductListingProjection(Projection):
         elif kind in TENANT_EVENTS:
             product_listing.sync_all()
 
+    def reset(self) -> None:
+        super().reset()
+        product_listing.LISTING_CACHE.invalidate()
+
     def source(self) -> Iterable[tuple]:
         locales = content_listing.tenant_locales()
         for product, available in product_listing.active_products():

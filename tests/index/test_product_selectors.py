@@ -11,6 +11,7 @@ from apps.commerce import services as commerce
 from apps.index import product_listing, selectors
 from apps.index.errors import ListingQueryInvalid, PageNotFound
 from apps.index.models import ProductListing
+from apps.index.projections import projections
 from tests.index.shop import committed_shop, first_variant, product, project_products, shop
 
 COUNT = 30
@@ -207,3 +208,11 @@ def test_tenants_see_only_their_own_products(catalogue):
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM index_product_listing")
             assert cursor.fetchone() == (1,)
+
+
+def test_what_is_cached_from_the_listing_is_dropped_when_it_changes(acme):
+    with schema_context("acme"):
+        assert selectors.product_listing_cached("probe", lambda: "before") == "before"
+        assert selectors.product_listing_cached("probe", lambda: "again") == "before"
+        projections()["product_listing"].rebuild()  # an empty catalog: no row is written
+        assert selectors.product_listing_cached("probe", lambda: "after") == "after"
