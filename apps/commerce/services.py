@@ -104,11 +104,12 @@ def _refusal(status: str, transition: Transition) -> str:
 PRODUCT_TRANSITIONS: TransitionTable[type[events.DomainEvent]] = TransitionTable(
     [
         Transition("activate", frozenset({ProductStatus.DRAFT}), ProductStatus.ACTIVE,
-                   events.ProductActivated, gettext_lazy("Activate")),
+                   events.ProductActivated, gettext_lazy("Activate"), gettext_lazy("activated")),
         Transition("archive", frozenset({ProductStatus.ACTIVE}), ProductStatus.ARCHIVED,
-                   events.ProductArchived, gettext_lazy("Archive")),
+                   events.ProductArchived, gettext_lazy("Archive"), gettext_lazy("archived")),
         Transition("draft", frozenset({ProductStatus.ACTIVE, ProductStatus.ARCHIVED}),
-                   ProductStatus.DRAFT, events.ProductDrafted, gettext_lazy("Back to draft")),
+                   ProductStatus.DRAFT, events.ProductDrafted, gettext_lazy("Back to draft"),
+                   gettext_lazy("moved back to draft")),
     ],
     refusal=_refusal,
     unknown=_unknown_action,

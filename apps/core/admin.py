@@ -24,11 +24,13 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from waffle.admin import FlagAdmin, SampleAdmin, SwitchAdmin
 from waffle.models import Flag, Sample, Switch
 
 from apps.core.errors import PlatformError
+from apps.core.transitions import Transition
 
 REJECTED = "_service_admin_rejected"
 MESSAGES_LISTED = 20
@@ -223,6 +225,55 @@ class ServiceAdmin(admin.ModelAdmin):
         if len(refused) > MESSAGES_LISTED:
             count = len(refused) - MESSAGES_LISTED
             self.message_user(request, more % {**values, "count": count}, messages.ERROR)
+
+    # -- status transitions, derived from the owner's TransitionTable
+
+    def take_transition(self, request, obj, transition: Transition) -> None:
+        """Take ``transition`` on ``obj`` through the owner's one transition service."""
+        raise NotImplementedError
+
+    def transition_many(self, request, queryset, transition: Transition) -> None:
+        """Take ``transition`` on each object (in primary-key order), then say what was done
+        and what was refused, and why."""
+        done, refused = [], []
+        for obj in queryset.order_by("pk"):
+            try:
+                self.take_transition(request, obj, transition)
+            except PlatformError as error:
+                refused.append((self.display_name(obj), error))
+            else:
+                done.append(obj)
+        if done:
+            self.message_user(
+                request,
+                gettext("%(done)s %(count)d %(items)s: %(names)s.")
+                % {
+                    "done": capfirst(transition.past),
+                    "count": len(done),
+                    "items": self.plural(len(done)),
+                    "names": names(done, self.display_name),
+                },
+                messages.SUCCESS,
+            )
+        self.report_refusals(
+            request,
+            refused,
+            one=gettext("“%(name)s” was not %(done)s"),
+            more=gettext("… and %(count)d more were not %(done)s."),
+            values={"done": transition.past},
+        )
+
+
+def transition_action(transition: Transition):
+    """The bulk action of one transition of a table (``publish_selected``...), for a
+    ``ServiceAdmin`` that takes it (``take_transition``)."""
+
+    def act(modeladmin: ServiceAdmin, request, queryset):
+        modeladmin.transition_many(request, queryset, transition)
+
+    act.__name__ = f"{transition.action}_selected"
+    description = format_lazy(gettext_lazy("{action} selected"), action=transition.label)
+    return admin.action(permissions=["change"], description=description)(act)
 
 
 class AdministratorsOnly:

@@ -159,6 +159,7 @@ def test_activating_an_unpriced_product_is_refused_and_reported(merchant_client,
 
     (message,) = messages_of(response)
     assert "Linen shirt" in message and "USD" in message
+    assert message.startswith("“Linen shirt” was not activated")
     with schema_context("acme"):
         product.refresh_from_db()
     assert product.status == ProductStatus.DRAFT
@@ -174,6 +175,7 @@ def test_the_change_form_offers_the_transitions_of_the_status(merchant_client, s
     response = merchant_client.post(product_url(product, "transition/activate/"), follow=True)
 
     assert response.status_code == 200
+    assert messages_of(response) == ["Activated 1 product: “Linen shirt”."]
     with schema_context("acme"):
         product.refresh_from_db()
     assert product.status == ProductStatus.ACTIVE

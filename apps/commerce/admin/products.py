@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
@@ -26,11 +26,11 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator, format_lazy
+from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from apps.core.admin import adopt, alt_field, alt_text_fields, names
+from apps.core.admin import adopt, alt_field, alt_text_fields, transition_action
 from apps.core.errors import PlatformError
 from apps.core.transitions import Transition
 
@@ -58,17 +58,6 @@ STATUS_COLORS = {
     ProductStatus.ACTIVE: "commerce-badge--active",
     ProductStatus.ARCHIVED: "commerce-badge--archived",
 }
-
-
-def _transition_action(transition: Transition):
-    """The bulk action of one transition of the table (``activate_selected``...)."""
-
-    def act(modeladmin: ProductAdmin, request, queryset):
-        modeladmin.transition_many(request, queryset, transition)
-
-    act.__name__ = f"{transition.action}_selected"
-    description = format_lazy(gettext_lazy("{action} selected"), action=transition.label)
-    return admin.action(permissions=["change"], description=description)(act)
 
 
 # -- the product's own form and its translations --------------------------------------------
@@ -494,7 +483,7 @@ class ProductAdmin(CommerceAdmin):
     ordering = ["-updated_at"]
     filter_horizontal = ["categories"]
     actions = [
-        *(_transition_action(t) for t in PRODUCT_TRANSITIONS.by_action.values()),
+        *(transition_action(t) for t in PRODUCT_TRANSITIONS.by_action.values()),
         export_catalog_csv,
         "delete_selected",
     ]
@@ -659,36 +648,8 @@ class ProductAdmin(CommerceAdmin):
 
     # -- status transitions: bulk actions and the change form's buttons
 
-    def transition_many(self, request, queryset, transition: Transition) -> None:
-        done, refused = [], []
-        for product in queryset.order_by("pk"):
-            try:
-                services.product_transition(
-                    product_id=product.pk, action=transition.action, actor=request.user
-                )
-            except PlatformError as error:
-                refused.append((self.display_name(product), error))
-            else:
-                done.append(product)
-        if done:
-            self.message_user(
-                request,
-                gettext("%(action)s: done for %(count)d %(items)s: %(names)s.")
-                % {
-                    "action": transition.label,
-                    "count": len(done),
-                    "items": self.plural(len(done)),
-                    "names": names(done, self.display_name),
-                },
-                messages.SUCCESS,
-            )
-        self.report_refusals(
-            request,
-            refused,
-            one=gettext("“%(name)s”: %(action)s was refused"),
-            more=gettext("… and %(count)d more were refused."),
-            values={"action": transition.label},
-        )
+    def take_transition(self, request, obj, transition: Transition) -> None:
+        services.product_transition(product_id=obj.pk, action=transition.action, actor=request.user)
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

@@ -29,11 +29,19 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.text import Truncator, capfirst, format_lazy
+from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from apps.core.admin import REJECTED, ServiceAdmin, ServiceRejected, add_errors, adopt, names
+from apps.core.admin import (
+    REJECTED,
+    ServiceAdmin,
+    ServiceRejected,
+    add_errors,
+    adopt,
+    names,
+    transition_action,
+)
 from apps.core.errors import InvalidTransition, PlatformError
 from apps.core.transitions import Transition
 from apps.people import selectors as people
@@ -57,17 +65,6 @@ STATUS_COLORS = {
     NodeStatus.PUBLISHED: "content-badge--published",
     NodeStatus.ARCHIVED: "content-badge--archived",
 }
-
-
-def _transition_action(transition: Transition):
-    """The bulk action of one transition of the table (``publish_selected``...)."""
-
-    def act(modeladmin: NodeAdmin, request, queryset):
-        modeladmin._transition_many(request, queryset, transition)
-
-    act.__name__ = f"{transition.action}_selected"
-    description = format_lazy(gettext_lazy("{action} selected"), action=transition.label)
-    return admin.action(permissions=["change"], description=description)(act)
 
 
 class ScheduledFilter(admin.SimpleListFilter):
@@ -275,7 +272,7 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
     autocomplete_fields = ["parent", "tags", "og_image"]
     main_fields: tuple[str, ...] = ("category", "tags", "parent", "position")
     actions = [
-        *(_transition_action(transition) for transition in NODE_TRANSITIONS.by_action.values()),
+        *(transition_action(transition) for transition in NODE_TRANSITIONS.by_action.values()),
         "schedule_selected",
         "unschedule_selected",
         "delete_selected",
@@ -585,34 +582,8 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
 
     # -- bulk actions
 
-    def _transition_many(self, request, queryset, transition: Transition) -> None:
-        done, refused = [], []
-        for node in queryset.order_by("pk"):
-            try:
-                self.transition_node(request, node.pk, transition.action)
-            except PlatformError as error:
-                refused.append((self.display_name(node), error))
-            else:
-                done.append(node)
-        if done:
-            self.message_user(
-                request,
-                gettext("%(done)s %(count)d %(items)s: %(names)s.")
-                % {
-                    "done": capfirst(transition.past),
-                    "count": len(done),
-                    "items": self.plural(len(done)),
-                    "names": names(done, self.display_name),
-                },
-                messages.SUCCESS,
-            )
-        self.report_refusals(
-            request,
-            refused,
-            one=gettext("“%(name)s” was not %(done)s"),
-            more=gettext("… and %(count)d more were not %(done)s."),
-            values={"done": transition.past},
-        )
+    def take_transition(self, request, obj, transition: Transition) -> None:
+        self.transition_node(request, obj.pk, transition.action)
 
     @admin.action(
         permissions=["change"], description=gettext_lazy("Schedule publication of selected drafts…")
@@ -721,7 +692,7 @@ class NodeAdmin(RevisionViews, ServiceAdmin):
         transition = NODE_TRANSITIONS.get(name)
         if transition is None:
             raise Http404("No such transition.")
-        self._transition_many(request, self.get_queryset(request).filter(pk=node.pk), transition)
+        self.transition_many(request, self.get_queryset(request).filter(pk=node.pk), transition)
         return HttpResponseRedirect(self.url("change", node.pk))
 
 
