@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -24,7 +25,10 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.text import capfirst, format_lazy
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.text import Truncator, capfirst, format_lazy
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from waffle.admin import FlagAdmin, SampleAdmin, SwitchAdmin
 from waffle.models import Flag, Sample, Switch
@@ -321,3 +325,26 @@ for _model, _waffle_admin in ((Flag, FlagAdmin), (Sample, SampleAdmin), (Switch,
     admin.site.register(
         _model, type(_waffle_admin.__name__, (AdministratorsOnly, _waffle_admin), {})
     )
+
+
+# -- list columns ------------------------------------------------------------------------
+
+
+def short_date(moment: datetime | None):
+    """A date in few characters, the full date and time when pointed at."""
+    if moment is None:
+        return "-"
+    when = timezone.localtime(moment)
+    return format_html(
+        '<time class="nowrap" datetime="{}" title="{}">{}</time>',
+        when.isoformat(),
+        date_format(when, "DATETIME_FORMAT"),
+        date_format(when, "SHORT_DATE_FORMAT"),
+    )
+
+
+def truncated(text: str, chars: int):
+    """``text`` cut to ``chars`` characters, whole when pointed at."""
+    if len(text) <= chars:
+        return text
+    return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(chars))

@@ -7,9 +7,6 @@ from typing import Any
 
 from django import forms
 from django.http import Http404
-from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html
 from django.utils.translation import gettext
 
 from apps.core.admin import REJECTED, ServiceAdmin, ServiceRejected, add_errors
@@ -64,19 +61,6 @@ class CommerceAdmin(ServiceAdmin):
 
     def save_related(self, request, form, formsets, change):
         """Nothing: the service called by ``save_model`` wrote the relations too."""
-
-
-def short_date(moment):
-    """A date in few characters, the full date and time when pointed at."""
-    if moment is None:
-        return "-"
-    when = timezone.localtime(moment)
-    return format_html(
-        '<time class="nowrap" datetime="{}" title="{}">{}</time>',
-        when.isoformat(),
-        date_format(when, "DATETIME_FORMAT"),
-        date_format(when, "SHORT_DATE_FORMAT"),
-    )
 
 
 def changed_values(form: forms.BaseForm, names: tuple[str, ...]) -> dict[str, Any]:

@@ -10,12 +10,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
 
-from apps.core.admin import ServiceAdmin, adopt, alt_field, alt_text_fields
+from apps.core.admin import ServiceAdmin, adopt, alt_field, alt_text_fields, short_date, truncated
 
 from .. import services
 from ..models import Media
 from ..selectors import current_locales
-from .lists import short_date, truncated
 
 # How much of a file's name the list shows (the whole of it in ``title=``).
 NAME_CHARS = 40

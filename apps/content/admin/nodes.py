@@ -40,7 +40,9 @@ from apps.core.admin import (
     add_errors,
     adopt,
     names,
+    short_date,
     transition_action,
+    truncated,
 )
 from apps.core.errors import InvalidTransition, PlatformError
 from apps.core.transitions import Transition
@@ -52,7 +54,6 @@ from ..kinds import WRAPPER_KINDS
 from ..models import Node, NodeStatus, NodeTranslation
 from ..selectors import current_locales
 from ..services import NODE_TRANSITIONS
-from .lists import short_date, truncated
 from .revisions import PREVIEW_PATH, RevisionViews
 
 # How much of a title, a name or a category the list shows (the whole of it in ``title=``).
