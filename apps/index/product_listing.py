@@ -27,8 +27,8 @@ from .projections import versioned_upsert
 from .text import MAX_BODY_TEXT, search_config, text_of
 
 CHUNK = 500
-# What is read from the listing and cached (the shop's filter choices): rebuilt whenever a
-# row is written or removed.
+# What is read from the listing and cached (the shop's filter choices): rebuilt after rows are
+# written or removed (``sync_products``, ``sync_all``; a rebuild invalidates on its reset).
 LISTING_CACHE = Generations("index:product-listing", 3600)
 
 # The title weighs most, then vendor and type, then the description.
@@ -168,7 +168,6 @@ def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]
     if version is not None:
         stale = stale.filter(source_version__lte=version)
     stale.delete()
-    LISTING_CACHE.invalidate()
 
 
 def availability(products: Iterable) -> dict[UUID, int]:
@@ -191,9 +190,10 @@ def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = N
             product = found.get(product_id)
             if product is None:
                 ProductListing.objects.filter(product_id=product_id).delete()
-                LISTING_CACHE.invalidate()
             else:
                 write(product.pk, product.version, expected_rows(product, locales, available))
+    if ids:
+        LISTING_CACHE.invalidate()  # once for the lot, not once per product
     return len(ids)
 
 

@@ -8,13 +8,13 @@ from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext, gettext_lazy
 
-from apps.core.admin import ServiceRejected, adopt
+from apps.core.admin import ServiceRejected, adopt, short_date
 from apps.people import selectors as people
 
 from .. import selectors, services
 from ..errors import OutOfStock
 from ..models import AdjustmentReason, Location, StockAdjustment, StoreSettings, Variant
-from .base import CommerceAdmin, changed_values, short_date
+from .base import CommerceAdmin, changed_values
 
 
 class LocationForm(forms.ModelForm):

@@ -30,7 +30,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from apps.core.admin import adopt, alt_field, alt_text_fields, transition_action
+from apps.core.admin import adopt, alt_field, alt_text_fields, short_date, transition_action
 from apps.core.errors import PlatformError
 from apps.core.transitions import Transition
 
@@ -49,7 +49,7 @@ from ..models import (
 )
 from ..money import Money
 from ..services import PRODUCT_TRANSITIONS
-from .base import CommerceAdmin, InlineRejected, RejectableForm, short_date, with_rejections
+from .base import CommerceAdmin, InlineRejected, RejectableForm, with_rejections
 
 TITLE_CHARS = 60
 
