@@ -7,18 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-import redis
-from django.conf import settings
 from django.db import connection
-from django_tenants.utils import schema_context
 
 from apps.commerce import services as commerce
 from apps.commerce.services import ProductInput, VariantInput
-from apps.events.envelope import StoredEvent
-from apps.events.models import Delivery, OutboxEvent
-from apps.index.projections import projections
 from apps.tenancy.models import Tenant
-from apps.tenancy.resolver import tenant_cache
+from tests.index.support import forget_tenants, project, wipe_tables
 
 COMMERCE_TABLES = (
     "commerce_product, commerce_collection, commerce_category, commerce_location, "
@@ -80,24 +74,11 @@ def first_variant(made):
 def project_products(schema: str = "acme") -> None:
     """Run the product listing projection over the outbox rows of ``schema`` (for ``db`` tests),
     in position order, as the relay would."""
-    projection = projections()["product_listing"]
-    rows = OutboxEvent.objects.filter(schema_name=schema).order_by("position").values()
-    with schema_context(schema):
-        for row in rows:
-            event = StoredEvent.from_row(row)
-            if event.event_type in projection.event_types:
-                projection.apply(event)
+    project(schema, "product_listing")
 
 
 def wipe_commerce() -> None:
-    Delivery.objects.all().delete()
-    OutboxEvent.objects.all().delete()
-    for schema in ("acme", "globex"):
-        with schema_context(schema), connection.cursor() as cursor:
-            cursor.execute(
-                f"TRUNCATE {COMMERCE_TABLES}, index_product_listing, index_aggregate_activity, "
-                "events_processed CASCADE"
-            )
+    wipe_tables(f"{COMMERCE_TABLES}, index_product_listing")
 
 
 @contextmanager
@@ -118,7 +99,7 @@ def committed_shop(
         wipe_commerce()
         for slug, enabled in (locales or {}).items():
             Tenant.objects.filter(slug=slug).update(enabled_locales=enabled)
-        _forget_tenants()
+        forget_tenants()
     try:
         yield
     finally:
@@ -127,9 +108,4 @@ def committed_shop(
             wipe_commerce()
             for values in saved:
                 Tenant.objects.filter(pk=values.pop("pk")).update(**values)
-            _forget_tenants()
-
-
-def _forget_tenants() -> None:
-    tenant_cache.clear_local()
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+            forget_tenants()

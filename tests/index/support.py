@@ -74,14 +74,14 @@ def category(name: str, **kwargs):
     return content.category_create(name=name, **kwargs)
 
 
-def project(schema: str = "acme") -> None:
-    """Run the content listing projection over the outbox rows of ``schema`` (for ``db`` tests).
+def project(schema: str = "acme", name: str = "content_listing") -> None:
+    """Run projection ``name`` over the outbox rows of ``schema`` (for ``db`` tests).
 
     Inside a test transaction the relay cannot run; this calls the projection
     the way the relay does, in position order. Re-applying is harmless: the
     handler reads the current state.
     """
-    projection = projections()["content_listing"]
+    projection = projections()[name]
     rows = OutboxEvent.objects.filter(schema_name=schema).order_by("position").values()
     with schema_context(schema):
         for row in rows:
@@ -112,19 +112,28 @@ def vectors(schema: str = "acme") -> dict:
 def serve_locales(slug: str, enabled: list[str], default: str = "en") -> None:
     """Change what a tenant serves without its service (no event), and forget cached tenants."""
     Tenant.objects.filter(slug=slug).update(enabled_locales=enabled, default_locale=default)
+    forget_tenants()
+
+
+def forget_tenants() -> None:
+    """Drop the cached tenants (this process's and Redis's): the next request reads them."""
     tenant_cache.clear_local()
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
-def wipe_content() -> None:
+def wipe_tables(tables: str) -> None:
+    """No events, deliveries or ledger rows, and ``tables`` emptied in both tenants."""
     Delivery.objects.all().delete()
     OutboxEvent.objects.all().delete()
     for schema in ("acme", "globex"):
         with schema_context(schema), connection.cursor() as cursor:
-            cursor.execute(
-                f"TRUNCATE {CONTENT_TABLES}, index_content_listing, index_aggregate_activity, "
-                "events_processed CASCADE"
-            )
+            cursor.execute(f"TRUNCATE {tables}, index_aggregate_activity, events_processed CASCADE")
+
+
+def wipe_content() -> None:
+    wipe_tables(f"{CONTENT_TABLES}, index_content_listing")
+    for schema in ("acme", "globex"):
+        with schema_context(schema):
             get_user_model().objects.filter(username__startswith=AUTHOR_PREFIX).delete()
 
 
