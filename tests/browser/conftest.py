@@ -293,8 +293,24 @@ def site_data(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[
             _forget_tenants()
 
 
+@pytest.fixture(scope="session")
+def _live_connections_closed(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """After the live server stops, close the database sessions its threads left open.
+
+    A request thread keeps its connection while the browser keeps the socket alive,
+    and the server's threads are not joined when it stops: without this, dropping
+    the test database at the end of a ``--create-db`` run fails while they linger.
+    """
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
-def site(site_data, live_server) -> Site:
+def site(site_data, _live_connections_closed, live_server) -> Site:
     return Site(port=live_server.thread.port)
 
 
