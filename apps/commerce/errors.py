@@ -1,6 +1,15 @@
 """Typed errors of the commerce domain; each delivery channel maps them to HTTP in one place."""
 
-from apps.core.errors import Conflict, NotFound, PlatformError, ValidationFailed
+from django.utils.translation import gettext_lazy
+
+from apps.core.errors import (
+    Conflict,
+    NotFound,
+    PaymentRequired,
+    PlatformError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 
 
 class CommerceInvalid(ValidationFailed):
@@ -92,3 +101,41 @@ def located(error: PlatformError, part: str) -> PlatformError:
         )
     error.part = part
     return error
+
+
+# -- payments --------------------------------------------------------------------------------
+
+
+class PaymentDeclined(PaymentRequired):
+    """The provider refused the payment (a declined card); ``attempt_id`` names the record."""
+
+    code = "payment_declined"
+    title = gettext_lazy("The payment was declined")
+
+
+class PaymentUnavailable(ServiceUnavailable):
+    """The payment service could not be reached (breaker open, timeout): nothing was charged,
+    or a retry of the same attempt replays what was."""
+
+    code = "payment_unavailable"
+    title = gettext_lazy("The payment service is unavailable")
+
+
+class PaymentConflict(Conflict):
+    """The checkout's payments refuse this one: already paid, or an attempt still in flight."""
+
+    code = "payment_conflict"
+    title = gettext_lazy("Refused by the checkout's payments")
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+    title = gettext_lazy("No such payment")
+
+
+class PaymentInsideTransaction(RuntimeError):
+    """A programming error: a payment service was called inside ``transaction.atomic()``.
+
+    Its first transaction must commit before the provider is called (so a crash leaves a
+    record to retry with the same idempotency key), and no transaction may stay open across
+    a call to the outside."""

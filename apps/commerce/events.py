@@ -7,7 +7,7 @@ in order and can skip a stale one. Stock events belong to the variant whose stoc
 (``inventory`` aggregate) and name its product. Amounts are ``Decimal`` (strings in JSON).
 """
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -365,3 +365,60 @@ INVENTORY_EVENT_TYPES = (
     InventorySold.event_type,
     InventoryLow.event_type,
 )
+
+
+# -- payments (one aggregate per payment attempt) ---------------------------------------------
+
+
+class PaymentAttempted(DomainEvent):
+    """A charge or a refund was tried and the provider answered (or did not: ``failed``).
+
+    A retry of the same attempt (same idempotency key, after a timeout) publishes it again
+    with the next ``tries``. Amounts are strings in JSON.
+    """
+
+    event_type = "commerce.payment.attempted"
+    aggregate_type = "payment"
+    aggregate_id_field = "attempt_id"
+    aggregate_version_field = "version"
+
+    attempt_id: NonNilUUID
+    version: AggregateVersion
+    reference: Reference
+    kind: Literal["charge", "refund"]
+    number: int = Field(ge=1)
+    tries: AggregateVersion
+    provider: ShortText
+    amount: NonNegativeAmount
+    currency: CurrencyCode
+    outcome: Literal["approved", "declined", "pending", "failed"]
+    provider_reference: str = Field(default="", max_length=100)
+    error_code: str = Field(default="", max_length=64)
+    card_last4: str = Field(default="", pattern=r"^([0-9]{4})?$")
+    card_brand: str = Field(default="", max_length=16)
+
+    @model_validator(mode="after")
+    def _positive(self) -> "PaymentAttempted":
+        if self.amount <= 0:
+            raise ValueError("amount: a payment moves a positive amount")
+        return self
+
+
+class PaymentConfirmed(DomainEvent):
+    """A pending payment (a bank transfer) was marked as received by a merchant."""
+
+    event_type = "commerce.payment.confirmed"
+    aggregate_type = "payment"
+    aggregate_id_field = "attempt_id"
+    aggregate_version_field = "version"
+
+    attempt_id: NonNilUUID
+    version: AggregateVersion
+    reference: Reference
+    provider: ShortText
+    amount: NonNegativeAmount
+    currency: CurrencyCode
+    provider_reference: Text(100)
+
+
+PAYMENT_EVENT_TYPES = (PaymentAttempted.event_type, PaymentConfirmed.event_type)

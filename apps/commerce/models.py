@@ -501,3 +501,85 @@ class ProductImage(models.Model):
         return self.alt_text.get(locale) or next(
             (text for text in self.alt_text.values() if text), ""
         )
+
+
+# -- payments --------------------------------------------------------------------------------
+
+
+class PaymentKind(models.TextChoices):
+    CHARGE = "charge", _("Charge")
+    REFUND = "refund", _("Refund")
+
+
+class PaymentOutcome(models.TextChoices):
+    """What became of a charge or a refund. ``processing`` is an attempt's state between its
+    first transaction (written before the provider is called) and its second (the answer);
+    providers answer with one of the other four."""
+
+    PROCESSING = "processing", _("Processing")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    PENDING = "pending", _("Pending")
+    FAILED = "failed", _("Failed")
+
+
+class PaymentAttempt(models.Model):
+    """One try to take (or give back) money for a checkout, whatever came of it.
+
+    The row is written before the provider is called (``processing``), in a transaction of
+    its own, and completed after the provider's answer in a second one; a retry of the same
+    attempt (after a timeout) reuses its ``idempotency_key`` and counts another try. A card
+    is never stored: only its last four digits and its brand.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(_("checkout reference"), max_length=100, db_index=True)
+    # Set when the checkout becomes an order; a plain column (the order is event-sourced).
+    order_id = models.UUIDField(_("order"), null=True, blank=True, db_index=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=PaymentKind.choices)
+    number = models.PositiveIntegerField(_("attempt number"))
+    provider = models.CharField(_("provider"), max_length=32)
+    amount = models.DecimalField(
+        _("amount"), max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    outcome = models.CharField(
+        _("outcome"),
+        max_length=16,
+        choices=PaymentOutcome.choices,
+        default=PaymentOutcome.PROCESSING,
+    )
+    provider_reference = models.CharField(_("provider reference"), max_length=100, blank=True)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    card_last4 = models.CharField(_("card (last 4 digits)"), max_length=4, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=16, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=160, unique=True)
+    tries = models.PositiveIntegerField(_("tries"), default=1)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference", "kind", "number"], name="commerce_payment_attempt_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="commerce_payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_FORMAT),
+                name="commerce_payment_currency_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(card_last4="") | Q(card_last4__regex=r"^[0-9]{4}$"),
+                name="commerce_payment_card_last4",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reference} #{self.number}: {self.amount} {self.currency}"

@@ -28,6 +28,14 @@ class ValidationFailed(PlatformError):
     title = gettext_lazy("Invalid input")
 
 
+class PaymentRequired(PlatformError):
+    """A payment did not go through (a declined card): the shopper has to pay another way."""
+
+    status = 402
+    code = "payment_required"
+    title = gettext_lazy("Payment required")
+
+
 class NotFound(PlatformError):
     status = 404
     code = "not_found"

@@ -328,6 +328,25 @@ EVENTS_EXTRA_MODULES = env_list("EVENTS_EXTRA_MODULES")
 
 WAFFLE_CREATE_MISSING_FLAGS = False
 
+# Payments (apps.commerce.payments). The providers a deployment offers, by code: dev and
+# tests add the test card gateway; production (config/settings/prod.py) offers only manual
+# bank transfers unless PAYMENT_PROVIDERS enables more on purpose.
+PAYMENT_PROVIDERS = env_list("PAYMENT_PROVIDERS", "manual,test_card")
+# The fake card gateway (python -m apps.commerce.payments.fake_gateway), for dev and tests.
+TEST_CARD_GATEWAY_URL = env("TEST_CARD_GATEWAY_URL", "http://127.0.0.1:8090")
+TEST_CARD_GATEWAY_TIMEOUT = float(env("TEST_CARD_GATEWAY_TIMEOUT", "5"))
+TEST_CARD_BREAKER_FAIL_MAX = int(env("TEST_CARD_BREAKER_FAIL_MAX", "3"))
+TEST_CARD_BREAKER_RESET_SECONDS = float(env("TEST_CARD_BREAKER_RESET_SECONDS", "60"))
+# An attempt still "processing" after this long was abandoned: the next call retries it.
+PAYMENT_ATTEMPT_STALE_SECONDS = float(env("PAYMENT_ATTEMPT_STALE_SECONDS", "60"))
+# Where shoppers who pay by bank transfer send the money.
+PAYMENT_MANUAL_BANK_DETAILS = {
+    "account_holder": env("PAYMENT_BANK_ACCOUNT_HOLDER", "Demo Shop Ltd"),
+    "iban": env("PAYMENT_BANK_IBAN", "DE89 3704 0044 0532 0130 00"),
+    "bic": env("PAYMENT_BANK_BIC", "COBADEFFXXX"),
+    "bank": env("PAYMENT_BANK_NAME", "Demo Bank"),
+}
+
 # Routine Celery runs that did nothing (the 5 s sweep) stay out of the log (config/celery.py).
 LOG_ROUTINE_TASKS = env_bool("LOG_ROUTINE_TASKS", False)
 

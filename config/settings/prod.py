@@ -28,3 +28,7 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# The test card gateway is a fake: production offers bank transfers only, unless the
+# deployment lists more providers on purpose.
+PAYMENT_PROVIDERS = env_list("PAYMENT_PROVIDERS", "manual")

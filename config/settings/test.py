@@ -35,3 +35,9 @@ EVENTS = {
 STATIC_ROOT = None
 # Tests read the workers' logs line by line: every task is logged.
 LOG_ROUTINE_TASKS = True
+
+# Payments: a short client timeout, so the fake gateway's slow card (which sleeps longer)
+# times out within a second.
+PAYMENT_PROVIDERS = ["manual", "test_card"]
+TEST_CARD_GATEWAY_TIMEOUT = 0.5
+TEST_CARD_GATEWAY_SLOW_SECONDS = 2.0

@@ -1,0 +1,60 @@
+"""Payment attempts: the record of every charge and refund, which nobody adds, edits or deletes.
+
+A merchant reads it to answer "did this shopper pay?" and to find the provider's reference
+of a charge; only the card's last four digits and brand are there to show.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy
+
+from apps.core.admin import short_date, truncated
+
+from ..models import PaymentAttempt
+from ..money import Money
+from .base import CommerceAdmin
+
+
+@admin.register(PaymentAttempt)
+class PaymentAttemptAdmin(CommerceAdmin):
+    list_display = [
+        "when", "reference", "kind", "provider", "amount_display", "outcome", "card",
+        "error_code", "short_message",
+    ]  # fmt: skip
+    list_filter = ["provider", "outcome", "kind", "created_at"]
+    search_fields = ["reference", "provider_reference"]
+    search_help_text = gettext_lazy("Checkout reference or the provider's reference.")
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    fields = [
+        "reference", "order_id", "kind", "number", "tries", "provider", "amount", "currency",
+        "outcome", "provider_reference", "error_code", "message", "card_last4", "card_brand",
+        "idempotency_key", "created_at", "updated_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("when"), ordering="created_at")
+    def when(self, obj: PaymentAttempt):
+        return short_date(obj.created_at)
+
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
+    def amount_display(self, obj: PaymentAttempt) -> str:
+        return str(Money(obj.amount, obj.currency))
+
+    @admin.display(description=gettext_lazy("card"))
+    def card(self, obj: PaymentAttempt) -> str:
+        return f"{obj.card_brand} •••• {obj.card_last4}" if obj.card_last4 else "-"
+
+    @admin.display(description=gettext_lazy("message"))
+    def short_message(self, obj: PaymentAttempt):
+        return truncated(obj.message, 60) if obj.message else "-"

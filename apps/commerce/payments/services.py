@@ -1,0 +1,434 @@
+"""Every write to payments: charges, refunds and a merchant's confirmation of a transfer.
+
+A charge or a refund is three steps, never one transaction: the attempt's row is written
+and committed first (``processing``, with its idempotency key), the provider is called
+with no transaction open, and its answer is recorded in a second transaction that
+publishes ``commerce.payment.attempted``. A crash or a timeout between the steps leaves a
+record, and the next call for the checkout retries that same attempt with the same key, so
+the gateway replays its first answer instead of charging twice. Hence these services
+refuse to run inside ``transaction.atomic()``.
+
+Attempts of one checkout are serialized by an advisory lock on its reference: two clicks
+on "Pay" make one attempt and a ``PaymentConflict``, never two charges.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.core.models import model_update
+from apps.core.transitions import Transition, TransitionTable
+from apps.events.publisher import publish
+
+from .. import events
+from ..errors import (
+    CommerceInvalid,
+    PaymentConflict,
+    PaymentDeclined,
+    PaymentInsideTransaction,
+    PaymentNotFound,
+    PaymentUnavailable,
+)
+from ..models import PaymentAttempt, PaymentKind
+from ..models import PaymentOutcome as Outcome
+from ..money import MoneyError, normalize_currency, parse_amount
+from .base import (
+    CardDetails,
+    ChargeRequest,
+    ChargeResult,
+    PaymentProvider,
+    RefundRequest,
+    clean_card,
+    provider,
+)
+
+LOCK_CLASS = 0x706179  # advisory lock class of payments ("pay"); the key is the reference's hash
+# Failures after which the outcome at the provider is unknown or nothing happened there: a
+# new call for the checkout retries the same attempt with the same idempotency key.
+RETRY_SAME_KEY = frozenset({"timeout", "unavailable"})
+
+
+# -- the attempt's status machine ----------------------------------------------------------
+
+
+def _refusal(status: str, transition: Transition) -> str:
+    return _("A payment attempt that is %(status)s cannot be %(past)s.") % {
+        "status": Outcome(status).label,
+        "past": transition.past,
+    }
+
+
+def _unknown(status: str, action: str) -> str:
+    return _("Unknown payment action: %(action)s.") % {"action": action}
+
+
+# processing -> approved | declined | pending | failed (the provider's answer);
+# failed, processing (a crashed call) -> processing (a retry with the same key);
+# pending -> approved (a merchant confirms the transfer).
+PAYMENT_TRANSITIONS: TransitionTable[type[events.DomainEvent]] = TransitionTable(
+    [
+        Transition("approve", frozenset({Outcome.PROCESSING}), Outcome.APPROVED, events.PaymentAttempted,
+                   gettext_lazy("Approve"), gettext_lazy("approved")),
+        Transition("decline", frozenset({Outcome.PROCESSING}), Outcome.DECLINED, events.PaymentAttempted,
+                   gettext_lazy("Decline"), gettext_lazy("declined")),
+        Transition("hold", frozenset({Outcome.PROCESSING}), Outcome.PENDING, events.PaymentAttempted,
+                   gettext_lazy("Hold"), gettext_lazy("left pending")),
+        Transition("fail", frozenset({Outcome.PROCESSING}), Outcome.FAILED, events.PaymentAttempted,
+                   gettext_lazy("Fail"), gettext_lazy("failed")),
+        Transition("retry", frozenset({Outcome.PROCESSING, Outcome.FAILED}), Outcome.PROCESSING, None,
+                   gettext_lazy("Retry"), gettext_lazy("retried")),
+        Transition("confirm", frozenset({Outcome.PENDING}), Outcome.APPROVED, events.PaymentConfirmed,
+                   gettext_lazy("Mark as paid"), gettext_lazy("marked as paid")),
+    ],
+    refusal=_refusal,
+    unknown=_unknown,
+)  # fmt: skip
+ANSWER_ACTIONS = {
+    Outcome.APPROVED: "approve",
+    Outcome.DECLINED: "decline",
+    Outcome.PENDING: "hold",
+    Outcome.FAILED: "fail",
+}
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _outside_transaction(name: str) -> None:
+    if connection.in_atomic_block:
+        raise PaymentInsideTransaction(
+            f"{name}() calls a payment provider: it must not run inside transaction.atomic()"
+        )
+
+
+def _lock_reference(reference: str) -> None:
+    """Serialize the payments of one checkout (until this transaction ends)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            [LOCK_CLASS, f"{connection.schema_name}:{reference}"],
+        )
+
+
+def _clean_money(errors: dict[str, str], amount: Any, currency: Any) -> tuple[Decimal, str]:
+    try:
+        currency = normalize_currency(currency)
+    except MoneyError as exc:
+        errors["currency"] = str(exc)
+        return Decimal(0), ""
+    try:
+        amount = parse_amount(amount, currency)
+    except MoneyError as exc:
+        errors["amount"] = str(exc)
+        return Decimal(0), currency
+    if amount <= 0:
+        errors["amount"] = _("the amount must be more than zero")
+    return amount, currency
+
+
+def _clean_reference(errors: dict[str, str], reference: Any) -> str:
+    text = reference.strip() if isinstance(reference, str) else ""
+    if not text:
+        errors["reference"] = _("required")
+    elif len(text) > 100:
+        errors["reference"] = _("at most %(count)d characters") % {"count": 100}
+    return text
+
+
+def _stale(attempt: PaymentAttempt) -> bool:
+    """Whether a ``processing`` attempt was abandoned (its caller crashed or gave up)."""
+    age = timedelta(seconds=settings.PAYMENT_ATTEMPT_STALE_SECONDS)
+    return attempt.updated_at <= timezone.now() - age
+
+
+def _retry(attempt: PaymentAttempt) -> PaymentAttempt:
+    PAYMENT_TRANSITIONS.check(attempt.outcome, "retry")
+    model_update(
+        instance=attempt,
+        fields=["outcome", "tries", "error_code", "message"],
+        data={
+            "outcome": Outcome.PROCESSING,
+            "tries": attempt.tries + 1,
+            "error_code": "",
+            "message": "",
+        },
+    )
+    return attempt
+
+
+def _new_attempt(*, reference: str, kind: str, number: int, **fields: Any) -> PaymentAttempt:
+    return PaymentAttempt.objects.create(
+        reference=reference, kind=kind, number=number,
+        idempotency_key=f"{reference}:{kind}:{number}", **fields,
+    )  # fmt: skip
+
+
+def _latest(attempts: list[PaymentAttempt]) -> PaymentAttempt | None:
+    return max(attempts, key=lambda attempt: attempt.number, default=None)
+
+
+def _unsettled(latest: PaymentAttempt | None) -> bool:
+    """Whether the provider may or may not have acted on ``latest`` (a crashed call, a
+    timeout, an outage): then the next call is a retry of it, with its idempotency key."""
+    return latest is not None and (
+        latest.outcome == Outcome.PROCESSING
+        or (latest.outcome == Outcome.FAILED and latest.error_code in RETRY_SAME_KEY)
+    )
+
+
+def _refuse_in_flight(latest: PaymentAttempt | None) -> None:
+    if latest is not None and latest.outcome == Outcome.PROCESSING and not _stale(latest):
+        raise PaymentConflict(
+            _("A payment for this checkout is being processed; wait for its answer."),
+            attempt_id=str(latest.pk),
+        )
+
+
+def _record(attempt: PaymentAttempt, result: ChargeResult, *, actor) -> PaymentAttempt:
+    """The provider's answer, in the attempt's second transaction, with its event."""
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        PAYMENT_TRANSITIONS.check(attempt.outcome, ANSWER_ACTIONS[result.outcome])
+        model_update(
+            instance=attempt,
+            fields=["outcome", "provider_reference", "error_code", "message", "version"],
+            data={
+                "outcome": result.outcome,
+                "provider_reference": result.provider_reference[:100],
+                "error_code": result.error_code[:64],
+                "message": str(result.message),
+                "version": attempt.version + 1,
+            },
+        )
+        publish(
+            events.PaymentAttempted(
+                attempt_id=attempt.pk, version=attempt.version, reference=attempt.reference,
+                kind=attempt.kind, number=attempt.number, tries=attempt.tries,
+                provider=attempt.provider, amount=attempt.amount, currency=attempt.currency,
+                outcome=attempt.outcome, provider_reference=attempt.provider_reference,
+                error_code=attempt.error_code, card_last4=attempt.card_last4,
+                card_brand=attempt.card_brand,
+            ),
+            actor=actor,
+        )  # fmt: skip
+    return attempt
+
+
+def _refused(attempt: PaymentAttempt) -> Exception | None:
+    """The typed error for an attempt that did not go through; None when it did."""
+    extra = {"attempt_id": str(attempt.pk), "error_code": attempt.error_code}
+    if attempt.outcome == Outcome.FAILED:
+        return PaymentUnavailable(attempt.message, retry_after=60, **extra)
+    if attempt.outcome != Outcome.DECLINED:
+        return None
+    if attempt.kind == PaymentKind.REFUND:
+        return PaymentConflict(attempt.message, **extra)
+    return PaymentDeclined(attempt.message, **extra)
+
+
+def _finish(attempt: PaymentAttempt, result: ChargeResult, *, actor) -> PaymentAttempt:
+    attempt = _record(attempt, result, actor=actor)
+    refused = _refused(attempt)
+    if refused is not None:
+        raise refused
+    return attempt
+
+
+# -- charges -------------------------------------------------------------------------------
+
+
+def payment_charge(
+    *,
+    reference: str,
+    amount: Decimal | str,
+    currency: str,
+    provider_code: str,
+    card: CardDetails | dict | None = None,
+    actor=None,
+) -> PaymentAttempt:
+    """Charge ``amount`` for the checkout ``reference`` with the provider ``provider_code``.
+
+    Returns the attempt when it was approved or is pending (a bank transfer, whose message
+    holds the instructions). Raises ``CommerceInvalid`` (400) for bad input, a card that
+    fails the Luhn check or has expired included, before anything is recorded or called;
+    ``PaymentConflict`` (409) when the checkout is paid already or a payment of it is in
+    flight; ``PaymentDeclined`` (402) and ``PaymentUnavailable`` (503) after recording the
+    attempt. A retry after a timeout or an outage, with the same amount and card, is the
+    same attempt again (same idempotency key, one more ``tries``).
+    """
+    _outside_transaction("payment_charge")
+    errors: dict[str, str] = {}
+    reference = _clean_reference(errors, reference)
+    amount, currency = _clean_money(errors, amount, currency)
+    try:
+        chosen = provider(provider_code)
+    except CommerceInvalid as exc:
+        errors.update(exc.errors)
+        chosen = None
+    if chosen is not None and chosen.needs_card:
+        try:
+            card = clean_card(card)
+        except CommerceInvalid as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise CommerceInvalid(errors)
+    card = card if chosen.needs_card else None
+    attempt = _charge_start(reference, amount, currency, chosen, card)
+    result = chosen.charge(
+        ChargeRequest(
+            reference=reference, amount=amount, currency=currency,
+            idempotency_key=attempt.idempotency_key, card=card,
+        )
+    )  # fmt: skip
+    return _finish(attempt, result, actor=actor)
+
+
+def _charge_start(
+    reference: str,
+    amount: Decimal,
+    currency: str,
+    chosen: PaymentProvider,
+    card: CardDetails | None,
+) -> PaymentAttempt:
+    """The attempt's first transaction: a new attempt, or the last one again for a retry."""
+    details = {
+        "provider": chosen.code, "amount": amount, "currency": currency,
+        "card_last4": card.last4 if card else "", "card_brand": card.brand if card else "",
+    }  # fmt: skip
+    with transaction.atomic():
+        _lock_reference(reference)
+        charges = list(PaymentAttempt.objects.filter(reference=reference, kind=PaymentKind.CHARGE))
+        if any(attempt.outcome == Outcome.APPROVED for attempt in charges):
+            raise PaymentConflict(_("This checkout is paid already."))
+        latest = _latest(charges)
+        _refuse_in_flight(latest)
+        if _unsettled(latest) and all(getattr(latest, k) == v for k, v in details.items()):
+            return _retry(latest)
+        number = latest.number + 1 if latest else 1
+        return _new_attempt(reference=reference, kind=PaymentKind.CHARGE, number=number, **details)
+
+
+# -- refunds -------------------------------------------------------------------------------
+
+
+def payment_refund(
+    *, order_reference: str, amount: Decimal | str | None = None, actor=None
+) -> PaymentAttempt:
+    """Give back ``amount`` (default: all that is left) of the approved charge of the checkout
+    ``order_reference`` (the reference the order was placed with), recorded as an attempt of
+    kind ``refund``.
+
+    Refunds of one charge never add up to more than it: the refunds approved and those in
+    flight count. ``PaymentNotFound`` (404) without an approved charge, ``PaymentConflict``
+    (409) for a provider that does not refund online (a bank transfer is paid back by the
+    merchant's bank) or a refund the provider refuses, ``PaymentUnavailable`` (503) when the
+    provider cannot be reached (a retry with the same amount is the same refund again).
+    """
+    _outside_transaction("payment_refund")
+    errors: dict[str, str] = {}
+    reference = _clean_reference(errors, order_reference)
+    if errors:
+        raise CommerceInvalid(errors)
+    attempt, charge = _refund_start(reference, amount)
+    chosen = provider(charge.provider)
+    result = chosen.refund(
+        RefundRequest(
+            reference=reference, charge_reference=charge.provider_reference,
+            amount=attempt.amount, currency=attempt.currency,
+            idempotency_key=attempt.idempotency_key,
+        )
+    )  # fmt: skip
+    return _finish(attempt, result, actor=actor)
+
+
+def _refund_start(reference: str, amount: Any) -> tuple[PaymentAttempt, PaymentAttempt]:
+    with transaction.atomic():
+        _lock_reference(reference)
+        attempts = list(PaymentAttempt.objects.filter(reference=reference))
+        charge = next(
+            (a for a in attempts if a.kind == PaymentKind.CHARGE and a.outcome == Outcome.APPROVED),
+            None,
+        )
+        if charge is None:
+            raise PaymentNotFound(_("This checkout has no approved payment to refund."))
+        if not provider(charge.provider).refunds:
+            raise PaymentConflict(
+                _("Payments by %(method)s are refunded outside the shop, by the merchant's bank.")
+                % {"method": provider(charge.provider).label}
+            )
+        refunds = [a for a in attempts if a.kind == PaymentKind.REFUND]
+        latest = _latest(refunds)
+        _refuse_in_flight(latest)
+        retrying = _unsettled(latest)
+        refunded = sum((a.amount for a in refunds if a.outcome == Outcome.APPROVED), Decimal(0))
+        remainder = charge.amount - refunded
+        errors: dict[str, str] = {}
+        if amount is None:
+            amount = latest.amount if retrying else remainder
+        amount, _currency = _clean_money(errors, amount, charge.currency)
+        if not errors and amount > remainder:
+            errors["amount"] = _("at most %(amount)s %(currency)s is left to refund") % {
+                "amount": remainder, "currency": charge.currency,
+            }  # fmt: skip
+        if errors:
+            raise CommerceInvalid(errors)
+        if retrying and latest.amount == amount:
+            return _retry(latest), charge
+        number = latest.number + 1 if latest else 1
+        return _new_attempt(
+            reference=reference, kind=PaymentKind.REFUND, number=number, provider=charge.provider,
+            amount=amount, currency=charge.currency, card_last4=charge.card_last4,
+            card_brand=charge.card_brand,
+        ), charge  # fmt: skip
+
+
+# -- a transfer received --------------------------------------------------------------------
+
+
+def payment_confirm(*, attempt_id: UUID, provider_reference: str, actor=None) -> PaymentAttempt:
+    """A merchant marks a pending payment (a bank transfer) as received, with the reference of
+    the transfer. ``InvalidTransition`` (409) for an attempt that is not pending."""
+    errors: dict[str, str] = {}
+    provider_reference = provider_reference.strip() if isinstance(provider_reference, str) else ""
+    if not provider_reference:
+        errors["provider_reference"] = _("required")
+    elif len(provider_reference) > 100:
+        errors["provider_reference"] = _("at most %(count)d characters") % {"count": 100}
+    if errors:
+        raise CommerceInvalid(errors)
+    with transaction.atomic():
+        try:
+            attempt = PaymentAttempt.objects.select_for_update().filter(pk=attempt_id).first()
+        except (ValueError, DjangoValidationError):
+            attempt = None
+        if attempt is None:
+            raise PaymentNotFound(_("No such payment."))
+        PAYMENT_TRANSITIONS.check(attempt.outcome, "confirm")
+        model_update(
+            instance=attempt,
+            fields=["outcome", "provider_reference", "version"],
+            data={
+                "outcome": Outcome.APPROVED,
+                "provider_reference": provider_reference,
+                "version": attempt.version + 1,
+            },
+        )
+        publish(
+            events.PaymentConfirmed(
+                attempt_id=attempt.pk, version=attempt.version, reference=attempt.reference,
+                provider=attempt.provider, amount=attempt.amount, currency=attempt.currency,
+                provider_reference=provider_reference,
+            ),
+            actor=actor,
+        )  # fmt: skip
+    return attempt
