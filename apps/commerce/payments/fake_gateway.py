@@ -87,6 +87,7 @@ class Gateway:
     def __init__(self, slow_seconds: float = 10.0) -> None:
         self.slow_seconds = slow_seconds
         self.lock = threading.Lock()
+        self.charged = threading.Condition(self.lock)  # notified when a charge is stored
         self.charges: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
         self.answers: dict[str, tuple[str, int, dict]] = {}  # key -> (body hash, status, body)
@@ -144,6 +145,7 @@ class Gateway:
             charge.update(status="declined", decline_code=decline[0], message=decline[1])
         with self.lock:
             self.charges[charge["id"]] = charge
+            self.charged.notify_all()
         return (201 if decline is None else 402), charge
 
     @staticmethod
@@ -177,9 +179,19 @@ class Gateway:
             self.refunds[refund["id"]] = refund
         return 201, refund
 
+    def _charges_for(self, reference: str) -> list[dict]:
+        return [dict(c) for c in self.charges.values() if c["reference"] == reference]
+
     def charges_for(self, reference: str) -> list[dict]:
         with self.lock:
-            return [dict(c) for c in self.charges.values() if c["reference"] == reference]
+            return self._charges_for(reference)
+
+    def wait_for_charges(self, reference: str, count: int, timeout: float) -> list[dict]:
+        """The charges of ``reference`` once there are ``count`` (a slow one has finished),
+        or those there are after ``timeout`` seconds."""
+        with self.charged:
+            self.charged.wait_for(lambda: len(self._charges_for(reference)) >= count, timeout)
+            return self._charges_for(reference)
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -41,7 +41,7 @@ from ..errors import (
 )
 from ..models import PaymentAttempt, PaymentKind
 from ..models import PaymentOutcome as Outcome
-from ..money import MoneyError, normalize_currency, parse_amount
+from ..money import MoneyError, normalize_currency, parse_amount, round_amount
 from .base import (
     CardDetails,
     ChargeRequest,
@@ -214,7 +214,8 @@ def _record(attempt: PaymentAttempt, result: ChargeResult, *, actor) -> PaymentA
             events.PaymentAttempted(
                 attempt_id=attempt.pk, version=attempt.version, reference=attempt.reference,
                 kind=attempt.kind, number=attempt.number, tries=attempt.tries,
-                provider=attempt.provider, amount=attempt.amount, currency=attempt.currency,
+                provider=attempt.provider, amount=round_amount(attempt.amount, attempt.currency),
+                currency=attempt.currency,
                 outcome=attempt.outcome, provider_reference=attempt.provider_reference,
                 error_code=attempt.error_code, card_last4=attempt.card_last4,
                 card_brand=attempt.card_brand,
@@ -426,7 +427,8 @@ def payment_confirm(*, attempt_id: UUID, provider_reference: str, actor=None) ->
         publish(
             events.PaymentConfirmed(
                 attempt_id=attempt.pk, version=attempt.version, reference=attempt.reference,
-                provider=attempt.provider, amount=attempt.amount, currency=attempt.currency,
+                provider=attempt.provider, amount=round_amount(attempt.amount, attempt.currency),
+                currency=attempt.currency,
                 provider_reference=provider_reference,
             ),
             actor=actor,
