@@ -370,7 +370,27 @@ INVENTORY_EVENT_TYPES = (
 # -- payments (one aggregate per payment attempt) ---------------------------------------------
 
 
-class PaymentAttempted(DomainEvent):
+class _PaymentEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "payment"
+    aggregate_id_field = "attempt_id"
+    aggregate_version_field = "version"
+
+    attempt_id: NonNilUUID
+    version: AggregateVersion
+    reference: Reference
+    provider: ShortText
+    amount: NonNegativeAmount
+    currency: CurrencyCode
+
+    @model_validator(mode="after")
+    def _positive(self) -> "_PaymentEvent":
+        if self.amount <= 0:
+            raise ValueError("amount: a payment moves a positive amount")
+        return self
+
+
+class PaymentAttempted(_PaymentEvent):
     """A charge or a refund was tried and the provider answered (or did not: ``failed``).
 
     A retry of the same attempt (same idempotency key, after a timeout) publishes it again
@@ -378,46 +398,21 @@ class PaymentAttempted(DomainEvent):
     """
 
     event_type = "commerce.payment.attempted"
-    aggregate_type = "payment"
-    aggregate_id_field = "attempt_id"
-    aggregate_version_field = "version"
 
-    attempt_id: NonNilUUID
-    version: AggregateVersion
-    reference: Reference
     kind: Literal["charge", "refund"]
     number: int = Field(ge=1)
     tries: AggregateVersion
-    provider: ShortText
-    amount: NonNegativeAmount
-    currency: CurrencyCode
     outcome: Literal["approved", "declined", "pending", "failed"]
     provider_reference: str = Field(default="", max_length=100)
     error_code: str = Field(default="", max_length=64)
     card_last4: str = Field(default="", pattern=r"^([0-9]{4})?$")
     card_brand: str = Field(default="", max_length=16)
 
-    @model_validator(mode="after")
-    def _positive(self) -> "PaymentAttempted":
-        if self.amount <= 0:
-            raise ValueError("amount: a payment moves a positive amount")
-        return self
 
-
-class PaymentConfirmed(DomainEvent):
+class PaymentConfirmed(_PaymentEvent):
     """A pending payment (a bank transfer) was marked as received by a merchant."""
 
     event_type = "commerce.payment.confirmed"
-    aggregate_type = "payment"
-    aggregate_id_field = "attempt_id"
-    aggregate_version_field = "version"
-
-    attempt_id: NonNilUUID
-    version: AggregateVersion
-    reference: Reference
-    provider: ShortText
-    amount: NonNegativeAmount
-    currency: CurrencyCode
     provider_reference: Text(100)
 
 

@@ -28,7 +28,8 @@ from apps.commerce.errors import (
 )
 from apps.commerce.models import PaymentAttempt
 from apps.commerce.payments import fake_gateway
-from apps.commerce.payments.base import card_brand, luhn_valid, normalize_card_number, providers
+from apps.commerce.payments.base import providers
+from apps.commerce.payments.cards import card_brand, luhn_valid, normalize_card_number
 from apps.commerce.payments.selectors import payments_for
 from apps.commerce.payments.services import payment_charge, payment_confirm, payment_refund
 from apps.core.errors import InvalidTransition
@@ -401,3 +402,18 @@ def test_the_api_answers_402_and_503_for_payments(db):
     response = exception_handler(PaymentUnavailable(UNAVAILABLE, retry_after=60), {})
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
+
+
+@pytest.mark.parametrize("declined_before", [1, 12])
+def test_a_charge_costs_the_same_queries_after_1_or_12_declines(
+    paying, django_assert_num_queries, declined_before
+):
+    for _round in range(declined_before):
+        with pytest.raises(PaymentDeclined):
+            charge(number="4000 0000 0000 0002")
+    # The search path, the advisory lock, the checkout's charges, the new attempt, COMMIT;
+    # then the attempt locked, updated, the event's tenant, the outbox row, COMMIT: none of
+    # it grows with the attempts before.
+    with django_assert_num_queries(10):
+        attempt = charge()
+    assert attempt.number == declined_before + 1

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
 from apps.core.admin import short_date, truncated
+from apps.events.admin import ReadOnlyAdmin
 
 from ..models import PaymentAttempt
 from ..money import Money
@@ -17,7 +18,7 @@ from .base import CommerceAdmin
 
 
 @admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(CommerceAdmin):
+class PaymentAttemptAdmin(ReadOnlyAdmin, CommerceAdmin):
     list_display = [
         "when", "reference", "kind", "provider", "amount_display", "outcome", "card",
         "error_code", "short_message",
@@ -33,15 +34,6 @@ class PaymentAttemptAdmin(CommerceAdmin):
         "idempotency_key", "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("when"), ordering="created_at")
     def when(self, obj: PaymentAttempt):

@@ -36,11 +36,14 @@ import hashlib
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from apps.commerce.payments.cards import luhn_valid, normalize_card_number
 
 DECLINES = {
     "4000000000000002": ("card_declined", "Your card was declined."),
@@ -49,16 +52,6 @@ DECLINES = {
 }
 SLOW_CARD = "4000000000000119"
 MAX_BODY = 64 * 1024
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        digit = int(char)
-        if index % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
 
 
 class BadRequest(Exception):
@@ -120,7 +113,7 @@ class Gateway:
         reference = body.get("reference")
         if not isinstance(card, dict) or not isinstance(reference, str) or not reference:
             raise BadRequest("card and reference are required")
-        number = re.sub(r"[\s-]", "", str(card.get("number", "")))
+        number = normalize_card_number(str(card.get("number", "")))
         if not number.isdigit() or not 12 <= len(number) <= 19:
             raise BadRequest("card.number must be 12 to 19 digits")
         if number == SLOW_CARD:
@@ -137,7 +130,7 @@ class Gateway:
             "message": "",
         }
         decline = DECLINES.get(number)
-        if decline is None and not _luhn(number):
+        if decline is None and not luhn_valid(number):
             decline = ("incorrect_number", "Your card number is incorrect.")
         if decline is None and self._expired(card):
             decline = DECLINES["4000000000000069"]
@@ -256,6 +249,12 @@ class GatewayServer(ThreadingHTTPServer):
         self.gateway = Gateway(slow_seconds=slow_seconds)
         self.verbose = verbose
         super().__init__(address, Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (timed out) before its answer was written: nothing to report.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def start(
