@@ -92,3 +92,30 @@ def located(error: PlatformError, part: str) -> PlatformError:
         )
     error.part = part
     return error
+
+
+# -- carts -----------------------------------------------------------------------------------
+
+
+class CartNotFound(NotFound):
+    code = "cart_not_found"
+    title = "No such cart"
+
+
+class CartLineNotFound(NotFound):
+    code = "cart_line_not_found"
+    title = "No such cart line"
+
+
+class ProductUnavailable(Conflict):
+    """The variant's product is not on sale (a draft or archived)."""
+
+    code = "product_unavailable"
+    title = "Not on sale"
+
+
+class NotPriced(Conflict):
+    """The variant has no price in the cart's currency."""
+
+    code = "not_priced"
+    title = "No price in this currency"

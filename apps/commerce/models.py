@@ -501,3 +501,70 @@ class ProductImage(models.Model):
         return self.alt_text.get(locale) or next(
             (text for text in self.alt_text.values() if text), ""
         )
+
+
+# -- carts -----------------------------------------------------------------------------------
+
+
+class Cart(models.Model):
+    """A shopper's cart: a visitor's (found by the session's token) or a customer's."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="carts",
+    )
+    currency = models.CharField(max_length=3)
+    locale = models.CharField(max_length=16, default="en")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("cart")
+        verbose_name_plural = _("carts")
+        constraints = [
+            # One open cart per customer.
+            models.UniqueConstraint(
+                fields=["customer"],
+                name="commerce_cart_one_per_customer",
+                condition=models.Q(customer__isnull=False),
+            ),
+        ]
+        indexes = [
+            # The stale visitors' carts, oldest first: pruning reads only what it deletes.
+            models.Index(
+                fields=["updated_at"],
+                name="commerce_cart_visitor_touched",
+                condition=models.Q(customer__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.token)
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="cart_lines")
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("cart line")
+        verbose_name_plural = _("cart lines")
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variant"], name="commerce_cartline_unique"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="commerce_cartline_qty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}"
