@@ -10,6 +10,7 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import get_language
 
 from apps.index.text import author_in_locale
@@ -22,6 +23,7 @@ from apps.pages.delivery import (
     site_snapshot,
     site_tenant,
 )
+from apps.storefront.cart_views import mini_cart_count
 
 register = template.Library()
 
@@ -105,3 +107,18 @@ def language_name(code: str) -> str:
 def author_label(name: str) -> str:
     """An author's name from the listing, its neutral label in the page's language."""
     return author_in_locale(name or "")
+
+
+@register.inclusion_tag("storefront/_mini_cart.html", takes_context=True)
+def mini_cart(context: template.Context) -> dict[str, Any]:
+    """The header's link to the cart with its number of items: one query when the reader has
+    a cart (a token in the session, or signed in), none otherwise."""
+    request = _site_request(context)
+    if request is None:
+        return {"url": None}
+    url = reverse("cart:page")
+    return {
+        "url": url + reader_locale(request).query,
+        "count": mini_cart_count(request),
+        "current": request.path == url,
+    }
