@@ -24,7 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -120,19 +120,25 @@ def _sellable_variant(variant_id: Any, currency: str) -> Variant:
     """The variant, on sale and priced in ``currency``; typed errors otherwise."""
     not_found = VariantNotFound(_("No such product variant."))
     variant = (
-        Variant.objects.select_related("product").filter(pk=_uuid(variant_id, not_found)).first()
+        Variant.objects.select_related("product")
+        .annotate(priced=Exists(Price.objects.filter(variant=OuterRef("pk"), currency=currency)))
+        .filter(pk=_uuid(variant_id, not_found))
+        .first()
     )
     if variant is None:
         raise not_found
     if variant.product.status != ProductStatus.ACTIVE:
         raise ProductUnavailable(_("This product is not on sale."))
-    if not Price.objects.filter(variant=variant, currency=currency).exists():
+    if not variant.priced:
         raise NotPriced(_("This item cannot be bought in %(currency)s.") % {"currency": currency})
     return variant
 
 
-def _set_line(cart: Cart, variant: Variant, line: CartLine | None, quantity: int) -> CartLine:
-    """``line`` (or a new line of ``variant``) at ``quantity``, checked against the stock."""
+def _set_line(
+    cart: Cart, variant: Variant, line: CartLine | None, quantity: int, *, line_count: int
+) -> CartLine:
+    """``line`` (or a new line of ``variant``, the cart having ``line_count`` lines) at
+    ``quantity``, checked against the stock."""
     available = available_units([variant.pk])[variant.pk]
     if quantity > _limit(variant, available):
         if quantity > MAX_LINE_QUANTITY:
@@ -141,7 +147,7 @@ def _set_line(cart: Cart, variant: Variant, line: CartLine | None, quantity: int
             )
         raise _only_left(variant, available)
     if line is None:
-        if cart.lines.count() >= MAX_LINES:
+        if line_count >= MAX_LINES:
             raise CommerceInvalid(
                 {"lines": _("a cart holds at most %(count)d items") % {"count": MAX_LINES}}
             )
@@ -212,8 +218,11 @@ def cart_add(*, cart_id: UUID, variant_id: UUID, quantity: int, actor=None) -> C
     with transaction.atomic():
         cart = _locked_cart(cart_id)
         variant = _sellable_variant(variant_id, cart.currency)
-        line = CartLine.objects.filter(cart=cart, variant=variant).first()
-        return _set_line(cart, variant, line, quantity + (line.quantity if line else 0))
+        lines = list(CartLine.objects.filter(cart=cart))
+        line = next((held for held in lines if held.variant_id == variant.pk), None)
+        return _set_line(
+            cart, variant, line, quantity + (line.quantity if line else 0), line_count=len(lines)
+        )
 
 
 def _line_of(cart: Cart, *, line_id: Any, variant_id: Any) -> CartLine:
@@ -253,7 +262,7 @@ def cart_set_quantity(
         if quantity > line.quantity:
             # More of it: only while it is on sale and priced.
             _sellable_variant(line.variant_id, cart.currency)
-        return _set_line(cart, line.variant, line, quantity)
+        return _set_line(cart, line.variant, line, quantity, line_count=0)
 
 
 def cart_remove(*, cart_id: UUID, variant_id: UUID, actor=None) -> bool:

@@ -29,7 +29,7 @@ from apps.commerce.selectors import CartLineView, LineAvailability
 from apps.core.errors import PlatformError, ValidationFailed
 from apps.pages.delivery import ReaderLocale, reader_locale
 
-from .shop_money import format_money, reader_currency
+from .shop_money import chosen_currency, format_money, reader_currency
 
 SESSION_KEY = "cart_token"
 MAX_QUANTITY_DIGITS = 6
@@ -53,14 +53,15 @@ def session_token(request: HttpRequest) -> UUID | None:
 
 
 def _cart(request: HttpRequest, *, create: bool):
+    """The shopper's cart (with ``create``, a new one in the reader's currency when there is
+    none); a visitor's cart token is kept in the session."""
     locale = reader_locale(request)
-    cart = carts.cart_for(
-        token=session_token(request),
-        customer_id=_customer_id(request),
-        currency=reader_currency(request),
-        locale=locale.current,
-        create=create,
-    )
+    found = {"token": session_token(request), "customer_id": _customer_id(request)}
+    cart = carts.cart_for(**found, currency="", locale=locale.current, create=False)
+    if cart is None and create:
+        cart = carts.cart_for(
+            **found, currency=reader_currency(request), locale=locale.current, create=True
+        )
     visitors = cart is not None and cart.customer_id is None
     if visitors and request.session.get(SESSION_KEY) != str(cart.token):
         request.session[SESSION_KEY] = str(cart.token)
@@ -69,7 +70,8 @@ def _cart(request: HttpRequest, *, create: bool):
 
 def mini_cart_count(request: HttpRequest) -> int:
     """Units in the shopper's cart for the header: one query, none for a visitor without a
-    cart token (the session is not even loaded without its cookie)."""
+    cart token (the session is not even loaded without its cookie). The cart page passes
+    its own count (``cart`` in the template's context) instead."""
     customer_id = _customer_id(request)
     token = None if customer_id is not None else session_token(request)
     if customer_id is None and token is None:
@@ -200,8 +202,8 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     try:
         quantity = _quantity(request.POST.get("quantity"), default=1)
         cart = _cart(request, create=True)
-        currency = reader_currency(request)
-        if cart.currency != currency:
+        currency = chosen_currency(request)
+        if currency is not None and cart.currency != currency:
             cart = carts.cart_set_currency(cart_id=cart.pk, currency=currency)
         line = carts.cart_add(
             cart_id=cart.pk, variant_id=request.POST.get("variant", ""), quantity=quantity

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import get_language
 
+from apps.commerce.selectors import CartView
 from apps.index.text import author_in_locale
 from apps.pages import selectors as pages
 from apps.pages.delivery import (
@@ -117,8 +118,10 @@ def mini_cart(context: template.Context) -> dict[str, Any]:
     if request is None:
         return {"url": None}
     url = reverse("cart:page")
+    shown = context.get("cart")
+    count = shown.count if isinstance(shown, CartView) else mini_cart_count(request)
     return {
         "url": url + reader_locale(request).query,
-        "count": mini_cart_count(request),
+        "count": count,
         "current": request.path == url,
     }
