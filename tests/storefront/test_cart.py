@@ -45,8 +45,9 @@ def _html(response) -> str:
     return unescape(response.content.decode()).replace(NBSP, " ")
 
 
-def _add(client: Client, variant, quantity="1", **extra):
-    return client.post("/cart/add/", {"variant": str(variant.pk), "quantity": quantity, **extra})
+def _add(client: Client, variant, quantity="1", *, query: str = "", **extra):
+    data = {"variant": str(variant.pk), "quantity": quantity, **extra}
+    return client.post(f"/cart/add/{query}", data)
 
 
 def _cart_lines(client: Client) -> dict[str, int]:
@@ -174,12 +175,15 @@ def test_lines_one_cannot_buy_are_flagged_and_block_the_checkout(acme_client, st
     assert re.search(r"data-subtotal>\$10\.00<", html)
 
 
-def test_the_cart_page_in_german(acme_client, store):
-    _made, variant = _on_sale(store, "Mug")
-    _add(acme_client, variant, "2")
-    html = _html(acme_client.get("/cart/?lang=de"))
-    assert "Dein Warenkorb" in html or "Ihr Warenkorb" in html
+def test_the_cart_and_the_add_button_in_german(acme_client, store):
+    made, variant = _on_sale(store, "Mug")
+    assert "In den Warenkorb" in _html(acme_client.get(f"/shop/{made.handle}/?lang=de"))
+    response = _add(acme_client, variant, "2", query="?lang=de")
+    assert response["Location"] == "/cart/?lang=de"
+    html = _html(acme_client.get(response["Location"]))
+    assert "Ihr Warenkorb" in html and "Zwischensumme" in html and "Zur Kasse" in html
     assert "20,00 $" in html
+    assert "2 Artikel in den Warenkorb gelegt (insgesamt 2)." in html
 
 
 # -- the mini-cart ----------------------------------------------------------------------------
