@@ -446,3 +446,14 @@ def test_stale_visitor_carts_are_pruned_and_customer_carts_kept(acme_db):
     assert set(Cart.objects.values_list("pk", flat=True)) == {fresh.pk, owned.pk}
     assert not CartLine.objects.exists()
     assert carts.carts_prune_stale() == 0
+
+
+def test_the_hourly_task_prunes_every_tenants_stale_carts(acme_db, settings):
+    from apps.commerce.tasks import prune_stale_carts
+
+    entry = settings.CELERY_BEAT_SCHEDULE["commerce-prune-stale-carts"]
+    assert entry["task"] == prune_stale_carts.name
+    stale = _cart()
+    Cart.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(days=40))
+    assert prune_stale_carts() == 1
+    assert not Cart.objects.filter(pk=stale.pk).exists()
