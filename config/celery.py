@@ -38,6 +38,7 @@ ROUTINE_TASKS = frozenset(
         "events.prune",
         "content.publish_due",
         "commerce.expire_reservations",
+        "commerce.prune_stale_carts",
     }
 )
 IDLE_RESULTS = frozenset({"None", "0", "{'handled': 0, 'failed': 0, 'more': False}"})

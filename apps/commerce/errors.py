@@ -139,3 +139,103 @@ class PaymentInsideTransaction(RuntimeError):
     Its first transaction must commit before the provider is called (so a crash leaves a
     record to retry with the same idempotency key), and no transaction may stay open across
     a call to the outside."""
+
+
+# -- carts -----------------------------------------------------------------------------------
+
+
+class CartNotFound(NotFound):
+    code = "cart_not_found"
+    title = "No such cart"
+
+
+class CartLineNotFound(NotFound):
+    code = "cart_line_not_found"
+    title = "No such cart line"
+
+
+class ProductUnavailable(Conflict):
+    """The variant's product is not on sale (a draft or archived)."""
+
+    code = "product_unavailable"
+    title = "Not on sale"
+
+
+class NotPriced(Conflict):
+    """The variant has no price in the cart's currency."""
+
+    code = "not_priced"
+    title = "No price in this currency"
+
+
+# -- checkout -----------------------------------------------------------------------------------
+
+
+class CheckoutNotFound(NotFound):
+    code = "checkout_not_found"
+    title = "No such checkout"
+
+
+class ShippingMethodNotFound(NotFound):
+    code = "shipping_method_not_found"
+    title = "No such shipping method"
+
+
+class ShippingZoneNotFound(NotFound):
+    code = "shipping_zone_not_found"
+    title = "No such shipping zone"
+
+
+class VoucherNotFound(NotFound):
+    code = "voucher_not_found"
+    title = "No such voucher"
+
+
+class TaxRateNotFound(NotFound):
+    code = "tax_rate_not_found"
+    title = "No such tax rate"
+
+
+class CheckoutIncomplete(Conflict):
+    """A step that needs an earlier one (shipping needs an address, payment a method)."""
+
+    code = "checkout_incomplete"
+    title = "The checkout is not complete"
+
+
+class VoucherNotApplicable(ValidationFailed):
+    """A voucher that is inactive, outside its window, below its minimum subtotal, not
+    offered in the currency, or used up for this customer; ``detail`` says which."""
+
+    code = "voucher_not_applicable"
+    title = "The voucher cannot be used"
+
+
+class VoucherExhausted(Conflict):
+    """The voucher's last use (overall or for this customer) was taken meanwhile."""
+
+    code = "voucher_exhausted"
+    title = "The voucher has been used up"
+
+
+# -- orders ----------------------------------------------------------------------------
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "No such order"
+
+
+class OrderVersionConflict(Conflict):
+    """The order changed since the version the caller saw (or a racing writer appended the
+    same version first): reload it and decide again."""
+
+    code = "order_version_conflict"
+    title = "The order was changed meanwhile"
+
+
+class OrderAlreadyPlaced(Conflict):
+    """The checkout was placed as an order already (``order_id`` names it)."""
+
+    code = "order_already_placed"
+    title = "This checkout is already an order"

@@ -10,13 +10,16 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.aggregates import ArrayAgg, StringAgg
 from django.core.exceptions import ValidationError
-from django.db.models import Min, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from apps.tenancy.selectors import current_locales
 
 from .models import (
+    Cart,
+    CartLine,
     Category,
     Collection,
     CollectionProduct,
@@ -36,6 +39,7 @@ from .models import (
     Variant,
     VariantOptionValue,
 )
+from .money import round_amount
 
 DEFAULT_CURRENCY = "USD"
 
@@ -590,3 +594,177 @@ def active_products_for_sitemap() -> list[tuple[str, datetime, list[str]]]:
         .values_list("handle", "updated_at", "locales")
     )
     return list(rows)
+
+
+# -- carts -----------------------------------------------------------------------------------
+
+
+class LineAvailability:
+    """Whether a cart line can be bought as it is. ``OK`` and ``LOW`` can; the others are
+    flagged and keep the cart from the checkout until the shopper changes the line."""
+
+    OK = "ok"
+    LOW = "low"  # can be bought; only a few left
+    EXCEEDS_STOCK = "exceeds_stock"  # more in the cart than available
+    OUT_OF_STOCK = "out_of_stock"
+    UNAVAILABLE = "unavailable"  # the product is not on sale (a draft or archived)
+    NO_PRICE = "no_price"  # no price in the cart's currency
+
+    PURCHASABLE = frozenset({OK, LOW})
+
+
+@dataclass(frozen=True)
+class CartLineView:
+    line_id: int
+    variant_id: UUID
+    product_handle: str
+    product_title: str  # in the cart's locale, else the tenant's default
+    variant_title: str  # "M / Blue"; "" for a variant without options
+    sku: str
+    image_url: str | None  # the product's first image
+    quantity: int
+    unit_price: Decimal | None  # None: no price in the currency
+    compare_at: Decimal | None
+    total: Decimal | None
+    availability: str
+    available: int | None  # units one can buy now; None when stock does not limit the variant
+
+    @property
+    def purchasable(self) -> bool:
+        return self.availability in LineAvailability.PURCHASABLE
+
+
+@dataclass(frozen=True)
+class CartView:
+    cart_id: UUID | None
+    currency: str
+    lines: tuple[CartLineView, ...]
+    subtotal: Decimal  # of the purchasable lines
+    count: int  # units in the cart
+
+    @property
+    def can_checkout(self) -> bool:
+        return bool(self.lines) and all(line.purchasable for line in self.lines)
+
+
+def _cart_lines(cart_id: UUID, *, currency: str, locale: str) -> QuerySet[CartLine]:
+    """The cart's lines with everything a cart page shows, in ONE query whatever their number:
+    price, stock, translated title, option values and image come as subqueries."""
+    variant = OuterRef("variant_id")
+    product = OuterRef("variant__product_id")
+    price = Price.objects.filter(variant=variant, currency=currency)
+    available = (
+        StockLevel.objects.filter(variant=variant, location__active=True)
+        .values("variant")
+        .annotate(units=Sum(F("on_hand") - F("reserved")))
+        .values("units")
+    )
+    options = (
+        VariantOptionValue.objects.filter(variant=variant)
+        .values("variant")
+        .annotate(text=StringAgg("value__value", " / ", order_by="option__position"))
+        .values("text")
+    )
+    return (
+        CartLine.objects.filter(cart_id=cart_id)
+        .select_related("variant__product")
+        .annotate(
+            unit_price=Subquery(price.values("amount")[:1]),
+            compare_at=Subquery(price.values("compare_at_amount")[:1]),
+            units=Coalesce(Subquery(available), 0),
+            option_text=Subquery(options),
+            translated_title=Subquery(
+                ProductTranslation.objects.filter(product=product, locale=locale).values("title")[
+                    :1
+                ]
+            ),
+            image_file=Subquery(
+                ProductImage.objects.filter(product=product).order_by("position").values("file")[:1]
+            ),
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def _availability(line: CartLine) -> tuple[str, int | None]:
+    variant = line.variant
+    if variant.product.status != ProductStatus.ACTIVE:
+        return LineAvailability.UNAVAILABLE, None
+    if line.unit_price is None:
+        return LineAvailability.NO_PRICE, None
+    if variant_sells_without_stock(variant):
+        return LineAvailability.OK, None
+    units = max(line.units, 0)
+    if units <= 0:
+        return LineAvailability.OUT_OF_STOCK, 0
+    if line.quantity > units:
+        return LineAvailability.EXCEEDS_STOCK, units
+    threshold = variant.low_stock_threshold
+    if threshold and units <= threshold:
+        return LineAvailability.LOW, units
+    return LineAvailability.OK, units
+
+
+def cart_view(cart_id: UUID | None, *, currency: str, locale: str) -> CartView:
+    """The cart as its page shows it, in one query whatever its number of lines; an unknown
+    (or no) cart is an empty one. Prices are the current ones in ``currency``; a line the
+    shopper cannot buy as it is stays, flagged (see ``LineAvailability``)."""
+    if cart_id is None:
+        return CartView(cart_id=None, currency=currency, lines=(), subtotal=Decimal(0), count=0)
+    storage = ProductImage._meta.get_field("file").storage
+    lines = []
+    for line in _cart_lines(cart_id, currency=currency, locale=locale):
+        availability, available = _availability(line)
+        unit = line.unit_price
+        lines.append(
+            CartLineView(
+                line_id=line.pk,
+                variant_id=line.variant_id,
+                product_handle=line.variant.product.handle,
+                product_title=line.translated_title or line.variant.product.title,
+                variant_title=line.option_text or "",
+                sku=line.variant.sku,
+                image_url=storage.url(line.image_file) if line.image_file else None,
+                quantity=line.quantity,
+                unit_price=round_amount(unit, currency) if unit is not None else None,
+                compare_at=round_amount(line.compare_at, currency)
+                if line.compare_at is not None
+                else None,
+                total=round_amount(unit * line.quantity, currency) if unit is not None else None,
+                availability=availability,
+                available=available,
+            )
+        )
+    subtotal = sum((line.total for line in lines if line.purchasable), Decimal(0))
+    return CartView(
+        cart_id=cart_id,
+        currency=currency,
+        lines=tuple(lines),
+        subtotal=round_amount(subtotal, currency),
+        count=sum(line.quantity for line in lines),
+    )
+
+
+def cart_count(cart_id: UUID) -> int:
+    """Units in the cart (the mini-cart's number), in one query."""
+    total = CartLine.objects.filter(cart_id=cart_id).aggregate(units=Sum("quantity"))["units"]
+    return total or 0
+
+
+def cart_count_for(*, token: UUID | None, customer_id: int | None) -> int:
+    """Units in the customer's cart, else in the visitor's cart of ``token``: one query (none
+    without either)."""
+    if customer_id is not None:
+        lines = CartLine.objects.filter(cart__customer_id=customer_id)
+    elif token is not None:
+        lines = CartLine.objects.filter(cart__token=token, cart__customer__isnull=True)
+    else:
+        return 0
+    return lines.aggregate(units=Sum("quantity"))["units"] or 0
+
+
+def cart_get(cart_id: UUID) -> Cart | None:
+    try:
+        return Cart.objects.filter(pk=cart_id).first()
+    except (ValidationError, ValueError):
+        return None

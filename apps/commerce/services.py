@@ -9,6 +9,9 @@ categories a product joins, the products a collection lists, the location of a s
 level) are taken ``FOR KEY SHARE``: they cannot be deleted under the write, and writers
 that merely refer to them never wait for each other. Changes to the category tree are
 serialized per tenant by an advisory lock, so two moves can never make a cycle together.
+
+Carts' writes live in ``apps.commerce.carts`` (import them from there; they are not
+re-exported here).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Reservation expiry: beat runs ``commerce.expire_reservations`` every minute for every
+"""Housekeeping of commerce. Reservation expiry: beat runs ``commerce.expire_reservations`` every minute for every
 active tenant, so stock held by abandoned checkouts comes back even when nobody reserves
-the same variant again (``stock_reserve`` also releases what has expired under its locks)."""
+the same variant again (``stock_reserve`` also releases what has expired under its locks).
+Stale visitors' carts: ``commerce.prune_stale_carts`` runs hourly."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from celery import shared_task
 
 from apps.tenancy.tasks import for_each_active_tenant
 
+from .carts import carts_prune_stale
 from .services import reservations_expire
 
 logger = logging.getLogger(__name__)
@@ -19,4 +21,13 @@ logger = logging.getLogger(__name__)
 def expire_reservations() -> int:
     return for_each_active_tenant(
         reservations_expire, logger=logger, done="released %s expired reservation(s) of %s"
+    )
+
+
+@shared_task(name="commerce.prune_stale_carts", ignore_result=True)
+def prune_stale_carts() -> int:
+    """Visitors' carts untouched for 30 days go (beat runs this hourly, for every tenant);
+    each run deletes at most one batch per tenant, so a backlog drains over a few runs."""
+    return for_each_active_tenant(
+        carts_prune_stale, logger=logger, done="deleted %s stale cart(s) of %s"
     )

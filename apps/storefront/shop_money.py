@@ -77,6 +77,16 @@ def reader_currency(request: HttpRequest) -> str:
     return currency
 
 
+def chosen_currency(request: HttpRequest) -> str | None:
+    """The currency the reader chose (``?currency=`` or the cookie) when the store sells in
+    it; None, without a query, when the reader chose none."""
+    if not (request.GET.get(CURRENCY_PARAM) or request.COOKIES.get(CURRENCY_COOKIE)):
+        return None
+    currency = reader_currency(request)
+    chosen = request._currency_chosen or request.COOKIES.get(CURRENCY_COOKIE) == currency
+    return currency if chosen else None
+
+
 def remember_currency(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """A currency chosen with ``?currency=`` sticks (the ``currency`` cookie)."""
     currency = reader_currency(request)

@@ -36,6 +36,7 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_safe
 
 from apps.commerce import selectors as commerce
+from apps.commerce.carts import MAX_LINE_QUANTITY
 from apps.commerce.money import round_amount
 from apps.core.locale import LOCALE_PARAM
 from apps.index import selectors as index
@@ -432,6 +433,7 @@ def product_detail(request: HttpRequest, handle: str) -> HttpResponse:
         ],
         "locale_links": locale_links(locale, {c: path for c in locale.available}),
         "shop_url": reverse("shop:index") + locale.query,
+        "max_quantity": MAX_LINE_QUANTITY,
         "structured_data": json_ld(
             _structured_data(product, text, variants, gallery, currency, canonical, request)
         ),

@@ -301,6 +301,7 @@ CELERY_BEAT_SCHEDULE = {
     "events-prune": {"task": "events.prune", "schedule": 3600.0},
     "content-publish-due": {"task": "content.publish_due", "schedule": 60.0},
     "commerce-expire-reservations": {"task": "commerce.expire_reservations", "schedule": 60.0},
+    "commerce-prune-stale-carts": {"task": "commerce.prune_stale_carts", "schedule": 3600.0},
 }
 
 # The event backbone (apps.events).

@@ -4,7 +4,9 @@
    chosen in order: a value that makes no existing variant with the choices of the options
    before it is disabled (a later option follows an earlier one's change), and the price,
    compare-at price, stock state and SKU follow the choice without a reload. The variants
-   come from the form's data-variants attribute (rendered by the server). */
+   come from the form's data-variants attribute (rendered by the server). The "Add to cart"
+   form posts the variant in its hidden data-cart-variant field: the page's variant without
+   scripts, the chosen one with them. */
 (function () {
   "use strict";
 
@@ -75,6 +77,8 @@
       stock.className = "stock stock--" + variant.stock;
       if (sku) sku.textContent = variant.sku;
       variantSelect.value = variant.id;
+      var cartVariant = offer.querySelector("[data-cart-variant]");
+      if (cartVariant) cartVariant.value = variant.id;
       var url = new URL(window.location.href);
       url.searchParams.set("variant", variant.id);
       window.history.replaceState(null, "", url.toString());

@@ -10,8 +10,10 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import get_language
 
+from apps.commerce.selectors import CartView
 from apps.index.text import author_in_locale
 from apps.pages import selectors as pages
 from apps.pages.delivery import (
@@ -22,6 +24,7 @@ from apps.pages.delivery import (
     site_snapshot,
     site_tenant,
 )
+from apps.storefront.cart_views import mini_cart_count
 
 register = template.Library()
 
@@ -105,3 +108,20 @@ def language_name(code: str) -> str:
 def author_label(name: str) -> str:
     """An author's name from the listing, its neutral label in the page's language."""
     return author_in_locale(name or "")
+
+
+@register.inclusion_tag("storefront/_mini_cart.html", takes_context=True)
+def mini_cart(context: template.Context) -> dict[str, Any]:
+    """The header's link to the cart with its number of items: one query when the reader has
+    a cart (a token in the session, or signed in), none otherwise."""
+    request = _site_request(context)
+    if request is None:
+        return {"url": None}
+    url = reverse("cart:page")
+    shown = context.get("cart")
+    count = shown.count if isinstance(shown, CartView) else mini_cart_count(request)
+    return {
+        "url": url + reader_locale(request).query,
+        "count": count,
+        "current": request.path == url,
+    }
