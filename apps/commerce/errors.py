@@ -92,3 +92,58 @@ def located(error: PlatformError, part: str) -> PlatformError:
         )
     error.part = part
     return error
+
+
+# -- checkout -----------------------------------------------------------------------------------
+
+
+class CartNotFound(NotFound):
+    code = "cart_not_found"
+    title = "No such cart"
+
+
+class CheckoutNotFound(NotFound):
+    code = "checkout_not_found"
+    title = "No such checkout"
+
+
+class ShippingMethodNotFound(NotFound):
+    code = "shipping_method_not_found"
+    title = "No such shipping method"
+
+
+class ShippingZoneNotFound(NotFound):
+    code = "shipping_zone_not_found"
+    title = "No such shipping zone"
+
+
+class VoucherNotFound(NotFound):
+    code = "voucher_not_found"
+    title = "No such voucher"
+
+
+class TaxRateNotFound(NotFound):
+    code = "tax_rate_not_found"
+    title = "No such tax rate"
+
+
+class CheckoutIncomplete(Conflict):
+    """A step that needs an earlier one (shipping needs an address, payment a method)."""
+
+    code = "checkout_incomplete"
+    title = "The checkout is not complete"
+
+
+class VoucherNotApplicable(ValidationFailed):
+    """A voucher that is inactive, outside its window, below its minimum subtotal, not
+    offered in the currency, or used up for this customer; ``detail`` says which."""
+
+    code = "voucher_not_applicable"
+    title = "The voucher cannot be used"
+
+
+class VoucherExhausted(Conflict):
+    """The voucher's last use (overall or for this customer) was taken meanwhile."""
+
+    code = "voucher_exhausted"
+    title = "The voucher has been used up"

@@ -7,9 +7,9 @@ in order and can skip a stale one. Stock events belong to the variant whose stoc
 (``inventory`` aggregate) and name its product. Amounts are ``Decimal`` (strings in JSON).
 """
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from apps.events.schema import (
     AggregateVersion,
@@ -365,3 +365,123 @@ INVENTORY_EVENT_TYPES = (
     InventorySold.event_type,
     InventoryLow.event_type,
 )
+
+
+# -- checkout ---------------------------------------------------------------------------------
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class TaxRateSet(DomainEvent):
+    event_type = "commerce.tax_rate.set"
+    aggregate_type = "tax_rate"
+    aggregate_id_field = "country"
+
+    country: CountryCode
+    rate: NonNegativeAmount
+
+
+class TaxRateDeleted(DomainEvent):
+    event_type = "commerce.tax_rate.deleted"
+    aggregate_type = "tax_rate"
+    aggregate_id_field = "country"
+
+    country: CountryCode
+
+
+class ShippingZoneSaved(DomainEvent):
+    event_type = "commerce.shipping_zone.saved"
+    aggregate_type = "shipping_zone"
+    aggregate_id_field = "zone_id"
+
+    zone_id: int = Field(ge=1)
+    countries: list[CountryCode] = Field(min_length=1, max_length=300)
+    created: bool
+
+
+class ShippingZoneDeleted(DomainEvent):
+    event_type = "commerce.shipping_zone.deleted"
+    aggregate_type = "shipping_zone"
+    aggregate_id_field = "zone_id"
+
+    zone_id: int = Field(ge=1)
+
+
+class ShippingMethodSaved(DomainEvent):
+    """A method and its rates (one write); ``currencies`` are those it has a rate in."""
+
+    event_type = "commerce.shipping_method.saved"
+    aggregate_type = "shipping_method"
+    aggregate_id_field = "method_id"
+
+    method_id: int = Field(ge=1)
+    zone_id: int = Field(ge=1)
+    active: bool
+    currencies: list[CurrencyCode] = Field(max_length=50)
+    created: bool
+
+
+class ShippingMethodDeleted(DomainEvent):
+    event_type = "commerce.shipping_method.deleted"
+    aggregate_type = "shipping_method"
+    aggregate_id_field = "method_id"
+
+    method_id: int = Field(ge=1)
+
+
+class _VoucherEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "voucher"
+    aggregate_id_field = "voucher_id"
+    aggregate_version_field = "version"
+
+    voucher_id: int = Field(ge=1)
+    code: Text(64)
+    version: AggregateVersion
+
+
+class VoucherSaved(_VoucherEvent):
+    event_type = "commerce.voucher.saved"
+    created: bool
+
+
+class VoucherDeleted(_VoucherEvent):
+    event_type = "commerce.voucher.deleted"
+
+
+class VoucherUsed(_VoucherEvent):
+    """An order took one use of the voucher (``used_count`` after it)."""
+
+    event_type = "commerce.voucher.used"
+    checkout_reference: Reference
+    used_count: int = Field(ge=1)
+
+
+class _CheckoutEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "checkout"
+    aggregate_id_field = "checkout_id"
+    aggregate_version_field = "version"
+
+    checkout_id: NonNilUUID
+    version: AggregateVersion
+
+
+class CheckoutStarted(_CheckoutEvent):
+    event_type = "commerce.checkout.started"
+    cart_id: NonNilUUID
+
+
+class CheckoutUpdated(_CheckoutEvent):
+    """The checkout's email, addresses, shipping method or voucher changed (``changed``)."""
+
+    event_type = "commerce.checkout.updated"
+    changed: list[ShortText] = Field(min_length=1, max_length=10)
+
+
+class CheckoutReserved(_CheckoutEvent):
+    """The checkout's stock is held until ``reserved_until`` (for the payment step)."""
+
+    event_type = "commerce.checkout.reserved"
+    reference: Reference
+    lines: int = Field(ge=1)

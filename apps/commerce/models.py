@@ -11,6 +11,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -50,6 +51,11 @@ class StoreSettings(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     default_currency = models.CharField(max_length=3, default="USD")
     enabled_currencies = ArrayField(models.CharField(max_length=3), default=list)
+    prices_include_tax = models.BooleanField(
+        _("prices include tax"),
+        default=True,
+        help_text=_("Listed prices are gross (tax included); else tax is added at checkout."),
+    )
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -501,3 +507,311 @@ class ProductImage(models.Model):
         return self.alt_text.get(locale) or next(
             (text for text in self.alt_text.values() if text), ""
         )
+
+
+# -- carts -----------------------------------------------------------------------------------
+
+
+class Cart(models.Model):
+    """A shopper's cart: a visitor's (found by the session's token) or a customer's."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="carts",
+    )
+    currency = models.CharField(max_length=3)
+    locale = models.CharField(max_length=16, default="en")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # One open cart per customer.
+            models.UniqueConstraint(
+                fields=["customer"],
+                name="commerce_cart_one_per_customer",
+                condition=models.Q(customer__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.token)
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="cart_lines")
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variant"], name="commerce_cartline_unique"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="commerce_cartline_qty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}"
+
+
+# -- checkout ---------------------------------------------------------------------------------
+
+COUNTRY_FORMAT = r"^[A-Z]{2}$"
+VOUCHER_CODE_FORMAT = r"^[A-Z0-9][A-Z0-9_-]{0,63}$"
+
+
+class VoucherKind(models.TextChoices):
+    PERCENTAGE = "percentage", _("Percentage of the subtotal")
+    FIXED = "fixed", _("Fixed amount")
+
+
+class TaxRate(models.Model):
+    """The tax rate of one shipping country; a country without a row pays none."""
+
+    country = models.CharField(_("country"), max_length=2, unique=True)
+    rate = models.DecimalField(
+        _("rate"), max_digits=6, decimal_places=4, help_text=_("0.19 for 19 %.")
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country"]
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(country__regex=COUNTRY_FORMAT), name="commerce_taxrate_country_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lt=1), name="commerce_taxrate_rate_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.rate * 100:.2f} %"
+
+
+class ShippingZone(models.Model):
+    """Countries that share shipping methods."""
+
+    name = models.CharField(_("name"), max_length=120)
+    countries = ArrayField(models.CharField(max_length=2), verbose_name=_("countries"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("shipping zone")
+        verbose_name_plural = _("shipping zones")
+        indexes = [
+            GinIndex(fields=["countries"], name="commerce_shipzone_countries"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShippingMethod(models.Model):
+    zone = models.ForeignKey(ShippingZone, on_delete=models.CASCADE, related_name="methods")
+    name = models.CharField(_("name"), max_length=120)
+    # {locale: name} for the locales other than the default's.
+    name_translations = models.JSONField(_("translated names"), default=dict, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("shipping method")
+        verbose_name_plural = _("shipping methods")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def name_in(self, locale: str) -> str:
+        return self.name_translations.get(locale) or self.name
+
+
+class ShippingRate(models.Model):
+    """A method's price in one currency, free when the discounted subtotal reaches
+    ``free_over``."""
+
+    method = models.ForeignKey(ShippingMethod, on_delete=models.CASCADE, related_name="rates")
+    currency = models.CharField(_("currency"), max_length=3)
+    price = models.DecimalField(_("price"), max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
+    free_over = models.DecimalField(
+        _("free over"), max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
+        null=True, blank=True,
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["currency"]
+        verbose_name = _("shipping rate")
+        verbose_name_plural = _("shipping rates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["method", "currency"], name="commerce_shiprate_method_currency_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_FORMAT), name="commerce_shiprate_currency"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0) & (Q(free_over__isnull=True) | Q(free_over__gte=0)),
+                name="commerce_shiprate_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.price} {self.currency}"
+
+
+class Voucher(models.Model):
+    """An order voucher: a percentage off the subtotal, or a fixed amount per currency."""
+
+    code = models.CharField(_("code"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=VoucherKind.choices)
+    percentage = models.DecimalField(
+        _("percentage"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    usage_limit = models.PositiveIntegerField(_("usage limit"), null=True, blank=True)
+    used_count = models.PositiveIntegerField(_("used"), default=0)
+    per_customer_limit = models.PositiveIntegerField(_("uses per customer"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=VOUCHER_CODE_FORMAT), name="commerce_voucher_code_format"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=VoucherKind.PERCENTAGE, percentage__gt=0, percentage__lte=100)
+                    | Q(kind=VoucherKind.FIXED, percentage__isnull=True)
+                ),
+                name="commerce_voucher_kind_percentage",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True)
+                | Q(ends_at__isnull=True)
+                | Q(ends_at__gt=F("starts_at")),
+                name="commerce_voucher_window",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class VoucherAmount(models.Model):
+    """A voucher's terms in one currency: the amount off (fixed vouchers) and the smallest
+    subtotal it applies to (either kind)."""
+
+    voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, related_name="amounts")
+    currency = models.CharField(_("currency"), max_length=3)
+    amount = models.DecimalField(
+        _("amount off"), max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
+        null=True, blank=True,
+    )  # fmt: skip
+    min_subtotal = models.DecimalField(
+        _("minimum subtotal"), max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
+        null=True, blank=True,
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["currency"]
+        verbose_name = _("voucher amount")
+        verbose_name_plural = _("voucher amounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["voucher", "currency"], name="commerce_voucheramount_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_FORMAT), name="commerce_voucheramount_currency"
+            ),
+            models.CheckConstraint(
+                condition=(Q(amount__isnull=True) | Q(amount__gt=0))
+                & (Q(min_subtotal__isnull=True) | Q(min_subtotal__gte=0)),
+                name="commerce_voucheramount_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voucher}: {self.currency}"
+
+
+class VoucherUse(models.Model):
+    """One use of a voucher by a placed order (its checkout's reference)."""
+
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="uses")
+    checkout_reference = models.CharField(max_length=100, unique=True)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    email = models.EmailField(_("email"))
+    used_at = models.DateTimeField(_("used at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-used_at", "-id"]
+        verbose_name = _("voucher use")
+        verbose_name_plural = _("voucher uses")
+        indexes = [
+            models.Index(fields=["voucher", "customer"], name="commerce_voucheruse_customer"),
+            models.Index(fields=["voucher", "email"], name="commerce_voucheruse_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voucher} ({self.checkout_reference})"
+
+
+class Checkout(models.Model):
+    """A cart on its way to becoming an order: who, where, how it ships, which voucher.
+
+    Amounts are never stored here: they are computed from the cart's lines and the current
+    prices each time (``checkout_totals``), and fixed only by the order.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    cart = models.OneToOneField(Cart, on_delete=models.CASCADE, related_name="checkout")
+    email = models.EmailField(blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    # None: the same as the shipping address.
+    billing_address = models.JSONField(null=True, blank=True)
+    shipping_method = models.ForeignKey(
+        ShippingMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    voucher = models.ForeignKey(
+        Voucher, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reservation_reference = models.CharField(max_length=100, unique=True)
+    reserved_until = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("checkout")
+        verbose_name_plural = _("checkouts")
+
+    def __str__(self) -> str:
+        return self.reservation_reference

@@ -120,6 +120,11 @@ def _check(lines: Sequence[PricedLine], tax_rate: Decimal, voucher: VoucherTerms
             raise ValueError(f"unknown voucher kind {voucher.kind!r}")
 
 
+def lines_subtotal(lines: Sequence[PricedLine], currency: str) -> Decimal:
+    """The sum of the lines' rounded amounts (what a voucher's minimum is judged on)."""
+    return sum((round_amount(line.unit_price * line.quantity, currency) for line in lines), ZERO)
+
+
 def order_discount(subtotal: Decimal, voucher: VoucherTerms | None, currency: str) -> Decimal:
     """The voucher's discount on ``subtotal``, rounded once, never more than the subtotal."""
     if voucher is None:
@@ -177,7 +182,7 @@ def price_checkout(
     """The checkout's totals; see the module's docstring for the rules."""
     _check(lines, tax_rate, voucher)
     subtotals = [round_amount(line.unit_price * line.quantity, currency) for line in lines]
-    subtotal = sum(subtotals, ZERO)
+    subtotal = lines_subtotal(lines, currency)
     discount = order_discount(subtotal, voucher, currency)
     discounts = split_largest_remainder(discount, subtotals, currency)
     priced: list[LineTotals] = []
