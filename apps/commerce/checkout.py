@@ -57,6 +57,7 @@ from .models import (
     Voucher,
     VoucherUse,
 )
+from .money import round_amount
 from .pricing import PricedLine, lines_subtotal
 from .services import ReservationLine, reservation_release, stock_reserve
 
@@ -241,7 +242,7 @@ def _voucher_refusal(
         ]
         if lines_subtotal(lines, currency) < minimum:
             return _("This voucher needs a subtotal of at least %(amount)s %(currency)s.") % {
-                "amount": minimum.normalize() if minimum == minimum.to_integral() else minimum,
+                "amount": round_amount(minimum, currency),
                 "currency": currency,
             }
     if voucher.usage_limit is not None and voucher.used_count >= voucher.usage_limit:

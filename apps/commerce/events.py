@@ -42,6 +42,8 @@ class StoreSettingsUpdated(DomainEvent):
     store_id: int = Field(ge=1)
     default_currency: CurrencyCode
     enabled_currencies: list[CurrencyCode] = Field(min_length=1)
+    # Added with the checkout; older events lack it (the store's default then: included).
+    prices_include_tax: bool = True
     version: AggregateVersion
 
     @model_validator(mode="after")
