@@ -113,12 +113,22 @@ def tax_rate_set(*, country: str, rate: Any, name: str = "", actor=None) -> TaxR
     return row
 
 
-def tax_rate_delete(*, country: str, actor=None) -> None:
+def _delete(queryset, missing: Exception, event, *, actor) -> None:
+    """Delete what ``queryset`` selects and publish ``event`` (a callable), or raise
+    ``missing`` when it selects nothing."""
     with transaction.atomic():
-        deleted, _rows = TaxRate.objects.filter(country=country_code(country) or "").delete()
+        deleted, _rows = queryset.delete()
         if not deleted:
-            raise TaxRateNotFound(_("No such tax rate."))
-        publish(events.TaxRateDeleted(country=country_code(country)), actor=actor)
+            raise missing
+        publish(event(), actor=actor)
+
+
+def tax_rate_delete(*, country: str, actor=None) -> None:
+    code = country_code(country) or ""
+    _delete(
+        TaxRate.objects.filter(country=code), TaxRateNotFound(_("No such tax rate.")),
+        lambda: events.TaxRateDeleted(country=code), actor=actor,
+    )  # fmt: skip
 
 
 # -- shipping ---------------------------------------------------------------------------------
@@ -166,11 +176,10 @@ def shipping_zone_save(
 
 def shipping_zone_delete(*, zone_id: int, actor=None) -> None:
     """Delete a zone with its methods (checkouts that chose one choose again)."""
-    with transaction.atomic():
-        deleted, _rows = ShippingZone.objects.filter(pk=zone_id).delete()
-        if not deleted:
-            raise ShippingZoneNotFound(_("No such shipping zone."))
-        publish(events.ShippingZoneDeleted(zone_id=zone_id), actor=actor)
+    _delete(
+        ShippingZone.objects.filter(pk=zone_id), ShippingZoneNotFound(_("No such shipping zone.")),
+        lambda: events.ShippingZoneDeleted(zone_id=zone_id), actor=actor,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -180,19 +189,28 @@ class RateInput:
     free_over: Any = None
 
 
-def _clean_rates(errors: dict[str, str], rates: Sequence[RateInput]) -> list[ShippingRate]:
-    cleaned: dict[str, ShippingRate] = {}
-    if len(rates) > MAX_ROWS:
-        errors["rates"] = _("at most %(count)d rates") % {"count": MAX_ROWS}
-        return []
-    for index, rate in enumerate(rates):
-        prefix = f"rates.{index}"
-        currency = _currency(errors, f"{prefix}.currency", rate.currency)
+def _currency_rows(errors: dict[str, str], part: str, rows: Sequence[Any]):
+    """Each of ``rows`` (one per currency, at most ``MAX_ROWS``) with its error prefix
+    (``rates.2``) and its currency, skipping (and naming) bad and repeated currencies."""
+    if len(rows) > MAX_ROWS:
+        errors[part] = _("at most %(count)d rows") % {"count": MAX_ROWS}
+        return
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        prefix = f"{part}.{index}"
+        currency = _currency(errors, f"{prefix}.currency", row.currency)
         if not currency:
             continue
-        if currency in cleaned:
-            errors[f"{prefix}.currency"] = _("one rate per currency")
+        if currency in seen:
+            errors[f"{prefix}.currency"] = _("one row per currency")
             continue
+        seen.add(currency)
+        yield row, prefix, currency
+
+
+def _clean_rates(errors: dict[str, str], rates: Sequence[RateInput]) -> list[ShippingRate]:
+    cleaned: dict[str, ShippingRate] = {}
+    for rate, prefix, currency in _currency_rows(errors, "rates", rates):
         price = _amount(errors, f"{prefix}.price", rate.price, currency)
         free_over = _amount(errors, f"{prefix}.free_over", rate.free_over, currency, optional=True)
         cleaned[currency] = ShippingRate(currency=currency, price=price, free_over=free_over)
@@ -264,11 +282,11 @@ def shipping_method_save(
 
 
 def shipping_method_delete(*, method_id: int, actor=None) -> None:
-    with transaction.atomic():
-        deleted, _rows = ShippingMethod.objects.filter(pk=method_id).delete()
-        if not deleted:
-            raise ShippingMethodNotFound(_("No such shipping method."))
-        publish(events.ShippingMethodDeleted(method_id=method_id), actor=actor)
+    _delete(
+        ShippingMethod.objects.filter(pk=method_id),
+        ShippingMethodNotFound(_("No such shipping method.")),
+        lambda: events.ShippingMethodDeleted(method_id=method_id), actor=actor,
+    )  # fmt: skip
 
 
 # -- vouchers ---------------------------------------------------------------------------------
@@ -344,14 +362,7 @@ def _clean_voucher(data: VoucherInput) -> tuple[dict[str, Any], list[VoucherAmou
         "active": bool(data.active),
     }
     amounts: dict[str, VoucherAmount] = {}
-    for index, row in enumerate(data.amounts[: MAX_ROWS + 1]):
-        prefix = f"amounts.{index}"
-        currency = _currency(errors, f"{prefix}.currency", row.currency)
-        if not currency:
-            continue
-        if currency in amounts:
-            errors[f"{prefix}.currency"] = _("one row per currency")
-            continue
+    for row, prefix, currency in _currency_rows(errors, "amounts", data.amounts):
         amount = _amount(
             errors, f"{prefix}.amount", row.amount, currency,
             optional=data.kind != VoucherKind.FIXED,

@@ -160,14 +160,19 @@ class ShippingRateForm(RejectableForm):
         fields = ["currency", "price", "free_over"]
 
 
-class ShippingRateInline(admin.TabularInline):
-    model = ShippingRate
-    form = ShippingRateForm
+class RejectableInline(admin.TabularInline):
+    """Rows written by the parent's service: its refusals show on the row they name."""
+
     extra = 1
 
     def get_formset(self, request, obj=None, **kwargs):
         kwargs["form"] = with_rejections(request, self.form)
         return super().get_formset(request, obj, **kwargs)
+
+
+class ShippingRateInline(RejectableInline):
+    model = ShippingRate
+    form = ShippingRateForm
 
 
 class ShippingMethodForm(forms.ModelForm):
@@ -231,14 +236,9 @@ class VoucherAmountForm(RejectableForm):
         fields = ["currency", "amount", "min_subtotal"]
 
 
-class VoucherAmountInline(admin.TabularInline):
+class VoucherAmountInline(RejectableInline):
     model = VoucherAmount
     form = VoucherAmountForm
-    extra = 1
-
-    def get_formset(self, request, obj=None, **kwargs):
-        kwargs["form"] = with_rejections(request, self.form)
-        return super().get_formset(request, obj, **kwargs)
 
 
 class VoucherUseInline(admin.TabularInline):
