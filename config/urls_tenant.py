@@ -46,6 +46,7 @@ urlpatterns = [
     path("blog/", include("apps.storefront.blog_urls")),
     path("shop/", include("apps.storefront.shop_urls")),
     path("cart/", include("apps.storefront.cart_urls")),
+    path("checkout/", include("apps.storefront.checkout_urls")),
     # home, search, sitemap.xml, robots.txt
     path("", include("apps.storefront.urls")),
     # pages by hierarchical path: last, it matches what nothing else did

@@ -203,9 +203,11 @@ def store_settings_update(
     *,
     default_currency: str | None = None,
     enabled_currencies: Sequence[str] | None = None,
+    prices_include_tax: bool | None = None,
     actor=None,
 ) -> StoreSettings:
-    """Change the currencies the store sells in; the default currency must be enabled.
+    """Change the currencies the store sells in (the default currency must be enabled) and
+    whether its listed prices include tax.
 
     A new default currency also needs a price in it for every active product (on at least
     one variant), as activation does; else ``CommerceInvalid`` names (a few of) them.
@@ -246,6 +248,12 @@ def store_settings_update(
                 errors["enabled_currencies"] = _("at most %(count)d currencies") % {
                     "count": MAX_CURRENCIES
                 }
+        include_tax = settings_row.prices_include_tax
+        if prices_include_tax is not None:
+            if isinstance(prices_include_tax, bool):
+                include_tax = prices_include_tax
+            else:
+                errors["prices_include_tax"] = _("must be true or false")
         if not errors and default not in enabled:
             errors["default_currency"] = _("the default currency must be one of the enabled ones")
         if not errors and default != settings_row.default_currency:
@@ -253,8 +261,12 @@ def store_settings_update(
         _raise(errors)
         changed = model_update(
             instance=settings_row,
-            fields=["default_currency", "enabled_currencies"],
-            data={"default_currency": default, "enabled_currencies": enabled},
+            fields=["default_currency", "enabled_currencies", "prices_include_tax"],
+            data={
+                "default_currency": default,
+                "enabled_currencies": enabled,
+                "prices_include_tax": include_tax,
+            },
             save=False,
         )
         if changed:
@@ -265,6 +277,7 @@ def store_settings_update(
                     store_id=settings_row.pk,
                     default_currency=default,
                     enabled_currencies=enabled,
+                    prices_include_tax=include_tax,
                     version=settings_row.version,
                 ),
                 actor=actor,

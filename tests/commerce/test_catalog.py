@@ -60,12 +60,20 @@ def test_store_settings_change_publishes_with_a_new_version(acme_db):
     (event,) = [e for e in events_of(1, "commerce.store.updated") if e.position > head]
     assert event.payload == {
         "store_id": 1, "default_currency": "EUR", "enabled_currencies": ["USD", "EUR"],
-        "version": settings_row.version,
+        "prices_include_tax": True, "version": settings_row.version,
     }  # fmt: skip
     # The same values again: no write, no event.
     head = outbox_head()
     services.store_settings_update(default_currency="EUR", enabled_currencies=["USD", "EUR"])
     assert outbox_head() == head
+    # Prices that exclude tax: only that changes.
+    settings_row = services.store_settings_update(prices_include_tax=False)
+    assert (settings_row.prices_include_tax, settings_row.default_currency) == (False, "EUR")
+    (event,) = [e for e in events_of(1, "commerce.store.updated") if e.position > head]
+    assert event.payload["prices_include_tax"] is False
+    with pytest.raises(CommerceInvalid) as refused:
+        services.store_settings_update(prices_include_tax="no")
+    assert set(refused.value.errors) == {"prices_include_tax"}
 
 
 @pytest.mark.parametrize(

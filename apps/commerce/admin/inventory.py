@@ -164,7 +164,7 @@ class StoreSettingsForm(forms.ModelForm):
 
     class Meta:
         model = StoreSettings
-        fields = ["default_currency"]
+        fields = ["default_currency", "prices_include_tax"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,7 +181,7 @@ class StoreSettingsAdmin(CommerceAdmin):
     """The store's one row of settings: its list is its change form."""
 
     form = StoreSettingsForm
-    fields = ["default_currency", "currency_codes"]
+    fields = ["default_currency", "currency_codes", "prices_include_tax"]
     error_fields = {"enabled_currencies": "currency_codes"}
 
     def has_add_permission(self, request):
@@ -200,6 +200,7 @@ class StoreSettingsAdmin(CommerceAdmin):
         settings_row = services.store_settings_update(
             default_currency=form.cleaned_data["default_currency"],
             enabled_currencies=form.currencies(),
+            prices_include_tax=form.cleaned_data["prices_include_tax"],
             actor=request.user,
         )
         adopt(obj, settings_row)
