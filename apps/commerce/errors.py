@@ -92,3 +92,26 @@ def located(error: PlatformError, part: str) -> PlatformError:
         )
     error.part = part
     return error
+
+
+# -- orders ----------------------------------------------------------------------------
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "No such order"
+
+
+class OrderVersionConflict(Conflict):
+    """The order changed since the version the caller saw (or a racing writer appended the
+    same version first): reload it and decide again."""
+
+    code = "order_version_conflict"
+    title = "The order was changed meanwhile"
+
+
+class OrderAlreadyPlaced(Conflict):
+    """The checkout was placed as an order already (``order_id`` names it)."""
+
+    code = "order_already_placed"
+    title = "This checkout is already an order"

@@ -7,9 +7,10 @@ in order and can skip a stale one. Stock events belong to the variant whose stoc
 (``inventory`` aggregate) and name its product. Amounts are ``Decimal`` (strings in JSON).
 """
 
-from typing import ClassVar
+from decimal import Decimal
+from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from apps.events.schema import (
     AggregateVersion,
@@ -364,4 +365,131 @@ INVENTORY_EVENT_TYPES = (
     InventoryReleased.event_type,
     InventorySold.event_type,
     InventoryLow.event_type,
+)
+
+
+# -- orders (one aggregate, one stream per order) --------------------------------------
+#
+# These are both what is published to the outbox and what the order's own stream
+# (``OrderEvent``) records: the stream row keeps the type and this payload, and folding
+# the payloads gives the order (``order_state.apply``). ``version`` is the stream's version.
+
+OrderStatusText = Text(16)
+OrderText = Text(100)
+# An order's free text: empty allowed (a voucher code, a cancel reason).
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class OrderLinePayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    variant_id: NonNilUUID | None
+    product_id: NonNilUUID | None
+    sku: Sku
+    product_title: ShortText
+    variant_title: OptionalText
+    quantity: int = Field(ge=1)
+    unit_price: NonNegativeAmount
+    discount: NonNegativeAmount
+    tax_rate: Annotated[Decimal, Field(ge=0, le=1, max_digits=7, decimal_places=6)]
+    tax: NonNegativeAmount
+    total: NonNegativeAmount
+    allocations: list[tuple[int, int]] = Field(max_length=100)
+
+
+class _OrderEvent(DomainEvent):
+    abstract: ClassVar[bool] = True
+    aggregate_type = "order"
+    aggregate_id_field = "order_id"
+    aggregate_version_field = "version"
+
+    order_id: NonNilUUID
+    version: AggregateVersion
+    number: int = Field(ge=1)
+
+
+class OrderPlaced(_OrderEvent):
+    """The order as placed: everything it holds, lines included (the stream's first event)."""
+
+    event_type = "commerce.order.placed"
+    currency: CurrencyCode
+    locale: Locale
+    email: Text(254)
+    customer_id: int | None = Field(default=None, ge=1)
+    shipping_address: dict[str, str]
+    billing_address: dict[str, str]
+    shipping_method: OptionalText
+    shipping_price: NonNegativeAmount
+    shipping_tax: NonNegativeAmount
+    voucher_code: OptionalText
+    prices_include_tax: bool
+    subtotal: NonNegativeAmount
+    discount: NonNegativeAmount
+    tax: NonNegativeAmount
+    total: NonNegativeAmount
+    payment_provider: Text(32)
+    checkout_reference: OrderText
+    lines: list[OrderLinePayload] = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _first(self) -> "OrderPlaced":
+        if self.version != 1:
+            raise ValueError("version: an order is placed at version 1")
+        return self
+
+
+class _OrderStatusChange(_OrderEvent):
+    abstract: ClassVar[bool] = True
+    from_status: OrderStatusText
+    to_status: OrderStatusText
+
+
+class OrderConfirmed(_OrderStatusChange):
+    event_type = "commerce.order.confirmed"
+
+
+class OrderPaid(_OrderStatusChange):
+    """The payment of the order's total arrived (``reference`` is the provider's)."""
+
+    event_type = "commerce.order.paid"
+    reference: OrderText
+    amount: NonNegativeAmount
+
+
+class OrderShipped(_OrderStatusChange):
+    event_type = "commerce.order.shipped"
+    carrier: OrderText
+    tracking_number: OrderText
+
+
+class OrderDelivered(_OrderStatusChange):
+    event_type = "commerce.order.delivered"
+
+
+class OrderCancelled(_OrderStatusChange):
+    """Cancelled before payment; the units of its allocations went back to stock."""
+
+    event_type = "commerce.order.cancelled"
+    reason: OptionalText
+
+
+class OrderRefunded(_OrderStatusChange):
+    """Money went back: all that was left (``to_status`` refunded) or part of it (the
+    status stays, ``payment_status`` says partially refunded)."""
+
+    event_type = "commerce.order.refunded"
+    amount: Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=6)]
+    refunded_amount: NonNegativeAmount
+    payment_status: Text(20)
+    reason: OptionalText
+
+
+ORDER_EVENT_TYPES = (
+    OrderPlaced.event_type,
+    OrderConfirmed.event_type,
+    OrderPaid.event_type,
+    OrderShipped.event_type,
+    OrderDelivered.event_type,
+    OrderCancelled.event_type,
+    OrderRefunded.event_type,
 )

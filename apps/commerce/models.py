@@ -501,3 +501,189 @@ class ProductImage(models.Model):
         return self.alt_text.get(locale) or next(
             (text for text in self.alt_text.values() if text), ""
         )
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    PAID = "paid", _("Paid")
+    FULFILLED = "fulfilled", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid", _("Unpaid")
+    PAID = "paid", _("Paid")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+
+
+# The per-tenant sequence of order numbers (each tenant schema has its own; see the
+# migration). A number taken by a rolled-back placement is not reused: numbers may skip.
+ORDER_NUMBER_SEQUENCE = "commerce_order_number_seq"
+ORDER_NUMBER_START = 1001
+
+
+def _amount(**options) -> models.DecimalField:
+    return models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **options)
+
+
+class Order(models.Model):
+    """An order as its event stream (``OrderEvent``) says it is now: a projection, written
+    from the folded stream in the transaction that appends to it, never edited on its own.
+    ``version`` is the stream's last version."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.PositiveBigIntegerField(unique=True)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices)
+    currency = models.CharField(max_length=3)
+    locale = models.CharField(max_length=16)
+    email = models.EmailField(max_length=254)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="orders",
+    )  # fmt: skip
+    shipping_address = models.JSONField(default=dict)
+    billing_address = models.JSONField(default=dict)
+    shipping_method = models.CharField(max_length=255, blank=True)
+    shipping_price = _amount(default=0)
+    shipping_tax = _amount(default=0)
+    voucher_code = models.CharField(max_length=64, blank=True)
+    prices_include_tax = models.BooleanField()
+    subtotal = _amount()
+    discount = _amount(default=0)
+    tax = _amount(default=0)
+    total = _amount()
+    paid_amount = _amount(default=0)
+    refunded_amount = _amount(default=0)
+    payment_provider = models.CharField(max_length=32)
+    payment_reference = models.CharField(max_length=100, blank=True)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)
+    checkout_reference = models.CharField(max_length=100, unique=True)
+    version = models.PositiveIntegerField()
+    placed_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-placed_at"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["status", "-placed_at"], name="commerce_order_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=F("paid_amount")),
+                name="commerce_order_refund_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_FORMAT), name="commerce_order_currency_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number}"
+
+
+class OrderLine(models.Model):
+    """A line of an order, copied at purchase: the catalog may change, the line does not."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    variant = models.ForeignKey(
+        Variant, null=True, blank=True, on_delete=models.SET_NULL, related_name="order_lines"
+    )
+    product_id = models.UUIDField(null=True, blank=True)
+    sku = models.CharField(max_length=64)
+    product_title = models.CharField(max_length=255)
+    variant_title = models.CharField(max_length=255, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = _amount()
+    discount = _amount(default=0)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=6)
+    tax = _amount(default=0)
+    total = _amount()
+    # [[location_id, quantity], ...]: where the units came from (returned there on cancel).
+    allocations = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="commerce_orderline_pos"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="commerce_orderline_quantity"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderEvent(models.Model):
+    """The order's stream: what happened to it, in order, kept forever.
+
+    Append-only: a trigger (see the migration) refuses UPDATE and DELETE. ``order_id`` is a
+    plain column, not a foreign key, so nothing done to the ``Order`` row can cascade here.
+    ``type`` and ``payload`` are those of the typed event published to the outbox.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    order_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    type = models.CharField(max_length=64)
+    schema_version = models.PositiveSmallIntegerField(default=1)
+    payload = models.JSONField()
+    actor_kind = models.CharField(max_length=16, blank=True)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order_id", "version"]
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        constraints = [
+            # Also the index of every read of a stream; and a racing writer's second
+            # "version n+1" fails here.
+            models.UniqueConstraint(fields=["order_id", "version"], name="commerce_orderevent_seq"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="commerce_orderevent_v1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} v{self.version} {self.type}"
+
+
+class OrderEmailKind(models.TextChoices):
+    CONFIRMATION = "confirmation", _("Order confirmation")
+    SHIPPING = "shipping", _("Shipping notice")
+
+
+class OrderEmail(models.Model):
+    """An email about an order, once per kind: the row is written in the handler's
+    transaction and the message goes out after it commits (``sent_at`` then says when)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16, choices=OrderEmailKind.choices)
+    event_id = models.UUIDField()
+    recipient = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("order email")
+        verbose_name_plural = _("order emails")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="commerce_orderemail_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.kind}"
