@@ -265,14 +265,17 @@ def _clean_line(
     if not include_tax:
         charged += amounts["tax"]
     if round_amount(charged, currency) != amounts["total"]:
-        errors[f"{prefix}total"] = _(
-            "%(total)s does not match the unit price times the quantity less the discount"
-            "%(tax)s (%(expected)s)"
-        ) % {
-            "total": amounts["total"],
-            "tax": "" if include_tax else _(" plus the tax"),
-            "expected": round_amount(charged, currency),
-        }
+        rule = (
+            _("%(total)s is not the units at the unit price less the discount (%(expected)s)")
+            if include_tax
+            else _(
+                "%(total)s is not the units at the unit price less the discount plus the tax "
+                "(%(expected)s)"
+            )
+        )
+        errors[f"{prefix}total"] = rule % {
+            "total": amounts["total"], "expected": round_amount(charged, currency)
+        }  # fmt: skip
         return None
     return events.OrderLinePayload(
         variant_id=line.variant_id, product_id=line.product_id, sku=sku, product_title=title,

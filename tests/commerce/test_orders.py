@@ -210,7 +210,7 @@ def test_shipping_needs_a_carrier_and_a_tracking_number(stocked):
     with translation.override("de"), pytest.raises(CommerceInvalid) as refused:
         orders.order_ship(order_id=order.pk, carrier="", tracking_number="1")
     assert refused.value.errors["carrier"] == (
-        "Eine Bestellung wird nur mit Versanddienst und Sendungsnummer versandt"
+        "eine Bestellung wird nur mit Versanddienst und Sendungsnummer versandt"
     )
     assert Order.objects.get(pk=order.pk).status == "paid"
 
