@@ -41,6 +41,18 @@ from .models import (
 )
 from .money import round_amount
 
+# Orders' reads live in order_reads; this module is their public address.
+from .order_reads import (  # noqa: F401
+    HistoryEntry,
+    order_as_of,
+    order_get,
+    order_history,
+    order_state,
+    order_stream,
+    orders,
+)
+from .order_state import OrderState  # noqa: F401
+
 DEFAULT_CURRENCY = "USD"
 
 

@@ -1,7 +1,7 @@
 """Local development: `make run`."""
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import env, env_bool
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 # Static files changed on disk are served at once.
@@ -9,3 +9,5 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Static files come straight from the apps' and the project's folders (WhiteNoise's
 # finders); STATIC_ROOT is for collectstatic in production.
 STATIC_ROOT = None
+# Emails are printed, not sent.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
