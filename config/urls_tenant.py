@@ -45,6 +45,7 @@ urlpatterns = [
     path("api/v1/", include("apps.api.urls")),
     path("blog/", include("apps.storefront.blog_urls")),
     path("shop/", include("apps.storefront.shop_urls")),
+    path("account/", include("apps.storefront.account_urls")),
     # home, search, sitemap.xml, robots.txt
     path("", include("apps.storefront.urls")),
     # pages by hierarchical path: last, it matches what nothing else did
