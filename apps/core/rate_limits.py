@@ -58,6 +58,7 @@ def rate_limit(request: HttpRequest, *counted: tuple[str, str]) -> None:
             logger.warning("rate limit %s not counted: the cache is unavailable", group)
             continue
         if usage is not None and usage["should_limit"]:
-            waits.append(max(1, usage["time_left"]))
+            # The window's last second still counts (django-ratelimit's windows end inclusive).
+            waits.append(max(1, usage["time_left"] + 1))
     if waits:
         raise RateLimited(retry_after=max(waits))

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from . import services
 from .errors import ProfileInvalid
-from .models import DISPLAY_NAME_MAX, Address
+from .models import DISPLAY_NAME_MAX
 from .selectors import PROFILE
 
 User = get_user_model()
@@ -65,25 +65,8 @@ def _with_display_name(fieldsets):
     return tuple(result)
 
 
-class AddressInline(admin.TabularInline):
-    """A customer's address book, to read: the customer writes it (``services.address_*``)."""
-
-    model = Address
-    extra = 0
-    can_delete = False
-    fields = ("name", "company", "street", "city", "postal_code", "region", "country", "is_default")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 class PersonAdmin(UserAdmin):
     form = PersonChangeForm
-    inlines = (AddressInline,)
     fieldsets = _with_display_name(UserAdmin.fieldsets)
     search_fields = (*UserAdmin.search_fields, "profile__display_name")
 

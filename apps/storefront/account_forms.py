@@ -116,7 +116,7 @@ class AddressForm(forms.Form):
         if self.errors:
             return cleaned
         try:
-            return people_services.address_clean(cleaned)
+            return {**cleaned, **people_services.address_clean(cleaned)}
         except AddressInvalid as invalid:
             add_errors(self, invalid.errors)
             return cleaned
