@@ -3,14 +3,16 @@ from django.utils.translation import gettext_lazy
 from apps.core.errors import Conflict, NotFound, ValidationFailed
 
 
-class ProfileInvalid(ValidationFailed):
+class FieldErrors(ValidationFailed):
     """Bad input; ``errors`` maps field names to messages (forms and the API show them)."""
-
-    code = "profile_invalid"
 
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+
+
+class ProfileInvalid(FieldErrors):
+    code = "profile_invalid"
 
 
 class PersonNotFound(NotFound):
@@ -21,20 +23,12 @@ class PersonNotFound(NotFound):
 # -- customers -------------------------------------------------------------------------------
 
 
-class _FieldErrors(ValidationFailed):
-    """Bad input; ``errors`` maps field names to translated messages (forms show them)."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-
-
-class CustomerInvalid(_FieldErrors):
+class CustomerInvalid(FieldErrors):
     code = "customer_invalid"
     title = gettext_lazy("The account cannot be made")
 
 
-class AddressInvalid(_FieldErrors):
+class AddressInvalid(FieldErrors):
     code = "address_invalid"
     title = gettext_lazy("Invalid address")
 

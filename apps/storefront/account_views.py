@@ -294,11 +294,10 @@ def address_edit(request: HttpRequest, address_id: int) -> HttpResponse:
     return _address_saved(request)
 
 
-@require_POST
-@customer_required
-def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
+def _address_book_action(request: HttpRequest, service, address_id: int) -> HttpResponse:
+    """A button of the address book (delete, make default): 404 for another's address."""
     try:
-        people_services.address_delete(
+        service(
             user_id=request.user.pk,
             address_id=address_id,
             actor=people_services.customer_actor(request.user),
@@ -306,17 +305,15 @@ def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
     except AddressNotFound:
         raise Http404("no such address") from None
     return _address_saved(request)
+
+
+@require_POST
+@customer_required
+def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
+    return _address_book_action(request, people_services.address_delete, address_id)
 
 
 @require_POST
 @customer_required
 def address_make_default(request: HttpRequest, address_id: int) -> HttpResponse:
-    try:
-        people_services.address_set_default(
-            user_id=request.user.pk,
-            address_id=address_id,
-            actor=people_services.customer_actor(request.user),
-        )
-    except AddressNotFound:
-        raise Http404("no such address") from None
-    return _address_saved(request)
+    return _address_book_action(request, people_services.address_set_default, address_id)
