@@ -14,25 +14,12 @@ import logging
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy
 from django_ratelimit.core import get_usage
 from redis.exceptions import RedisError
 
-from .errors import PlatformError
+from .errors import RateLimited
 
 logger = logging.getLogger(__name__)
-
-
-class RateLimited(PlatformError):
-    """Too many requests of one kind; ``retry_after`` seconds until the window ends."""
-
-    status = 429
-    code = "rate_limited"
-    title = gettext_lazy("Too many requests")
-
-    def __init__(self, detail: str = "", *, retry_after: int, **extra: object) -> None:
-        self.retry_after = retry_after
-        super().__init__(detail, **extra)
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -27,7 +27,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.core.rate_limits import RateLimited, client_ip, rate_limit
+from apps.core.errors import RateLimited
+from apps.core.rate_limits import client_ip, rate_limit
 from apps.pages.delivery import reader_locale
 from apps.people import selectors as people
 from apps.people import services as people_services
