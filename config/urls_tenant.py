@@ -47,6 +47,7 @@ urlpatterns = [
     path("shop/", include("apps.storefront.shop_urls")),
     path("cart/", include("apps.storefront.cart_urls")),
     path("checkout/", include("apps.storefront.checkout_urls")),
+    path("account/", include("apps.storefront.account_urls")),
     # home, search, sitemap.xml, robots.txt
     path("", include("apps.storefront.urls")),
     # pages by hierarchical path: last, it matches what nothing else did

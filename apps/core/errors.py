@@ -67,3 +67,15 @@ class ServiceUnavailable(PlatformError):
     def __init__(self, detail: str = "", *, retry_after: int = 5, **extra: object) -> None:
         self.retry_after = retry_after
         super().__init__(detail, **extra)
+
+
+class RateLimited(PlatformError):
+    """Too many requests of one kind; ``retry_after`` seconds until the window ends."""
+
+    status = 429
+    code = "rate_limited"
+    title = gettext_lazy("Too many requests")
+
+    def __init__(self, detail: str = "", *, retry_after: int, **extra: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail, **extra)

@@ -1,8 +1,10 @@
 """Events of the people module."""
 
+from typing import ClassVar
+
 from pydantic import Field
 
-from apps.events.schema import AggregateVersion, DomainEvent
+from apps.events.schema import AggregateVersion, DomainEvent, Text
 
 
 class ProfileUpdated(DomainEvent):
@@ -19,3 +21,48 @@ class ProfileUpdated(DomainEvent):
 
     user_id: int = Field(ge=1)
     version: AggregateVersion
+
+
+# -- customers -------------------------------------------------------------------------------
+
+
+class CustomerSignedUp(DomainEvent):
+    """A shopper made an account on the storefront. The payload never holds the login email:
+    subscribers that need to write to the customer read it through the people module."""
+
+    event_type = "people.customer.signed_up"
+    aggregate_type = "customer"
+    aggregate_id_field = "user_id"
+
+    user_id: int = Field(ge=1)
+    locale: Text(16)
+
+
+class _AddressEvent(DomainEvent):
+    """A change to a customer's address book (one aggregate per customer, so in order)."""
+
+    abstract: ClassVar[bool] = True
+    aggregate_type = "address_book"
+    aggregate_id_field = "user_id"
+
+    user_id: int = Field(ge=1)
+    address_id: int = Field(ge=1)
+
+
+class AddressAdded(_AddressEvent):
+    event_type = "people.address.added"
+    is_default: bool
+
+
+class AddressUpdated(_AddressEvent):
+    event_type = "people.address.updated"
+
+
+class AddressRemoved(_AddressEvent):
+    event_type = "people.address.removed"
+
+
+class DefaultAddressChanged(_AddressEvent):
+    """``address_id`` is now the customer's default shipping address."""
+
+    event_type = "people.address.default_changed"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
+import pycountry
+from babel import Locale, UnknownLocaleError
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
 
-from .models import Profile
+from .models import Address, Profile
 
 # What a query that loads users should ``select_related`` so that ``display_name`` costs nothing.
 PROFILE = "profile"
@@ -39,3 +44,36 @@ def display_names(user_ids: Iterable[int]) -> dict[int, str]:
 
 def profile_of(user_id: int) -> Profile | None:
     return Profile.objects.filter(user_id=user_id).first()
+
+
+# -- customers -------------------------------------------------------------------------------
+
+
+def addresses(user_id: int) -> QuerySet[Address]:
+    """A customer's address book: the default first, then in the order they were added."""
+    return Address.objects.filter(user_id=user_id).order_by("-is_default", "created_at", "pk")
+
+
+def address_of(user_id: int, address_id: int) -> Address | None:
+    """One of the customer's addresses (None for another's or a missing one)."""
+    return addresses(user_id).filter(pk=address_id).first()
+
+
+def _sort_key(name: str) -> str:
+    """Names sorted as a reader expects: accents and case aside ("Österreich" among the O)."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
+@lru_cache(maxsize=32)
+def countries(locale: str) -> tuple[tuple[str, str], ...]:
+    """Every ISO 3166-1 country as (alpha-2 code, its name in ``locale``), sorted by that name
+    for a select. Names from the CLDR (Babel); English (pycountry's) where it has none."""
+    try:
+        territories = Locale.parse(locale.replace("-", "_")).territories
+    except (UnknownLocaleError, ValueError):
+        territories = {}
+    found = [
+        (country.alpha_2, territories.get(country.alpha_2) or country.name)
+        for country in pycountry.countries
+    ]
+    return tuple(sorted(found, key=lambda pair: (_sort_key(pair[1]), pair[0])))

