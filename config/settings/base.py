@@ -320,7 +320,10 @@ EVENTS = {
     "EXPECTED_DRAIN_RATE": int(env("EVENTS_EXPECTED_DRAIN_RATE", "2000")),
     # Writes that never produce events and must work even under backpressure.
     "BACKPRESSURE_EXEMPT_PATHS": (
-        "/admin/login/", "/admin/logout/", "/account/login/", "/account/logout/",
+        "/admin/login/",
+        "/admin/logout/",
+        "/account/login/",
+        "/account/logout/",
     ),
 }
 # /metrics (public domain only) asks for "Authorization: Bearer <token>" when set.

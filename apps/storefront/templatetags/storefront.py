@@ -24,8 +24,8 @@ from apps.pages.delivery import (
     site_snapshot,
     site_tenant,
 )
-from apps.storefront.cart_views import mini_cart_count
 from apps.people import selectors as people
+from apps.storefront.cart_views import mini_cart_count
 
 register = template.Library()
 
