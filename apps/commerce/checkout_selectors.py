@@ -12,16 +12,13 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import CheckoutIncomplete, CheckoutNotFound
 from .models import (
     Cart,
-    CartLine,
     Checkout,
-    Price,
     ShippingMethod,
     ShippingRate,
     TaxRate,
@@ -36,7 +33,7 @@ from .pricing import (
     lines_subtotal,
     price_checkout,
 )
-from .selectors import store_settings
+from .selectors import cart_lines_query, store_settings
 
 ZERO = Decimal(0)
 
@@ -86,30 +83,28 @@ class CartLineView:
     variant_id: UUID
     product_id: UUID
     sku: str
-    product_title: str
+    product_title: str  # in the cart's locale
+    variant_title: str  # "M / Blue"; "" without options
     quantity: int
     unit_price: Decimal | None  # None: the variant has no price in the cart's currency
 
 
 def cart_lines(cart: Cart) -> list[CartLineView]:
-    """The cart's lines with their variants' current prices in the cart's currency (one
-    query)."""
-    price = Price.objects.filter(variant=OuterRef("variant_id"), currency=cart.currency)
-    rows = (
-        CartLine.objects.filter(cart_id=cart.pk)
-        .annotate(unit_price=Subquery(price.values("amount")[:1]))
-        .values_list(
-            "id",
-            "variant_id",
-            "variant__product_id",
-            "variant__sku",
-            "variant__product__title",
-            "quantity",
-            "unit_price",
+    """The cart's lines with their variants' current prices in the cart's currency and their
+    titles in the cart's locale: the cart page's read (one query)."""
+    return [
+        CartLineView(
+            id=line.pk,
+            variant_id=line.variant_id,
+            product_id=line.variant.product_id,
+            sku=line.variant.sku,
+            product_title=line.translated_title or line.variant.product.title,
+            variant_title=line.option_text or "",
+            quantity=line.quantity,
+            unit_price=line.unit_price,
         )
-        .order_by("created_at", "id")
-    )
-    return [CartLineView(*row) for row in rows]
+        for line in cart_lines_query(cart.pk, currency=cart.currency, locale=cart.locale)
+    ]
 
 
 def tax_rate_for(country: str | None) -> Decimal:

@@ -39,6 +39,39 @@ def order_get(order_id: UUID | str) -> Order:
     return order
 
 
+def order_placed_in_session(order_id: object) -> Order | None:
+    """The order a shopper's session has just placed (its id kept in the session), with its
+    lines; None for no id, a bad one or one that is gone."""
+    if not order_id:
+        return None
+    try:
+        return order_get(str(order_id))
+    except OrderNotFound:
+        return None
+
+
+def customer_orders(customer_id: int, *, limit: int = 50) -> list[Order]:
+    """A customer's orders, newest first (one query)."""
+    return list(Order.objects.filter(customer_id=customer_id).order_by("-placed_at")[:limit])
+
+
+def customer_order(customer_id: int, number: object) -> Order:
+    """One of a customer's orders by its number, with its lines; ``OrderNotFound`` for any
+    other (another customer's included)."""
+    try:
+        number = int(str(number))
+    except ValueError:
+        raise OrderNotFound(_("No such order.")) from None
+    order = (
+        Order.objects.prefetch_related("lines")
+        .filter(customer_id=customer_id, number=number)
+        .first()
+    )
+    if order is None:
+        raise OrderNotFound(_("No such order."))
+    return order
+
+
 def order_stream(order_id: UUID | str, *, until: datetime | None = None) -> list[OrderEvent]:
     """The order's events in version order (those that occurred at or before ``until``)."""
     events = OrderEvent.objects.filter(order_id=order_uuid(order_id))

@@ -44,9 +44,12 @@ from .money import round_amount
 # Orders' reads live in order_reads; this module is their public address.
 from .order_reads import (  # noqa: F401
     HistoryEntry,
+    customer_order,
+    customer_orders,
     order_as_of,
     order_get,
     order_history,
+    order_placed_in_session,
     order_state,
     order_stream,
     orders,
@@ -659,7 +662,7 @@ class CartView:
         return bool(self.lines) and all(line.purchasable for line in self.lines)
 
 
-def _cart_lines(cart_id: UUID, *, currency: str, locale: str) -> QuerySet[CartLine]:
+def cart_lines_query(cart_id: UUID, *, currency: str, locale: str) -> QuerySet[CartLine]:
     """The cart's lines with everything a cart page shows, in ONE query whatever their number:
     price, stock, translated title, option values and image come as subqueries."""
     variant = OuterRef("variant_id")
@@ -725,7 +728,7 @@ def cart_view(cart_id: UUID | None, *, currency: str, locale: str) -> CartView:
         return CartView(cart_id=None, currency=currency, lines=(), subtotal=Decimal(0), count=0)
     storage = ProductImage._meta.get_field("file").storage
     lines = []
-    for line in _cart_lines(cart_id, currency=currency, locale=locale):
+    for line in cart_lines_query(cart_id, currency=currency, locale=locale):
         availability, available = _availability(line)
         unit = line.unit_price
         lines.append(

@@ -18,6 +18,7 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("reset/done/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("orders/<int:number>/", views.account_order, name="order"),
     path("addresses/new/", views.address_add, name="address_add"),
     path("addresses/<int:address_id>/", views.address_edit, name="address_edit"),
     path("addresses/<int:address_id>/delete/", views.address_delete, name="address_delete"),

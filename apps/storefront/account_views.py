@@ -27,6 +27,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from apps.commerce import selectors as commerce
+from apps.commerce.errors import OrderNotFound
 from apps.core.errors import RateLimited
 from apps.core.rate_limits import client_ip, rate_limit
 from apps.pages.delivery import reader_locale
@@ -35,6 +37,8 @@ from apps.people import services as people_services
 from apps.people.errors import AddressBookFull, AddressInvalid, AddressNotFound, CustomerInvalid
 
 from .account_forms import AddressForm, LoginForm, SignUpForm, add_errors
+from .cart_views import merge_visitor_cart, session_token
+from .shop_money import format_money
 
 LOGIN_URL = reverse_lazy("account:login")
 customer_required = login_required(login_url=LOGIN_URL)
@@ -90,14 +94,11 @@ def _account_url(request: HttpRequest) -> str:
     return reverse("account:home") + reader_locale(request).query
 
 
-def _after_login(request: HttpRequest, user) -> None:
-    """The visitor's cart is merged into the customer's here."""
-
-
 def _log_in(request: HttpRequest, user) -> HttpResponse:
+    cart_token = session_token(request)
     # Django's login() gives the session a new key and the CSRF token a new value.
     auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    _after_login(request, user)
+    merge_visitor_cart(request, user, cart_token)
     return HttpResponseRedirect(_next_url(request) or _account_url(request))
 
 
@@ -216,7 +217,8 @@ class PasswordResetDoneView(_Themed, auth_views.PasswordResetCompleteView):
 @customer_required
 def account_home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    names = dict(people.countries(reader_locale(request).current))
+    locale, query = reader_locale(request).current, reader_locale(request).query
+    names = dict(people.countries(locale))
     addresses = [
         {"address": address, "country_name": names.get(address.country, address.country)}
         for address in people.addresses(user.pk)
@@ -225,9 +227,16 @@ def account_home(request: HttpRequest) -> HttpResponse:
         "display_name": people.display_name(user),
         "email": user.email or user.get_username(),
         "addresses": addresses,
-        # The customer's orders (number, placed_at, status_label, total_display, url): filled
-        # from commerce's selectors once orders exist.
-        "orders": [],
+        "orders": [
+            {
+                "number": order.number,
+                "placed_at": order.placed_at,
+                "status_label": order.get_status_display(),
+                "total_display": format_money(order.total, order.currency, locale),
+                "url": reverse("account:order", args=[order.number]) + query,
+            }  # fmt: skip
+            for order in commerce.customer_orders(user.pk)
+        ],
     }
     return _page(request, "account/home.html", context)
 
@@ -318,3 +327,28 @@ def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
 @customer_required
 def address_make_default(request: HttpRequest, address_id: int) -> HttpResponse:
     return _address_book_action(request, people_services.address_set_default, address_id)
+
+
+@customer_required
+@require_safe
+def account_order(request: HttpRequest, number: int) -> HttpResponse:
+    """One of the customer's orders: its lines, totals, status and where it ships."""
+    try:
+        order = commerce.customer_order(request.user.pk, number)
+    except OrderNotFound:
+        raise Http404 from None
+    locale = reader_locale(request).current
+
+    def money(amount):
+        return format_money(amount, order.currency, locale)
+
+    context = {
+        "order": order,
+        "lines": [
+            {"line": line, "unit_price": money(line.unit_price), "total": money(line.total)}
+            for line in order.lines.all()
+        ],
+        "subtotal": money(order.subtotal), "discount": money(order.discount) if order.discount else "",
+        "shipping": money(order.shipping_price), "tax": money(order.tax), "total": money(order.total),
+    }  # fmt: skip
+    return _page(request, "account/order.html", context)

@@ -68,6 +68,19 @@ def _cart(request: HttpRequest, *, create: bool):
     return cart
 
 
+def merge_visitor_cart(request: HttpRequest, user, token: UUID | None) -> None:
+    """After a login: the visitor's cart (``token``, read before the login changed the
+    session) becomes the customer's, or is merged into theirs, quantities added and capped by
+    stock; the session forgets the token, the customer's cart is found by their id."""
+    if token is None:
+        return
+    carts.cart_merge_for_login(
+        token=token, customer_id=user.pk, currency=reader_currency(request),
+        locale=reader_locale(request).current,
+    )  # fmt: skip
+    request.session.pop(SESSION_KEY, None)
+
+
 def mini_cart_count(request: HttpRequest) -> int:
     """Units in the shopper's cart for the header: one query, none for a visitor without a
     cart token (the session is not even loaded without its cookie). The cart page passes

@@ -13,4 +13,6 @@ urlpatterns = [
     path("review/", views.review_step, name="review"),
     path("voucher/", views.voucher_apply, name="voucher"),
     path("payment/", views.payment_step, name="payment"),
+    path("pay/", views.pay, name="pay"),
+    path("complete/", views.complete, name="complete"),
 ]

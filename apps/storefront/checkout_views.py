@@ -30,9 +30,14 @@ from apps.commerce.errors import (
     CheckoutIncomplete,
     CommerceInvalid,
     OutOfStock,
+    ReservationExpired,
     VoucherExhausted,
     VoucherNotApplicable,
 )
+from apps.commerce.payments.base import providers
+from apps.commerce.payments.manual import bank_details
+from apps.commerce.placement import checkout_place_order
+from apps.commerce.selectors import order_placed_in_session
 from apps.core.errors import PlatformError
 from apps.pages.delivery import reader_locale
 
@@ -397,5 +402,130 @@ def payment_step(request: HttpRequest, checkout) -> HttpResponse:
         rows = _money_rows(checkout, locale)
     except CheckoutIncomplete as refused:
         return _review(request, checkout, status=409, error=refused.detail)
-    context = {**rows, "reserved_until": checkout.reserved_until}
-    return _respond(request, "shop/checkout/payment.html", checkout, "payment", context)
+    return _payment_page(request, checkout, rows)
+
+
+# -- paying and placing the order --------------------------------------------------------------
+
+# The test gateway's cards, shown on the payment step wherever the test card is offered (it
+# never is in production).
+TEST_CARDS = (
+    ("4242 4242 4242 4242", gettext_lazy("approved")),
+    ("4000 0000 0000 0002", gettext_lazy("declined")),
+    ("4000 0000 0000 9995", gettext_lazy("declined: insufficient funds")),
+    ("4000 0000 0000 0119", gettext_lazy("the gateway does not answer in time")),
+)
+PLACED_SESSION_KEY = "placed_order"
+
+
+class PaymentForm(forms.Form):
+    provider = forms.ChoiceField(label=gettext_lazy("Payment method"), widget=forms.RadioSelect)
+    card_number = forms.CharField(
+        label=gettext_lazy("Card number"), required=False, max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )  # fmt: skip
+    card_expiry_month = forms.IntegerField(
+        label=gettext_lazy("Expiry month"), required=False, min_value=1, max_value=12
+    )
+    card_expiry_year = forms.IntegerField(
+        label=gettext_lazy("Expiry year"), required=False, min_value=2000, max_value=2100
+    )
+    card_cvc = forms.CharField(
+        label=gettext_lazy("Security code"), required=False, max_length=4,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric"}),
+    )  # fmt: skip
+    card_holder = forms.CharField(
+        label=gettext_lazy("Name on the card"), required=False, max_length=100
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = [(item.code, item.label) for item in providers()]
+        if len(self.fields["provider"].choices) == 1:
+            self.fields["provider"].initial = self.fields["provider"].choices[0][0]
+
+    def card(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "number": data.get("card_number") or "", "exp_month": data.get("card_expiry_month"),
+            "exp_year": data.get("card_expiry_year"), "cvc": data.get("card_cvc") or "",
+            "holder": data.get("card_holder") or "",
+        }  # fmt: skip
+
+
+CARD_FIELDS = {"number": "card_number", "exp_month": "card_expiry_month",
+               "exp_year": "card_expiry_year", "cvc": "card_cvc", "holder": "card_holder"}  # fmt: skip
+
+
+def _payment_page(request, checkout, rows, *, form=None, error="", status=200) -> HttpResponse:
+    offers_test_card = any(item.code == "test_card" for item in providers())
+    context = {
+        **rows, "reserved_until": checkout.reserved_until, "form": form or PaymentForm(),
+        "error": error, "test_cards": TEST_CARDS if offers_test_card else (),
+    }  # fmt: skip
+    return _respond(request, "shop/checkout/payment.html", checkout, "payment", context, status)
+
+
+@require_POST
+@checkout_step
+def pay(request: HttpRequest, checkout) -> HttpResponse:
+    """Pay and place the order: the confirmation on success; the payment page again, saying
+    why, when the card is refused or the gateway is away (the cart and the hold are kept);
+    the review when the hold is gone."""
+    locale = reader_locale(request).current
+    try:
+        rows = _money_rows(checkout, locale)
+    except CheckoutIncomplete as refused:
+        return _review(request, checkout, status=409, error=refused.detail)
+    form = PaymentForm(request.POST)
+    if not form.is_valid():
+        return _payment_page(request, checkout, rows, form=form, status=400)
+    code = form.cleaned_data["provider"]
+    try:
+        order = checkout_place_order(
+            checkout_id=checkout.pk, provider_code=code,
+            card=form.card() if code == "test_card" else None, actor=_actor(request),
+        )  # fmt: skip
+    except CommerceInvalid as refused:
+        for name, message in refused.errors.items():
+            field = CARD_FIELDS.get(name.removeprefix("card.")) or (
+                "provider" if name == "provider_code" else None
+            )
+            form.add_error(field if field in form.fields else None, message)
+        return _payment_page(request, checkout, rows, form=form, status=400)
+    except (CheckoutIncomplete, ReservationExpired, OutOfStock, VoucherExhausted) as refused:
+        return _review(
+            request, selectors.checkout_get(checkout.pk), status=409, error=refused.detail
+        )
+    except PlatformError as refused:  # declined (402), unavailable (503), a payment in flight (409)
+        response = _payment_page(
+            request, checkout, rows, form=form, error=refused.detail, status=refused.status
+        )
+        if refused.status == 503:
+            response["Retry-After"] = "30"
+        return response
+    request.session[PLACED_SESSION_KEY] = str(order.pk)
+    return HttpResponseRedirect(reverse("checkout:complete") + reader_locale(request).query)
+
+
+def _actor(request: HttpRequest):
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def complete(request: HttpRequest) -> HttpResponse:
+    """The order just placed in this session: its number, what it costs, what happens next."""
+    order = order_placed_in_session(request.session.get(PLACED_SESSION_KEY))
+    if order is None:
+        return HttpResponseRedirect(reverse("shop:index") + reader_locale(request).query)
+    locale = reader_locale(request)
+    context = {
+        "order": order, "locale": locale, "lang_query": locale.query,
+        "total": format_money(order.total, order.currency, locale.current),
+        "bank_details": bank_details() if order.payment_provider == "manual" else None,
+    }  # fmt: skip
+    response = render(request, "shop/checkout/complete.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response

@@ -219,5 +219,6 @@ def test_the_review_costs_the_same_queries_for_1_and_20_lines(
 
 
 # The session, the cart, the checkout (with its method and voucher), the lines with their
-# prices, the store's settings, the shipping options, the voucher's terms, the tax rate.
-REVIEW_QUERIES = 8
+# prices, the store's settings, the shipping options, the voucher's terms, the tax rate, and
+# the header's mini-cart.
+REVIEW_QUERIES = 9

@@ -434,3 +434,15 @@ def payment_confirm(*, attempt_id: UUID, provider_reference: str, actor=None) ->
             actor=actor,
         )  # fmt: skip
     return attempt
+
+
+# -- the order a checkout's payments belong to -----------------------------------------------
+
+
+def payments_link_order(*, reference: str, order_id: UUID) -> int:
+    """Name the order placed for the checkout ``reference`` on its payment attempts. Runs
+    inside the place-order transaction (unlike the services that call a provider); returns
+    how many attempts it named."""
+    return PaymentAttempt.objects.filter(reference=reference, order_id__isnull=True).update(
+        order_id=order_id
+    )
