@@ -22,7 +22,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -324,13 +325,26 @@ def _allocation(lines, levels: dict[UUID, list[tuple[int, int]]], tracked: dict[
 
 
 def _stock_by_variant(variant_ids: list[UUID]):
+    """What each variant has available per active location. Units held by reservations past
+    their time count as available: ``stock_reserve`` releases those under its locks."""
+    lapsed = (
+        Reservation.objects.filter(
+            variant_id=OuterRef("variant_id"),
+            location_id=OuterRef("location_id"),
+            expires_at__lte=timezone.now(),
+        )
+        .values("variant_id")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
     rows = (
         StockLevel.objects.filter(variant_id__in=variant_ids, location__active=True)
+        .annotate(held=F("reserved") - Coalesce(Subquery(lapsed), 0))
         .values_list(
             "variant_id",
             "location_id",
             "on_hand",
-            "reserved",
+            "held",
             "variant__tracked",
             "variant__inventory_policy",
         )

@@ -31,9 +31,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import checkout_selectors
+from .carts import cart_close
 from .checkout import voucher_use_take
-from .errors import CheckoutIncomplete, PaymentUnavailable
-from .models import Cart, Checkout, Order, StockAdjustment
+from .errors import (
+    CheckoutIncomplete,
+    PaymentUnavailable,
+    ReservationExpired,
+    ReservationNotFound,
+)
+from .models import Checkout, Order, StockAdjustment
 from .orders import OrderDraft, OrderLineDraft, order_create, order_mark_paid
 from .payments.base import provider
 from .payments.services import payment_charge, payment_refund, payments_link_order
@@ -141,11 +147,11 @@ def checkout_place_order(
     try:
         with transaction.atomic():
             checkout = (
-                Checkout.objects.select_for_update()
+                Checkout.objects.select_for_update(of=("self",))
                 .select_related("cart", "voucher")
                 .get(pk=checkout.pk)
             )
-            sold = reservations_convert(reference=reference, actor=actor)
+            sold = _sell_held_stock(reference, actor=actor)
             if pricing.voucher_applied:
                 voucher_use_take(
                     voucher_id=checkout.voucher_id, checkout_reference=reference,
@@ -159,12 +165,23 @@ def checkout_place_order(
                     actor=actor,
                 )  # fmt: skip
             payments_link_order(reference=reference, order_id=order.pk)
-            Cart.objects.filter(pk=checkout.cart_id).delete()
+            cart_close(cart_id=checkout.cart_id)
     except Exception:
         if approved:
             _refund_after_failed_placement(reference, total)
         raise
     return order
+
+
+def _sell_held_stock(reference: str, *, actor) -> list[StockAdjustment]:
+    try:
+        return reservations_convert(reference=reference, actor=actor)
+    except ReservationNotFound:
+        # Released meanwhile: the hold expired and another checkout's hold swept it away.
+        raise ReservationExpired(
+            _("Your items were no longer reserved, so the order was not placed."),
+            reference=reference,
+        ) from None
 
 
 def _refund_after_failed_placement(reference: str, amount: Decimal) -> None:

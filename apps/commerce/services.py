@@ -2938,17 +2938,23 @@ def _sell_reserved(
     StockLevel.objects.bulk_update(list(touched.values()), ["on_hand", "reserved", "updated_at"])
     adjustments = StockAdjustment.objects.bulk_create([adjustment for _r, adjustment, _n in sold])
     Reservation.objects.filter(pk__in=[reservation.pk for reservation in reservations]).delete()
-    for reservation, adjustment, reserved in sold:
-        publish(
+    # One outbox INSERT for the whole sale, whatever the number of lines.
+    publish_many(
+        [
             events.InventorySold(
                 variant_id=reservation.variant_id,
                 product_id=stock.variants[reservation.variant_id].product_id,
-                location_id=reservation.location_id, reservation_id=reservation.pk,
-                quantity=reservation.quantity, reference=reference,
-                on_hand=adjustment.on_hand_after, reserved=reserved,
-            ),
-            actor=actor,
-        )  # fmt: skip
+                location_id=reservation.location_id,
+                reservation_id=reservation.pk,
+                quantity=reservation.quantity,
+                reference=reference,
+                on_hand=adjustment.on_hand_after,
+                reserved=reserved,
+            )
+            for reservation, adjustment, reserved in sold
+        ],
+        actor=actor,
+    )
     stock.publish_low(actor=actor)
     return adjustments
 

@@ -234,7 +234,7 @@ def account_home(request: HttpRequest) -> HttpResponse:
                 "status_label": order.get_status_display(),
                 "total_display": format_money(order.total, order.currency, locale),
                 "url": reverse("account:order", args=[order.number]) + query,
-            }  # fmt: skip
+            }
             for order in commerce.customer_orders(user.pk)
         ],
     }

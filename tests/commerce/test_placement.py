@@ -1,0 +1,212 @@
+"""Placing an order (``checkout_place_order``): paying, then one transaction that sells the held
+stock, counts the voucher's use, writes the order and removes the cart.
+
+The payment services refuse to run inside a transaction, so these tests work on committed
+data (``live_db``) and wipe it afterwards; the card gateway is the local fake.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from apps.commerce import checkout as co
+from apps.commerce import services
+from apps.commerce.errors import (
+    OutOfStock,
+    PaymentDeclined,
+    ReservationExpired,
+    VoucherExhausted,
+)
+from apps.commerce.models import (
+    Cart,
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    Reservation,
+    StockLevel,
+    Voucher,
+    VoucherUse,
+)
+from apps.commerce.payments import fake_gateway
+from apps.commerce.placement import checkout_place_order
+from tests.index.support import wipe_tables
+
+from .checkout_factories import GERMAN_ADDRESS, eur_variant, make_cart, shipping_zone, stocked, tax
+from .checkout_factories import voucher as make_voucher
+from .concurrency import race
+from .conftest import CURRENCIES
+
+PLACED_TABLES = (
+    "commerce_product, commerce_location, commerce_storesettings, commerce_cart, "
+    "commerce_voucher, commerce_shippingzone, commerce_taxrate, commerce_paymentattempt, "
+    "commerce_orderemail, commerce_orderline, commerce_order, commerce_orderevent, "
+    "commerce_reservation, commerce_stockadjustment"
+)
+VISA = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+DECLINED = {**VISA, "number": "4000 0000 0000 0002"}
+
+
+@pytest.fixture
+def placing(live_db, settings):
+    """acme on committed data, selling in EUR with 19 % German VAT, the card gateway up."""
+    server, thread = fake_gateway.start(slow_seconds=settings.TEST_CARD_GATEWAY_SLOW_SECONDS)
+    settings.TEST_CARD_GATEWAY_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    wipe_tables(PLACED_TABLES)
+    with schema_context("acme"):
+        services.store_settings_update(default_currency="USD", enabled_currencies=CURRENCIES)
+        tax("DE", "0.19")
+        yield {"method": shipping_zone(price="4.90"), "gateway": server.gateway}
+    connection.set_schema_to_public()
+    wipe_tables(PLACED_TABLES)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def _at_payment(method, *lines, email="erika@example.com", code=None, reserve=True):
+    """A checkout of ``lines`` ((variant, quantity) pairs) with every step done, its stock held."""
+    cart = make_cart(*lines)
+    checkout = co.checkout_start(cart_id=cart.pk)
+    co.checkout_set_email(checkout_id=checkout.pk, email=email)
+    co.checkout_set_address(checkout_id=checkout.pk, address=GERMAN_ADDRESS)
+    co.checkout_set_shipping(checkout_id=checkout.pk, method_id=method.pk)
+    if code:
+        co.checkout_apply_voucher(checkout_id=checkout.pk, code=code, customer_id=None)
+    if reserve:
+        co.checkout_reserve(checkout_id=checkout.pk)
+    return checkout
+
+
+def _on_hand(variant) -> int:
+    return sum(StockLevel.objects.filter(variant=variant).values_list("on_hand", flat=True))
+
+
+def test_a_bank_transfer_places_a_pending_order_and_sells_the_held_stock(placing):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 2))
+    order = checkout_place_order(checkout_id=checkout.pk, provider_code="manual")
+    assert order.status == OrderStatus.PENDING and order.payment_provider == "manual"
+    # 2 x 10.00 + 4.90 shipping, prices include 19 % VAT.
+    assert order.total == Decimal("24.90") and order.currency == "EUR"
+    assert [(line.sku, line.quantity, line.total) for line in order.lines.all()] == [
+        (shirt.sku, 2, Decimal("20.00"))
+    ]
+    assert _on_hand(shirt) == 3 and not Reservation.objects.exists()
+    assert not Cart.objects.filter(pk=checkout.cart_id).exists()
+    attempt = PaymentAttempt.objects.get(reference=checkout.reservation_reference)
+    assert attempt.outcome == "pending" and attempt.order_id == order.pk
+
+
+def test_an_approved_card_places_a_paid_order_with_the_gateways_reference(placing):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 1))
+    order = checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=VISA)
+    assert order.status == OrderStatus.PAID and order.paid_amount == order.total
+    attempt = PaymentAttempt.objects.get(reference=checkout.reservation_reference)
+    assert order.payment_reference == attempt.provider_reference.strip() != ""
+    assert attempt.order_id == order.pk
+
+
+def test_a_declined_card_keeps_the_cart_and_the_held_stock(placing):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 2))
+    with pytest.raises(PaymentDeclined) as refused:
+        checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=DECLINED)
+    assert "declined" in refused.value.detail.lower()
+    assert not Order.objects.exists()
+    assert Cart.objects.filter(pk=checkout.cart_id).exists()
+    assert Reservation.objects.filter(reference=checkout.reservation_reference).count() == 1
+    assert _on_hand(shirt) == 5
+    # The shopper tries another card: the order is placed from the same hold.
+    order = checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=VISA)
+    assert order.status == OrderStatus.PAID and _on_hand(shirt) == 3
+
+
+def test_an_expired_hold_whose_stock_is_gone_refunds_the_card_and_places_nothing(placing):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=1)
+    late = _at_payment(placing["method"], (shirt, 1))
+    # The hold lapses (the shopper's page still shows it) and someone else buys the last unit.
+    Reservation.objects.update(expires_at="2000-01-01T00:00:00Z")
+    other = _at_payment(placing["method"], (shirt, 1), email="other@example.com")
+    checkout_place_order(checkout_id=other.pk, provider_code="manual")
+    with pytest.raises((ReservationExpired, OutOfStock)):
+        checkout_place_order(checkout_id=late.pk, provider_code="test_card", card=VISA)
+    kinds = sorted(
+        PaymentAttempt.objects.filter(reference=late.reservation_reference).values_list(
+            "kind", "outcome"
+        )
+    )
+    assert kinds == [("charge", "approved"), ("refund", "approved")]
+    assert Order.objects.count() == 1 and _on_hand(shirt) == 0
+
+
+def test_the_vouchers_last_use_goes_to_one_order_only(placing):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=10)
+    code = make_voucher("LAST", percentage="10", usage_limit=1)
+    first = _at_payment(placing["method"], (shirt, 1), code="LAST")
+    second = _at_payment(placing["method"], (shirt, 1), email="b@example.com", code="LAST")
+    order = checkout_place_order(checkout_id=first.pk, provider_code="manual")
+    assert order.discount == Decimal("1.00") and order.voucher_code == "LAST"
+    with pytest.raises(VoucherExhausted):
+        checkout_place_order(checkout_id=second.pk, provider_code="manual")
+    assert Voucher.objects.get(pk=code.pk).used_count == 1
+    assert VoucherUse.objects.count() == 1 and Order.objects.count() == 1
+
+
+def test_twenty_shoppers_race_for_five_units_and_exactly_five_orders_are_placed(placing):
+    """Twenty checkouts of the last five units, each holding the stock and placing its order on
+    its own connection, all released at once: five orders, fifteen clear refusals, stock 0."""
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkouts = [
+        _at_payment(placing["method"], (shirt, 1), email=f"buyer{n}@example.com", reserve=False)
+        for n in range(20)
+    ]
+
+    def buy(checkout_id):
+        co.checkout_reserve(checkout_id=checkout_id)
+        return checkout_place_order(checkout_id=checkout_id, provider_code="manual").number
+
+    outcomes = race([lambda pk=checkout.pk: buy(pk) for checkout in checkouts])
+    assert sorted(kind for kind, *_rest in outcomes) == ["ok"] * 5 + ["refused"] * 15, outcomes
+    assert {detail for kind, detail in outcomes if kind == "refused"} == {"OutOfStock"}
+    assert Order.objects.count() == 5
+    assert _on_hand(shirt) == 0
+    assert StockLevel.objects.get(variant=shirt).reserved == 0
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_placing_an_order_costs_the_same_queries_for_1_and_20_lines(placing, lines):
+    variants = [eur_variant("10.00", f"Item {n}") for n in range(lines)]
+    for variant in variants:
+        stocked(variant, main=3)
+    checkout = _at_payment(placing["method"], *[(variant, 2) for variant in variants])
+    with CaptureQueriesContext(connection) as queries:
+        order = checkout_place_order(checkout_id=checkout.pk, provider_code="manual")
+    assert order.lines.count() == lines
+    listed = "\n".join(query["sql"][:100] for query in queries)
+    assert len(queries) == PLACE_ORDER_QUERIES, listed
+    statements = [q for q in queries if not TRANSACTION_CONTROL.match(q["sql"])]
+    assert len(statements) == PLACE_ORDER_STATEMENTS, listed
+
+
+TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b")
+# Reading the checkout, its lines, the store's settings, the shipping rate and the tax rate;
+# the payment attempt written, then its answer recorded with its event; then the one
+# transaction: the checkout locked, the held stock sold under its locks (with one event row for
+# every line), the order numbered, its stream, row, lines and event written, the attempts
+# linked, the cart removed.
+PLACE_ORDER_STATEMENTS = 30
+# The same with the transactions' BEGIN/COMMIT and their savepoints.
+PLACE_ORDER_QUERIES = 42
