@@ -17,6 +17,7 @@ from apps.commerce import orders
 from apps.commerce.models import Order
 from tests.commerce.order_factories import Clock, place
 from tests.factories import UserFactory
+from tests.storefront.test_i18n import compiled_messages  # noqa: F401 (fixture)
 
 from .conftest import ADMIN, login, messages_of, page
 
@@ -356,3 +357,29 @@ def test_a_customers_page_lists_their_orders_and_a_staff_user_is_no_customer(
     assert 'name="_save"' not in content
     assert merchant_client.get(f"{CUSTOMERS}{merchant.pk}/change/").status_code == 404
     assert merchant_client.get(f"{CUSTOMERS}{grace.pk}/delete/").status_code == 403
+
+
+# -- in German -------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("compiled_messages")
+def test_a_german_merchant_reads_the_orders_admin_in_german(merchant_client):
+    order = an_order()
+    german = {"HTTP_ACCEPT_LANGUAGE": "de"}
+    listing = page(merchant_client.get(ORDERS, **german))
+    assert "Bestellungen" in listing and "Unbezahlt" in listing
+    content = page(merchant_client.get(order_url(order), **german))
+    assert "Verlauf" in content and "Nächste Schritte" in content and "Bestätigen" in content
+    assert "Aufgegeben" in content  # the timeline's first event
+    fields = {"confirm-expected_version": 1}
+    response = merchant_client.post(
+        order_url(order, "transition/confirm/"), fields, follow=True, **german
+    )
+    assert messages_of(response) == [f"Bestellung #{order.number} wurde bestätigt."]
+    response = merchant_client.post(
+        order_url(order, "transition/cancel/"), {"cancel-expected_version": 1}, follow=True,
+        **german,
+    )  # fmt: skip
+    assert messages_of(response) == ["Diese Bestellung wurde inzwischen geändert; bitte neu laden."]
+    problem = page(merchant_client.get(order_url(order, "as-of/"), {"at": "gestern"}, **german))
+    assert "„gestern“ ist kein Datum mit Uhrzeit" in problem

@@ -61,7 +61,6 @@ EVENT_LABELS: dict[str, Any] = {
 }
 ADDRESS_LINES = (("name",), ("company",), ("street",), ("postal_code", "city"), ("region",),
                  ("country",), ("phone",))  # fmt: skip
-STALE = gettext_lazy("This order changed meanwhile; reload.")
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -315,7 +314,9 @@ class OrderAdmin(CommerceAdmin):
                 expected_version=form.cleaned_data["expected_version"], **form.data_for_service(),
             )  # fmt: skip
         except OrderVersionConflict:
-            self.message_user(request, STALE, messages.WARNING)
+            self.message_user(
+                request, gettext("This order changed meanwhile; reload."), messages.WARNING
+            )
         except PlatformError as error:
             details = getattr(error, "errors", None)
             detail = (
