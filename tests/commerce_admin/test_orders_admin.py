@@ -203,6 +203,9 @@ def test_a_cancel_takes_its_reason(merchant_client):
     assert messages_of(response) == [f"Order #{order.number} was cancelled."]
     row = reloaded(order)
     assert (row.status, row.cancel_reason) == ("cancelled", "Customer asked")
+    content = page(merchant_client.get(order_url(order)))
+    assert "Customer asked" in content.split('class="order-timeline"', 1)[0]  # its field
+    assert in_transitions(content) == set()
 
 
 def test_refunds_in_parts_then_the_rest_and_never_more(merchant_client):
@@ -383,3 +386,23 @@ def test_a_german_merchant_reads_the_orders_admin_in_german(merchant_client):
     assert messages_of(response) == ["Diese Bestellung wurde inzwischen geändert; bitte neu laden."]
     problem = page(merchant_client.get(order_url(order, "as-of/"), {"at": "gestern"}, **german))
     assert "„gestern“ ist kein Datum mit Uhrzeit" in problem
+
+
+@pytest.mark.parametrize("lines", [3, 30])
+def test_the_order_page_costs_the_same_queries_for_3_and_30_lines_and_events(
+    merchant_client, django_assert_num_queries, lines
+):
+    with schema_context("acme"):
+        buyer = UserFactory(email="buyer@example.test")
+    order = an_order(lines=lines, customer_id=buyer.pk)
+    act = {"reference": "PAY", "amount": Decimal(str(20 * lines + 5))}
+    with schema_context("acme"):
+        orders.order_mark_paid(order_id=order.pk, **act)
+        for _ in range(lines):
+            orders.order_refund(order_id=order.pk, amount=Decimal("0.01"))
+    merchant_client.get(order_url(order))
+    # session, user, permissions x2, the order (with its customer) and its lines, read for
+    # the page and again by the admin's view, and the stream.
+    with django_assert_num_queries(9):
+        content = page(merchant_client.get(order_url(order)))
+    assert content.count('class="order-event"') == lines + 2

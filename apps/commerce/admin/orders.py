@@ -148,11 +148,11 @@ class OrderAdmin(CommerceAdmin):
     fieldsets = [
         (None, {"fields": [("number", "status_badge", "payment_status"), ("placed_at", "updated_at",
                                                                        "version")]}),
-        (gettext_lazy("Customer"), {"fields": [("customer_cell", "locale")]}),
+        (gettext_lazy("Customer"), {"fields": [("customer_cell", "locale"), "cancel_reason"]}),
         (gettext_lazy("Lines"), {"fields": ["lines_table"]}),
         (gettext_lazy("Totals"), {"fields": ["totals_table"]}),
         (gettext_lazy("Payment"), {"fields": [("payment_provider", "payment_reference"),
-                                              "checkout_reference"]}),
+                                              ("checkout_reference", "voucher_code")]}),
         (gettext_lazy("Shipping"), {"fields": [("shipping_method", "carrier", "tracking_number"),
                                                ("shipping_address_cell", "billing_address_cell")]}),
         (gettext_lazy("Timeline"), {"fields": ["timeline"]}),
