@@ -48,6 +48,18 @@ number is refused. Products move between `draft`, `active` and `archived` with
 `POST /commerce/products/{id}/activate/`, `archive/` and `draft/`. The Merchant
 group has every commerce permission.
 
+**Orders** (`/commerce/orders/`) are placed by the checkout and read here: filter by
+`status`, `payment_status`, `placed_after`, `placed_before`, `email` and `customer`; one
+order shows its `lines` and its `history` (every event of its stream: `version`, `type`,
+`occurred_at`, `actor`, `payload`), and `GET /commerce/orders/{id}/as-of/?at=<ISO time>`
+shows it as it was then. It moves on with `POST /commerce/orders/{id}/transitions/<action>/`
+(`confirm`; `mark_paid` with `reference` and `amount`, the order's total; `ship` with
+`carrier` and `tracking_number`; `deliver`; `cancel` with an optional `reason`) and is refunded
+with `POST /commerce/orders/{id}/refunds/` (`amount`, `reason`). Send the `version` you saw as
+`expected_version`: if the order changed since, the answer is a **409** with code
+`order_version_conflict` and its `current_version`. `/commerce/customers/` lists the
+storefront's accounts with their `orders_count`.
+
 **Translations** are nested in a node, keyed by locale. Create a node with
 `{"kind": "post", "translations": {"en": {"title": "Hello"}}}`; change some
 fields of one locale with `PATCH {"translations": {"de": {"title": "Hallo"}}}`;

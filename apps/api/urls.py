@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import commerce, media, nodes, pages, posts, taxonomy, views
+from . import commerce, media, nodes, orders, pages, posts, taxonomy, views
 
 app_name = "api"
 
@@ -30,6 +30,8 @@ router.register("commerce/collections", commerce.CollectionViewSet, basename="co
 router.register(
     "commerce/categories", commerce.CommerceCategoryViewSet, basename="commerce-category"
 )
+router.register("commerce/orders", orders.OrderViewSet, basename="commerce-order")
+router.register("commerce/customers", orders.CustomerViewSet, basename="commerce-customer")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -239,3 +239,11 @@ class OrderAlreadyPlaced(Conflict):
 
     code = "order_already_placed"
     title = "This checkout is already an order"
+
+
+# -- customers (admin) -------------------------------------------------------------------
+
+
+class CustomerNotFound(NotFound):
+    code = "customer_not_found"
+    title = "No such customer"

@@ -10,6 +10,8 @@ a row lock.
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
@@ -1095,3 +1097,25 @@ class OrderEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} {self.kind}"
+
+
+# -- customers (admin) -----------------------------------------------------------------------
+
+
+class CustomerManager(UserManager):
+    """Storefront accounts only: the tenant's staff are not customers."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(is_staff=False)
+
+
+class Customer(get_user_model()):
+    """A storefront account, as the merchants' admin and the API list it (a proxy: no table)."""
+
+    objects = CustomerManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["-date_joined"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")

@@ -17,6 +17,8 @@ from django.db.models.functions import Coalesce
 
 from apps.tenancy.selectors import current_locales
 
+# Customers' reads (for the admin and the API) live in customer_reads.
+from .customer_reads import customer_get, customer_name, customer_orders, customers  # noqa: F401
 from .models import (
     Cart,
     CartLine,

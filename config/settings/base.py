@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
         "ProductStatusEnum": "apps.commerce.models.ProductStatus",
         "BodyFormatEnum": "apps.content.models.BodyFormat",
         "StatusEnum": "apps.content.models.NodeStatus",
+        "OrderStatusEnum": "apps.commerce.models.OrderStatus",
+        "PaymentStatusEnum": "apps.commerce.models.PaymentStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -31,6 +31,8 @@ from schemathesis.specs.openapi.checks import (
 from apps.commerce import services
 from apps.commerce.services import ProductInput, VariantInput
 from config.wsgi import application
+from tests.commerce.order_factories import place
+from tests.factories import UserFactory
 
 from .conftest import login_as, png
 
@@ -64,8 +66,8 @@ def in_test_transaction():
 
 @pytest.fixture
 def catalog(acme, media_root):
-    """A product with an option, a priced variant, an image, a location, a collection and a
-    category."""
+    """A product with an option, a priced variant, an image, a location, a collection, a
+    category, and a customer with an order."""
     with schema_context("acme"):
         services.store_settings_update(default_currency="USD", enabled_currencies=["USD", "EUR"])
         category = services.category_create(name="Shirts")
@@ -83,6 +85,8 @@ def catalog(acme, media_root):
         )
         collection = services.collection_create(title="Summer", product_ids=[product.pk])
         image = services.product_image_add(product_id=product.pk, file=png(), alt_text={"en": "A"})
+        customer = UserFactory(email="customer@example.test")
+        order = place(customer_id=customer.pk)
     return {
         "products": str(product.pk),
         "variants": str(variant.pk),
@@ -91,6 +95,8 @@ def catalog(acme, media_root):
         "collections": collection.pk,
         "categories": category.pk,
         "images": str(image.pk),
+        "orders": str(order.pk),
+        "customers": customer.pk,
     }
 
 
@@ -156,6 +162,8 @@ def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
     assert 200 in seen["GET /api/v1/commerce/products/{id}/"]
     assert 200 in seen["GET /api/v1/commerce/products/"]
     assert 200 in seen["GET /api/v1/commerce/images/{id}/"]
+    assert 200 in seen["GET /api/v1/commerce/orders/{id}/"]
+    assert 200 in seen["GET /api/v1/commerce/customers/{id}/"]
     for label in (
         "PUT /api/v1/commerce/variants/{id}/prices/{currency}/",
         "PATCH /api/v1/commerce/products/{id}/",

@@ -4,4 +4,4 @@ Every write is a call to ``apps.commerce.services``; a refusal is shown on the f
 names and nothing is saved. Reads of other modules go through their selectors.
 """
 
-from . import catalog, checkout, inventory, payments, products  # noqa: F401 (registers the admins)
+from . import catalog, checkout, inventory, orders, payments, products  # noqa: F401 (registers the admins)
