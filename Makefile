@@ -54,7 +54,9 @@ demo: migrate
 # this machine, so secure-only cookies and the HTTPS redirect are off, and Django
 # serves uploaded files itself; secrets are made once in .data/secrets.env.
 PROD_ENV := DJANGO_SETTINGS_MODULE=config.settings.prod SECURE_SSL_REDIRECT=0 \
-	SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SERVE_MEDIA=1
+	SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SERVE_MEDIA=1 \
+	EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
+	PAYMENT_PROVIDERS=manual,test_card
 WEB_CONCURRENCY ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 .data/secrets.env:
@@ -69,6 +71,9 @@ static: install .data/secrets.env
 run: demo static
 	@echo "Serving http://localhost:$(PORT)/ with gunicorn ($(WEB_CONCURRENCY) workers), a Celery worker and beat (Ctrl-C stops all)"
 	@echo "/metrics token: see METRICS_TOKEN in .data/secrets.env"
+	@echo "Test cards (the local fake gateway): 4242 4242 4242 4242 approved, 4000 0000 0000 0002 declined,"
+	@echo "  4000 0000 0000 9995 insufficient funds, 4000 0000 0000 0119 times out; any future expiry, any CVC"
+	@echo "Emails (order confirmations, password resets) are printed here instead of sent"
 	rm -rf .data/prometheus && mkdir -p .data/prometheus
 	set -a && . ./.data/secrets.env && set +a && \
 		$(DEVENV) env $(PROD_ENV) WEB_PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) \

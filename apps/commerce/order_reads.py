@@ -50,11 +50,6 @@ def order_placed_in_session(order_id: object) -> Order | None:
         return None
 
 
-def customer_orders(customer_id: int, *, limit: int = 50) -> list[Order]:
-    """A customer's orders, newest first (one query)."""
-    return list(Order.objects.filter(customer_id=customer_id).order_by("-placed_at")[:limit])
-
-
 def customer_order(customer_id: int, number: object) -> Order:
     """One of a customer's orders by its number, with its lines; ``OrderNotFound`` for any
     other (another customer's included)."""

@@ -47,7 +47,6 @@ from .money import round_amount
 from .order_reads import (  # noqa: F401
     HistoryEntry,
     customer_order,
-    customer_orders,
     order_as_of,
     order_get,
     order_history,

@@ -235,7 +235,7 @@ def account_home(request: HttpRequest) -> HttpResponse:
                 "total_display": format_money(order.total, order.currency, locale),
                 "url": reverse("account:order", args=[order.number]) + query,
             }
-            for order in commerce.customer_orders(user.pk)
+            for order in commerce.customer_orders(user.pk)[:50]
         ],
     }
     return _page(request, "account/home.html", context)

@@ -18,8 +18,10 @@ from django.db import transaction
 from django.utils.text import slugify
 from PIL import Image, ImageDraw, ImageOps
 
+from apps.commerce import checkout_selectors, checkout_settings
 from apps.commerce import selectors as shop
 from apps.commerce import services as commerce
+from apps.commerce.checkout_settings import RateInput, VoucherInput
 from apps.commerce.services import ProductInput, VariantInput
 
 if TYPE_CHECKING:
@@ -513,3 +515,49 @@ def seed_shop(*, slug: str, report: SeedReport) -> None:
             title=title, handle=handle, description=description, product_ids=product_ids
         )
         report.created.append(f"collection {handle}")
+    _seed_checkout_settings(report)
+
+
+# VAT per country (prices include it; the store's default) and where the demo shops ship.
+DEMO_TAX_RATES = {"DE": "0.19", "AT": "0.20", "FR": "0.20", "NL": "0.21", "GB": "0.20"}
+DEMO_ZONES = (
+    # zone, countries, method, its German name, {currency: (price, free over)}
+    ("Europe", ["DE", "AT", "FR", "NL", "BE", "GB"], "Standard", "Standardversand",
+     {"EUR": ("4.90", "75.00"), "USD": ("5.50", "85.00")}),
+    ("Europe", ["DE", "AT", "FR", "NL", "BE", "GB"], "Express", "Expressversand",
+     {"EUR": ("12.90", None), "USD": ("14.50", None)}),
+    ("United States", ["US"], "Ground", "Standardversand",
+     {"USD": ("6.00", "100.00"), "EUR": ("5.50", "90.00")}),
+)  # fmt: skip
+DEMO_VOUCHER = "WELCOME10"  # 10 % off, any currency
+
+
+def _seed_checkout_settings(report: SeedReport) -> None:
+    """Tax rates, shipping zones with their methods, and a welcome voucher (each once)."""
+    for country, rate in DEMO_TAX_RATES.items():
+        if checkout_selectors.tax_rate_for(country) == Decimal(0):
+            checkout_settings.tax_rate_set(country=country, rate=rate, name="VAT")
+            report.created.append(f"tax rate {country}")
+    zones: dict[str, int] = {}
+    for zone_name, countries, method, german, rates in DEMO_ZONES:
+        country = countries[0]
+        if any(
+            option.method.name == method
+            for option in checkout_selectors.shipping_options(country, "USD")
+        ):
+            report.kept.append(f"shipping {method}")
+            continue
+        if zone_name not in zones:
+            zones[zone_name] = checkout_settings.shipping_zone_save(
+                name=zone_name, countries=countries
+            ).pk
+        checkout_settings.shipping_method_save(
+            zone_id=zones[zone_name], name=method, name_translations={"de": german},
+            rates=[RateInput(currency, price, free_over) for currency, (price, free_over) in rates.items()],
+        )  # fmt: skip
+        report.created.append(f"shipping {method}")
+    if checkout_selectors.voucher_by_code(DEMO_VOUCHER) is None:
+        checkout_settings.voucher_save(
+            data=VoucherInput(code=DEMO_VOUCHER, kind="percentage", percentage="10")
+        )
+        report.created.append(f"voucher {DEMO_VOUCHER}")

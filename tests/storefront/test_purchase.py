@@ -1,0 +1,101 @@
+"""The whole purchase with the test client: product page, cart, the checkout's steps, paying
+with the test card (or by bank transfer), the confirmation, the order in the customer's
+account. Paying runs outside any transaction, so this works on committed data."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from apps.commerce import services
+from apps.commerce.models import Order, OrderStatus, Reservation
+from apps.commerce.payments import fake_gateway
+from tests.commerce.checkout_factories import (
+    GERMAN_ADDRESS,
+    eur_variant,
+    shipping_zone,
+    stocked,
+    tax,
+)
+from tests.commerce.conftest import CURRENCIES
+from tests.commerce.test_placement import PLACED_TABLES
+from tests.conftest import tenant_client
+from tests.index.support import wipe_tables
+
+CARD = {"card_number": "4242 4242 4242 4242", "card_expiry_month": "12",
+        "card_expiry_year": "2099", "card_cvc": "123"}  # fmt: skip
+
+
+@pytest.fixture
+def shop(live_db, settings):
+    server, thread = fake_gateway.start(slow_seconds=settings.TEST_CARD_GATEWAY_SLOW_SECONDS)
+    settings.TEST_CARD_GATEWAY_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    wipe_tables(PLACED_TABLES)
+    with schema_context("acme"):
+        services.store_settings_update(default_currency="EUR", enabled_currencies=CURRENCIES)
+        tax("DE", "0.19")
+        method = shipping_zone(("DE",), price="4.90")
+        shirt = eur_variant("10.00", "Shirt")
+        stocked(shirt, main=5)
+        services.product_transition(product_id=shirt.product_id, action="activate")
+    yield {"method": method, "variant": shirt}
+    connection.set_schema_to_public()
+    wipe_tables(PLACED_TABLES)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def _to_payment(client, shop) -> None:
+    variant = shop["variant"]
+    added = client.post("/cart/add/", {"variant": str(variant.pk), "quantity": "2"})
+    assert added.status_code == 302, added.content[:300]
+    assert client.get("/checkout/").status_code == 302
+    assert client.post("/checkout/email/", {"email": "erika@example.com"}).status_code == 302
+    assert client.post("/checkout/address/", GERMAN_ADDRESS).status_code == 302
+    shipping = client.post("/checkout/shipping/", {"shipping_method": shop["method"].pk})
+    assert shipping.status_code == 302
+    page = client.post("/checkout/payment/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "4242 4242 4242 4242" in text and "Pay and place the order" in text
+
+
+def test_a_shopper_is_declined_then_pays_by_card_and_sees_the_confirmation(shop):
+    client = tenant_client("acme")
+    _to_payment(client, shop)
+    declined = client.post(
+        "/checkout/pay/", {"provider": "test_card", **CARD, "card_number": "4000000000000002"}
+    )
+    assert declined.status_code == 402
+    assert "declined" in declined.content.decode().lower()
+    with schema_context("acme"):
+        assert not Order.objects.exists() and Reservation.objects.count() == 1
+    paid = client.post("/checkout/pay/", {"provider": "test_card", **CARD})
+    assert (paid.status_code, paid["Location"]) == (302, "/checkout/complete/")
+    done = client.get("/checkout/complete/").content.decode()
+    with schema_context("acme"):
+        order = Order.objects.get()
+    assert order.status == OrderStatus.PAID and f"Your order number is {order.number}." in done
+    assert "Your payment was received." in done
+    assert order.email == "erika@example.com" and order.lines.get().quantity == 2
+    # The cart is gone with the order placed.
+    assert "mini-cart__count" not in client.get("/shop/").content.decode()
+
+
+def test_a_guest_pays_by_bank_transfer_and_gets_the_instructions(shop):
+    client = tenant_client("acme")
+    _to_payment(client, shop)
+    bad = client.post("/checkout/pay/", {"provider": "test_card", **CARD, "card_number": "1234"})
+    assert bad.status_code == 400
+    placed = client.post("/checkout/pay/", {"provider": "manual"})
+    assert placed.status_code == 302
+    done = client.get("/checkout/complete/").content.decode()
+    assert "Pay by bank transfer" in done and "IBAN" in done
+    with schema_context("acme"):
+        order = Order.objects.get()
+    assert order.status == OrderStatus.PENDING and order.total > 0
+    assert re.search(rf"Your order number is {order.number}\.", done)
