@@ -336,6 +336,9 @@ EVENTS_EXTRA_MODULES = env_list("EVENTS_EXTRA_MODULES")
 
 WAFFLE_CREATE_MISSING_FLAGS = False
 
+# How long the checkout's payment step holds the cart's stock.
+CHECKOUT_RESERVATION_MINUTES = int(env("CHECKOUT_RESERVATION_MINUTES", "15"))
+
 # Payments (apps.commerce.payments). The providers a deployment offers, by code: dev and
 # tests add the test card gateway; production (config/settings/prod.py) offers only manual
 # bank transfers unless PAYMENT_PROVIDERS enables more on purpose.

@@ -27,7 +27,9 @@ GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de"}
 # The project's apps whose models the admins show (commerce has its own work under way).
 OWN_APPS = ("content", "blog", "pages", "people", "tenancy", "events", "events_ledger")
 # Names that German spells as English does (compared without case).
-SAME_IN_GERMAN = {"domains", "domain", "id", "url", "name", "position", "status", "handler"}
+SAME_IN_GERMAN = {
+    "domains", "domain", "id", "url", "name", "position", "status", "handler", "region",
+}  # fmt: skip
 
 
 def columns(content: str) -> list[str]:

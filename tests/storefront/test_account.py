@@ -147,14 +147,28 @@ def test_forms_need_the_csrf_token():
     assert response.status_code == 302
 
 
-def test_the_login_calls_the_cart_merge_hook(monkeypatch):
-    from apps.storefront import account_views
+def test_logging_in_merges_the_visitors_cart_into_the_customers():
+    from apps.commerce import services as commerce
+    from apps.commerce.models import Cart
+    from tests.commerce.checkout_factories import eur_variant, stocked
 
-    seen = []
-    monkeypatch.setattr(account_views, "_after_login", lambda request, user: seen.append(user.pk))
     user = customer()
-    logged_in()
-    assert seen == [user.pk]
+    with schema_context("acme"):
+        commerce.store_settings_update(default_currency="USD", enabled_currencies=["USD", "EUR"])
+        variant = eur_variant("10.00", "Mug")
+        stocked(variant, main=9)
+        commerce.product_transition(product_id=variant.product_id, action="activate")
+    visitor = client()
+    assert (
+        visitor.post("/cart/add/", {"variant": str(variant.pk), "quantity": "2"}).status_code == 302
+    )
+    response = visitor.post("/account/login/", {"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 302
+    with schema_context("acme"):
+        cart = Cart.objects.get(customer_id=user.pk)
+        assert [(line.variant_id, line.quantity) for line in cart.lines.all()] == [(variant.pk, 2)]
+    assert "cart_token" not in visitor.session
+    assert 'class="mini-cart__count">2<' in visitor.get("/cart/").content.decode()
 
 
 # -- a customer is never staff ----------------------------------------------------------------
@@ -377,11 +391,12 @@ def test_the_account_page_costs_the_same_queries_whatever_the_addresses(
     with schema_context("acme"):
         for number in range(7):
             services.address_create(user_id=user.pk, data={**BERLIN, "name": f"N{number}"})
-    # the tenant's search_path, the session, the user, their addresses, their profile
-    with django_assert_num_queries(5):
+    # the tenant's search_path, the session, the user, their addresses, their profile, their
+    # orders, the header's mini-cart
+    with django_assert_num_queries(7):
         page = visitor.get("/account/")
     assert page.content.decode().count('class="account-address') >= 8
-    assert one == 5
+    assert one == 7
 
 
 # -- the address book ------------------------------------------------------------------------

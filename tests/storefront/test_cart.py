@@ -169,7 +169,9 @@ def test_lines_one_cannot_buy_are_flagged_and_block_the_checkout(acme_client, st
     assert "Only 1 left: lower the quantity." in html
     assert html.count("cart-line--flagged") == 2
     assert 'href="/checkout/"' not in html
-    assert re.search(r'<button class="button" type="button" disabled[^>]*>Checkout</button>', html)
+    assert re.search(
+        r'<button class="button" type="button" disabled[^>]*>Proceed to checkout</button>', html
+    )
     assert "change or remove the marked lines" in html
     # The subtotal counts only what can be bought: the mug.
     assert re.search(r"data-subtotal>\$10\.00<", html)
