@@ -14,6 +14,7 @@ permissions a group was given, and the admin index does not list them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -348,3 +349,9 @@ def truncated(text: str, chars: int):
     if len(text) <= chars:
         return text
     return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(chars))
+
+
+def pretty_json(value: Any):
+    """``value`` as indented JSON in a ``<pre>`` (event payloads, actors, trace contexts)."""
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return format_html('<pre class="events-json">{}</pre>', text)

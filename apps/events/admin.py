@@ -7,9 +7,7 @@ payload is any JSON value, and the pages must render it without failing.
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -27,6 +25,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
+from apps.core.admin import pretty_json
 from apps.tenancy.admin import platform_admin_site
 
 from . import services
@@ -36,11 +35,6 @@ from .schema import known_event_types
 DISCARD_LISTED = 100
 # How much of an aggregate id the outbox list shows: enough to tell ids apart at a glance.
 SHORT_ID_CHARS = 9
-
-
-def pretty_json(value: Any):
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    return format_html('<pre class="events-json">{}</pre>', text)
 
 
 def preformatted(text: str):

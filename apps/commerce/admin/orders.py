@@ -13,7 +13,6 @@ added or deleted here.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -32,7 +31,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from apps.core.admin import short_date
+from apps.core.admin import pretty_json, short_date
 from apps.core.errors import PlatformError
 from apps.people.selectors import display_name
 
@@ -454,11 +453,11 @@ def timeline_html(entries) -> str:
         "",
         '<li class="order-event" data-version="{}"><span class="order-event-time">{}</span> '
         '<strong class="order-event-type">{}</strong> <span class="order-event-actor">{}</span>'
-        "<details><summary>{}</summary><pre>{}</pre></details></li>",
+        "<details><summary>{}</summary>{}</details></li>",
         (
             (entry.version, short_date(entry.occurred_at), event_label(entry.type),
              gettext("by %(actor)s") % {"actor": actor_label(entry)}, gettext("details"),
-             json.dumps(entry.payload, indent=2, sort_keys=True, ensure_ascii=False))
+             pretty_json(entry.payload))
             for entry in entries
         ),
     )  # fmt: skip
