@@ -101,7 +101,9 @@ class AutoSchema(SpectacularAutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
-        errors = {"403": "Not logged in, not staff, or without the permission."}
+        errors = {}
+        if not getattr(self.view, "public_access", False):
+            errors["403"] = "Not logged in, not staff, or without the permission."
         unsafe = self.method in {"POST", "PUT", "PATCH", "DELETE"}
         has_input = unsafe and (
             self.method == "DELETE" or self.get_request_serializer() is not None
@@ -116,6 +118,12 @@ class AutoSchema(SpectacularAutoSchema):
             errors["409"] = "The change is not possible in the current status."
         if unsafe:
             errors["503"] = "The platform is catching up; retry after Retry-After seconds."
+        if has_input and getattr(self.view, "max_body_bytes", None):
+            errors["413"] = "The body is larger than this endpoint accepts."
+        # Answers of one action beyond these: {"place": {"402": "Declined."}}.
+        errors.update(
+            getattr(self.view, "problem_responses", {}).get(getattr(self.view, "action", None), {})
+        )
         for code, description in sorted(errors.items()):
             if code not in responses:
                 response = self._get_response_for_code(
