@@ -5,7 +5,8 @@ it for its shopper), so these endpoints take no login and no CSRF token (no auth
 at all: DRF's session authentication would demand CSRF from a signed-in browser). An
 unknown or malformed token is a 404, and so is another site's token (carts live in the
 site's schema). Only visitors' carts are found by token: a customer's cart belongs to the
-storefront's session, never to a token.
+storefront's session, never to a token. Once the cart is found, the answer (refusals
+included: "Only 2 left.") is in the cart's locale where the platform has a translation.
 
 Every read goes through commerce's selectors (``cart_view``, ``checkout_pricing``) and
 every write is one call of a cart or checkout service per change, with no transaction
@@ -22,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -72,7 +74,8 @@ def _validated(serializer_class: type[serializers.Serializer], request: Request)
 
 
 def _cart(token: str):
-    """The visitor's cart of ``token``; ``CartNotFound`` (404) for any other token."""
+    """The visitor's cart of ``token``; ``CartNotFound`` (404) for any other token. The rest
+    of the request speaks the cart's language (its messages are the shopper's to read)."""
     try:
         token = UUID(token)
     except ValueError:
@@ -80,6 +83,7 @@ def _cart(token: str):
     cart = carts.cart_for(token=token, customer_id=None, currency="", locale="", create=False)
     if cart is None:
         raise CartNotFound(_("No such cart."))
+    translation.activate(cart.locale)
     return cart
 
 
@@ -294,6 +298,12 @@ class CartViewSet(viewsets.ViewSet):
         },
     }
 
+    def dispatch(self, request, *args: Any, **kwargs: Any):
+        # The cart's language is active from the moment the cart is found (``_cart``) until
+        # the answer is made, and never beyond this request.
+        with translation.override(translation.get_language()):
+            return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         try:
@@ -317,6 +327,7 @@ class CartViewSet(viewsets.ViewSet):
         cart = carts.cart_for(
             token=None, customer_id=None, currency=currency, locale=locale, create=True
         )
+        translation.activate(cart.locale)
         return Response(_cart_out(cart), status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, token: str) -> Response:
@@ -412,7 +423,7 @@ class CartViewSet(viewsets.ViewSet):
         methods=["DELETE"],
         summary="Remove the checkout's voucher",
         parameters=[TOKEN],
-        responses=io.CheckoutOut,
+        responses={200: io.CheckoutOut},
     )
     @action(detail=True, methods=["post", "delete"], url_path="checkout/voucher")
     def voucher(self, request: Request, token: str) -> Response:

@@ -111,6 +111,20 @@ def test_a_new_cart_shows_its_token_and_lines_with_titles_prices_and_flags(acme_
     assert acme_client.get(f"{CARTS}{token}/").json() == body
 
 
+def test_a_german_carts_refusals_are_in_german(acme_client, shop):
+    scarce = on_sale(stock=2)
+    token = new_cart(acme_client, "EUR", "de")
+    body = assert_problem(add(acme_client, token, scarce, 3), 409, "out_of_stock")
+    assert body["detail"] == "Nur noch 2 übrig."
+    body = assert_problem(
+        _patch(acme_client, f"{CARTS}{token}/lines/{scarce.pk}/", {"quantity": "x"}), 400
+    )
+    assert body["errors"] == {"quantity": ["Geben Sie eine ganze Zahl ein."]}
+    # The next request (of an English cart) is in English again.
+    english = new_cart(acme_client, "EUR", "en")
+    assert assert_problem(add(acme_client, english, scarce, 3), 409)["detail"] == "Only 2 left."
+
+
 def test_a_cart_defaults_to_the_stores_currency_and_the_sites_first_locale(acme_client, shop):
     body = _post(acme_client, CARTS).json()
     assert (body["currency"], body["locale"], body["lines"]) == ("USD", "en", [])
@@ -573,7 +587,10 @@ def test_an_out_of_stock_line_at_the_hold_is_a_409(placing):  # noqa: F811
 
 
 @pytest.mark.parametrize("lines", [1, 20])
-def test_placing_costs_the_same_queries_for_1_and_20_lines(placing, lines):  # noqa: F811
+def test_placing_costs_the_same_queries_for_1_and_20_lines(placing, lines, settings):  # noqa: F811
+    # The outbox's health (backpressure) read by the steps before, not again however long
+    # they took: the count is the placing's own.
+    settings.EVENTS = {**settings.EVENTS, "BACKPRESSURE_CHECK_SECONDS": 3600}
     client = Client(HTTP_HOST="acme.localhost")
     variants = [_live_variant("10.00", f"Item {n}", stock=3) for n in range(lines)]
     token = _ready_to_pay(client, placing["method"], *[(variant, 2) for variant in variants])
