@@ -3,7 +3,7 @@
 Inputs check the shape of a request; commerce's cart and checkout services check the rules.
 Outputs are built from commerce's reads (``selectors.cart_view``, ``checkout_pricing``) as
 plain mappings; amounts are decimal strings with the currency's places, as everywhere in the
-API. The messages a shopper may see are translated (German).
+API. A placed order is shown as the orders API shows it (``OrderStateOut``). The messages a shopper may see are translated (German).
 """
 
 from __future__ import annotations
@@ -14,17 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.commerce.carts import MAX_LINE_QUANTITY
-from apps.commerce.money import round_amount
 from apps.commerce.selectors import LineAvailability
 
 from .commerce_serializers import AmountField, CurrencyField
-from .order_serializers import (
-    ORDER_AMOUNTS,
-    ORDER_STATUSES,
-    PAYMENT_STATUSES,
-    AddressOut,
-    OrderLineOut,
-)
+from .order_serializers import AddressOut
 from .serializers import StrictInput
 
 AVAILABILITIES = [
@@ -212,37 +205,3 @@ class CheckoutOut(serializers.Serializer):
         allow_null=True, help_text="Until when the stock is held for the payment (reserve/)."
     )
     totals = CheckoutTotalsOut()
-
-
-class PlacedOrderOut(serializers.Serializer):
-    """The order just placed: what the shopper bought and what it costs (give the order's
-    currency in the context: its lines show their amounts in its places)."""
-
-    id = serializers.UUIDField()
-    number = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=ORDER_STATUSES)
-    payment_status = serializers.ChoiceField(choices=PAYMENT_STATUSES)
-    payment_provider = serializers.CharField()
-    currency = serializers.CharField()
-    email = serializers.EmailField()
-    subtotal = AmountField()
-    discount = AmountField()
-    shipping_price = AmountField()
-    shipping_tax = AmountField()
-    tax = AmountField()
-    total = AmountField()
-    paid_amount = AmountField()
-    refunded_amount = AmountField()
-    prices_include_tax = serializers.BooleanField()
-    voucher_code = serializers.CharField()
-    shipping_method = serializers.CharField()
-    shipping_address = AddressOut()
-    billing_address = AddressOut()
-    lines = OrderLineOut(many=True, source="lines.all")
-    placed_at = serializers.DateTimeField()
-
-    def to_representation(self, order) -> dict[str, Any]:
-        data = super().to_representation(order)
-        for name in ORDER_AMOUNTS:
-            data[name] = str(round_amount(getattr(order, name), order.currency))
-        return data

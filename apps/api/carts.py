@@ -52,6 +52,7 @@ from apps.tenancy.selectors import current_locales
 
 from . import cart_serializers as io
 from .exceptions import PayloadTooLarge
+from .order_serializers import OrderStateOut
 from .parsers import BoundedJSONParser
 
 ZERO = Decimal(0)
@@ -460,7 +461,7 @@ class CartViewSet(viewsets.ViewSet):
         summary="Pay and place the order (the cart is gone afterwards)",
         parameters=[TOKEN],
         request=io.PlaceOrderIn,
-        responses={201: io.PlacedOrderOut},
+        responses={201: OrderStateOut},
     )
     @action(detail=True, methods=["post"], url_path="checkout/place")
     def place(self, request: Request, token: str) -> Response:
@@ -471,7 +472,4 @@ class CartViewSet(viewsets.ViewSet):
             checkout_id=_existing(cart).pk, provider_code=data["provider"],
             card=dict(card) if card is not None else None,
         )  # fmt: skip
-        return Response(
-            io.PlacedOrderOut(order, context={"currency": order.currency}).data,
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(OrderStateOut(order).data, status=status.HTTP_201_CREATED)

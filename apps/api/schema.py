@@ -60,6 +60,22 @@ with `POST /commerce/orders/{id}/refunds/` (`amount`, `reason`). Send the `versi
 `order_version_conflict` and its `current_version`. `/commerce/customers/` lists the
 storefront's accounts with their `orders_count`.
 
+**Carts** (`/commerce/carts/`) are for headless storefronts and need no login (and no
+CSRF token): `POST /commerce/carts/` with `currency` and `locale` answers the cart with its
+`token`; whoever holds the token owns the cart, and an unknown token is a **404**. Add lines
+with `POST /commerce/carts/{token}/lines/` (`variant`, `quantity`), change one with
+`PATCH .../lines/{variant}/` (`quantity`, 0 removes) or `DELETE` it; every line shows its
+`availability` (`ok`, `low`, `exceeds_stock`, `out_of_stock`, `unavailable`, `no_price`) and
+the cart its `can_checkout`. The checkout (`.../checkout/`) takes `email`,
+`shipping_address`, `billing_address` and `shipping_method` in one `PATCH` (checked together
+before any is changed; an address error names its field, e.g.
+`shipping_address.postal_code`), a voucher at `.../checkout/voucher/` (`POST` with `code`,
+`DELETE`), holds the stock with `POST .../checkout/reserve/` (until `reserved_until`) and
+places the order with `POST .../checkout/place/` (`provider` `manual` or `test_card` with a
+`card`): **201** with the order, **402** declined, **503** with `Retry-After` when the card
+service is away, **409** when the hold expired or the stock or the voucher's last use went
+elsewhere. Refusals are in the cart's locale.
+
 **Translations** are nested in a node, keyed by locale. Create a node with
 `{"kind": "post", "translations": {"en": {"title": "Hello"}}}`; change some
 fields of one locale with `PATCH {"translations": {"de": {"title": "Hallo"}}}`;
