@@ -34,6 +34,7 @@ from tests.commerce.checkout_factories import (
     tax,
     voucher,
 )
+from tests.commerce.concurrency import race
 from tests.commerce.conftest import CURRENCIES
 from tests.commerce.test_placement import DECLINED, VISA, placing  # noqa: F401
 from tests.factories import UserFactory
@@ -584,6 +585,25 @@ def test_an_out_of_stock_line_at_the_hold_is_a_409(placing):  # noqa: F811
     )
     stocked(shirt, main=1)
     assert_problem(_post(client, f"{CARTS}{token}/checkout/reserve/"), 409, "out_of_stock")
+
+
+def test_two_clicks_on_place_at_once_make_one_order(placing):  # noqa: F811
+    """Two requests to place the same cart, on their own connections, released together: one
+    order, and the other click is told the cart is gone (404) or its payment is taken (409)."""
+    client = Client(HTTP_HOST="acme.localhost")
+    shirt = _live_variant(stock=5)
+    token = _ready_to_pay(client, placing["method"], (shirt, 1))
+
+    def click() -> int:
+        place = f"{CARTS}{token}/checkout/place/"
+        return _post(Client(HTTP_HOST="acme.localhost"), place, {"provider": "manual"}).status_code
+
+    outcomes = race([click, click])
+    assert [kind for kind, _code in outcomes] == ["ok", "ok"], outcomes
+    first, second = sorted(code for _kind, code in outcomes)
+    assert first == 201 and second in (404, 409), outcomes
+    assert Order.objects.count() == 1
+    assert StockLevel.objects.get(variant=shirt).on_hand == 4
 
 
 @pytest.mark.parametrize("lines", [1, 20])
