@@ -60,6 +60,22 @@ with `POST /commerce/orders/{id}/refunds/` (`amount`, `reason`). Send the `versi
 `order_version_conflict` and its `current_version`. `/commerce/customers/` lists the
 storefront's accounts with their `orders_count`.
 
+**Carts** (`/commerce/carts/`) are for headless storefronts and need no login (and no
+CSRF token): `POST /commerce/carts/` with `currency` and `locale` answers the cart with its
+`token`; whoever holds the token owns the cart, and an unknown token is a **404**. Add lines
+with `POST /commerce/carts/{token}/lines/` (`variant`, `quantity`), change one with
+`PATCH .../lines/{variant}/` (`quantity`, 0 removes) or `DELETE` it; every line shows its
+`availability` (`ok`, `low`, `exceeds_stock`, `out_of_stock`, `unavailable`, `no_price`) and
+the cart its `can_checkout`. The checkout (`.../checkout/`) takes `email`,
+`shipping_address`, `billing_address` and `shipping_method` in one `PATCH` (checked together
+before any is changed; an address error names its field, e.g.
+`shipping_address.postal_code`), a voucher at `.../checkout/voucher/` (`POST` with `code`,
+`DELETE`), holds the stock with `POST .../checkout/reserve/` (until `reserved_until`) and
+places the order with `POST .../checkout/place/` (`provider` `manual` or `test_card` with a
+`card`): **201** with the order, **402** declined, **503** with `Retry-After` when the card
+service is away, **409** when the hold expired or the stock or the voucher's last use went
+elsewhere. Refusals are in the cart's locale.
+
 **Translations** are nested in a node, keyed by locale. Create a node with
 `{"kind": "post", "translations": {"en": {"title": "Hello"}}}`; change some
 fields of one locale with `PATCH {"translations": {"de": {"title": "Hallo"}}}`;
@@ -101,7 +117,9 @@ class AutoSchema(SpectacularAutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
-        errors = {"403": "Not logged in, not staff, or without the permission."}
+        errors = {}
+        if not getattr(self.view, "public_access", False):
+            errors["403"] = "Not logged in, not staff, or without the permission."
         unsafe = self.method in {"POST", "PUT", "PATCH", "DELETE"}
         has_input = unsafe and (
             self.method == "DELETE" or self.get_request_serializer() is not None
@@ -116,6 +134,12 @@ class AutoSchema(SpectacularAutoSchema):
             errors["409"] = "The change is not possible in the current status."
         if unsafe:
             errors["503"] = "The platform is catching up; retry after Retry-After seconds."
+        if has_input and getattr(self.view, "max_body_bytes", None):
+            errors["413"] = "The body is larger than this endpoint accepts."
+        # Answers of one action beyond these: {"place": {"402": "Declined."}}.
+        errors.update(
+            getattr(self.view, "problem_responses", {}).get(getattr(self.view, "action", None), {})
+        )
         for code, description in sorted(errors.items()):
             if code not in responses:
                 response = self._get_response_for_code(

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import commerce, media, nodes, orders, pages, posts, taxonomy, views
+from . import carts, commerce, media, nodes, orders, pages, posts, taxonomy, views
 
 app_name = "api"
 
@@ -32,6 +32,7 @@ router.register(
 )
 router.register("commerce/orders", orders.OrderViewSet, basename="commerce-order")
 router.register("commerce/customers", orders.CustomerViewSet, basename="commerce-customer")
+router.register("commerce/carts", carts.CartViewSet, basename="commerce-cart")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from apps.commerce import services
+from apps.commerce import carts, services
 from apps.commerce.services import ProductInput, VariantInput
 from config.wsgi import application
 from tests.commerce.order_factories import place
@@ -87,6 +87,19 @@ def catalog(acme, media_root):
         image = services.product_image_add(product_id=product.pk, file=png(), alt_text={"en": "A"})
         customer = UserFactory(email="customer@example.test")
         order = place(customer_id=customer.pk)
+        # A storefront's cart of an active product (no shipping zone: it never gets as far as
+        # paying, which would need committed data).
+        on_sale = services.product_create(data=ProductInput(title="Mug"))
+        mug = services.variant_create(product_id=on_sale.pk, data=VariantInput(sku="MUG"))
+        services.price_set(variant_id=mug.pk, currency="USD", amount="5.00")
+        services.stock_adjust(
+            variant_id=mug.pk, location_id=location.pk, delta=9, reason="received"
+        )
+        services.product_transition(product_id=on_sale.pk, action="activate")
+        cart = carts.cart_for(
+            token=None, customer_id=None, currency="USD", locale="en", create=True
+        )
+        carts.cart_add(cart_id=cart.pk, variant_id=mug.pk, quantity=1)
     return {
         "products": str(product.pk),
         "variants": str(variant.pk),
@@ -97,6 +110,8 @@ def catalog(acme, media_root):
         "images": str(image.pk),
         "orders": str(order.pk),
         "customers": customer.pk,
+        "carts": str(cart.token),
+        "cart_variant": str(mug.pk),
     }
 
 
@@ -115,7 +130,7 @@ def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
         result.ok()
         for result in schema.include(path_regex=r"^/api/v1/commerce/").get_all_operations()
     ]
-    assert len(operations) >= 30
+    assert len(operations) >= 40
 
     started = time.monotonic()
     seen: dict[str, set[int]] = {}
@@ -136,14 +151,19 @@ def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
             currency=st.sampled_from(["USD", "EUR"]),
         )
         def call(case, real, currency):
+            cart = "token" in (case.path_parameters or {})
             if real and "id" in (case.path_parameters or {}):
                 case.path_parameters["id"] = catalog[resource]
                 if "currency" in case.path_parameters:
                     case.path_parameters["currency"] = currency
+            if real and "token" in (case.path_parameters or {}):
+                case.path_parameters["token"] = catalog["carts"]
+                if "variant" in case.path_parameters:
+                    case.path_parameters["variant"] = catalog["cart_variant"]
             if real and isinstance(case.body, dict):
                 for field, rows in REFERENCES.items():
                     if field in case.body:
-                        case.body[field] = catalog[rows]
+                        case.body[field] = catalog["cart_variant" if cart else rows]
             response = case.call_and_validate(
                 base_url=base_url, headers=headers, cookies=cookies, checks=CHECKS
             )
@@ -164,9 +184,13 @@ def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
     assert 200 in seen["GET /api/v1/commerce/images/{id}/"]
     assert 200 in seen["GET /api/v1/commerce/orders/{id}/"]
     assert 200 in seen["GET /api/v1/commerce/customers/{id}/"]
+    assert 200 in seen["GET /api/v1/commerce/carts/{token}/"]
+    assert 201 in seen["POST /api/v1/commerce/carts/"]
     for label in (
         "PUT /api/v1/commerce/variants/{id}/prices/{currency}/",
         "PATCH /api/v1/commerce/products/{id}/",
         "POST /api/v1/commerce/inventory/adjust/",
+        "POST /api/v1/commerce/carts/{token}/lines/",
+        "PATCH /api/v1/commerce/carts/{token}/checkout/",
     ):
         assert any(code < 300 for code in seen[label]), (label, seen[label])

@@ -200,7 +200,7 @@ def test_the_api_root_lists_the_resources(acme_api):
         f"commerce/{name}"
         for name in (
             "products", "images", "options", "variants", "inventory", "locations", "collections",
-            "categories", "orders", "customers",
+            "categories", "orders", "customers", "carts",
         )
     }  # fmt: skip
 
