@@ -3,6 +3,7 @@ by aiosmtpd on a free port. It accepts every message and keeps it, parsed."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -25,6 +26,10 @@ class SmtpSink:
     def __init__(self) -> None:
         self.received = threading.Condition()
         self.messages: list[EmailMessage] = []
+        self.held = 0  # messages that reached DATA while the gate was closed
+        self.gate = threading.Event()
+        self.gate.set()
+        self.accept_held = True
         self.controller = Controller(self, hostname="127.0.0.1", port=_free_port())
 
     @property
@@ -38,7 +43,24 @@ class SmtpSink:
     def stop(self) -> None:
         self.controller.stop()
 
+    def hold(self) -> None:
+        """Keep each sender waiting at the end of DATA, its message not yet accepted."""
+        self.gate.clear()
+
+    def release(self, *, accept: bool) -> None:
+        """Answer the held senders: accept their messages, or refuse them (451). Later ones
+        are accepted."""
+        self.accept_held = accept
+        self.gate.set()
+
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
+        if not self.gate.is_set():
+            with self.received:
+                self.held += 1
+                self.received.notify_all()
+            await asyncio.to_thread(self.gate.wait)
+            if not self.accept_held:
+                return "451 Requested action aborted: try again later"
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self.received:
             self.messages.append(message)
