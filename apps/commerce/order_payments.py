@@ -21,7 +21,11 @@ to retry with the same idempotency key). So, in this order:
 A process that stops between 2 and 3 leaves a refund at the provider the order does not
 show. The next refund of the order finds it (an approved refund attempt whose reference no
 refund event of the stream carries) and records it instead of paying out again; a request
-for another amount is ``RefundNotRecorded`` (409) naming it.
+for another amount is ``RefundNotRecorded`` (409) naming it. A refund approved less than
+``PAYMENT_ATTEMPT_STALE_SECONDS`` ago may still be on its way to the order (its caller
+alive): the next one is then ``PaymentConflict`` (409, try again), never a second record of
+it. Step 3 locks the order and records a provider's refund at most once (its reference is
+looked for in the stream under the lock).
 
 A bank transfer is paid back by the merchant's bank: its refund is only recorded. A
 transfer received is ONE transaction: the order marked paid (its row locked first, as every
@@ -33,15 +37,18 @@ happened.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import events
-from .errors import CommerceInvalid, RefundNotRecorded
+from .errors import CommerceInvalid, PaymentConflict, RefundNotRecorded
 from .models import Order, PaymentAttempt
 from .money import Money, parse_amount
 from .order_reads import order_stream
@@ -60,17 +67,43 @@ __all__ = ["order_record_transfer", "order_refund_with_payment", "order_transiti
 logger = logging.getLogger(__name__)
 
 
-def _unrecorded_refund(order_id: UUID, reference: str) -> PaymentAttempt | None:
-    """The oldest refund the provider made for the order that no refund event records."""
-    recorded = {
-        row.payload.get("payment_reference")
+def _recorded_refunds(order_id: UUID) -> set[str]:
+    """The providers' references of the refunds the order's stream records."""
+    return {
+        row.payload.get("payment_reference", "")
         for row in order_stream(order_id)
         if row.type == events.OrderRefunded.event_type
     }
+
+
+def _unrecorded_refund(order_id: UUID, reference: str) -> PaymentAttempt | None:
+    """The oldest refund the provider made for the order that no refund event records."""
+    recorded = _recorded_refunds(order_id)
     return next(
         (a for a in payment_refunds_approved(reference) if a.provider_reference not in recorded),
         None,
     )
+
+
+def _may_be_recording(refund: PaymentAttempt) -> bool:
+    """Whether the caller that made ``refund`` may still be about to record it."""
+    age = timedelta(seconds=settings.PAYMENT_ATTEMPT_STALE_SECONDS)
+    return refund.updated_at > timezone.now() - age
+
+
+def _record_refund(
+    order_id: UUID, amount: Decimal, reason: str, refund: PaymentAttempt, *, actor
+) -> Order:
+    """Step 3: the provider's ``refund`` on the order, once (the order locked while its
+    stream is searched for it)."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+        if refund.provider_reference in _recorded_refunds(order_id):
+            return order
+        return order_refund(
+            order_id=order_id, amount=amount, reason=reason,
+            payment_reference=refund.provider_reference, actor=actor,
+        )  # fmt: skip
 
 
 def order_refund_with_payment(
@@ -88,7 +121,8 @@ def order_refund_with_payment(
     From the provider: ``PaymentConflict`` (409, it refused), ``PaymentUnavailable`` (503,
     a retry with the same amount is the same refund), ``PaymentNotFound`` (404, no approved
     charge to refund), each with the order unchanged; ``RefundNotRecorded`` (409) while a
-    refund made earlier is not on the order yet. Must not run inside a transaction for a
+    refund made earlier is not on the order yet, ``PaymentConflict`` (409) while another
+    call may still be recording one. Must not run inside a transaction for a
     provider that refunds online (``PaymentInsideTransaction``).
     """
     state = order_transition_check(
@@ -102,6 +136,10 @@ def order_refund_with_payment(
             actor=actor,
         )  # fmt: skip
     earlier = _unrecorded_refund(state.id, state.checkout_reference)
+    if earlier is not None and _may_be_recording(earlier):
+        raise PaymentConflict(
+            _("Another refund of this order is being recorded; try again in a minute.")
+        )
     if earlier is not None and earlier.amount != amount:
         raise RefundNotRecorded(
             _("A refund of %(amount)s (%(reference)s) was paid back but is not on the order "
@@ -114,10 +152,7 @@ def order_refund_with_payment(
         order_reference=state.checkout_reference, amount=amount, actor=actor
     )
     try:
-        return order_refund(
-            order_id=state.id, amount=amount, reason=reason,
-            payment_reference=refund.provider_reference, actor=actor,
-        )  # fmt: skip
+        return _record_refund(state.id, amount, reason, refund, actor=actor)
     except Exception:
         logger.error(
             "order %s: refund %s was paid back but not recorded on the order; the next "

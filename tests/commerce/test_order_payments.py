@@ -9,17 +9,20 @@ card gateway the local fake.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.commerce import order_payments
 from apps.commerce.errors import (
     CommerceInvalid,
     OrderVersionConflict,
+    PaymentConflict,
     PaymentUnavailable,
     RefundNotRecorded,
 )
@@ -37,6 +40,7 @@ from tests.conftest import tenant_client
 from tests.factories import StaffFactory
 
 from .checkout_factories import eur_variant, stocked
+from .concurrency import race
 from .test_payments import closed_port
 from .test_placement import VISA, _at_payment
 from .test_placement import placing as _placing  # noqa: F401 (the fixture ``shop`` takes)
@@ -147,6 +151,10 @@ def test_a_refund_paid_back_but_not_recorded_is_recorded_by_the_next_never_paid_
     """The process stopped between the gateway's refund and the order's record."""
     gateway = shop["gateway"]
     lost = payment_refund(order_reference=card_order.checkout_reference, amount="7.00")
+    # Its caller may still be on its way to record it: wait.
+    with pytest.raises(PaymentConflict):
+        order_refund_with_payment(order_id=card_order.pk, amount="7.00")
+    PaymentAttempt.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(hours=1))
     with pytest.raises(RefundNotRecorded) as refused:
         order_refund_with_payment(order_id=card_order.pk, amount="3.00")
     assert refused.value.extra["payment_reference"] == lost.provider_reference
@@ -159,6 +167,20 @@ def test_a_refund_paid_back_but_not_recorded_is_recorded_by_the_next_never_paid_
     # Recorded now: the next refund is paid back again.
     order_refund_with_payment(order_id=card_order.pk, amount="3.00")
     assert len(gateway.refunds) == 2
+
+
+def test_racing_refunds_the_gateway_and_the_order_agree(shop, card_order):
+    """Three merchants refund 10.00 of 24.90 at once: two fit, the gateway's ledger serializes
+    them, and the order records exactly what the gateway paid back."""
+    outcomes = race([lambda: order_refund_with_payment(order_id=card_order.pk, amount="10.00")] * 3)
+    assert all(outcome[0] in ("ok", "refused") for outcome in outcomes), outcomes
+    paid_back = sorted(r["amount"] for r in shop["gateway"].refunds.values())
+    order = Order.objects.get(pk=card_order.pk)
+    assert order.refunded_amount == sum((Decimal(a) for a in paid_back), Decimal(0))
+    assert len(paid_back) == sum(outcome[0] == "ok" for outcome in outcomes) >= 1
+    assert sorted(e["payment_reference"] for e in _refunds(order)) == sorted(
+        r["id"] for r in shop["gateway"].refunds.values()
+    )
 
 
 # -- bank transfers ----------------------------------------------------------------------------
