@@ -9,6 +9,7 @@ card gateway the local fake.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,6 +18,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from apps.commerce import order_payments
 from apps.commerce.errors import (
@@ -46,6 +50,7 @@ from .test_placement import VISA, _at_payment
 from .test_placement import placing as _placing  # noqa: F401 (the fixture ``shop`` takes)
 
 ORDERS_API = "/api/v1/commerce/orders/"
+_shirts = itertools.count(1)
 ORDERS_ADMIN = "/admin/commerce/order/"
 
 
@@ -57,7 +62,7 @@ def shop(request) -> dict:
 
 def _placed(shop, provider_code: str, card=None) -> Order:
     """An order of 2 x 10.00 + 4.90 shipping = 24.90 EUR, placed through the checkout."""
-    shirt = eur_variant("10.00", "Shirt")
+    shirt = eur_variant("10.00", f"Shirt {next(_shirts)}")
     stocked(shirt, main=5)
     checkout = _at_payment(shop["method"], (shirt, 2))
     return checkout_place_order(checkout_id=checkout.pk, provider_code=provider_code, card=card)
@@ -181,6 +186,33 @@ def test_racing_refunds_the_gateway_and_the_order_agree(shop, card_order):
     assert sorted(e["payment_reference"] for e in _refunds(order)) == sorted(
         r["id"] for r in shop["gateway"].refunds.values()
     )
+
+
+@hypothesis_settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(amounts=st.lists(st.decimals("0.01", "20.00", places=2), min_size=1, max_size=4))
+def test_refunds_in_any_amounts_leave_the_gateway_and_the_order_agreeing(shop, amounts):
+    """Each refund is paid back and recorded when it fits in what is left, refused before
+    the gateway when it does not; the order refunds what the gateway paid back, no more."""
+    order = _placed(shop, "test_card", VISA)
+    left, accepted = order.total, []
+    for amount in amounts:
+        if amount <= left:
+            order = order_refund_with_payment(order_id=order.pk, amount=amount)
+            left, accepted = left - amount, [*accepted, amount]
+        else:
+            with pytest.raises(CommerceInvalid):
+                order_refund_with_payment(order_id=order.pk, amount=amount)
+    paid_back = [
+        Decimal(refund["amount"])
+        for refund in shop["gateway"].refunds.values()
+        if refund["charge"] == order.payment_reference
+    ]
+    assert sorted(paid_back) == sorted(accepted)
+    order = Order.objects.get(pk=order.pk)
+    assert order.refunded_amount == sum(accepted, Decimal(0)) == order.total - left
+    assert (order.status == OrderStatus.REFUNDED) == (left == 0)
 
 
 # -- bank transfers ----------------------------------------------------------------------------
