@@ -50,7 +50,7 @@ from django.utils.translation import gettext as _
 from . import events
 from .errors import CommerceInvalid, PaymentConflict, RefundNotRecorded
 from .models import Order, PaymentAttempt
-from .money import Money, parse_amount
+from .money import Money, parse_amount, round_amount
 from .order_reads import order_stream
 from .orders import (
     order_mark_paid,
@@ -146,7 +146,8 @@ def order_refund_with_payment(
               "yet; refund exactly %(amount)s to record it.")
             % {"amount": Money(earlier.amount, earlier.currency),
                "reference": earlier.provider_reference},
-            amount=str(earlier.amount), payment_reference=earlier.provider_reference,
+            amount=str(round_amount(earlier.amount, earlier.currency)),
+            payment_reference=earlier.provider_reference,
         )  # fmt: skip
     refund = earlier or payment_refund(
         order_reference=state.checkout_reference, amount=amount, actor=actor
