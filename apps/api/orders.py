@@ -5,8 +5,9 @@ Orders are placed by the checkout, never here. An order is read as its row (list
 order) with its history (its stream), or as it was at a moment (``as-of``, folded from the
 stream). It changes through ``POST {id}/transitions/{action}/``, one endpoint per action of
 ``ORDER_TRANSITIONS`` with the body that action takes, and ``POST {id}/refunds/``; each is
-one call of ``apps.commerce.orders`` (no transaction here), with ``expected_version`` when
-the caller gives it (409 when the order moved on).
+one call of ``apps.commerce.order_payments`` (a refund paid back by the card's provider, a
+transfer's payment confirmed; no transaction here), with ``expected_version`` when the
+caller gives it (409 when the order moved on).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.commerce import orders, selectors
+from apps.commerce import order_payments, selectors
 from apps.commerce.orders import ORDER_TRANSITIONS
 
 from . import order_serializers as io
@@ -125,7 +126,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     def refunds(self, request: Request, pk: str) -> Response:
         order = selectors.order_get(pk)
         data = _validated(io.RefundIn, request.data)
-        orders.order_refund(
+        order_payments.order_refund_with_payment(
             order_id=order.pk, amount=data["amount"], reason=data.get("reason", ""),
             expected_version=data.get("expected_version"), actor=request.user,
         )  # fmt: skip
@@ -137,7 +138,7 @@ def _transition_view(name: str):
         order = selectors.order_get(pk)
         data = _validated(io.TRANSITION_INPUTS[name], request.data)
         expected_version = data.pop("expected_version", None)
-        orders.order_transition(
+        order_payments.order_transition_with_payment(
             order_id=order.pk, action=name, expected_version=expected_version, actor=request.user,
             **data,
         )  # fmt: skip

@@ -247,3 +247,15 @@ class OrderAlreadyPlaced(Conflict):
 class CustomerNotFound(NotFound):
     code = "customer_not_found"
     title = "No such customer"
+
+
+# -- order payments (refunds through the provider, transfers received) ---------------------
+
+
+class RefundNotRecorded(Conflict):
+    """The provider gave back money the order does not show yet (the process stopped between
+    the provider's refund and the order's record): only that refund may be recorded now,
+    never a second one paid out. ``amount`` and ``payment_reference`` name it."""
+
+    code = "refund_not_recorded"
+    title = gettext_lazy("A refund made by the provider is not on the order yet")

@@ -656,6 +656,10 @@ class OrderRefunded(_OrderStatusChange):
     refunded_amount: NonNegativeAmount
     payment_status: Text(20)
     reason: OptionalText
+    # The provider's reference of the money given back ("" when no provider gave it back: a
+    # bank transfer is paid back by the merchant's bank). Added later with a default, so the
+    # streams stored before it still load.
+    payment_reference: str = Field(default="", max_length=100)
 
 
 ORDER_EVENT_TYPES = (

@@ -443,9 +443,14 @@ def _cancelled(state: OrderState, data: dict, common: dict) -> DomainEvent:
 
 
 def _refunded(state: OrderState, data: dict, common: dict) -> DomainEvent:
-    """A refund of all that is left moves the order to refunded; a part keeps its status."""
+    """A refund of all that is left moves the order to refunded; a part keeps its status.
+    ``payment_reference``: the provider's reference of the money given back, when a provider
+    gave it back (``order_payments.order_refund_with_payment``)."""
     errors: dict[str, str] = {}
     reason = _text(errors, "reason", data.get("reason"), max_length=500)
+    payment_reference = _text(
+        errors, "payment_reference", data.get("payment_reference"), max_length=100
+    )
     amount = _amount_of(errors, data, state)
     if "amount" not in errors and not 0 < amount <= state.refundable:
         errors["amount"] = _("a refund is more than zero and at most %(left)s") % {
@@ -458,7 +463,7 @@ def _refunded(state: OrderState, data: dict, common: dict) -> DomainEvent:
         common = {**common, "to_status": state.status}
     return events.OrderRefunded(
         **common, amount=amount, refunded_amount=refunded, payment_status=payment_status,
-        reason=reason,
+        reason=reason, payment_reference=payment_reference,
     )  # fmt: skip
 
 
@@ -473,7 +478,7 @@ ACTION_DATA: dict[str, tuple[frozenset[str], Callable[..., DomainEvent]]] = {
     "ship": (frozenset({"carrier", "tracking_number"}), _shipped),
     "deliver": (frozenset(), lambda s, d, c: _plain(s, d, c, event=events.OrderDelivered)),
     "cancel": (frozenset({"reason"}), _cancelled),
-    "refund": (frozenset({"amount", "reason"}), _refunded),
+    "refund": (frozenset({"amount", "reason", "payment_reference"}), _refunded),
 }
 
 
@@ -500,6 +505,45 @@ def _return_stock(state: OrderState, *, actor) -> None:
             )  # fmt: skip
 
 
+def _planned(
+    order: Order, action: str, expected_version: int | None, data: dict[str, Any]
+) -> tuple[OrderState, Transition, DomainEvent]:
+    """The order's folded state, the transition and the event ``action`` would append: every
+    check of ``order_transition`` (the version, the table, the action's guards), no write."""
+    known = ACTION_DATA.get(action)
+    if known is not None and set(data) - known[0]:
+        _raise({name: _("not taken by this action") for name in sorted(set(data) - known[0])})
+    if expected_version is not None and expected_version != order.version:
+        raise OrderVersionConflict(
+            _("Order #%(number)s is at version %(current)d, not %(expected)d: it was "
+              "changed meanwhile; reload it and try again.")
+            % {"number": order.number, "current": order.version, "expected": expected_version},
+            current_version=order.version,
+        )  # fmt: skip
+    state = fold(order_stream(order.pk))
+    if state is None or state.version != order.version:
+        raise StreamBroken(f"order {order.pk}: the row is not the fold of its stream")
+    transition = ORDER_TRANSITIONS.check(state.status, action)
+    common = {
+        "order_id": state.id, "version": state.version + 1, "number": state.number,
+        "from_status": state.status, "to_status": transition.target,
+    }  # fmt: skip
+    return state, transition, known[1](state, data, common)
+
+
+def order_transition_check(
+    *, order_id: UUID | str, action: str, expected_version: int | None = None, **data: Any
+) -> OrderState:
+    """Whether ``order_transition`` would take the order through ``action`` now: the same
+    checks and errors, read without a lock and nothing written. For composite services that
+    must refuse before they act outside the order (a refund at the gateway); the order may
+    still move on before they write, and ``order_transition`` checks again."""
+    order = Order.objects.filter(pk=order_uuid(order_id)).first()
+    if order is None:
+        raise OrderNotFound(_("No such order."))
+    return _planned(order, action, expected_version, data)[0]
+
+
 def order_transition(
     *,
     order_id: UUID | str,
@@ -517,27 +561,9 @@ def order_transition(
     and ``tracking_number``; ``refund``: ``amount``, at most what is paid and not refunded,
     and ``reason``; ``cancel``: ``reason``, and the allocated units return to stock).
     """
-    known = ACTION_DATA.get(action)
-    if known is not None and set(data) - known[0]:
-        _raise({name: _("not taken by this action") for name in sorted(set(data) - known[0])})
     with transaction.atomic():
         order = _locked_order(order_id)
-        if expected_version is not None and expected_version != order.version:
-            raise OrderVersionConflict(
-                _("Order #%(number)s is at version %(current)d, not %(expected)d: it was "
-                  "changed meanwhile; reload it and try again.")
-                % {"number": order.number, "current": order.version, "expected": expected_version},
-                current_version=order.version,
-            )  # fmt: skip
-        state = fold(order_stream(order.pk))
-        if state is None or state.version != order.version:
-            raise StreamBroken(f"order {order.pk}: the row is not the fold of its stream")
-        transition = ORDER_TRANSITIONS.check(state.status, action)
-        common = {
-            "order_id": state.id, "version": state.version + 1, "number": state.number,
-            "from_status": state.status, "to_status": transition.target,
-        }  # fmt: skip
-        event = known[1](state, data, common)
+        state, transition, event = _planned(order, action, expected_version, data)
         state = _append(state, event, actor=actor)
         _write(order, state)
         if transition.target == OrderStatus.CANCELLED:
@@ -586,11 +612,18 @@ def order_cancel(*, order_id, reason: str = "", expected_version=None, actor=Non
 
 
 def order_refund(
-    *, order_id, amount: Decimal, reason: str = "", expected_version=None, actor=None
+    *,
+    order_id,
+    amount: Decimal,
+    reason: str = "",
+    payment_reference: str = "",
+    expected_version=None,
+    actor=None,
 ) -> Order:
+    """Record a refund on the order (the money itself: ``order_refund_with_payment``)."""
     return order_transition(
         order_id=order_id, action="refund", expected_version=expected_version, actor=actor,
-        amount=amount, reason=reason,
+        amount=amount, reason=reason, payment_reference=payment_reference,
     )  # fmt: skip
 
 

@@ -13,6 +13,8 @@ from apps.commerce.services import ProductInput, VariantInput
 from apps.events.models import OutboxEvent
 from apps.tenancy.models import Tenant
 
+from .smtp import SmtpSink
+
 CURRENCIES = ["USD", "EUR", "JPY", "BHD"]
 _sku_numbers = itertools.count(1)
 
@@ -61,3 +63,16 @@ def event_types(aggregate_id) -> list[str]:
 
 def outbox_head() -> int:
     return OutboxEvent.objects.order_by("-position").values_list("position", flat=True).first() or 0
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A local SMTP server (``tests.commerce.smtp.SmtpSink``) that Django's SMTP backend sends
+    to, instead of the test run's in-memory outbox."""
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    yield sink
+    sink.stop()

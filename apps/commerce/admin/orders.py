@@ -3,7 +3,8 @@
 An order's row is a projection of its stream, so its page is read-only: the lines, the
 addresses, the totals and the timeline (the stream, newest last), and one small form per
 transition ``ORDER_TRANSITIONS`` allows from the order's status. Each form posts to a view
-of its own that makes one ``orders.order_transition`` call with the version the page
+of its own that makes one ``order_payments.order_transition_with_payment`` call (a refund
+paid back by the card's provider, a transfer's payment confirmed) with the version the page
 showed: an order changed meanwhile is a message, never a second change on stale facts. The
 "as of" page folds the stream up to a moment (``selectors.order_as_of``).
 
@@ -35,10 +36,11 @@ from apps.core.admin import pretty_json, short_date
 from apps.core.errors import PlatformError
 from apps.people.selectors import display_name
 
-from .. import orders, selectors
+from .. import selectors
 from ..errors import OrderNotFound, OrderVersionConflict
 from ..models import Customer, Order, OrderStatus, PaymentStatus
 from ..money import Money
+from ..order_payments import order_transition_with_payment
 from ..orders import ACTION_DATA, ORDER_TRANSITIONS
 from .base import CommerceAdmin
 
@@ -308,7 +310,7 @@ class OrderAdmin(CommerceAdmin):
             )
             return back
         try:
-            orders.order_transition(
+            order_transition_with_payment(
                 order_id=order.pk, action=name, actor=request.user,
                 expected_version=form.cleaned_data["expected_version"], **form.data_for_service(),
             )  # fmt: skip

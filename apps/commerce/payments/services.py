@@ -1,5 +1,8 @@
 """Every write to payments: charges, refunds and a merchant's confirmation of a transfer.
 
+(An order's refund and a transfer received for an order go through
+``apps.commerce.order_payments``, which calls these and writes the order.)
+
 A charge or a refund is three steps, never one transaction: the attempt's row is written
 and committed first (``processing``, with its idempotency key), the provider is called
 with no transaction open, and its answer is recorded in a second transaction that
@@ -398,7 +401,11 @@ def _refund_start(reference: str, amount: Any) -> tuple[PaymentAttempt, PaymentA
 
 def payment_confirm(*, attempt_id: UUID, provider_reference: str, actor=None) -> PaymentAttempt:
     """A merchant marks a pending payment (a bank transfer) as received, with the reference of
-    the transfer. ``InvalidTransition`` (409) for an attempt that is not pending."""
+    the transfer. ``InvalidTransition`` (409) for an attempt that is not pending.
+
+    Calls no provider, so unlike the charges and refunds it may run inside the caller's
+    transaction: ``order_payments.order_record_transfer`` marks the order paid and confirms
+    its payment in one."""
     errors: dict[str, str] = {}
     provider_reference = provider_reference.strip() if isinstance(provider_reference, str) else ""
     if not provider_reference:
