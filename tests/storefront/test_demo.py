@@ -33,7 +33,8 @@ from apps.events.relay import drain
 from apps.pages.models import Menu, MenuItem, PageLayout
 from apps.people import selectors as people
 from apps.people.models import Address, Profile
-from apps.storefront.demo_orders import CUSTOMERS, GUEST
+from apps.storefront.demo import SeedReport
+from apps.storefront.demo_orders import CUSTOMERS, GUEST, seed_orders
 from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
 from tests.conftest import empty_outbox, tenant_client
@@ -244,3 +245,11 @@ def test_setup_demo_seeds_both_tenants_and_is_idempotent(demo, media_root, mailo
 def test_seeding_needs_the_locales(db):
     with pytest.raises(Exception, match="enable the locales"):
         call_command("seed_demo_site", "acme", stdout=io.StringIO())
+
+
+def test_demo_orders_refuse_to_be_seeded_inside_a_transaction(db):
+    """Paying for them needs committed data: inside ``atomic()`` they refuse before any write."""
+    with schema_context("acme"), pytest.raises(RuntimeError, match="outside transaction"):
+        seed_orders(slug="acme", customers=[], report=SeedReport())
+    with schema_context("acme"):
+        assert not Cart.objects.exists() and not Order.objects.exists()
