@@ -1,5 +1,5 @@
 """Demo content for a tenant, so that a new user sees a living site: pages, menus, posts, images,
-and for the demo tenants a shop (``demo_shop``).
+and for the demo tenants a shop (``demo_shop``) with customers and orders (``demo_orders``).
 
 Everything is written through the services (content, pages), so events, revisions
 and the site cache behave as they do for an editor. Safe to run again: what
@@ -33,6 +33,7 @@ from apps.pages.services import MenuItemInput, PageInput, PageTemplate
 from apps.people import selectors as people_selectors
 from apps.people import services as people
 
+from .demo_orders import seed_customers_and_orders
 from .demo_shop import seed_shop
 
 PALETTES = {
@@ -392,4 +393,6 @@ def seed_site(*, slug: str, name: str) -> SeedReport:
     seed_menus(found=found, report=report)
     seed_posts(name=name, palette=palette, report=report, authors=demo_authors(slug))
     seed_shop(slug=slug, report=report)
+    # Last, and outside any transaction: the orders are paid for (by bank transfer).
+    seed_customers_and_orders(slug=slug, report=report)
     return report

@@ -36,11 +36,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from apps.commerce.payments import fake_gateway
 from apps.events.relay import drain
-from apps.storefront.demo import AUTHORS, seed_site
+from apps.storefront.demo import seed_site
 from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
 from tests.conftest import empty_outbox
+from tests.storefront.demo_support import wipe_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -53,12 +55,6 @@ MOBILE = (390, 844)
 WAIT_SECONDS = 10
 
 TENANT = "acme"
-SITE_TABLES = (
-    "content_node, content_category, content_tag, content_media, pages_menu, "
-    "index_content_listing, index_aggregate_activity, events_processed, django_admin_log, "
-    "django_session, commerce_product, commerce_collection, commerce_category, "
-    "commerce_location, commerce_storesettings, index_product_listing"
-)
 
 
 # -- what the suite needs from the system ------------------------------------------------
@@ -246,12 +242,10 @@ class Site:
 
 
 def _wipe_site() -> None:
+    """The demo and what the tests added to it (carts, checkouts, orders, payments, the
+    demo's customers and writers) gone, so that later test modules start clean."""
     empty_outbox()
-    with schema_context(TENANT), connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {SITE_TABLES} CASCADE")
-        get_user_model().objects.filter(
-            username__in=[f"{handle}@{TENANT}.test" for handle, *_names in AUTHORS]
-        ).delete()
+    wipe_demo(TENANT)
 
 
 def _forget_tenants() -> None:
@@ -261,7 +255,8 @@ def _forget_tenants() -> None:
 
 @pytest.fixture(scope="package")
 def site_data(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[None]:
-    """acme in English and German with the demo's pages, menus, posts and shop, committed.
+    """acme in English and German with the demo's pages, menus, posts and shop (with its
+    shipping and tax settings, customers and orders), committed.
 
     The relay delivers the events (as a worker would), so the content listing and
     the pages' snapshot are current before any page is opened.
@@ -293,6 +288,23 @@ def site_data(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[
             _forget_tenants()
 
 
+@pytest.fixture(scope="package")
+def card_gateway() -> Iterator[fake_gateway.GatewayServer]:
+    """The fake card gateway, in a thread; the live server (in this process) pays through it."""
+    server, thread = fake_gateway.start(slow_seconds=settings.TEST_CARD_GATEWAY_SLOW_SECONDS)
+    pointed = override_settings(
+        TEST_CARD_GATEWAY_URL=f"http://127.0.0.1:{server.server_address[1]}"
+    )
+    pointed.enable()
+    try:
+        yield server
+    finally:
+        pointed.disable()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 @pytest.fixture(scope="session")
 def _live_connections_closed(django_db_setup, django_db_blocker) -> Iterator[None]:
     """After the live server stops, close the database sessions its threads left open.
@@ -310,7 +322,7 @@ def _live_connections_closed(django_db_setup, django_db_blocker) -> Iterator[Non
 
 
 @pytest.fixture
-def site(site_data, _live_connections_closed, live_server) -> Site:
+def site(site_data, card_gateway, _live_connections_closed, live_server) -> Site:
     return Site(port=live_server.thread.port)
 
 

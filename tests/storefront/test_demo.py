@@ -1,20 +1,69 @@
-"""``setup_demo`` gives each demo tenant a living site, and running it again changes nothing."""
+"""``setup_demo`` gives each demo tenant a living site, and running it again changes nothing.
+
+The demo's orders are paid for (by bank transfer), and payments refuse to run inside a
+transaction: the whole demo is seeded on committed data (``live_db``) and wiped afterwards.
+"""
 
 import io
+from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.commerce import selectors as shop
+from apps.commerce.models import (
+    Cart,
+    Collection,
+    Order,
+    OrderEvent,
+    PaymentStatus,
+    Price,
+    Product,
+    ProductImage,
+    StockLevel,
+    Variant,
+)
 from apps.commerce.models import Category as ShopCategory
-from apps.commerce.models import Collection, Price, Product, ProductImage, StockLevel, Variant
 from apps.content.models import Category, Media, Node, NodeStatus, Tag
 from apps.events.models import OutboxEvent
+from apps.events.relay import drain
 from apps.pages.models import Menu, MenuItem, PageLayout
-from apps.people.models import Profile
+from apps.people import selectors as people
+from apps.people.models import Address, Profile
+from apps.storefront.demo import SeedReport
+from apps.storefront.demo_orders import CUSTOMERS, GUEST, seed_orders
 from apps.tenancy.models import Tenant
-from tests.index.support import project
+from apps.tenancy.resolver import tenant_cache
+from tests.conftest import empty_outbox, tenant_client
+
+from .demo_support import wipe_demo
+
+DEMO = ("acme", "globex")
+OPERATOR = "operator"  # setup_demo's platform operator
+
+
+@pytest.fixture
+def demo(live_db, media_root) -> Iterator[None]:
+    """Both demo tenants empty of demo content, and put back as they were afterwards."""
+    saved = {
+        slug: Tenant.objects.filter(slug=slug).values("enabled_locales", "default_locale").get()
+        for slug in DEMO
+    }
+    for slug in DEMO:
+        wipe_demo(slug)
+    yield
+    connection.set_schema_to_public()
+    for slug in DEMO:
+        wipe_demo(slug)
+        Tenant.objects.filter(slug=slug).update(**saved[slug])
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM auth_user WHERE username = %s", [OPERATOR])
+    empty_outbox()
+    tenant_cache.clear_local()
 
 
 def _counts(schema: str) -> dict[str, int]:
@@ -35,6 +84,11 @@ def _counts(schema: str) -> dict[str, int]:
             "stock": sum(StockLevel.objects.values_list("on_hand", flat=True)),
             "collections": Collection.objects.count(),
             "shop_categories": ShopCategory.objects.count(),
+            "customers": shop.customers().count(),
+            "addresses": Address.objects.count(),
+            "orders": Order.objects.count(),
+            "order_events": OrderEvent.objects.count(),
+            "carts": Cart.objects.count(),
         }
 
 
@@ -75,13 +129,64 @@ def _check_shop(slug: str, media_root) -> None:
         assert all(len(shop.collection_product_ids(c.pk)) >= 4 for c in collections)
 
 
-def test_setup_demo_seeds_both_tenants_and_is_idempotent(
-    db, acme_client, globex_client, media_root
-):
+# Each demo order: its status, its payment, and how many events its stream holds.
+ORDER_STATES = Counter(
+    {
+        ("pending", "unpaid", 1): 1,
+        ("confirmed", "unpaid", 2): 1,
+        ("paid", "paid", 3): 1,
+        ("fulfilled", "paid", 3): 1,
+        ("delivered", "paid", 4): 1,
+        ("cancelled", "unpaid", 2): 1,
+        ("delivered", "partially_refunded", 5): 1,
+        ("refunded", "refunded", 3): 1,
+    }
+)
+
+
+def _check_customers_and_orders(slug: str) -> None:
+    """Three customers with a display name and an address each (logins that work); eight
+    orders, one in each state, every one with its history, one of them a guest's."""
+    with schema_context(slug):
+        customers = {customer.username: customer for customer in shop.customers()}
+        assert set(customers) == {f"{c.handle}@{slug}.test" for c in CUSTOMERS[slug]}
+        for spec in CUSTOMERS[slug]:
+            customer = customers[f"{spec.handle}@{slug}.test"]
+            assert not customer.is_staff and customer.check_password(f"{slug}-customer-pass")
+            assert people.display_name(customer) == spec.display_name
+            [address] = people.addresses(customer.pk)
+            assert (address.city, address.country) == (
+                spec.address["city"],
+                spec.address["country"],
+            )
+        orders = list(shop.orders())
+        states = Counter(
+            (order.status, order.payment_status, len(shop.order_stream(order.pk)))
+            for order in orders
+        )
+        assert states == ORDER_STATES
+        by_customer = Counter(order.customer_id for order in orders)
+        assert by_customer[None] == 1 and len(by_customer) == 4  # every customer ordered
+        guest = next(order for order in orders if order.customer_id is None)
+        assert (guest.email, guest.status) == (GUEST[0], "cancelled")
+        for order in orders:
+            placed = shop.order_stream(order.pk)[0]
+            assert placed.type == "commerce.order.placed" and order.total > 0
+            assert order.payment_provider == "manual" and order.lines.exists()
+        partly = next(o for o in orders if o.payment_status == PaymentStatus.PARTIALLY_REFUNDED)
+        assert 0 < partly.refunded_amount < partly.total
+        assert not Cart.objects.exists()  # every cart became an order
+
+
+def test_setup_demo_seeds_both_tenants_and_is_idempotent(demo, media_root, mailoutbox):
     out = io.StringIO()
     call_command("setup_demo", stdout=out)
-    assert "demo site" in out.getvalue()
-    for slug in ("acme", "globex"):
+    printed = out.getvalue()
+    assert "demo site" in printed
+    # The customers' logins are printed with the admins'.
+    assert "customer: lena@acme.test / acme-customer-pass" in printed
+    assert "customer: maya@globex.test / globex-customer-pass" in printed
+    for slug in DEMO:
         assert Tenant.objects.get(slug=slug).locales == ["en", "de"]
         counts = _counts(slug)
         assert counts["posts"] == 10 and counts["pages"] == 4 and counts["menus"] == 2
@@ -93,11 +198,21 @@ def test_setup_demo_seeds_both_tenants_and_is_idempotent(
             )
         assert german == 10 and len(dates) > 1  # two locales; spread over several days
         _check_shop(slug, media_root)
-    before = {slug: _counts(slug) for slug in ("acme", "globex")}
+        _check_customers_and_orders(slug)
+    # The relay takes every event, the order emails' handler among them, without a failure.
+    relayed = drain()
+    assert (relayed.failed, relayed.dead, relayed.more) == (0, 0, False)
+    assert len(mailoutbox) == 2 * (8 + 3)  # a confirmation for each order, three shipped
+    german = [message.subject for message in mailoutbox if message.to == ["lena@acme.test"]]
+    assert german and all(subject.startswith("Ihre Bestellung") for subject in german)
+    assert {message.to[0] for message in mailoutbox} >= {"lena@acme.test", GUEST[0]}
+
+    before = {slug: _counts(slug) for slug in DEMO}
     events = OutboxEvent.objects.count()
     call_command("setup_demo", stdout=io.StringIO())
-    assert {slug: _counts(slug) for slug in ("acme", "globex")} == before
+    assert {slug: _counts(slug) for slug in DEMO} == before
     assert OutboxEvent.objects.count() == events  # nothing written the second time
+    acme_client, globex_client = tenant_client("acme"), tenant_client("globex")
 
     home = acme_client.get("/").content.decode()
     assert "Welcome to Acme Test" in home and 'aria-label="Main"' in home
@@ -113,7 +228,6 @@ def test_setup_demo_seeds_both_tenants_and_is_idempotent(
     with schema_context("acme"):
         assert Category.objects.get(slug="guides").name_in("de") == "Ratgeber"
         assert Tag.objects.get(slug="outdoors").name_in("de") == "Draußen"
-    project()  # the listing hears of the posts (the relay does it in production)
     german = acme_client.get("/blog/category/news/?lang=de").content.decode()
     assert "<h1>Neuigkeiten</h1>" in german
     assert 'rel="tag">Nachhaltigkeit</a>' in german
@@ -131,3 +245,11 @@ def test_setup_demo_seeds_both_tenants_and_is_idempotent(
 def test_seeding_needs_the_locales(db):
     with pytest.raises(Exception, match="enable the locales"):
         call_command("seed_demo_site", "acme", stdout=io.StringIO())
+
+
+def test_demo_orders_refuse_to_be_seeded_inside_a_transaction(db):
+    """Paying for them needs committed data: inside ``atomic()`` they refuse before any write."""
+    with schema_context("acme"), pytest.raises(RuntimeError, match="outside transaction"):
+        seed_orders(slug="acme", customers=[], report=SeedReport())
+    with schema_context("acme"):
+        assert not Cart.objects.exists() and not Order.objects.exists()

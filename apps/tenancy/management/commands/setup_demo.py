@@ -48,6 +48,9 @@ class Command(BaseCommand):
                 f"  {slug:<9} http://{slug}.{base}:{port}/   admin: http://{slug}.{base}:{port}/admin/"
                 f"   {admin_email} / {admin_password}"
             )
+            if not options.get("no_content"):
+                # The storefront's demo knows its customers: asked for by the command's name.
+                call_command("seed_demo_site", slug, "--logins", stdout=self.stdout)
 
     def _seed_content(self) -> None:
         """Locales en and de, then pages, menus and posts (apps.storefront's seed_demo_site)."""
