@@ -37,6 +37,9 @@ Query logging is off (``DEBUG`` False) while it measures.
 
     python bench/checkout.py [--clients 8] [--orders 25] [--rounds 3] [--events 1000]
                              [--repeat 20] [--profile]
+
+``--profile`` adds one placement's query count, the latency of 20 placements in a row by a
+single client, and a cProfile of 20 more (cumulative time of the steps of a placement).
 """
 
 from __future__ import annotations
@@ -352,12 +355,42 @@ PROFILED = (
 )  # fmt: skip
 
 
+# Where a function's file lives -> the label its own time is counted under (first match wins).
+AREAS = (
+    ("psycopg", "psycopg: sending queries, waiting, reading rows"),
+    ("django/db/models", "Django ORM: building and compiling queries, models"),
+    ("django/db", "Django db: backends, transactions"),
+    ("django", "Django, the rest"),
+    ("pydantic", "pydantic (event validation and dumps)"),
+    ("apps/", "apps/ (the project's code)"),
+    ("python3.11/", "standard library"),
+)
+
+
 def profile_placement(shop: Shop, count: int) -> tuple[int, str]:
-    """Queries of one placement, and where ``count`` placements in a row spend their time."""
+    """Queries of one placement, the latency of ``count`` placements in a row by one client,
+    and where as many more spend their time under the profiler."""
     with schema_context(shop.schema):
-        prepared = [prepare_checkout(shop, shop.own[0], f"p{n}@example.com") for n in range(count)]
+        prepared = [
+            prepare_checkout(shop, shop.own[0], f"p{n}@example.com") for n in range(2 * count + 1)
+        ]
         with CaptureQueriesContext(connection) as queries:
             place(prepared.pop())
+        alone, in_queries = [], [0.0]
+
+        def timed_query(execute, sql, params, many, context):
+            before = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                in_queries[0] += time.perf_counter() - before
+
+        with connection.execute_wrapper(timed_query):
+            for checkout_id in prepared[count:]:
+                before = time.perf_counter()
+                place(checkout_id)
+                alone.append(time.perf_counter() - before)
+        prepared = prepared[:count]
         profiler = cProfile.Profile()
         profiler.enable()
         for checkout_id in prepared:
@@ -374,13 +407,26 @@ def profile_placement(shop: Shop, count: int) -> tuple[int, str]:
             continue
         where = "psycopg" if name == "execute" else Path(filename).stem
         rows.append((cumulative, f"{where}.{name}", calls))
-    lines = [f"{len(prepared)} placements in a row, {1000 * total / len(prepared):.1f} ms each "
-             "under the profiler; cumulative time per placement:"]  # fmt: skip
+    lines = [
+        f"{count} placements in a row by one client: p50 "
+        f"{1000 * percentile(alone, 0.5):.1f} ms, p99 {1000 * percentile(alone, 0.99):.1f} ms; "
+        f"of the mean {1000 * statistics.mean(alone):.1f} ms, {1000 * in_queries[0] / count:.1f} "
+        f"ms inside the {len(queries)} queries' execute (sending, PostgreSQL's work, reading the "
+        "rows) and the rest in Python around them",
+        f"{count} more under the profiler, {1000 * total / count:.1f} ms each; cumulative time "
+        "per placement:",
+    ]
     for cumulative, name, calls in sorted(rows, reverse=True):
         lines.append(
-            f"  {name:<46} {1000 * cumulative / len(prepared):>7.2f} ms "
-            f"{calls / len(prepared):>5.1f} calls"
+            f"  {name:<46} {1000 * cumulative / count:>7.2f} ms {calls / count:>5.1f} calls"
         )
+    lines.append("own time (tottime) per placement, by where the code lives:")
+    shares: dict[str, float] = {}
+    for (filename, _line, _name), (_cc, _calls, own, _cumulative, _callers) in stats.stats.items():
+        area = next((label for part, label in AREAS if part in filename), "other (C built-ins)")
+        shares[area] = shares.get(area, 0.0) + own
+    for area, own in sorted(shares.items(), key=lambda item: -item[1]):
+        lines.append(f"  {area:<46} {1000 * own / count:>7.2f} ms {own / total:>6.0%}")
     return len(queries), "\n".join(lines)
 
 
@@ -416,7 +462,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--profile", action="store_true", help="profile 21 placements in a row")
+    parser.add_argument(
+        "--profile", action="store_true", help="time 20 placements by one client, profile 20 more"
+    )
     args = parser.parse_args()
     settings.DEBUG = False  # no query log in connection.queries while measuring
 
@@ -431,7 +479,7 @@ def main() -> None:
                 run(shop, scenario, clients=args.clients, orders_per_client=args.orders)
         print(f"an order of {args.events} events ...", flush=True)
         stream = stream_bench(shop, events=args.events, repeat=args.repeat)
-        profiled = profile_placement(shop, 21) if args.profile else None
+        profiled = profile_placement(shop, 20) if args.profile else None
     finally:
         reset(shop)
 
