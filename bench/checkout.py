@@ -21,7 +21,9 @@ the payment, removing the cart).
 
 Scenarios run interleaved in ``--rounds`` rounds; orders/s is total orders over the span from
 the first client's start to the last client's end, the median over rounds is printed, and the
-latency percentiles pool every round.
+latency percentiles pool every round. Beside them, the CPU time per operation of the clients'
+processes and of their PostgreSQL backends (read from ``/proc``: the server runs on this host),
+which other load on the machine does not inflate the way it does the rates.
 
 **The order stream.** One order is placed (``manual``), marked paid, and refunded 0.01 at a
 time 998 times through ``order_refund``: 1,000 events, all through the services. The script
@@ -209,10 +211,25 @@ class Scenario:
     rates: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    client_cpu: float = 0.0  # seconds, the clients' processes during the timed parts
+    server_cpu: float = 0.0  # seconds, their PostgreSQL backends during the timed parts
 
     @property
     def label(self) -> str:
         return f"{self.kind.name}, {'one hot SKU' if self.hot else 'distinct SKUs'}"
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process of this host: PostgreSQL's backend of a client."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _client(shop, kind, variant_id, index, count, barrier, results) -> None:
@@ -223,9 +240,11 @@ def _client(shop, kind, variant_id, index, count, barrier, results) -> None:
                 for n in range(count + 1)
             ]
             kind.timed(prepared.pop())  # warm this process (untimed)
+            backend = _backend_pid()
             barrier.wait(timeout=600)
             latencies, errors = [], []
             started = time.monotonic()
+            cpu_before, server_before = time.process_time(), _cpu_seconds(backend)
             for item in prepared:
                 before = time.perf_counter()
                 try:
@@ -234,10 +253,11 @@ def _client(shop, kind, variant_id, index, count, barrier, results) -> None:
                     errors.append(f"{type(error).__name__}: {error}")
                 latencies.append(time.perf_counter() - before)
             ended = time.monotonic()
-        results.put((started, ended, latencies, errors))
+            cpu = (time.process_time() - cpu_before, _cpu_seconds(backend) - server_before)
+        results.put((started, ended, latencies, errors, cpu))
     except Exception:
         barrier.abort()
-        results.put((0.0, 0.0, [], [traceback.format_exc()]))
+        results.put((0.0, 0.0, [], [traceback.format_exc()], (0.0, 0.0)))
     finally:
         connections.close_all()
 
@@ -261,13 +281,15 @@ def run(shop: Shop, scenario: Scenario, *, clients: int, orders_per_client: int)
     outcomes = [results.get(timeout=900) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-    starts = [start for start, _end, _l, _e in outcomes]
-    ends = [end for _start, end, _l, _e in outcomes]
-    done = sum(len(latencies) for _s, _e, latencies, _x in outcomes)
+    starts = [outcome[0] for outcome in outcomes]
+    ends = [outcome[1] for outcome in outcomes]
+    done = sum(len(outcome[2]) for outcome in outcomes)
     scenario.rates.append(done / (max(ends) - min(starts)) if done else 0.0)
-    for _start, _end, latencies, errors in outcomes:
+    for _start, _end, latencies, errors, (client_cpu, server_cpu) in outcomes:
         scenario.latencies.extend(latencies)
         scenario.errors.extend(errors)
+        scenario.client_cpu += client_cpu
+        scenario.server_cpu += server_cpu
 
 
 # -- the order stream ----------------------------------------------------------------------------
@@ -491,15 +513,20 @@ def main() -> None:
         f"held before the timed part"
     )
     print()
-    header = f"{'timed operation':<58} {'done':>5} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+    header = (
+        f"{'timed operation':<58} {'done':>5} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'CPU ms/op: client':>18} {'PostgreSQL':>10}"
+    )
     print(header)
     print("-" * len(header))
     for scenario in scenarios:
+        done = max(len(scenario.latencies), 1)
         print(
             f"{scenario.label:<58} {len(scenario.latencies):>5} "
             f"{statistics.median(scenario.rates):>7.1f} "
             f"{1000 * percentile(scenario.latencies, 0.5):>7.1f} "
-            f"{1000 * percentile(scenario.latencies, 0.99):>7.1f}"
+            f"{1000 * percentile(scenario.latencies, 0.99):>7.1f} "
+            f"{1000 * scenario.client_cpu / done:>18.1f} {1000 * scenario.server_cpu / done:>10.1f}"
             + (f"  ({len(scenario.errors)} errors)" if scenario.errors else "")
         )
     for placement, sale in zip(scenarios[::2], scenarios[1::2], strict=True):
