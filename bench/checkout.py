@@ -22,8 +22,9 @@ the payment, removing the cart).
 Scenarios run interleaved in ``--rounds`` rounds; orders/s is total orders over the span from
 the first client's start to the last client's end, the median over rounds is printed, and the
 latency percentiles pool every round. Beside them, the CPU time per operation of the clients'
-processes and of their PostgreSQL backends (read from ``/proc``: the server runs on this host),
-which other load on the machine does not inflate the way it does the rates.
+processes and of their PostgreSQL backends (read from ``/proc``: the server runs on this host;
+counted in clock ticks, so meaningful over many operations), which other load on the machine
+does not inflate the way it does the rates.
 
 **The order stream.** One order is placed (``manual``), marked paid, and refunded 0.01 at a
 time 998 times through ``order_refund``: 1,000 events, all through the services. The script
@@ -85,6 +86,7 @@ from apps.commerce.services import ProductInput, ReservationLine, VariantInput  
 from apps.events.models import OutboxEvent  # noqa: E402
 from apps.tenancy.models import Tenant  # noqa: E402
 from apps.tenancy.services import tenant_create  # noqa: E402
+from bench.report import percentile, print_table, server_version  # noqa: E402
 
 TENANT = "checkoutbench"
 ADDRESS = {
@@ -455,9 +457,16 @@ def profile_placement(shop: Shop, count: int) -> tuple[int, str]:
 # -- report --------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+def scenario_row(scenario: Scenario) -> str:
+    done = max(len(scenario.latencies), 1)
+    return (
+        f"{scenario.label:<58} {len(scenario.latencies):>5} "
+        f"{statistics.median(scenario.rates):>7.1f} "
+        f"{1000 * percentile(scenario.latencies, 0.5):>7.1f} "
+        f"{1000 * percentile(scenario.latencies, 0.99):>7.1f} "
+        f"{1000 * scenario.client_cpu / done:>18.1f} {1000 * scenario.server_cpu / done:>10.1f}"
+        + (f"  ({len(scenario.errors)} errors)" if scenario.errors else "")
+    )
 
 
 def machine() -> str:
@@ -467,12 +476,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]
     return (
         f"Python {platform.python_version()}, Django {django.get_version()}, PostgreSQL "
-        f"{server}; {os.cpu_count()} CPUs ({model}); load average before the run "
+        f"{server_version()}; {os.cpu_count()} CPUs ({model}); load average before the run "
         f"{os.getloadavg()[0]:.2f}"
     )
 
@@ -517,18 +523,7 @@ def main() -> None:
         f"{'timed operation':<58} {'done':>5} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'CPU ms/op: client':>18} {'PostgreSQL':>10}"
     )
-    print(header)
-    print("-" * len(header))
-    for scenario in scenarios:
-        done = max(len(scenario.latencies), 1)
-        print(
-            f"{scenario.label:<58} {len(scenario.latencies):>5} "
-            f"{statistics.median(scenario.rates):>7.1f} "
-            f"{1000 * percentile(scenario.latencies, 0.5):>7.1f} "
-            f"{1000 * percentile(scenario.latencies, 0.99):>7.1f} "
-            f"{1000 * scenario.client_cpu / done:>18.1f} {1000 * scenario.server_cpu / done:>10.1f}"
-            + (f"  ({len(scenario.errors)} errors)" if scenario.errors else "")
-        )
+    print_table(header, (scenario_row(scenario) for scenario in scenarios))
     for placement, sale in zip(scenarios[::2], scenarios[1::2], strict=True):
         ratio = statistics.median(sale.rates) / statistics.median(placement.rates)
         extra = 1000 * (percentile(placement.latencies, 0.5) - percentile(sale.latencies, 0.5))
@@ -545,10 +540,10 @@ def main() -> None:
         f"start of the stream, {stream.last_refunds_ms:.1f} ms near its end (median of 20)"
     )
     header = f"{'read (median of ' + str(args.repeat) + ')':<52} {'1,000 ev ms':>12} {'2 ev ms':>8}"
-    print(header.replace("1,000", f"{stream.events:,}"))
-    print("-" * len(header))
-    for name, (long_ms, short_ms) in stream.rows.items():
-        print(f"{name:<52} {long_ms:>12.2f} {short_ms:>8.2f}")
+    print_table(
+        header.replace("1,000", f"{stream.events:,}"),
+        (f"{name:<52} {long:>12.2f} {short:>8.2f}" for name, (long, short) in stream.rows.items()),
+    )
     if profiled:
         queries, text = profiled
         print()
