@@ -113,6 +113,7 @@ bench: install
 	$(DEVENV) python bench/outbox.py
 	$(DEVENV) python bench/chaos.py
 	$(DEVENV) python bench/storefront.py
+	$(DEVENV) python bench/checkout.py
 
 stop-embedded: install
 	$(BIN)/python scripts/devenv.py stop

@@ -62,6 +62,7 @@ from apps.commerce import csv_format, selectors, services  # noqa: E402
 from apps.index.product_listing import sync_all  # noqa: E402
 from apps.tenancy.models import Tenant  # noqa: E402
 from apps.tenancy.services import tenant_create  # noqa: E402
+from bench.report import percentile, print_table  # noqa: E402
 
 SHOP_TENANT = "shopbench"
 HOST = f"{SHOP_TENANT}.{settings.TENANT_BASE_DOMAIN}"
@@ -288,11 +289,6 @@ def count_queries(endpoint: Endpoint) -> None:
     connection.set_schema_to_public()
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
-
-
 def serve_bench(args: argparse.Namespace) -> list[Endpoint]:
     ensure_shop(args.products, args.variants)
     handle = sample_handle()
@@ -377,16 +373,17 @@ def main() -> None:
     header = (
         f"{'endpoint':<34} {'bytes':>7} {'queries':>7} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7}"
     )
-    print(header)
-    print("-" * len(header))
-    for endpoint in endpoints:
-        rate = statistics.median(endpoint.rates)
-        print(
-            f"{endpoint.name:<34} {endpoint.bytes:>7} {endpoint.queries:>7} {rate:>8.0f} "
+    print_table(
+        header,
+        (
+            f"{endpoint.name:<34} {endpoint.bytes:>7} {endpoint.queries:>7} "
+            f"{statistics.median(endpoint.rates):>8.0f} "
             f"{1000 * percentile(endpoint.latencies, 0.5):>7.1f} "
             f"{1000 * percentile(endpoint.latencies, 0.95):>7.1f}"
             + (f"  ({endpoint.errors} errors)" if endpoint.errors else "")
-        )
+            for endpoint in endpoints
+        ),
+    )
     for page, bare in zip(endpoints[::2], endpoints[1::2], strict=True):
         ratio = statistics.median(page.rates) / statistics.median(bare.rates)
         print(f"{page.name}: {ratio:.0%} of the bare view's rate")

@@ -67,6 +67,7 @@ from apps.tenancy.resolver import (  # noqa: E402
     tenant_cache,
 )
 from apps.tenancy.services import domain_add  # noqa: E402
+from bench.report import server_version  # noqa: E402
 
 TENANT = "acme"
 CUSTOM_HOST = "bench-acme.example"
@@ -241,13 +242,10 @@ def answered_by(variant: Variant) -> str:
 
 def print_environment(args: argparse.Namespace) -> None:
     db = connection.settings_dict
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server_version = cursor.fetchone()[0]
     print(
         f"Python {platform.python_version()}, Django {django.get_version()}, "
         f"django-tenants {importlib.metadata.version('django-tenants')}, "
-        f"PostgreSQL {server_version}\n"
+        f"PostgreSQL {server_version()}\n"
         f"settings {os.environ['DJANGO_SETTINGS_MODULE']} (DEBUG={settings.DEBUG}), "
         f"database {db['HOST'] or 'socket'}:{db['PORT'] or '-'}/{db['NAME']} "
         f"(CONN_MAX_AGE={db['CONN_MAX_AGE']}), "

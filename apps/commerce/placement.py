@@ -5,7 +5,8 @@ The card is charged first, outside any transaction (the payment services record 
 attempt in transactions of their own, and a shopper whose card is declined keeps the cart
 and the held stock). Then ONE transaction, in this order:
 
-1. the checkout's row is locked (a second click waits, then finds the order placed);
+1. the checkout's row is locked (a second click waits, then finds the order placed:
+   ``OrderAlreadyPlaced``, 409);
 2. the held stock is sold (``reservations_convert``: the stock rows locked in primary-key
    order, availability re-checked under the lock, an expired hold refused);
 3. the voucher's use is counted (atomically: two checkouts never both take its last use);
@@ -35,6 +36,8 @@ from .carts import cart_close
 from .checkout import voucher_use_take
 from .errors import (
     CheckoutIncomplete,
+    CheckoutNotFound,
+    OrderAlreadyPlaced,
     PaymentUnavailable,
     ReservationExpired,
     ReservationNotFound,
@@ -132,7 +135,8 @@ def checkout_place_order(
     ``CommerceInvalid`` (400) for a bad card, ``PaymentDeclined`` (402) and
     ``PaymentUnavailable`` (503) with the cart and the held stock kept, ``ReservationExpired``
     / ``OutOfStock`` / ``VoucherExhausted`` (409) when the order cannot be placed (an approved
-    charge is refunded first)."""
+    charge is refunded first), ``OrderAlreadyPlaced`` (409) when another request placed the
+    checkout while this one waited for it."""
     checkout = checkout_selectors.checkout_get(checkout_id)
     _ready(checkout)
     chosen = provider(provider_code)  # an unknown or disabled provider is a 400
@@ -149,8 +153,11 @@ def checkout_place_order(
             checkout = (
                 Checkout.objects.select_for_update(of=("self",))
                 .select_related("cart", "voucher")
-                .get(pk=checkout.pk)
+                .filter(pk=checkout.pk)
+                .first()
             )
+            if checkout is None:
+                raise _placed_meanwhile(reference)
             sold = _sell_held_stock(reference, actor=actor)
             if pricing.voucher_applied:
                 voucher_use_take(
@@ -171,6 +178,19 @@ def checkout_place_order(
             _refund_after_failed_placement(reference, total)
         raise
     return order
+
+
+def _placed_meanwhile(reference: str) -> Exception:
+    """The checkout went while this call waited for its lock: another request placed it (a
+    second submission of the payment step), or it was removed."""
+    order = Order.objects.filter(checkout_reference=reference).first()
+    if order is None:
+        return CheckoutNotFound(_("No such checkout."))
+    return OrderAlreadyPlaced(
+        _("Checkout %(reference)s was placed already, as order #%(number)s.")
+        % {"reference": reference, "number": order.number},
+        order_id=str(order.pk),
+    )
 
 
 def _sell_held_stock(reference: str, *, actor) -> list[StockAdjustment]:

@@ -8,10 +8,12 @@ data (``live_db``) and wipe it afterwards; the card gateway is the local fake.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
@@ -25,6 +27,7 @@ from apps.commerce.errors import (
 )
 from apps.commerce.models import (
     Cart,
+    Checkout,
     Order,
     OrderStatus,
     PaymentAttempt,
@@ -184,6 +187,67 @@ def test_twenty_shoppers_race_for_five_units_and_exactly_five_orders_are_placed(
     assert Order.objects.count() == 5
     assert _on_hand(shirt) == 0
     assert StockLevel.objects.get(variant=shirt).reserved == 0
+
+
+def _lock_waiters() -> int:
+    """Sessions of this database waiting for a row lock now."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def _until(condition, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def test_a_second_submission_that_waited_for_the_first_is_told_the_order_is_placed(placing):
+    """Two submissions of one bank-transfer checkout, both paid (pending) and both waiting for
+    the checkout's lock: the first places the order, the second finds it placed (409), not a
+    vanished row (an untyped error, a 500)."""
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 1))
+    held, release = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def hold_the_checkout():
+        with schema_context("acme"), transaction.atomic():
+            Checkout.objects.select_for_update().get(pk=checkout.pk)
+            held.set()
+            release.wait(timeout=30)
+        connections.close_all()
+
+    def submit(name):
+        try:
+            with schema_context("acme"):
+                order = checkout_place_order(checkout_id=checkout.pk, provider_code="manual")
+                outcomes[name] = order.number
+        except Exception as error:  # the assertion shows it
+            outcomes[name] = type(error).__name__
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_checkout)
+    holder.start()
+    held.wait(timeout=10)
+    first = threading.Thread(target=submit, args=("first",))
+    first.start()
+    _until(lambda: _lock_waiters() == 1)
+    second = threading.Thread(target=submit, args=("second",))
+    second.start()
+    _until(lambda: _lock_waiters() == 2)
+    release.set()
+    for thread in (holder, first, second):
+        thread.join(timeout=30)
+    order = Order.objects.get()
+    assert outcomes == {"first": order.number, "second": "OrderAlreadyPlaced"}
+    assert _on_hand(shirt) == 4
 
 
 @pytest.mark.parametrize("lines", [1, 20])
