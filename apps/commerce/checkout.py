@@ -53,8 +53,10 @@ from .models import (
     Cart,
     Checkout,
     InventoryPolicy,
+    Location,
     Reservation,
     StockLevel,
+    Variant,
     Voucher,
     VoucherUse,
 )
@@ -357,6 +359,18 @@ def _stock_by_variant(variant_ids: list[UUID]):
         tracked[variant_id] = is_tracked and policy == InventoryPolicy.DENY
     for places in levels.values():
         places.sort(key=lambda place: (-place[1], place[0]))
+    unstocked = [variant_id for variant_id in variant_ids if variant_id not in levels]
+    if unstocked:
+        # A variant that sells without stock (untracked, or continue when out) needs no stock
+        # row: its units are held at the first active location (stock_reserve makes the row).
+        first = Location.objects.filter(active=True).order_by("pk").values_list("pk", flat=True)
+        location_id = first.first()
+        for variant_id, is_tracked, policy in Variant.objects.filter(pk__in=unstocked).values_list(
+            "pk", "tracked", "inventory_policy"
+        ):
+            tracked[variant_id] = is_tracked and policy == InventoryPolicy.DENY
+            if not tracked[variant_id] and location_id is not None:
+                levels[variant_id] = [(location_id, 0)]
     return levels, tracked
 
 

@@ -43,7 +43,7 @@ from .checkout_factories import (
     voucher,
 )
 from .concurrency import race
-from .conftest import event_types
+from .conftest import event_types, make_location
 
 D = Decimal
 
@@ -380,6 +380,23 @@ def test_a_variant_that_may_oversell_is_reserved_without_stock(acme_db):
     checkout = _ready(co.checkout_start(cart_id=cart.pk))
     co.checkout_reserve(checkout_id=checkout.pk)
     assert _held(checkout) == {(free.sku, "main"): 5}
+
+
+def test_a_variant_that_sells_without_stock_needs_no_stock_row(acme_db):
+    """A subscription (untracked, never stocked) is held at the first active location."""
+    make_location("closed", "Closed", active=False)
+    first = make_location("first", "First")
+    make_location("second", "Second")
+    subscription = eur_variant("9.00", "Subscription", tracked=False)
+    tracked_one = eur_variant("4.00", "Poster")
+    cart = make_cart((subscription, 1))
+    checkout = _ready(co.checkout_start(cart_id=cart.pk))
+    co.checkout_reserve(checkout_id=checkout.pk)
+    assert _held(checkout) == {(subscription.sku, "first"): 1}
+    assert StockLevel.objects.get(variant=subscription).location_id == first.pk
+    never_stocked = _ready(co.checkout_start(cart_id=make_cart((tracked_one, 1)).pk))
+    with pytest.raises(OutOfStock):
+        co.checkout_reserve(checkout_id=never_stocked.pk)
 
 
 def test_checkouts_are_per_tenant(checkout, globex):
