@@ -333,3 +333,18 @@ def test_customers_are_non_staff_accounts_with_their_order_counts(merchant_api, 
     assert one["id"] == alan.pk and one["email"] == "alan@example.test" and "date_joined" in one
     assert_problem(merchant_api.get(f"{CUSTOMERS}{merchant_user.pk}/"), 404, "customer_not_found")
     assert_problem(merchant_api.get(f"{CUSTOMERS}x/"), 404)
+
+
+def test_another_tenants_customer_is_never_listed_or_shown(merchant_api):
+    from django.contrib.auth import get_user_model
+
+    with schema_context("acme"):
+        acme_ids = set(get_user_model().objects.values_list("pk", flat=True))
+    with schema_context("globex"):
+        theirs = UserFactory(email="only-at-globex@example.test")
+        while theirs.pk in acme_ids:  # an id acme does not have: the 404 is the isolation's
+            theirs = UserFactory()
+    listed = merchant_api.get(CUSTOMERS, {"page_size": 100})
+    assert listed.status_code == 200
+    assert "only-at-globex@example.test" not in listed.content.decode()
+    assert_problem(merchant_api.get(f"{CUSTOMERS}{theirs.pk}/"), 404)

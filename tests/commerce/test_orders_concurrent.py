@@ -3,6 +3,8 @@ the other is told the order changed (409), and the stream has one event more, no
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import transaction
 from django_tenants.utils import schema_context
@@ -51,10 +53,12 @@ def test_the_unique_version_stops_a_writer_that_skipped_the_lock():
     append version 2; the stream's unique key lets one through and refuses the other."""
     for _round in range(ROUNDS):
         order = _placed()
+        both_read = threading.Barrier(2)
 
-        def append(order=order):
+        def append(order=order, both_read=both_read):
             with transaction.atomic():
                 state = selectors.order_state(order.pk)
+                both_read.wait(timeout=10)  # neither appends before both have folded version 1
                 event = events.OrderConfirmed(
                     order_id=order.pk, version=state.version + 1, number=state.number,
                     from_status=state.status, to_status="confirmed",
