@@ -1,8 +1,32 @@
-"""Who may call the API: staff users of the tenant, with the model permission of each operation."""
+"""Who may call the API: staff users of the tenant, with the model permission of each operation,
+and with an API key only what its scopes allow too."""
 
 from __future__ import annotations
 
-from rest_framework.permissions import DjangoModelPermissions
+from django.utils.translation import gettext
+from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
+
+from .authentication import ApiKeyAuthentication
+
+# The scope module of each app label; a key may do nothing on the others.
+SCOPE_MODULES = {
+    "content": "content",
+    "blog": "content",
+    "pages": "content",
+    "commerce": "commerce",
+}
+# What a publishable key may read (GET/HEAD only): the catalogue and the content.
+PUBLISHABLE_READS = frozenset(
+    {
+        "node", "post", "page", "category", "tag", "media",
+        "commerce-product", "commerce-collection", "commerce-category",
+    }
+)  # fmt: skip
+
+
+class MissingScope(exceptions.PermissionDenied):
+    default_code = "scope_missing"
 
 
 class StaffModelPermissions(DjangoModelPermissions):
@@ -13,8 +37,13 @@ class StaffModelPermissions(DjangoModelPermissions):
     an action that is not a plain create (``POST /nodes/{id}/publish/`` changes a
     node) in ``action_permissions``: ``{"publish": "change"}``.
 
-    An anonymous request is refused with DRF's ``NotAuthenticated`` (403 with
-    session authentication, whose scheme has no ``WWW-Authenticate`` challenge).
+    An anonymous request is refused with DRF's ``NotAuthenticated`` (401 with a
+    ``WWW-Authenticate: Bearer`` challenge: the API key's scheme comes first).
+
+    With an API key (``request.auth``) the operation needs both the owner's permission and
+    the key's scope for the model's module (``SCOPE_MODULES``): ``<module>:read`` for
+    ``GET``/``HEAD``, ``<module>:write`` for the rest. A publishable key has no scopes: it
+    may read ``PUBLISHABLE_READS`` and nothing else. A refusal names the missing scope.
     """
 
     perms_map = {
@@ -30,9 +59,38 @@ class StaffModelPermissions(DjangoModelPermissions):
             return False
         if getattr(view, "_ignore_model_permissions", False):  # the router's API root
             return True
+        if isinstance(request.successful_authenticator, ApiKeyAuthentication):
+            self._check_scope(request.auth, request, view)
         action = getattr(view, "action", None)
         verb = getattr(view, "action_permissions", {}).get(action)
         if verb is None:
             return super().has_permission(request, view)
         meta = self._queryset(view).model._meta
         return user.has_perm(f"{meta.app_label}.{verb}_{meta.model_name}")
+
+    def _check_scope(self, key, request, view) -> None:
+        """Raise ``MissingScope`` unless ``key`` allows this request (before the owner's
+        permissions are checked)."""
+        safe = request.method in SAFE_METHODS
+        if key.is_publishable:
+            if safe and getattr(view, "basename", None) in PUBLISHABLE_READS:
+                return
+            raise MissingScope(
+                gettext(
+                    "A publishable key may only read the catalogue and the content; "
+                    "this needs a secret key with the scope %(scope)s."
+                )
+                % {"scope": self._scope(view, safe) or gettext("(none: keys cannot do this)")}
+            )
+        scope = self._scope(view, safe)
+        if scope is None:
+            raise MissingScope(gettext("API keys cannot do this; sign in as staff."))
+        if scope not in key.scopes:
+            raise MissingScope(gettext("The API key lacks the scope %(scope)s.") % {"scope": scope})
+
+    def _scope(self, view, safe: bool) -> str | None:
+        """The scope this request on ``view`` needs, or None when no scope allows it."""
+        module = SCOPE_MODULES.get(self._queryset(view).model._meta.app_label)
+        if module is None:
+            return None
+        return f"{module}:{'read' if safe else 'write'}"

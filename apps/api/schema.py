@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
@@ -20,15 +21,19 @@ place in the page tree and may name new tags in `tag_names`; a page carries its
 nodes of every kind and changes their status, but creates, changes and deletes
 only nodes of other kinds.
 
-**Authentication.** A session of a staff user of the site (log in at `/admin/`);
-writes send the `X-CSRFToken` header. API keys come later. Every endpoint needs
-a staff user with the Django model permission of the operation: `view_*` to read,
-`add_*` to create, `change_*` to change (publish, unpublish, archive, restore,
-schedule and translations change a node), `delete_*` to delete. The Editor group
-has all of them for content. Anonymous requests get **403** with code
-`not_authenticated` (session authentication has no `WWW-Authenticate` challenge,
-so DRF answers 403 rather than 401); staff without the permission get 403 with
-code `permission_denied`.
+**Authentication.** An API key, `Authorization: Bearer sk_live_…` (made in the
+admin or with `manage.py api_key`; no CSRF token), or a session of a staff user
+of the site (log in at `/admin/`; writes send the `X-CSRFToken` header). A key
+acts as its owner narrowed by its scopes: `content:read`/`content:write`
+(content, posts, pages) and `commerce:read`/`commerce:write` (`GET`/`HEAD` read,
+the rest write). A publishable key (`pk_live_…`) only reads the catalogue and
+the content. Every endpoint needs a staff user with the Django model permission
+of the operation: `view_*` to read, `add_*` to create, `change_*` to change
+(publish, unpublish, archive, restore, schedule and translations change a node),
+`delete_*` to delete. The Editor group has all of them for content. Anonymous
+requests and keys that do not work (unknown, revoked, expired) get **401** with
+`WWW-Authenticate: Bearer`; staff without the permission get 403 with code
+`permission_denied`, a key without the scope 403 with code `scope_missing`.
 
 **Lists** are paginated by page number: `?page=2&page_size=50` (20 by default,
 at most 100), answered as `{"count", "next", "previous", "results"}`; a page
@@ -154,3 +159,17 @@ def describe(result: dict[str, Any], generator, request, public) -> dict[str, An
     """Postprocessing hook: the front page of the schema and of Swagger UI."""
     result.setdefault("info", {})["description"] = DESCRIPTION
     return result
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """``apps.api.authentication.ApiKeyAuthentication`` in the schema: an HTTP bearer key."""
+
+    target_class = "apps.api.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key: sk_live_... (secret) or pk_live_... (publishable).",
+        }

@@ -41,3 +41,16 @@ class AddressNotFound(NotFound):
 class AddressBookFull(Conflict):
     code = "address_book_full"
     title = gettext_lazy("The address book is full")
+
+
+# -- api keys --------------------------------------------------------------------------------
+
+
+class ApiKeyInvalid(FieldErrors):
+    code = "api_key_invalid"
+    title = gettext_lazy("The API key cannot be made")
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    title = gettext_lazy("No such API key")

@@ -66,3 +66,28 @@ class DefaultAddressChanged(_AddressEvent):
     """``address_id`` is now the customer's default shipping address."""
 
     event_type = "people.address.default_changed"
+
+
+# -- api keys --------------------------------------------------------------------------------
+
+
+class _ApiKeyEvent(DomainEvent):
+    """A change to an API key. Never the key nor its digest: the prefix names it to people."""
+
+    abstract: ClassVar[bool] = True
+    aggregate_type = "api_key"
+    aggregate_id_field = "key_id"
+
+    key_id: int = Field(ge=1)
+    owner_id: int = Field(ge=1)
+    prefix: Text(32)
+
+
+class ApiKeyCreated(_ApiKeyEvent):
+    event_type = "people.api_key.created"
+    kind: Text(16)
+    scopes: list[Text(32)]
+
+
+class ApiKeyRevoked(_ApiKeyEvent):
+    event_type = "people.api_key.revoked"

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext, gettext_lazy
 
@@ -91,3 +92,79 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(part for part in (self.name, self.city, self.country) if part)
+
+
+# -- api keys --------------------------------------------------------------------------------
+
+API_KEY_SCOPES = ("content:read", "content:write", "commerce:read", "commerce:write")
+API_KEY_NAME_MAX = 100
+# What a key starts with, by kind; the random part follows (43 characters of URL-safe base64).
+API_KEY_PREFIXES = ("sk_live_", "pk_live_")
+API_KEY_MAX_LENGTH = 128
+
+
+class ApiKeyKind(models.TextChoices):
+    SECRET = "secret", gettext_lazy("secret (server to server)")
+    PUBLISHABLE = "publishable", gettext_lazy("publishable (safe in a browser)")
+
+
+class ApiKey(models.Model):
+    """A key of the tenant's API, made by a staff user: it acts as its owner, narrowed by its
+    scopes (``services.api_key_*`` write it, ``selectors.api_key_for`` finds it).
+
+    The key itself is never stored: ``digest`` is the SHA-256 of the whole key. The key holds
+    32 random bytes from ``secrets``, so nothing can be guessed or brute-forced and a fast
+    hash (one indexed equality lookup) is right; a slow password hash would only make every
+    API request slower. ``prefix`` (kind and the first characters of the random part) is what
+    people recognise a key by in the admin and in logs.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        verbose_name=gettext_lazy("owner"),
+    )
+    name = models.CharField(gettext_lazy("name"), max_length=API_KEY_NAME_MAX)
+    kind = models.CharField(gettext_lazy("kind"), max_length=16, choices=ApiKeyKind.choices)
+    prefix = models.CharField(gettext_lazy("prefix"), max_length=32, unique=True)
+    digest = models.CharField(gettext_lazy("digest"), max_length=64, unique=True)
+    scopes = ArrayField(
+        models.CharField(max_length=32),
+        default=list,
+        blank=True,
+        verbose_name=gettext_lazy("scopes"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("last used at")
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("expires at")
+    )
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("revoked at")
+    )
+
+    class Meta:
+        verbose_name = gettext_lazy("API key")
+        verbose_name_plural = gettext_lazy("API keys")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["secret", "publishable"]),
+                name="people_apikey_kind_known",
+            ),
+            # A publishable key's rights are fixed: it has no scopes.
+            models.CheckConstraint(
+                condition=~models.Q(kind="publishable") | models.Q(scopes=[]),
+                name="people_apikey_publishable_unscoped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_publishable(self) -> bool:
+        return self.kind == ApiKeyKind.PUBLISHABLE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
@@ -10,9 +11,10 @@ import pycountry
 from babel import Locale, UnknownLocaleError
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from .models import Address, Profile
+from .models import API_KEY_MAX_LENGTH, API_KEY_PREFIXES, Address, ApiKey, Profile
 
 # What a query that loads users should ``select_related`` so that ``display_name`` costs nothing.
 PROFILE = "profile"
@@ -77,3 +79,32 @@ def countries(locale: str) -> tuple[tuple[str, str], ...]:
         for country in pycountry.countries
     ]
     return tuple(sorted(found, key=lambda pair: (_sort_key(pair[1]), pair[0])))
+
+
+# -- api keys --------------------------------------------------------------------------------
+
+
+def api_key_digest(secret: str) -> str:
+    """How a key is stored and looked up: the SHA-256 of the whole key, in hex."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def api_key_for(secret: str) -> ApiKey | None:
+    """The active key (not revoked, not expired) whose secret is ``secret``, with its owner;
+    None for any other string. One indexed query, no cache: a revocation counts at once."""
+    if not isinstance(secret, str) or not secret.startswith(API_KEY_PREFIXES):
+        return None
+    if len(secret) > API_KEY_MAX_LENGTH:
+        return None
+    now = timezone.now()
+    return (
+        ApiKey.objects.select_related("owner")
+        .filter(digest=api_key_digest(secret), revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+
+
+def api_keys() -> QuerySet[ApiKey]:
+    """Every key of the tenant, the newest first, with its owner."""
+    return ApiKey.objects.select_related("owner").order_by("-created_at", "-pk")

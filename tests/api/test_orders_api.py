@@ -294,9 +294,9 @@ def test_the_list_costs_the_same_queries_for_3_and_30_orders(
 # -- who may --------------------------------------------------------------------------------
 
 
-def test_editors_and_anonymous_callers_get_403(acme_client):
+def test_editors_get_403_and_anonymous_callers_401(acme_client):
     order = an_order()
-    assert_problem(acme_client.get(ORDERS), 403, "not_authenticated")
+    assert_problem(acme_client.get(ORDERS), 401, "not_authenticated")
     login_as(acme_client, "acme", email="editor@acme.test", groups=["Editor"])
     for response in (
         acme_client.get(ORDERS), acme_client.get(url(order)), acme_client.get(CUSTOMERS),
