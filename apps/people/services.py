@@ -400,7 +400,7 @@ API_KEY_TOUCH_EVERY = timedelta(minutes=1)
 _KIND_PREFIX = {ApiKeyKind.SECRET: API_KEY_PREFIXES[0], ApiKeyKind.PUBLISHABLE: API_KEY_PREFIXES[1]}
 
 
-def _api_key_clean(*, owner_id, name, kind, scopes, expires_at) -> tuple[str, list[str]]:
+def api_key_clean(*, owner_id, name, kind, scopes, expires_at) -> tuple[str, list[str]]:
     """(the trimmed name, the scopes without duplicates, in the known order) or
     ``ApiKeyInvalid`` with every field's problem."""
     errors: dict[str, str] = {}
@@ -439,7 +439,7 @@ def api_key_create(
     publishable key takes none (its rights are fixed). Publishes ``people.api_key.created``
     (with the prefix: no secret, no digest).
     """
-    name, scopes = _api_key_clean(
+    name, scopes = api_key_clean(
         owner_id=owner_id, name=name, kind=kind, scopes=scopes, expires_at=expires_at
     )
     with transaction.atomic():
