@@ -15,6 +15,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from apps.events.models import OutboxEvent
 from apps.people import selectors, services
@@ -239,3 +241,13 @@ def test_only_who_may_add_keys_sees_them(acme_client):
     with schema_context("acme"):
         staff.user_permissions.add(Permission.objects.get(codename="add_apikey"))
     assert acme_client.get(KEYS_URL).status_code == 200
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.one_of(st.text(), st.text().map(lambda tail: "sk_live_" + tail)))
+def test_any_other_string_finds_no_key(owner, candidate):
+    if not ApiKey.objects.exists():
+        create(owner, name="kept")
+    assert selectors.api_key_for(candidate) is None  # NUL, surrogates, overlong: no error
