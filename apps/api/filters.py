@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django import forms
 from django.db.models import F
 from django_filters import rest_framework as filters
@@ -15,6 +17,26 @@ class IdFilter(filters.NumberFilter):
     """An integer id (a bigint key): anything else is a 400, not a 500."""
 
     field_class = forms.IntegerField
+
+
+class _InstantField(filters.IsoDateTimeFilter.field_class):
+    """An ISO 8601 time as UTC: PostgreSQL refuses offsets Python accepts (``+16:22``), and a
+    time that leaves the calendar in UTC is invalid input, not a 500."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class InstantFilter(filters.IsoDateTimeFilter):
+    """``IsoDateTimeFilter`` whose value is sent to the database in UTC."""
+
+    field_class = _InstantField
 
 
 class StableOrderingFilter(OrderingFilter):

@@ -26,7 +26,7 @@ from apps.commerce import order_payments, selectors
 from apps.commerce.orders import ORDER_TRANSITIONS
 
 from . import order_serializers as io
-from .filters import IdFilter
+from .filters import IdFilter, InstantFilter
 
 
 def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
@@ -38,10 +38,10 @@ def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dic
 class OrderFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=io.ORDER_STATUSES)
     payment_status = filters.ChoiceFilter(choices=io.PAYMENT_STATUSES)
-    placed_after = filters.IsoDateTimeFilter(
+    placed_after = InstantFilter(
         field_name="placed_at", lookup_expr="gte", help_text="Placed at or after (ISO 8601)."
     )
-    placed_before = filters.IsoDateTimeFilter(
+    placed_before = InstantFilter(
         field_name="placed_at", lookup_expr="lt", help_text="Placed before (ISO 8601)."
     )
     email = filters.CharFilter(lookup_expr="iexact", help_text="The buyer's email, any case.")

@@ -124,7 +124,8 @@ class AutoSchema(SpectacularAutoSchema):
             return responses
         errors = {}
         if not getattr(self.view, "public_access", False):
-            errors["403"] = "Not logged in, not staff, or without the permission."
+            errors["401"] = "Not logged in, or an API key that does not work."
+            errors["403"] = "Not staff, without the permission, or a key without the scope."
         unsafe = self.method in {"POST", "PUT", "PATCH", "DELETE"}
         has_input = unsafe and (
             self.method == "DELETE" or self.get_request_serializer() is not None

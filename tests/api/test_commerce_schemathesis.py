@@ -124,7 +124,14 @@ def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
     # is named by the resolver's header rather than by a subdomain.
     headers = {settings.TENANT_HEADER: "acme", "X-CSRFToken": csrf}
     base_url = f"http://{settings.TENANT_BASE_DOMAIN}"
-    schema = schemathesis.openapi.from_dict(acme_client.get("/api/v1/schema/?format=json").json())
+    document = acme_client.get("/api/v1/schema/?format=json").json()
+    # This run speaks as the merchant's session: a generated bearer key would only ever be a 401
+    # (tests/api/test_api_keys.py covers keys).
+    for operation in (op for path in document["paths"].values() for op in path.values()):
+        operation["security"] = [
+            way for way in operation.get("security", ()) if "apiKey" not in way
+        ]
+    schema = schemathesis.openapi.from_dict(document)
     schema.app = application
     operations = [
         result.ok()

@@ -348,3 +348,13 @@ def test_another_tenants_customer_is_never_listed_or_shown(merchant_api):
     assert listed.status_code == 200
     assert "only-at-globex@example.test" not in listed.content.decode()
     assert_problem(merchant_api.get(f"{CUSTOMERS}{theirs.pk}/"), 404)
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("2486-10-08T08:56:03+16:22", 200), ("0001-01-01T00:00:00+10:00", 400), ("soon", 400)],
+)
+def test_a_time_filter_with_any_offset_is_never_a_500(acme_api, value, status):
+    """PostgreSQL refuses offsets beyond 15:59 that Python accepts: the filter sends UTC."""
+    response = acme_api.get(ORDERS, {"placed_before": value})
+    assert response.status_code == status, response.content[:300]
