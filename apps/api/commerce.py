@@ -40,6 +40,7 @@ from apps.core.images import IMAGE_MAX_BYTES
 from . import commerce_serializers as io
 from .exceptions import PayloadTooLarge
 from .filters import IdFilter
+from .permissions import PublishedOnlyForPublishableKeys
 from .schema import ProblemSerializer
 
 CURRENCY_PARAMETER = OpenApiParameter(
@@ -114,7 +115,9 @@ def _product_fields(data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-class ProductViewSet(viewsets.GenericViewSet):
+class ProductViewSet(PublishedOnlyForPublishableKeys, viewsets.GenericViewSet):
+    # A publishable key sees the products on sale (what the "activate" transition makes).
+    public_rows = {"status": PRODUCT_TRANSITIONS.by_action["activate"].target}
     filterset_class = ProductFilter
     ordering_fields = ("created_at", "updated_at", "title", "handle", "status")
     ordering = ("-created_at",)

@@ -29,6 +29,7 @@ from apps.content.models import Node, NodeStatus
 from apps.content.services import NODE_TRANSITIONS
 
 from .filters import IdFilter
+from .permissions import PublishedOnlyForPublishableKeys
 from .serializers import (
     NodeCreateIn,
     NodeOut,
@@ -105,12 +106,15 @@ def node_views(
     )
 
 
-class ContentViewSet(viewsets.GenericViewSet):
+class ContentViewSet(PublishedOnlyForPublishableKeys, viewsets.GenericViewSet):
     """Nodes: reads, and writes through the services of the endpoint's kind (one call each).
 
     This base writes through ``apps.content.services``; wrapper endpoints
     override the ``*_node`` hooks to write through their module's services.
     """
+
+    # A publishable key sees published content only.
+    public_rows = {"status": NodeStatus.PUBLISHED}
 
     kind: str | None = None  # None: every kind
     create_input: type[serializers.Serializer] = NodeCreateIn

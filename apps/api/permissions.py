@@ -16,13 +16,34 @@ SCOPE_MODULES = {
     "pages": "content",
     "commerce": "commerce",
 }
-# What a publishable key may read (GET/HEAD only): the catalogue and the content.
+# What a publishable key may read (GET/HEAD only): the catalogue and the content, of which
+# it sees only what the public sees (``PublishedOnlyForPublishableKeys``). The media library
+# is not among them: published content carries its images.
 PUBLISHABLE_READS = frozenset(
     {
-        "node", "post", "page", "category", "tag", "media",
+        "node", "post", "page", "category", "tag",
         "commerce-product", "commerce-collection", "commerce-category",
     }
 )  # fmt: skip
+
+
+def reads_as_public(request) -> bool:
+    """Whether the request comes with a publishable key: it sees what the public sees."""
+    return bool(getattr(getattr(request, "auth", None), "is_publishable", False))
+
+
+class PublishedOnlyForPublishableKeys:
+    """A view set whose rows a publishable key sees only when public: ``public_rows`` is the
+    filter (``{"status": "published"}``). Lists and single rows alike go through
+    ``filter_queryset``, so a draft's id is a 404 to such a key."""
+
+    public_rows: dict = {}
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if reads_as_public(self.request):
+            queryset = queryset.filter(**self.public_rows)
+        return queryset
 
 
 class MissingScope(exceptions.PermissionDenied):

@@ -27,7 +27,7 @@ of the site (log in at `/admin/`; writes send the `X-CSRFToken` header). A key
 acts as its owner narrowed by its scopes: `content:read`/`content:write`
 (content, posts, pages) and `commerce:read`/`commerce:write` (`GET`/`HEAD` read,
 the rest write). A publishable key (`pk_live_…`) only reads the catalogue and
-the content. Every endpoint needs a staff user with the Django model permission
+the content, and only what the public sees (active products, published content). Every endpoint needs a staff user with the Django model permission
 of the operation: `view_*` to read, `add_*` to create, `change_*` to change
 (publish, unpublish, archive, restore, schedule and translations change a node),
 `delete_*` to delete. The Editor group has all of them for content. Anonymous

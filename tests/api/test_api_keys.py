@@ -190,13 +190,54 @@ def test_a_publishable_key_reads_the_catalogue_only(owner, acme_client):
     with schema_context("acme"):
         product = commerce.product_create(data=ProductInput(title="Shirt"))
     _, secret = make_key(owner, kind="publishable", scopes=[])
-    for url in (PRODUCTS, f"{PRODUCTS}{product.pk}/", "/api/v1/commerce/collections/",
-                "/api/v1/commerce/categories/", "/api/v1/posts/", "/api/v1/pages/"):  # fmt: skip
+    for url in (PRODUCTS, "/api/v1/commerce/collections/", "/api/v1/commerce/categories/",
+                "/api/v1/posts/", "/api/v1/pages/"):  # fmt: skip
         assert acme_client.get(url, **bearer(secret)).status_code == 200, url
-    for url in ("/api/v1/commerce/inventory/", "/api/v1/commerce/customers/"):
+    for url in ("/api/v1/commerce/inventory/", "/api/v1/commerce/customers/", "/api/v1/media/"):
         assert_problem(acme_client.get(url, **bearer(secret)), 403, "scope_missing")
     response = acme_client.delete(f"{PRODUCTS}{product.pk}/", **bearer(secret))
     assert_problem(response, 403, "scope_missing")
+
+
+def test_a_publishable_key_sees_only_what_the_public_sees(owner, acme_client):
+    """Drafts are invisible to a publishable key (a browser's), listed or asked for by id;
+    a secret key with the scope sees them."""
+    from apps.content import services as content
+
+    with schema_context("acme"):
+        draft = commerce.product_create(data=ProductInput(title="Draft shirt"))
+        on_sale = commerce.product_create(data=ProductInput(title="Sold shirt"))
+        variant = commerce.variant_create(
+            product_id=on_sale.pk, data=commerce.VariantInput(sku="PUB-1")
+        )
+        commerce.price_set(variant_id=variant.pk, currency="USD", amount="5.00")
+        commerce.product_transition(product_id=on_sale.pk, action="activate")
+        hidden = content.node_create(
+            data=content.NodeInput(
+                kind="post", translations=[content.TranslationInput("en", "Hidden")]
+            )
+        )
+        shown = content.node_create(
+            data=content.NodeInput(
+                kind="post", translations=[content.TranslationInput("en", "Shown")]
+            )
+        )
+        content.node_publish(node_id=shown.pk)
+    _, public = make_key(owner, kind="publishable", scopes=[])
+    _, secret = make_key(owner, scopes=["commerce:read", "content:read"])
+
+    def ids(url, key):
+        return {row["id"] for row in acme_client.get(url, **bearer(key)).json()["results"]}
+
+    assert ids(PRODUCTS, public) == {str(on_sale.pk)}
+    assert ids(PRODUCTS, secret) == {str(on_sale.pk), str(draft.pk)}
+    assert ids(POSTS, public) == {str(shown.pk)}
+    assert ids(POSTS, secret) == {str(shown.pk), str(hidden.pk)}
+    assert_problem(acme_client.get(f"{PRODUCTS}{draft.pk}/", **bearer(public)), 404)
+    assert_problem(acme_client.get(f"{POSTS}{hidden.pk}/", **bearer(public)), 404)
+    assert acme_client.get(f"{PRODUCTS}{on_sale.pk}/", **bearer(public)).status_code == 200
+    assert acme_client.get(f"{POSTS}{shown.pk}/", **bearer(public)).status_code == 200
+    assert acme_client.get(f"{POSTS}{hidden.pk}/", **bearer(secret)).status_code == 200
 
 
 def test_last_used_at_is_written_at_most_once_a_minute(
