@@ -177,3 +177,15 @@ def media_root(settings, tmp_path) -> Path:
     # Resets the tenant storage's cached root (it only listens to this setting).
     settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
     return tmp_path
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The orders' clock (``apps.commerce.orders.now``), a step further at each reading, so
+    that the events of one order get distinct, known times."""
+    from apps.commerce import orders
+    from tests.commerce.order_factories import Clock
+
+    made = Clock()
+    monkeypatch.setattr(orders, "now", made)
+    return made

@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 
 from apps.commerce import orders
 from apps.commerce.models import Order
-from tests.commerce.order_factories import Clock, place
+from tests.commerce.order_factories import place
 from tests.factories import UserFactory
 
 from .conftest import assert_problem, login_as
@@ -31,13 +31,6 @@ def merchant_user(acme_client):
 @pytest.fixture
 def merchant_api(acme_client, merchant_user):
     return acme_client
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(orders, "now", clock)
-    return clock
 
 
 def an_order(schema: str = "acme", **fields) -> Order:

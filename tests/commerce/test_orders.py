@@ -22,7 +22,7 @@ from apps.commerce.order_state import fold
 from apps.core.errors import InvalidTransition
 
 from . import conftest as support
-from .order_factories import Clock, line_draft, order_draft, place
+from .order_factories import line_draft, order_draft, place
 
 pytestmark = pytest.mark.usefixtures("acme_db")
 
@@ -36,13 +36,6 @@ def stocked():
         variant_id=variant.pk, location_id=location.pk, delta=10, reason="received"
     )
     return variant, location
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(orders, "now", clock)
-    return clock
 
 
 def _on_hand(variant, location) -> int:

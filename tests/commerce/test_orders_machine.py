@@ -37,7 +37,7 @@ from apps.commerce.models import Order, OrderEvent
 from apps.commerce.order_state import fold
 from apps.core.errors import InvalidTransition
 
-from .order_factories import Clock, line_draft, order_draft
+from .order_factories import line_draft, order_draft
 
 pytestmark = pytest.mark.usefixtures("acme_db")
 
@@ -65,13 +65,6 @@ ACTION_DATA = {
     "cancel": {"reason": "asked"},
 }
 refund_amounts = st.decimals(min_value=Decimal("0.01"), max_value=TOTAL + 1, places=2)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(orders, "now", clock)
-    return clock
 
 
 def _place():

@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 
 from apps.commerce import orders
 from apps.commerce.models import Order
-from tests.commerce.order_factories import Clock, place
+from tests.commerce.order_factories import place
 from tests.factories import UserFactory
 from tests.storefront.test_i18n import compiled_messages  # noqa: F401 (fixture)
 
@@ -23,13 +23,6 @@ from .conftest import ADMIN, login, messages_of, page
 
 ORDERS = f"{ADMIN}order/"
 CUSTOMERS = f"{ADMIN}customer/"
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(orders, "now", clock)
-    return clock
 
 
 def an_order(**fields) -> Order:
