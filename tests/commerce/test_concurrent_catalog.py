@@ -14,6 +14,7 @@ from apps.commerce import selectors, services
 from apps.commerce.models import Category, Collection, Product, StoreSettings
 from apps.commerce.services import ProductInput, VariantInput
 from apps.core.errors import PlatformError
+from tests.locks import lock_waiters
 
 from .concurrency import race
 
@@ -101,15 +102,6 @@ def test_a_product_listed_while_it_is_deleted(cleanup):
             assert not Collection.objects.get(pk=collection.pk).products.exists()
 
 
-def _waiting_for_locks() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
 def test_a_new_default_currency_waits_for_an_activation_in_progress(cleanup):
     """In a fixed order: an activation (checked against USD, the product priced in USD only)
     has not committed yet when EUR is made the default. The change must wait for it and then
@@ -148,7 +140,7 @@ def test_a_new_default_currency_waits_for_an_activation_in_progress(cleanup):
     assert activated.wait(WAIT_SECONDS)
     changing.start()
     deadline = time.monotonic() + WAIT_SECONDS
-    while changing.is_alive() and not _waiting_for_locks():  # queued behind the activation
+    while changing.is_alive() and not lock_waiters():  # queued behind the activation
         assert time.monotonic() < deadline
         time.sleep(0.01)
     release.set()

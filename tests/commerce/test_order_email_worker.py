@@ -20,7 +20,7 @@ import signal
 from uuid import uuid4
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django_tenants.utils import schema_context
 
 from apps.commerce import orders
@@ -29,6 +29,7 @@ from apps.events.models import OutboxEvent
 from config.celery import app as celery_app
 from tests.events.conftest import Workers, wait_for
 from tests.events.test_claims import _claimer_locks_held
+from tests.locks import lock_waiters
 
 from .order_factories import line_draft, order_draft
 from .order_support import committed_orders  # noqa: F401 (fixture)
@@ -52,17 +53,6 @@ def workers(tmp_path, smtp_server):
     pool.stop_all()
 
 
-def _waiting_on_the_email_row() -> bool:
-    """Whether another session waits for this one's transaction (its insert of the order's
-    email row: the only row this transaction wrote)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-        )
-        return cursor.fetchone()[0] > 0
-
-
 def _leased() -> list[OutboxEvent]:
     return list(OutboxEvent.objects.filter(status="pending", lease_expires_at__isnull=False))
 
@@ -81,7 +71,8 @@ def test_a_worker_killed_before_the_email_leaves_hands_it_over_and_it_is_sent_on
         )
         victim = workers.start(**VICTIM)
         celery_app.send_task("events.drain")
-        wait_for(lambda: _waiting_on_the_email_row() and _leased(), message=workers.logs)
+        # Waiting on this transaction means waiting on that row: the only one it wrote.
+        wait_for(lambda: lock_waiters(on_this_session=True) and _leased(), message=workers.logs)
         keys = {row.lease_lock for row in _leased()}
         workers.kill(victim, signal.SIGKILL)
         transaction.set_rollback(True)

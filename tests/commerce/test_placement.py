@@ -39,6 +39,7 @@ from apps.commerce.models import (
 from apps.commerce.payments import fake_gateway
 from apps.commerce.placement import checkout_place_order
 from tests.index.support import wipe_tables
+from tests.locks import lock_waiters
 
 from .checkout_factories import GERMAN_ADDRESS, eur_variant, make_cart, shipping_zone, stocked, tax
 from .checkout_factories import voucher as make_voucher
@@ -189,16 +190,6 @@ def test_twenty_shoppers_race_for_five_units_and_exactly_five_orders_are_placed(
     assert StockLevel.objects.get(variant=shirt).reserved == 0
 
 
-def _lock_waiters() -> int:
-    """Sessions of this database waiting for a row lock now."""
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
 def _until(condition, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -238,10 +229,10 @@ def test_a_second_submission_that_waited_for_the_first_is_told_the_order_is_plac
     held.wait(timeout=10)
     first = threading.Thread(target=submit, args=("first",))
     first.start()
-    _until(lambda: _lock_waiters() == 1)
+    _until(lambda: lock_waiters() == 1)
     second = threading.Thread(target=submit, args=("second",))
     second.start()
-    _until(lambda: _lock_waiters() == 2)
+    _until(lambda: lock_waiters() == 2)
     release.set()
     for thread in (holder, first, second):
         thread.join(timeout=30)

@@ -23,19 +23,11 @@ from django_tenants.utils import schema_context
 from apps.content import services
 from apps.content.models import Node, NodeStatus
 from apps.content.services import NodeInput, TranslationInput
+from tests.locks import lock_waiters
 
 from .test_concurrent_transitions import committed_nodes  # noqa: F401 (a fixture)
 
 WAIT_SECONDS = 10
-
-
-def _waiting_for_locks() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
 
 
 def _until(condition) -> None:
@@ -87,9 +79,9 @@ def test_a_publish_queued_behind_a_schedule_never_leaves_a_schedule_on_a_publish
     holding.start()
     assert locked.wait(WAIT_SECONDS)
     schedule.start()
-    _until(lambda: _waiting_for_locks() >= 1)  # the scheduler is first in the queue
+    _until(lambda: lock_waiters() >= 1)  # the scheduler is first in the queue
     publish.start()
-    _until(lambda: _waiting_for_locks() >= 2)
+    _until(lambda: lock_waiters() >= 2)
     release.set()
     for thread in (holding, schedule, publish):
         thread.join(timeout=30)
