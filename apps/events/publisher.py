@@ -19,6 +19,7 @@ from apps.tenancy.selectors import tenant_by_schema
 
 from . import metrics, wakeup
 from .errors import PublishOutsideTransaction
+from .models import FEED_CLOCK_SQL
 from .schema import DomainEvent
 
 
@@ -55,11 +56,13 @@ class Published:
 COLUMNS = """
     event_id, event_type, schema_version, tenant_id, schema_name, actor, aggregate_type,
     aggregate_id, aggregate_version, correlation_id, causation_id, trace_context, occurred_at,
-    payload, status, claims, lease_owner, pending_since
+    payload, status, claims, lease_owner, pending_since, feed_clock
 """
+# The feed clock is taken by the INSERT itself: its snapshot is what makes the feed's order
+# sound (``apps.events.feed``).
 ROW = (
     "(%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, "
-    "'pending', 0, '', now())"
+    f"'pending', 0, '', now(), {FEED_CLOCK_SQL})"
 )
 # Rows per INSERT of ``publish_many`` (14 parameters each; PostgreSQL takes 65,535).
 MANY_CHUNK = 1000
