@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.events.models import OutboxEvent
+from apps.events.models import FeedHorizon, OutboxEvent
 from apps.events.publisher import publish_many
 from apps.events.services import outbox_prune
 from tests.conftest import as_tenant_admin, tenant_client
@@ -68,8 +68,17 @@ def has(*wanted):
 
 @pytest.fixture
 def admin_client(live_db):
-    """acme's administrator (a superuser), on committed data."""
-    return as_tenant_admin(tenant_client("acme"), "acme")
+    """acme's administrator (a superuser), on committed data (the session goes afterwards)."""
+    client = as_tenant_admin(tenant_client("acme"), "acme")
+    yield client
+    client.logout()
+
+
+@pytest.fixture
+def globex_admin(live_db):
+    client = as_tenant_admin(tenant_client("globex"), "globex")
+    yield client
+    client.logout()
 
 
 # -- order, envelope, resume ---------------------------------------------------------------
@@ -111,10 +120,10 @@ def test_an_empty_first_read_gives_a_cursor_to_poll_with(admin_client):
     assert ids(poll(admin_client, has(*written), after=body["next"])) == written
 
 
-def test_other_tenants_events_never_appear(admin_client):
+def test_other_tenants_events_never_appear(admin_client, globex_admin):
     theirs = commit_widgets("globex", "globex's")
     ours = commit_widgets("acme", "acme's")
-    globex = as_tenant_admin(tenant_client("globex"), "globex")
+    globex = globex_admin
     assert ids(poll(globex, has(*theirs))) == theirs
     assert ids(poll(admin_client, has(*ours))) == ours
 
@@ -246,7 +255,14 @@ def test_an_older_transaction_writing_a_later_position_is_not_missed(admin_clien
 # -- retention -------------------------------------------------------------------------------
 
 
-def test_a_cursor_behind_pruned_events_is_gone(admin_client):
+@pytest.fixture
+def horizons(live_db):
+    """Pruning moves tenants' feed horizons: put them back afterwards."""
+    yield
+    FeedHorizon.objects.all().delete()
+
+
+def test_a_cursor_behind_pruned_events_is_gone(admin_client, globex_admin, horizons):
     written = commit_widgets("acme", "a", "b", "c")
     body = poll(admin_client, has(*written))
     cursors = [event["cursor"] for event in body["results"]]
@@ -255,14 +271,14 @@ def test_a_cursor_behind_pruned_events_is_gone(admin_client):
         status="dispatched", dispatched_at=long_ago
     )
     assert outbox_prune() == 2
+    assert FeedHorizon.objects.get(tenant__slug="acme").position == body["results"][1]["position"]
 
     gone = assert_problem(admin_client.get(FEED, {"after": cursors[0]}), 410, "feed_cursor_expired")
     assert "30 days" in gone["detail"]
     assert ids(read(admin_client, after=cursors[1])) == written[2:]
     assert ids(read(admin_client)) == written[2:]
     # Another tenant's pruning is not this tenant's horizon.
-    globex = as_tenant_admin(tenant_client("globex"), "globex")
-    assert read(globex, after=cursors[0])["results"] == []
+    assert read(globex_admin, after=cursors[0])["results"] == []
 
 
 # -- bad input -------------------------------------------------------------------------------
