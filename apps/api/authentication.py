@@ -6,6 +6,8 @@ every process). A key that is unknown, revoked, expired, another tenant's (not i
 schema) or whose owner is no longer an active staff user gets the same 401, so an answer
 reveals nothing about a key. The request's user is the key's owner and ``request.auth`` the
 key; ``permissions.StaffModelPermissions`` narrows the owner's rights to the key's scopes.
+The views pass the owner to the services as the actor; the events they publish record the key
+(``apps.core.context.Actor.resolve``).
 
 Key requests need no CSRF token: DRF enforces CSRF in its session authentication only, and a
 bearer key is not sent by a browser on its own.
@@ -17,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from apps.core import context
 from apps.people import selectors as people
 from apps.people import services as people_services
 
@@ -46,6 +49,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not (owner.is_active and owner.is_staff):
             raise InvalidApiKey()
         people_services.api_key_touch(key)
+        context.act_with_key(key)  # the request's events name the key, not only its owner
         return owner, key
 
     def authenticate_header(self, request) -> str:

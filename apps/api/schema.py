@@ -26,7 +26,7 @@ admin or with `manage.py api_key`; no CSRF token), or a session of a staff user
 of the site (log in at `/admin/`; writes send the `X-CSRFToken` header). A key
 acts as its owner narrowed by its scopes: `content:read`/`content:write`
 (content, posts, pages) and `commerce:read`/`commerce:write` (`GET`/`HEAD` read,
-the rest write). A publishable key (`pk_live_…`) only reads the catalogue and
+the rest write); `events:read` reads the event feed. A publishable key (`pk_live_…`) only reads the catalogue and
 the content, and only what the public sees (active products, published content). Every endpoint needs a staff user with the Django model permission
 of the operation: `view_*` to read, `add_*` to create, `change_*` to change
 (publish, unpublish, archive, restore, schedule and translations change a node),
@@ -80,6 +80,14 @@ places the order with `POST .../checkout/place/` (`provider` `manual` or `test_c
 `card`): **201** with the order, **402** declined, **503** with `Retry-After` when the card
 service is away, **409** when the hold expired or the stock or the voucher's last use went
 elsewhere. Refusals are in the cart's locale.
+
+**Events** (`GET /events/`) are the site's events, oldest first, each with its envelope (`id`,
+`type`, `version`, `occurred_at`, `aggregate_type`, `aggregate_id`, `actor`, `payload`) and its
+`cursor`: poll with `?after=<next>` (the answer's `next`, the same again when nothing is new) to
+read on without missing any, narrowed with `types=commerce.*,content.node.published`. A cursor
+older than the retention window is a **410**. For superusers and staff with
+`events.view_outboxevent`; keys need the `events:read` scope. Writes through a key name the key
+as their `actor` (`kind` `api_key`, its `id`, its name as `label`, and its `owner`).
 
 **Translations** are nested in a node, keyed by locale. Create a node with
 `{"kind": "post", "translations": {"en": {"title": "Hello"}}}`; change some

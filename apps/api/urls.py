@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import carts, commerce, media, nodes, orders, pages, posts, taxonomy, views
+from . import carts, commerce, feed, media, nodes, orders, pages, posts, taxonomy, views
 
 app_name = "api"
 
@@ -37,6 +37,7 @@ router.register("commerce/carts", carts.CartViewSet, basename="commerce-cart")
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("events/", feed.EventFeedView.as_view(), name="events"),
     *router.urls,
     re_path(r"^(?P<path>.*)$", views.not_found),
 ]

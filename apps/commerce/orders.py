@@ -32,7 +32,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.core.context import Actor
-from apps.core.context import current as current_context
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
 from apps.events.schema import DomainEvent
@@ -129,12 +128,7 @@ ORDER_TRANSITIONS: TransitionTable[type[DomainEvent]] = TransitionTable(
 
 
 def _actor_fields(actor) -> dict[str, str]:
-    if isinstance(actor, Actor):
-        who = actor
-    elif getattr(actor, "is_authenticated", False):
-        who = Actor.from_user(actor)
-    else:
-        who = current_context().actor
+    who = Actor.resolve(actor)
     if who is None:
         return {}
     return {"actor_kind": who.kind[:16], "actor_id": who.id[:64], "actor_label": who.label[:255]}

@@ -6,10 +6,25 @@ behind it for that handler.
 """
 
 from django.db import models
+from django.db.models import Func
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy
 
 from apps.tenancy.models import Tenant
+
+# The feed's clock of a row (``apps.events.feed`` explains why it gives a sound order): the
+# writing statement's snapshot xmax, and never less than the writing transaction's id plus one.
+FEED_CLOCK_SQL = (
+    "GREATEST(pg_snapshot_xmax(pg_current_snapshot())::text::bigint, "
+    "pg_current_xact_id()::text::bigint + 1)"
+)
+
+
+class FeedClock(Func):
+    """``FEED_CLOCK_SQL`` as the column's database default (for rows not written by ``publish``)."""
+
+    template = FEED_CLOCK_SQL
+    output_field = models.BigIntegerField()
 
 
 class OutboxStatus(models.TextChoices):
@@ -45,6 +60,10 @@ class OutboxEvent(models.Model):
     )
     occurred_at = models.DateTimeField(verbose_name=gettext_lazy("occurred at"))
     payload = models.JSONField(verbose_name=gettext_lazy("payload"))
+    # With ``position``, the row's place in the tenant's event feed (``apps.events.feed``).
+    feed_clock = models.BigIntegerField(
+        db_default=FeedClock(), editable=False, verbose_name=gettext_lazy("feed clock")
+    )
 
     status = models.CharField(
         max_length=16,
@@ -90,6 +109,10 @@ class OutboxEvent(models.Model):
             ),
             # feeds, replays and the admin's filters
             models.Index(fields=["tenant", "occurred_at"], name="outbox_tenant_time_idx"),
+            # the event feed: a tenant's rows in feed order
+            models.Index(
+                fields=["tenant", "feed_clock", "position"], name="outbox_tenant_feed_idx"
+            ),
             models.Index(fields=["event_type", "occurred_at"], name="outbox_type_time_idx"),
             models.Index(
                 fields=["pending_since"],
@@ -103,6 +126,29 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.position} {self.event_type} ({self.schema_name})"
+
+
+class FeedHorizon(models.Model):
+    """How far pruning has gone in a tenant's feed: the greatest feed place (clock, position) of
+    an event pruned so far. A feed cursor before it has missed events: the feed answers 410."""
+
+    tenant = models.OneToOneField(
+        Tenant,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name=gettext_lazy("tenant"),
+    )
+    feed_clock = models.BigIntegerField(verbose_name=gettext_lazy("feed clock"))
+    position = models.BigIntegerField(verbose_name=gettext_lazy("position"))
+
+    class Meta:
+        db_table = "events_feed_horizon"
+        verbose_name = gettext_lazy("feed horizon")
+        verbose_name_plural = gettext_lazy("feed horizons")
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {self.feed_clock}.{self.position}"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -19,6 +19,7 @@ from apps.tenancy.selectors import tenant_by_schema
 
 from . import metrics, wakeup
 from .errors import PublishOutsideTransaction
+from .models import FEED_CLOCK_SQL
 from .schema import DomainEvent
 
 
@@ -33,16 +34,6 @@ def _current_tenant() -> Tenant:
     return tenant
 
 
-def _actor_dict(actor) -> dict[str, str] | None:
-    if actor is None:
-        return None
-    if isinstance(actor, Actor):
-        return actor.as_dict()
-    if getattr(actor, "is_authenticated", False):
-        return Actor.from_user(actor).as_dict()
-    return None
-
-
 @dataclass(frozen=True)
 class Published:
     """Where an event landed in the outbox."""
@@ -55,11 +46,13 @@ class Published:
 COLUMNS = """
     event_id, event_type, schema_version, tenant_id, schema_name, actor, aggregate_type,
     aggregate_id, aggregate_version, correlation_id, causation_id, trace_context, occurred_at,
-    payload, status, claims, lease_owner, pending_since
+    payload, status, claims, lease_owner, pending_since, feed_clock
 """
+# The feed clock is taken by the INSERT itself: its snapshot is what makes the feed's order
+# sound (``apps.events.feed``).
 ROW = (
     "(%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, "
-    "'pending', 0, '', now())"
+    f"'pending', 0, '', now(), {FEED_CLOCK_SQL})"
 )
 # Rows per INSERT of ``publish_many`` (14 parameters each; PostgreSQL takes 65,535).
 MANY_CHUNK = 1000
@@ -115,7 +108,8 @@ def publish_many(
         return []
     tenant = tenant or _current_tenant()
     ctx = context.current()
-    actor_value = _actor_dict(actor) or (ctx.actor.as_dict() if ctx.actor else None)
+    who = Actor.resolve(actor)  # an API key's owner is recorded as the key
+    actor_value = who.as_dict() if who else None
     published: list[Published] = []
     # Plain INSERTs: the ORM's create() costs about twice as much on this hot path.
     with connection.cursor() as cursor:

@@ -375,7 +375,7 @@ def _handler_context(event: StoredEvent) -> EventContext:
         correlation_id=event.correlation_id,
         causation_id=str(event.event_id),
         traceparent=context.child_traceparent((event.trace_context or {}).get("traceparent")),
-        actor=Actor(actor["kind"], actor["id"], actor.get("label", "")) if actor else None,
+        actor=Actor.from_dict(actor) if actor else None,
     )
 
 

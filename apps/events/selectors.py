@@ -1,4 +1,5 @@
-"""Reads of the outbox: health figures for metrics, backpressure and ``outbox_status``."""
+"""Reads of the outbox: health figures for metrics, backpressure and ``outbox_status``, and the
+tenant's event feed (``feed_page``, built in ``feed.py``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from django.utils import timezone
 
 from apps.tenancy.models import Tenant
 
+# The feed's public read API (built in feed.py).
+from .feed import DEFAULT_LIMIT as FEED_DEFAULT_LIMIT  # noqa: F401
+from .feed import MAX_LIMIT as FEED_MAX_LIMIT  # noqa: F401
+from .feed import FeedCursor, FeedEvent, FeedPage, feed_page, parse_types  # noqa: F401
 from .models import Delivery, DeliveryStatus, OutboxEvent, OutboxStatus
 
 

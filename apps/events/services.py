@@ -111,18 +111,33 @@ def outbox_prune(*, now: datetime | None = None, chunk: int = 5000) -> int:
     deleted = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
+            # The feed's horizon moves in the same statement: a cursor before it answers 410.
             cursor.execute(
                 """
-                DELETE FROM public.events_outbox o
-                WHERE o.position IN (
-                    SELECT e.position FROM public.events_outbox e
-                    WHERE e.status = 'dispatched' AND e.dispatched_at < %s
-                      AND NOT EXISTS (SELECT 1 FROM public.events_delivery d WHERE d.event_id = e.position)
-                    LIMIT %s
+                WITH pruned AS (
+                    DELETE FROM public.events_outbox o
+                    WHERE o.position IN (
+                        SELECT e.position FROM public.events_outbox e
+                        WHERE e.status = 'dispatched' AND e.dispatched_at < %s
+                          AND NOT EXISTS (SELECT 1 FROM public.events_delivery d WHERE d.event_id = e.position)
+                        LIMIT %s
+                    )
+                    RETURNING o.tenant_id, o.feed_clock, o.position
+                ), newest AS (
+                    SELECT DISTINCT ON (tenant_id) tenant_id, feed_clock, position FROM pruned
+                    ORDER BY tenant_id, feed_clock DESC, position DESC
+                ), horizon AS (
+                    INSERT INTO public.events_feed_horizon AS h (tenant_id, feed_clock, position)
+                    SELECT tenant_id, feed_clock, position FROM newest
+                    ON CONFLICT (tenant_id) DO UPDATE
+                    SET feed_clock = excluded.feed_clock, position = excluded.position
+                    WHERE (excluded.feed_clock, excluded.position) > (h.feed_clock, h.position)
                 )
+                SELECT count(*) FROM pruned
                 """,
                 [cutoff, chunk],
             )
-            deleted += cursor.rowcount
-            if cursor.rowcount < chunk:
+            (count,) = cursor.fetchone()
+            deleted += count
+            if count < chunk:
                 return deleted

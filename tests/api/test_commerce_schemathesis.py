@@ -1,7 +1,8 @@
-"""The commerce API keeps the promises of its OpenAPI schema: schemathesis generates requests
-from the schema for every commerce operation and sends them to the Django app in process (its
-WSGI transport, no network), as a Merchant with a session; no answer may be a 5xx, use a status
-code or a content type the schema does not list, or have a body that violates the schema.
+"""The API keeps the promises of its OpenAPI schema: schemathesis generates requests from the
+schema and sends them to the Django app in process (its WSGI transport, no network), for every
+commerce operation as a Merchant with a session, and for every operation of the schema with a
+secret API key holding every scope; no answer may be a 5xx, use a status code or a content
+type the schema does not list, or have a body that violates the schema.
 
 Path ids are sometimes replaced by ids of real rows, so the operations also answer 200s (and
 409s) with bodies to check, not only 404s. Bounded: a few examples per operation."""
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 import pytest
 import schemathesis
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils.crypto import get_random_string
@@ -30,11 +32,15 @@ from schemathesis.specs.openapi.checks import (
 
 from apps.commerce import carts, services
 from apps.commerce.services import ProductInput, VariantInput
+from apps.content import services as content
+from apps.people.models import API_KEY_SCOPES
 from config.wsgi import application
 from tests.commerce.order_factories import place
+from tests.conftest import TEST_TENANTS
 from tests.factories import UserFactory
 
-from .conftest import login_as, png
+from .conftest import login_as, make_node, png, upload_media
+from .test_api_keys import make_key
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +51,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES_PER_OPERATION = 4
-TIME_BUDGET = 60  # seconds, for the whole run
+TIME_BUDGET = 60  # seconds, for each run
 # Fields of request bodies that name rows, and the resource of those rows.
 REFERENCES = {"product": "products", "variant": "variants", "location": "locations"}
 
@@ -100,7 +106,18 @@ def catalog(acme, media_root):
             token=None, customer_id=None, currency="USD", locale="en", create=True
         )
         carts.cart_add(cart_id=cart.pk, variant_id=mug.pk, quantity=1)
+        content_category = content.category_create(name="News")
+        tag = content.tag_get_or_create(name="Linen")
+    post = make_node(title="Hello")
+    page = make_node(kind="page", title="About")
+    media = upload_media()
     return {
+        "content:nodes": str(post.pk),
+        "content:posts": str(post.pk),
+        "content:pages": str(page.pk),
+        "content:categories": content_category.pk,
+        "content:tags": tag.pk,
+        "content:media": str(media.pk),
         "products": str(product.pk),
         "variants": str(variant.pk),
         "options": option.pk,
@@ -115,35 +132,32 @@ def catalog(acme, media_root):
     }
 
 
-def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
-    login_as(acme_client, "acme", email="merchant@acme.test", groups=["Merchant"])
-    csrf = get_random_string(32)
-    session = acme_client.cookies[settings.SESSION_COOKIE_NAME].value
-    cookies = {settings.SESSION_COOKIE_NAME: session, settings.CSRF_COOKIE_NAME: csrf}
-    # The transport binds its cookies to "localhost" (the base domain in tests), so the tenant
-    # is named by the resolver's header rather than by a subdomain.
-    headers = {settings.TENANT_HEADER: "acme", "X-CSRFToken": csrf}
-    base_url = f"http://{settings.TENANT_BASE_DOMAIN}"
-    document = acme_client.get("/api/v1/schema/?format=json").json()
-    # This run speaks as the merchant's session: a generated bearer key would only ever be a 401
-    # (tests/api/test_api_keys.py covers keys).
+def resource_of(path: str) -> str:
+    """The key of ``catalog`` naming a real row for ``path``'s ``{id}``."""
+    parts = path.split("/")[3:]  # after /api/v1/
+    return parts[1] if parts[0] == "commerce" else f"content:{parts[0]}"
+
+
+def without_security(document: dict, scheme: str) -> None:
+    """Drop ``scheme`` from every operation's ways in, so that schemathesis never sends a made-up
+    credential of that kind (the run sends its own)."""
     for operation in (op for path in document["paths"].values() for op in path.values()):
-        operation["security"] = [
-            way for way in operation.get("security", ()) if "apiKey" not in way
-        ]
+        operation["security"] = [way for way in operation.get("security", ()) if scheme not in way]
+
+
+def exercise(document: dict, *, path_regex: str, catalog, headers, cookies=None) -> dict:
+    """Every operation of ``document`` under ``path_regex``, a few generated cases each, sent with
+    ``headers`` and ``cookies`` and checked; the status codes seen per operation."""
     schema = schemathesis.openapi.from_dict(document)
     schema.app = application
     operations = [
-        result.ok()
-        for result in schema.include(path_regex=r"^/api/v1/commerce/").get_all_operations()
+        result.ok() for result in schema.include(path_regex=path_regex).get_all_operations()
     ]
-    assert len(operations) >= 40
-
-    started = time.monotonic()
+    base_url = f"http://{settings.TENANT_BASE_DOMAIN}"
     seen: dict[str, set[int]] = {}
 
     def run(operation) -> None:
-        resource = operation.path.split("/")[4]
+        resource = resource_of(operation.path)
 
         @hypothesis_settings(
             max_examples=EXAMPLES_PER_OPERATION,
@@ -184,7 +198,33 @@ def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
             operations, key=lambda operation: operation.method.upper() == "DELETE"
         ):
             run(operation)
+    return seen
+
+
+def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
+    login_as(acme_client, "acme", email="merchant@acme.test", groups=["Merchant"])
+    csrf = get_random_string(32)
+    session = acme_client.cookies[settings.SESSION_COOKIE_NAME].value
+    cookies = {settings.SESSION_COOKIE_NAME: session, settings.CSRF_COOKIE_NAME: csrf}
+    # The transport binds its cookies to "localhost" (the base domain in tests), so the tenant
+    # is named by the resolver's header rather than by a subdomain.
+    headers = {settings.TENANT_HEADER: "acme", "X-CSRFToken": csrf}
+    document = acme_client.get("/api/v1/schema/?format=json").json()
+    # This run speaks as the merchant's session: a generated bearer key would only ever be a 401
+    # (tests/api/test_api_keys.py covers keys).
+    without_security(document, "apiKey")
+    assert sum(1 for path in document["paths"] if path.startswith("/api/v1/commerce/")) >= 20
+
+    started = time.monotonic()
+    seen = exercise(
+        document,
+        path_regex=r"^/api/v1/commerce/",
+        catalog=catalog,
+        headers=headers,
+        cookies=cookies,
+    )
     assert time.monotonic() - started < TIME_BUDGET
+    assert len(seen) >= 40
     # Not only refusals: the real rows were read and written.
     assert 200 in seen["GET /api/v1/commerce/products/{id}/"]
     assert 200 in seen["GET /api/v1/commerce/products/"]
@@ -201,3 +241,36 @@ def test_commerce_operations_conform_to_the_schema(acme_client, catalog):
         "PATCH /api/v1/commerce/carts/{token}/checkout/",
     ):
         assert any(code < 300 for code in seen[label]), (label, seen[label])
+
+
+def test_every_operation_conforms_with_a_secret_key_holding_every_scope(acme_client, catalog):
+    """The whole schema, as an integrator's server sees it: a secret key of the tenant's
+    administrator (a superuser), with every scope; no session, no CSRF token."""
+    with schema_context("acme"):
+        admin = get_user_model().objects.get(username=TEST_TENANTS["acme"][1])
+    _, secret = make_key(admin, scopes=list(API_KEY_SCOPES))
+    headers = {settings.TENANT_HEADER: "acme", "Authorization": f"Bearer {secret}"}
+    document = acme_client.get("/api/v1/schema/?format=json").json()
+    without_security(document, "cookieAuth")
+    without_security(document, "apiKey")
+
+    started = time.monotonic()
+    seen = exercise(
+        document,
+        path_regex=r"^/api/v1/",
+        catalog=catalog,
+        headers=headers,
+    )
+    assert time.monotonic() - started < TIME_BUDGET
+    assert len(seen) == sum(len(path) for path in document["paths"].values())
+    # The key got in everywhere: real rows of both modules and the feed were read, and written.
+    for label in (
+        "GET /api/v1/events/",
+        "GET /api/v1/posts/{id}/",
+        "GET /api/v1/media/{id}/",
+        "GET /api/v1/commerce/products/{id}/",
+        "GET /api/v1/commerce/orders/{id}/",
+    ):
+        assert 200 in seen[label], (label, seen[label])
+    assert any(code < 300 for code in seen["PATCH /api/v1/commerce/products/{id}/"])
+    assert not any(401 in codes for codes in seen.values()), seen
