@@ -251,7 +251,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.StaffModelPermissions"],
-    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.PagePagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -289,6 +289,10 @@ SPECTACULAR_SETTINGS = {
         "apps.api.schema.describe",
     ],
 }
+
+# Where the API's deprecation policy is read (the Link of Deprecation headers); a path is
+# made absolute on the request's host. docs/api-deprecation.md is its source.
+API_DEPRECATION_POLICY_URL = env("API_DEPRECATION_POLICY_URL", "/api/v1/docs/")
 
 # Celery: the broker only carries wake-ups and jobs; tasks that touch tenant
 # data carry their tenant explicitly (apps.tenancy.tasks.TenantTask).
