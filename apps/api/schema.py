@@ -96,6 +96,11 @@ and `Link: <...>; rel="deprecation"`, and the schema marks it `deprecated`. Page
 numbers (`?page=2`, answered with `count`; a page past the end is a 404) are
 deprecated since 2026-12-07, sunset 2027-06-30: follow the cursor links instead.
 
+**Rate limits.** Requests are counted per minute per API key (else per staff user,
+else per address) and per site; every answer says where the tightest limit stands
+in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds), and
+a request over it is a **429** with `Retry-After`.
+
 **Errors** are `application/problem+json` (RFC 9457):
 `{"type", "title", "status", "detail", "code"}`. Invalid input is a **400**
 with `errors`, field paths mapped to lists of messages, e.g.
@@ -149,6 +154,7 @@ class AutoSchema(SpectacularAutoSchema):
             )
         if getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
             errors["409"] = "The change is not possible in the current status."
+        errors["429"] = "Over a rate limit; retry after Retry-After seconds."
         if unsafe:
             errors["503"] = "The platform is catching up; retry after Retry-After seconds."
         if has_input and getattr(self.view, "max_body_bytes", None):

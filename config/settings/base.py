@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # The interface language: the storefront's locale rule, the admin's own negotiation.
     "apps.storefront.middleware.ReaderLocaleMiddleware",
+    # RateLimit-* headers of the API's answers, from its throttles' counts.
+    "apps.api.throttling.RateLimitHeadersMiddleware",
 ]
 
 # Content Security Policy (django-csp): scripts only from this site; inline styles are
@@ -257,6 +259,11 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "apps.api.filters.StableOrderingFilter",
     ],
+    # Per client and per tenant, per minute (API_THROTTLE_RATES, the tenant's own limits).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.api.throttling.ClientRateThrottle",
+        "apps.api.throttling.TenantRateThrottle",
+    ],
     "DEFAULT_METADATA_CLASS": "apps.api.metadata.EndpointMetadata",
     "EXCEPTION_HANDLER": "apps.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.api.schema.AutoSchema",
@@ -293,6 +300,14 @@ SPECTACULAR_SETTINGS = {
 # Where the API's deprecation policy is read (the Link of Deprecation headers); a path is
 # made absolute on the request's host. docs/api-deprecation.md is its source.
 API_DEPRECATION_POLICY_URL = env("API_DEPRECATION_POLICY_URL", "/api/v1/docs/")
+
+# API requests per minute, counted in the shared cache (apps.api.throttling): per client (an
+# API key, else a staff user, else an address) and per tenant. A tenant's own limits
+# (operators' admin) replace these; 0 switches a limit off.
+API_THROTTLE_RATES = {
+    "client": int(env("API_THROTTLE_CLIENT_PER_MINUTE", "600")),
+    "tenant": int(env("API_THROTTLE_TENANT_PER_MINUTE", "3000")),
+}
 
 # Celery: the broker only carries wake-ups and jobs; tasks that touch tenant
 # data carry their tenant explicitly (apps.tenancy.tasks.TenantTask).
