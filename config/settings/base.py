@@ -400,6 +400,9 @@ RATE_LIMITS = {
     "login_ip": env("RATE_LIMIT_LOGIN_IP", "30/m"),
     "sign_up_ip": env("RATE_LIMIT_SIGN_UP_IP", "10/h"),
     "password_reset_ip": env("RATE_LIMIT_PASSWORD_RESET_IP", "10/h"),
+    # The checkout's POSTs per address, and its payments (card testing) on top.
+    "checkout_ip": env("RATE_LIMIT_CHECKOUT_IP", "60/m"),
+    "checkout_pay_ip": env("RATE_LIMIT_CHECKOUT_PAY_IP", "20/h"),
 }
 RATELIMIT_CACHE_PREFIX = "rl:"
 
