@@ -11,7 +11,10 @@ is the resolver's cached instance: reading them costs no query); 0 means no limi
 A request over a limit is DRF's ``Throttled``: a 429 problem with ``Retry-After``
 (``apps.api.exceptions``). ``RateLimitHeadersMiddleware`` puts ``RateLimit-Limit``,
 ``RateLimit-Remaining`` and ``RateLimit-Reset`` (the IETF draft's fields) on the answer,
-for the tightest of the limits counted. With Redis away the throttles let requests through
+for the tightest of the limits counted. DRF checks credentials and permissions before
+throttles, so a request refused by those (or sent to no endpoint) is not counted: its
+answer shows the counters as they stand, read without a query (an unauthenticated flood
+must not spend the tenant's quota for its integrators). With Redis away the throttles let requests through
 and log a warning, as ``apps.core.rate_limits`` does: the API never fails because its
 counters do. Nothing here reads or writes PostgreSQL.
 """
@@ -28,7 +31,10 @@ import pybreaker
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.functional import SimpleLazyObject, empty
+from django_tenants.utils import get_public_schema_name
 from redis.exceptions import RedisError
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from apps.core.breakers import REDIS, breaker
@@ -37,6 +43,7 @@ from apps.core.rate_limits import client_ip
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
+API_PATH = "/api/"
 QUOTAS_ATTRIBUTE = "api_rate_limit_quotas"
 
 
@@ -66,15 +73,35 @@ def _increment(key: str) -> int:
     return int(count)
 
 
-def count_request(name: str) -> int | None:
-    """Count one request against counter ``name`` (of the current schema); None when the
-    cache cannot count (the caller lets the request through)."""
+def _read(key: str) -> int:
+    value = cache._cache.get_client(key).get(key)
+    return int(value) if value is not None else 0
+
+
+def _counter(name: str, operation) -> int | None:
+    """``operation`` on counter ``name`` (of the current schema), through the Redis breaker;
+    None when the cache cannot answer (the caller lets the request through)."""
     key = cache.make_and_validate_key(name)
     try:
-        return breaker(REDIS).call(_increment, key)
+        return breaker(REDIS).call(operation, key)
     except (RedisError, pybreaker.CircuitBreakerError) as error:
         logger.warning("API rate limit not counted: the cache is unavailable (%s)", error)
         return None
+
+
+def _window(now: float) -> tuple[int, int]:
+    """The start of the window ``now`` is in, and the seconds until its end (1 at least)."""
+    start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    return start, max(1, math.ceil(start + WINDOW_SECONDS - now))
+
+
+def _settled_user(request: HttpRequest):
+    """The request's user when something has loaded it already, else None (without a query:
+    the session's lazy user is left alone)."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        return None if user._wrapped is empty else user._wrapped
+    return user
 
 
 class MinuteRateThrottle(BaseThrottle):
@@ -87,20 +114,21 @@ class MinuteRateThrottle(BaseThrottle):
         own = getattr(getattr(request, "tenant", None), self.tenant_field, None)
         return settings.API_THROTTLE_RATES.get(self.scope, 0) if own is None else own
 
-    def identity(self, request) -> str:
+    def identity(self, request, user) -> str:
         raise NotImplementedError
+
+    def _name(self, request, user, window: int) -> str:
+        return f"api-throttle:{self.scope}:{self.identity(request, user)}:{window}"
 
     def allow_request(self, request, view) -> bool:
         self._wait: int | None = None
         limit = self.limit(request)
         if not limit:
             return True
-        now = time.time()
-        window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
-        count = count_request(f"api-throttle:{self.scope}:{self.identity(request)}:{window}")
+        window, reset = _window(time.time())
+        count = _counter(self._name(request, request.user, window), _increment)
         if count is None:
             return True
-        reset = max(1, math.ceil(window + WINDOW_SECONDS - now))
         record(request, Quota(limit=limit, remaining=max(0, limit - count), reset=reset))
         if count > limit:
             self._wait = reset
@@ -110,6 +138,18 @@ class MinuteRateThrottle(BaseThrottle):
     def wait(self) -> int | None:
         return self._wait
 
+    def peek(self, request: HttpRequest) -> Quota | None:
+        """Where the limit stands for a request the throttles did not count (refused before
+        them: no credentials, no permission, no such endpoint), without counting it."""
+        limit = self.limit(request)
+        if not limit:
+            return None
+        window, reset = _window(time.time())
+        count = _counter(self._name(request, _settled_user(request), window), _read)
+        if count is None:
+            return None
+        return Quota(limit=limit, remaining=max(0, limit - count), reset=reset)
+
 
 class ClientRateThrottle(MinuteRateThrottle):
     """Per API key; for a session, per staff user; anonymous (carts), per address."""
@@ -117,11 +157,10 @@ class ClientRateThrottle(MinuteRateThrottle):
     scope = "client"
     tenant_field = "api_rate_per_client"
 
-    def identity(self, request) -> str:
+    def identity(self, request, user) -> str:
         key = getattr(request, "auth", None)
         if getattr(key, "pk", None) is not None:
             return f"key:{key.pk}"
-        user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return f"user:{user.pk}"
         # Hashed, as apps.core.rate_limits does: the cache never holds an address.
@@ -134,7 +173,7 @@ class TenantRateThrottle(MinuteRateThrottle):
     scope = "tenant"
     tenant_field = "api_rate_per_tenant"
 
-    def identity(self, request) -> str:
+    def identity(self, request, user) -> str:
         return "all"
 
 
@@ -149,8 +188,8 @@ def record(request, quota: Quota) -> None:
 
 
 class RateLimitHeadersMiddleware:
-    """``RateLimit-*`` headers on every answer whose request the throttles counted (errors
-    and 429s included)."""
+    """``RateLimit-*`` headers on every answer of a tenant's API: from the throttles' counts,
+    or, for a request refused before the throttles ran, from the counters as they stand."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -158,9 +197,23 @@ class RateLimitHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         quotas = getattr(request, QUOTAS_ATTRIBUTE, None)
+        if quotas is None and _is_tenant_api(request):
+            peeked = (
+                throttle().peek(request) for throttle in api_settings.DEFAULT_THROTTLE_CLASSES
+            )
+            quotas = [quota for quota in peeked if quota is not None]
         if quotas:
             quota = tightest(quotas)
             response["RateLimit-Limit"] = str(quota.limit)
             response["RateLimit-Remaining"] = str(quota.remaining)
             response["RateLimit-Reset"] = str(quota.reset)
         return response
+
+
+def _is_tenant_api(request: HttpRequest) -> bool:
+    schema = getattr(getattr(request, "tenant", None), "schema_name", None)
+    return (
+        request.path.startswith(API_PATH)
+        and schema is not None
+        and schema != get_public_schema_name()
+    )

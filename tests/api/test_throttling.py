@@ -205,3 +205,35 @@ def test_an_update_without_the_limits_keeps_them(acme):
     tenant_update(slug="acme", api_rate_per_client=None)
     acme.refresh_from_db()
     assert (acme.api_rate_per_client, acme.api_rate_per_tenant) == (None, 70)
+
+
+def test_answers_refused_before_the_throttles_show_the_counters_without_counting(
+    acme, limits, django_assert_num_queries
+):
+    """No credentials (401) or no endpoint (404): the headers say where the caller's address
+    and the tenant stand, and such requests do not spend the tenant's quota."""
+    limits["tenant"] = 50
+    visitor = tenant_client("acme")
+    visitor.defaults["REMOTE_ADDR"] = "203.0.113.5"
+    visitor.get("/api/v1/commerce/carts/no-such-token/")  # counted: 2 of 3 left
+    for _ in range(4):
+        refused = visitor.get(TAGS)
+        assert_problem(refused, 401)
+        assert headers(refused) == (3, 2, 50)
+    with django_assert_num_queries(0):
+        nowhere = visitor.get("/api/v1/no-such-endpoint/")
+    assert_problem(nowhere, 404)
+    assert headers(nowhere) == (3, 2, 50)
+    bad_key = visitor.get(TAGS, **bearer("sk_live_not-a-key"))
+    assert_problem(bad_key, 401)
+    assert headers(bad_key) == (3, 2, 50)
+
+
+def test_a_key_without_the_scope_sees_its_own_counter(acme, limits):
+    owner = staff_owner()
+    _, secret = make_key(owner, scopes=["commerce:read"])
+    client = tenant_client("acme")
+    assert headers(client.get(PRODUCTS, **bearer(secret))) == (3, 2, 50)
+    refused = client.get(TAGS, **bearer(secret))  # content:read is missing
+    assert_problem(refused, 403, "scope_missing")
+    assert headers(refused) == (3, 2, 50)
