@@ -14,6 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django_tenants.utils import schema_context
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from apps.api.deprecation import PAGE_NUMBERS
 from apps.content.models import Node
@@ -196,6 +199,24 @@ def test_a_made_up_cursor_is_a_400(acme_api, posts, cursor):
     assert "cursor" in body["errors"]
 
 
+@hsettings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    noise=st.text(max_size=300),
+    cut=st.integers(min_value=0, max_value=400),
+    splice=st.text(min_size=1, max_size=3),
+)
+def test_any_cursor_but_the_given_ones_is_a_400(acme_api, posts, noise, cut, splice):
+    """Text of any kind, and a real cursor with a few characters changed: 400, never 500."""
+    cursor = _cursor(acme_api.get(f"/api/v1/posts/?page_size={PAGE}").json()["next"])
+    changed = cursor[:cut] + splice + cursor[cut + len(splice) :]
+    for candidate in (noise, changed):
+        if candidate in ("", cursor):  # no cursor (the first page), or the cursor itself
+            continue
+        assert_problem(acme_api.get("/api/v1/posts/", {"cursor": candidate}), 400)
+
+
 def test_a_changed_cursor_is_a_400(acme_api, posts):
     cursor = _cursor(acme_api.get(f"/api/v1/posts/?page_size={PAGE}").json()["next"])
     value, signature = cursor.rsplit(":", 1)
@@ -272,3 +293,28 @@ def test_the_oracle_agrees_with_postgresql_on_ties(posts):
     with schema_context("acme"):
         database = [str(pk) for pk in Node.objects.order_by("pk").values_list("pk", flat=True)]
     assert database == sorted(database)
+
+
+@pytest.mark.parametrize("ordering", ["orders_count", "-orders_count", "email", "-date_joined"])
+def test_a_list_ordered_by_an_aggregate_is_walked_exactly(acme_client, ordering):
+    """Customers by ``orders_count`` (a COUNT: the cursor's condition is a HAVING), in ties."""
+    from tests.commerce.order_factories import place
+    from tests.factories import UserFactory
+
+    from .conftest import login_as
+
+    with schema_context("acme"):
+        buyers = [UserFactory(email=f"buyer{n:02d}@example.test") for n in range(11)]
+        for number, buyer in enumerate(buyers):
+            for _ in range(number % 3):
+                place(customer_id=buyer.pk)
+    login_as(acme_client, "acme", email="merchant@acme.test", groups=["Merchant"])
+    everything = acme_client.get(f"/api/v1/commerce/customers/?ordering={ordering}&page_size=100")
+    expected = [row["id"] for row in everything.json()["results"]]
+    assert len(expected) == 11
+    name = ordering.lstrip("-")
+    values = [row[name] for row in everything.json()["results"]]
+    assert values == sorted(values, reverse=ordering.startswith("-"))
+    pages = _walk(acme_client, f"/api/v1/commerce/customers/?ordering={ordering}&page_size=4")
+    assert [pk for page in pages for pk in page] == expected
+    assert [len(page) for page in pages] == [4, 4, 3]
