@@ -10,8 +10,10 @@ between two requests therefore never make a page repeat or skip a row, whatever 
 ordering (descending, non-unique, empty values last), which an offset cannot promise
 (DRF's ``CursorPagination`` falls back to one for non-unique fields).
 
-A cursor is signed: a changed or made-up one is a 400, as is one minted on another list
-or under another ``?ordering=``. One query per page (``page_size + 1`` rows, the extra
+A cursor is signed (with ``SECRET_KEY``: rotating it voids the cursors handed out, which
+clients then restart from the first page): a changed or made-up one is a 400, as is one
+minted on another list or under another ``?ordering=``; only a signed payload is ever
+decompressed or parsed. One query per page (``page_size + 1`` rows, the extra
 one saying whether there is a next page), no ``COUNT``.
 
 ``?page=2`` still answers the old page-number shape with ``count`` (integrations written
@@ -133,10 +135,8 @@ class CursorCodec:
             "f": position.forward,
         }
         raw = json.dumps(payload, separators=(",", ":")).encode()
-        signed = signing.Signer(salt=CURSOR_SALT).sign(
-            base64.urlsafe_b64encode(zlib.compress(raw)).decode().rstrip("=")
-        )
-        return signed
+        packed = base64.urlsafe_b64encode(zlib.compress(raw)).decode().rstrip("=")
+        return signing.Signer(salt=CURSOR_SALT).sign(packed)
 
     def decode(self, token: str, fields: Sequence[Any]) -> Position:
         try:
