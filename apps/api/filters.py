@@ -43,8 +43,9 @@ class StableOrderingFilter(OrderingFilter):
     """DRF's ``OrderingFilter`` with empty values last and the primary key as a tie-breaker.
 
     A view lists what may be ordered by in ``ordering_fields`` and its default in
-    ``ordering``. The tie-breaker makes the order total, so page-number pagination
-    is deterministic even when many rows share a timestamp or a position.
+    ``ordering``. The tie-breaker makes the order total, which the cursors of
+    ``apps.api.pagination`` rely on: a position in it names exactly one row even
+    when many rows share a timestamp or a position.
     """
 
     def get_schema_operation_parameters(self, view):

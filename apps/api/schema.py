@@ -35,10 +35,13 @@ requests and keys that do not work (unknown, revoked, expired) get **401** with
 `WWW-Authenticate: Bearer`; staff without the permission get 403 with code
 `permission_denied`, a key without the scope 403 with code `scope_missing`.
 
-**Lists** are paginated by page number: `?page=2&page_size=50` (20 by default,
-at most 100), answered as `{"count", "next", "previous", "results"}`; a page
-past the end is a 404. Order with `?ordering=-published_at,position` (the
-fields each list accepts are in its parameters; empty values sort last). Nodes
+**Lists** are paginated by cursor: `?page_size=50` (20 by default, at most 100)
+answers `{"next", "previous", "results"}`, where `next` and `previous` are the
+links to follow (null at either end); a page starts after (or before) the row
+its cursor names, so rows written meanwhile never make a page repeat or skip a
+row. A cursor is opaque and valid only with the `ordering` of the request that
+gave it: a changed one is a **400**. Order with `?ordering=-published_at,position`
+(the fields each list accepts are in its parameters; empty values sort last). Nodes
 filter by `status`, `kind`, `category` (slug), `tag` (slug), `locale` (has a
 translation in it), `parent` and `author`.
 
@@ -95,6 +98,17 @@ fields of one locale with `PATCH {"translations": {"de": {"title": "Hallo"}}}`;
 replace or delete one with `PUT`/`DELETE /nodes/{id}/translations/{locale}/`.
 New nodes are drafts: publish them with `POST /nodes/{id}/publish/`.
 
+**Deprecations.** Something deprecated keeps working until its sunset (six
+months at least); its answers carry `Deprecation` (RFC 9745), `Sunset` (RFC 8594)
+and `Link: <...>; rel="deprecation"`, and the schema marks it `deprecated`. Page
+numbers (`?page=2`, answered with `count`; a page past the end is a 404) are
+deprecated since 2026-12-07, sunset 2027-06-30: follow the cursor links instead.
+
+**Rate limits.** Requests are counted per minute per API key (else per staff user,
+else per address) and per site; every answer says where the tightest limit stands
+in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds), and
+a request over it is a **429** with `Retry-After`.
+
 **Errors** are `application/problem+json` (RFC 9457):
 `{"type", "title", "status", "detail", "code"}`. Invalid input is a **400**
 with `errors`, field paths mapped to lists of messages, e.g.
@@ -143,9 +157,12 @@ class AutoSchema(SpectacularAutoSchema):
         if "{" in self.path:
             errors["404"] = "No such object on this site."
         elif self._is_list_view():
-            errors["404"] = "No such page of results (past the end, or not a page number)."
+            errors["404"] = (
+                "No such page number (past the end, or not a number; deprecated page only)."
+            )
         if getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
             errors["409"] = "The change is not possible in the current status."
+        errors["429"] = "Over a rate limit; retry after Retry-After seconds."
         if unsafe:
             errors["503"] = "The platform is catching up; retry after Retry-After seconds."
         if has_input and getattr(self.view, "max_body_bytes", None):

@@ -23,7 +23,6 @@ from django.urls import reverse, reverse_lazy
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -38,6 +37,7 @@ from apps.people.errors import AddressBookFull, AddressInvalid, AddressNotFound,
 
 from .account_forms import AddressForm, LoginForm, SignUpForm, add_errors
 from .cart_views import merge_visitor_cart, session_token
+from .rate_limits import wait_message
 from .shop_money import format_money
 
 LOGIN_URL = reverse_lazy("account:login")
@@ -63,19 +63,7 @@ def _too_many(
 ) -> HttpResponse:
     """The form again, as the visitor filled it (not the password), with how long to wait."""
     wait = limited.retry_after
-    message = (
-        ngettext(
-            "Too many attempts. Please try again in %(count)d second.",
-            "Too many attempts. Please try again in %(count)d seconds.",
-            wait,
-        )
-        if wait < 120
-        else ngettext(
-            "Too many attempts. Please try again in %(count)d minute.",
-            "Too many attempts. Please try again in %(count)d minutes.",
-            (wait + 59) // 60,
-        )
-    ) % {"count": wait if wait < 120 else (wait + 59) // 60}
+    message = wait_message(wait)
     response = _page(request, template, {**context, "rate_limited": message}, status=429)
     response["Retry-After"] = str(wait)
     return response

@@ -6,7 +6,9 @@ too early sends them back to it. The cart is the logged-in customer's, else the 
 token the session holds (``request.session["cart_token"]``); without a cart with lines the
 shopper is sent to the shop. Every write is one service call of ``apps.commerce.checkout``;
 a refusal shows on the form field it names (400) or as a message, never as a 500. These
-pages are private: ``noindex`` and never cached.
+pages are private: ``noindex`` and never cached. Their POSTs are rate limited per address
+(``STEP_LIMITS``, and ``PAY_LIMITS`` for paying): over a limit, the 429 page of
+``apps.storefront.rate_limits`` says how long to wait, and nothing is written.
 """
 
 from __future__ import annotations
@@ -41,10 +43,15 @@ from apps.commerce.selectors import order_placed_in_session
 from apps.core.errors import PlatformError
 from apps.pages.delivery import reader_locale
 
+from .rate_limits import limit_posts
 from .shop_money import format_money
 
 STEPS = ("email", "address", "shipping", "review")
 CART_SESSION_KEY = "cart_token"
+# Groups of settings.RATE_LIMITS the POSTs count against, per address: every step's form,
+# and paying, tighter (card testing), on top.
+STEP_LIMITS = ("checkout_ip",)
+PAY_LIMITS = ("checkout_ip", "checkout_pay_ip")
 
 
 # -- the checkout of this request ----------------------------------------------------------------
@@ -161,6 +168,7 @@ class EmailForm(forms.Form):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@limit_posts(*STEP_LIMITS)
 @checkout_step
 def email_step(request: HttpRequest, checkout) -> HttpResponse:
     form = EmailForm(request.POST or None, initial={"email": checkout.email})
@@ -203,6 +211,7 @@ def address_form_class(country: str | None, locale: str) -> type[forms.Form]:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@limit_posts(*STEP_LIMITS)
 @checkout_step
 def address_step(request: HttpRequest, checkout) -> HttpResponse:
     if not checkout.email:
@@ -262,6 +271,7 @@ def _method_choices(checkout, locale: str) -> list[dict[str, Any]]:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@limit_posts(*STEP_LIMITS)
 @checkout_step
 def shipping_step(request: HttpRequest, checkout) -> HttpResponse:
     if _first_incomplete(checkout) in ("email", "address"):
@@ -356,6 +366,7 @@ def review_step(request: HttpRequest, checkout) -> HttpResponse:
 
 
 @require_POST
+@limit_posts(*STEP_LIMITS)
 @checkout_step
 def voucher_apply(request: HttpRequest, checkout) -> HttpResponse:
     form = VoucherForm(request.POST)
@@ -381,6 +392,7 @@ def voucher_apply(request: HttpRequest, checkout) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@limit_posts(*STEP_LIMITS)
 @checkout_step
 def payment_step(request: HttpRequest, checkout) -> HttpResponse:
     """POST (from the review's button) holds the stock and shows the payment page; GET shows
@@ -467,6 +479,7 @@ def _payment_page(request, checkout, rows, *, form=None, error="", status=200) -
 
 
 @require_POST
+@limit_posts(*PAY_LIMITS)
 @checkout_step
 def pay(request: HttpRequest, checkout) -> HttpResponse:
     """Pay and place the order: the confirmation on success; the payment page again, saying

@@ -121,6 +121,8 @@ class TenantAdmin(ServiceAdmin):
             "name",
             "status",
             "default_locale",
+            "api_rate_per_client",
+            "api_rate_per_tenant",
             "created_at",
             "updated_at",
         ]
@@ -152,6 +154,8 @@ class TenantAdmin(ServiceAdmin):
                 name=data["name"],
                 default_locale=data["default_locale"],
                 enabled_locales=data.get("enabled_locales") or [],
+                api_rate_per_client=data.get("api_rate_per_client"),
+                api_rate_per_tenant=data.get("api_rate_per_tenant"),
             )
             services.tenant_set_status(slug=obj.slug, status=data["status"])
         else:

@@ -42,6 +42,25 @@ class Tenant(TenantMixin):
         help_text=gettext_lazy("Locales content may be written in; the default locale always is."),
         verbose_name=gettext_lazy("enabled locales"),
     )
+    # API rate limits of this tenant (apps.api.throttling); empty: the platform's settings.
+    api_rate_per_client = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=gettext_lazy(
+            "API requests per minute per API key (or staff user, or address); "
+            "empty for the platform's default, 0 for no limit."
+        ),
+        verbose_name=gettext_lazy("API requests per minute per key"),
+    )
+    api_rate_per_tenant = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=gettext_lazy(
+            "API requests per minute to this tenant, all clients together; "
+            "empty for the platform's default, 0 for no limit."
+        ),
+        verbose_name=gettext_lazy("API requests per minute for the tenant"),
+    )
     version = models.PositiveIntegerField(
         default=1,
         help_text=gettext_lazy("Bumped by every change; events carry it."),

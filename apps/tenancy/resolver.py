@@ -52,6 +52,8 @@ TENANT_FIELDS = (
     "status",
     "default_locale",
     "enabled_locales",
+    "api_rate_per_client",
+    "api_rate_per_tenant",
     "version",
     "created_at",
     "updated_at",

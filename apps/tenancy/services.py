@@ -235,15 +235,42 @@ def tenant_activate(*, slug: str) -> Tenant:
     return tenant_set_status(slug=slug, status=TenantStatus.ACTIVE)
 
 
+class _Keep:
+    """The value of an argument not given, where None means something (no override)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+MAX_API_RATE = 1_000_000  # requests per minute; more is a typing error, not a limit
+
+
+def _clean_api_rate(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_API_RATE:
+        raise TenantInvalid(f"{name}: must be empty or a whole number from 0 to {MAX_API_RATE}")
+    return value
+
+
 def tenant_update(
     *,
     slug: str,
     name: str | None = None,
     default_locale: str | None = None,
     enabled_locales: list[str] | None = None,
+    api_rate_per_client: int | _Keep | None = KEEP,
+    api_rate_per_tenant: int | _Keep | None = KEEP,
 ) -> Tenant:
+    """Change what is given of a tenant. The API rate limits (requests per minute; None for
+    the platform's settings, 0 for none) are left alone unless given, since None clears them."""
     with transaction.atomic():
         tenant = _locked_tenant(slug)
+        if not isinstance(api_rate_per_client, _Keep):
+            tenant.api_rate_per_client = _clean_api_rate("api_rate_per_client", api_rate_per_client)
+        if not isinstance(api_rate_per_tenant, _Keep):
+            tenant.api_rate_per_tenant = _clean_api_rate("api_rate_per_tenant", api_rate_per_tenant)
         if name is not None:
             name = name.strip()
             if not name or len(name) > 200:
@@ -255,8 +282,11 @@ def tenant_update(
             tenant.enabled_locales = sorted({_clean_locale(locale) for locale in enabled_locales})
         tenant.version += 1
         tenant.save(
-            update_fields=["name", "default_locale", "enabled_locales", "version", "updated_at"]
-        )
+            update_fields=[
+                "name", "default_locale", "enabled_locales", "api_rate_per_client",
+                "api_rate_per_tenant", "version", "updated_at",
+            ]
+        )  # fmt: skip
         publish(
             events.TenantRenamed(
                 tenant_id=tenant.pk, name=tenant.name, default_locale=tenant.default_locale,

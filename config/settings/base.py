@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # The interface language: the storefront's locale rule, the admin's own negotiation.
     "apps.storefront.middleware.ReaderLocaleMiddleware",
+    # RateLimit-* headers of the API's answers, from its throttles' counts.
+    "apps.api.throttling.RateLimitHeadersMiddleware",
 ]
 
 # Content Security Policy (django-csp): scripts only from this site; inline styles are
@@ -251,11 +253,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.StaffModelPermissions"],
-    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.PagePagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "apps.api.filters.StableOrderingFilter",
+    ],
+    # Per client and per tenant, per minute (API_THROTTLE_RATES, the tenant's own limits).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.api.throttling.ClientRateThrottle",
+        "apps.api.throttling.TenantRateThrottle",
     ],
     "DEFAULT_METADATA_CLASS": "apps.api.metadata.EndpointMetadata",
     "EXCEPTION_HANDLER": "apps.api.exceptions.exception_handler",
@@ -288,6 +295,18 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.api.schema.describe",
     ],
+}
+
+# Where the API's deprecation policy is read (the Link of Deprecation headers); a path is
+# made absolute on the request's host. docs/api-deprecation.md is its source.
+API_DEPRECATION_POLICY_URL = env("API_DEPRECATION_POLICY_URL", "/api/v1/docs/")
+
+# API requests per minute, counted in the shared cache (apps.api.throttling): per client (an
+# API key, else a staff user, else an address) and per tenant. A tenant's own limits
+# (operators' admin) replace these; 0 switches a limit off.
+API_THROTTLE_RATES = {
+    "client": int(env("API_THROTTLE_CLIENT_PER_MINUTE", "600")),
+    "tenant": int(env("API_THROTTLE_TENANT_PER_MINUTE", "3000")),
 }
 
 # Celery: the broker only carries wake-ups and jobs; tasks that touch tenant
@@ -381,6 +400,9 @@ RATE_LIMITS = {
     "login_ip": env("RATE_LIMIT_LOGIN_IP", "30/m"),
     "sign_up_ip": env("RATE_LIMIT_SIGN_UP_IP", "10/h"),
     "password_reset_ip": env("RATE_LIMIT_PASSWORD_RESET_IP", "10/h"),
+    # The checkout's POSTs per address, and its payments (card testing) on top.
+    "checkout_ip": env("RATE_LIMIT_CHECKOUT_IP", "60/m"),
+    "checkout_pay_ip": env("RATE_LIMIT_CHECKOUT_PAY_IP", "20/h"),
 }
 RATELIMIT_CACHE_PREFIX = "rl:"
 

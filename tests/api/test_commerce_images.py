@@ -64,7 +64,7 @@ def test_upload_with_alt_text_and_see_it_in_the_product(acme_api, media_root):
     listed = acme_api.get(f"{API}/products/").json()["results"][0]
     assert listed["images"] == shown["images"]
     images = acme_api.get(f"{API}/images/?product={product.pk}").json()
-    assert images["count"] == 2 and images["results"][1]["alt_text"] == {"en": "Inside"}
+    assert len(images["results"]) == 2 and images["results"][1]["alt_text"] == {"en": "Inside"}
     assert acme_api.get(f"{API}/images/{image['id']}/").json() == image
 
 
@@ -204,7 +204,7 @@ def test_another_tenant_sees_and_touches_nothing(acme_api, globex_api):
     product = make_product()
     image = add_image(product, en="One")
     head = OutboxEvent.objects.count()
-    assert globex_api.get(f"{API}/images/").json()["count"] == 0
+    assert globex_api.get(f"{API}/images/").json()["results"] == []
     assert_problem(globex_api.get(f"{API}/images/{image.pk}/"), 404)
     assert_problem(patch(globex_api, f"/images/{image.pk}/", {"alt_text": {"en": "x"}}), 404)
     assert_problem(globex_api.delete(f"{API}/images/{image.pk}/"), 404)
@@ -227,11 +227,11 @@ def test_another_tenant_sees_and_touches_nothing(acme_api, globex_api):
 
 # -- query counts -----------------------------------------------------------------------------
 
-# session, user, count, products, translations, options, option values, variants, prices,
+# session, user, products, translations, options, option values, variants, prices,
 # variant option values, categories, collections, images
-PRODUCT_LIST_QUERIES = 13
-# session, user, count, images
-IMAGE_LIST_QUERIES = 4
+PRODUCT_LIST_QUERIES = 12
+# session, user, images
+IMAGE_LIST_QUERIES = 3
 IMAGES_EACH = 4
 
 
@@ -257,5 +257,4 @@ def test_lists_with_images_cost_the_same_whatever_their_size(
     with django_assert_num_queries(IMAGE_LIST_QUERIES):
         response = acme_api.get(f"{API}/images/?page_size=100")
     body = response.json()
-    assert body["count"] == count * IMAGES_EACH
     assert len(body["results"]) == min(100, count * IMAGES_EACH)

@@ -371,6 +371,8 @@ def test_odd_input_is_a_400_never_a_500(acme_api, payload):
         "page=99999999999999999999",
         "page=-1",
         "page_size=-5",
+        "cursor=%00",
+        "cursor=x&page=2",
         "ordering=%00",
     ],
 )

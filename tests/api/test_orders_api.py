@@ -71,7 +71,6 @@ def numbers(response) -> list[int]:
 def test_the_list_shows_orders_newest_first_with_amounts_as_strings(merchant_api):
     first, second = an_order(), an_order(email="bob@example.test")
     body = merchant_api.get(ORDERS).json()
-    assert body["count"] == 2
     assert [row["number"] for row in body["results"]] == [second.number, first.number]
     row = body["results"][1]
     assert row["id"] == str(first.pk) and row["status"] == "pending"
@@ -278,8 +277,8 @@ def test_the_list_costs_the_same_queries_for_3_and_30_orders(
     for number in range(count):
         an_order(customer_id=buyer.pk if number % 2 else None)
     merchant_api.get(ORDERS)  # warm the per-process caches
-    # session, user, the user's and the groups' permissions, the count, the page.
-    with django_assert_num_queries(6):
+    # session, user, the user's and the groups' permissions, the page.
+    with django_assert_num_queries(5):
         response = merchant_api.get(ORDERS, {"page_size": 100})
     assert len(response.json()["results"]) == count
 
