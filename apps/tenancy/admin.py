@@ -8,6 +8,7 @@ won a race after the form validated) is shown on the form and nothing is saved
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -71,6 +72,22 @@ class TenantCreateForm(forms.ModelForm):
             self.add_error(None, error.detail)
 
 
+class TenantChangeForm(forms.ModelForm):
+    """The locales as checkboxes (the model keeps them as a JSON list)."""
+
+    enabled_locales = forms.MultipleChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("enabled locales"),
+        help_text=gettext_lazy("Locales content may be written in; the default locale always is."),
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "status", "default_locale", "enabled_locales"]
+
+
 class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
@@ -104,8 +121,7 @@ class TenantAdmin(ServiceAdmin):
     actions = ["suspend", "activate"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = TenantCreateForm
+        kwargs["form"] = TenantCreateForm if obj is None else TenantChangeForm
         return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
@@ -121,6 +137,7 @@ class TenantAdmin(ServiceAdmin):
             "name",
             "status",
             "default_locale",
+            "enabled_locales",
             "api_rate_per_client",
             "api_rate_per_tenant",
             "created_at",

@@ -33,3 +33,30 @@ def test_a_tenant_page_shows_its_subdomain_even_without_custom_domains(operator_
     response = operator_client.get(f"{TENANTS}{globex.pk}/change/")
     assert response.status_code == 200
     assert links(response.content.decode()) == {f"globex.{settings.TENANT_BASE_DOMAIN}"}
+
+
+def _change(operator_client, tenant, **fields):
+    """Post the tenant's change form as the page holds it, with ``fields`` changed."""
+    url = f"{TENANTS}{tenant.pk}/change/"
+    page = operator_client.get(url).content.decode()
+    form = dict(re.findall(r'name="(domains-[A-Z_]+)"[^>]*value="(\d*)"', page))
+    form.update(name=tenant.name, status=tenant.status, default_locale=tenant.default_locale)
+    form["enabled_locales"] = re.findall(
+        r'<input type="checkbox" name="enabled_locales" value="([^"]+)"[^>]*checked', page
+    )
+    form.update(fields)
+    return operator_client.post(url, form)
+
+
+def test_saving_a_tenant_keeps_its_locales_and_changes_them_when_asked(operator_client, acme):
+    services.tenant_update(slug="acme", enabled_locales=["en", "de"])
+    acme.refresh_from_db()
+
+    response = _change(operator_client, acme, name="Acme Outfitters & Co")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    acme.refresh_from_db()
+    assert (acme.name, acme.enabled_locales) == ("Acme Outfitters & Co", ["de", "en"])
+
+    assert _change(operator_client, acme, enabled_locales=["en"]).status_code == 302
+    acme.refresh_from_db()
+    assert acme.enabled_locales == ["en"]
