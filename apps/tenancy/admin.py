@@ -121,6 +121,7 @@ class TenantAdmin(ServiceAdmin):
             "name",
             "status",
             "default_locale",
+            "require_if_match",
             "created_at",
             "updated_at",
         ]
@@ -152,6 +153,7 @@ class TenantAdmin(ServiceAdmin):
                 name=data["name"],
                 default_locale=data["default_locale"],
                 enabled_locales=data.get("enabled_locales") or [],
+                require_if_match=data.get("require_if_match", False),
             )
             services.tenant_set_status(slug=obj.slug, status=data["status"])
         else:

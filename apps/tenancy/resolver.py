@@ -52,6 +52,7 @@ TENANT_FIELDS = (
     "status",
     "default_locale",
     "enabled_locales",
+    "require_if_match",
     "version",
     "created_at",
     "updated_at",

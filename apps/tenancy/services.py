@@ -241,9 +241,12 @@ def tenant_update(
     name: str | None = None,
     default_locale: str | None = None,
     enabled_locales: list[str] | None = None,
+    require_if_match: bool | None = None,
 ) -> Tenant:
     with transaction.atomic():
         tenant = _locked_tenant(slug)
+        if require_if_match is not None:
+            tenant.require_if_match = bool(require_if_match)
         if name is not None:
             name = name.strip()
             if not name or len(name) > 200:
@@ -255,8 +258,11 @@ def tenant_update(
             tenant.enabled_locales = sorted({_clean_locale(locale) for locale in enabled_locales})
         tenant.version += 1
         tenant.save(
-            update_fields=["name", "default_locale", "enabled_locales", "version", "updated_at"]
-        )
+            update_fields=[
+                "name", "default_locale", "enabled_locales", "require_if_match", "version",
+                "updated_at",
+            ]
+        )  # fmt: skip
         publish(
             events.TenantRenamed(
                 tenant_id=tenant.pk, name=tenant.name, default_locale=tenant.default_locale,
