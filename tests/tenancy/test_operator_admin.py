@@ -33,3 +33,22 @@ def test_a_tenant_page_shows_its_subdomain_even_without_custom_domains(operator_
     response = operator_client.get(f"{TENANTS}{globex.pk}/change/")
     assert response.status_code == 200
     assert links(response.content.decode()) == {f"globex.{settings.TENANT_BASE_DOMAIN}"}
+
+
+def test_an_operator_requires_if_match_for_a_tenant(operator_client, globex):
+    """The strict mode of the API is set on the tenant's page, through ``tenant_update``."""
+    page = operator_client.get(f"{TENANTS}{globex.pk}/change/")
+    assert 'name="require_if_match"' in page.content.decode()
+    version = globex.version
+    response = operator_client.post(
+        f"{TENANTS}{globex.pk}/change/",
+        {
+            "name": globex.name, "status": globex.status,
+            "default_locale": globex.default_locale, "require_if_match": "on",
+            "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, re.findall(r"errorlist.{0,300}", response.content.decode())
+    globex.refresh_from_db()
+    assert globex.require_if_match
+    assert globex.version == version + 1  # written by the service, which bumps the version
