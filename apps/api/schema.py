@@ -90,6 +90,17 @@ fields of one locale with `PATCH {"translations": {"de": {"title": "Hallo"}}}`;
 replace or delete one with `PUT`/`DELETE /nodes/{id}/translations/{locale}/`.
 New nodes are drafts: publish them with `POST /nodes/{id}/publish/`.
 
+**Retries.** Send `Idempotency-Key: <a new UUID>` with a POST: a retry with the same key
+and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`)
+instead of doing it twice; the same key with another body is a **422**, a retry while the
+first still runs a **409**. Answers of 5xx are not kept: retry them with the same key.
+
+**Concurrent changes.** One object's `GET` answers an `ETag`; send it back as
+`If-None-Match` for a **304** when nothing changed, and as `If-Match` with `PUT`, `PATCH` or
+`DELETE` (and an order's transitions and refunds) to change only what you read: if someone
+else changed it meanwhile, the answer is a **412** and nothing changes. A site may require
+`If-Match` on changes to versioned objects (nodes, products, orders): without it, **428**.
+
 **Errors** are `application/problem+json` (RFC 9457):
 `{"type", "title", "status", "detail", "code"}`. Invalid input is a **400**
 with `errors`, field paths mapped to lists of messages, e.g.
