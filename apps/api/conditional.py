@@ -209,7 +209,11 @@ class ConditionalRequestsMixin:
                 not_modified = HttpResponseNotModified()
                 not_modified["ETag"] = etag
                 return not_modified
-        elif request.method in ("PUT", "PATCH") and isinstance(response.data, dict):
+        elif (
+            request.method in ("PUT", "PATCH")
+            and isinstance(response.data, dict)
+            and self._conditional_writes()
+        ):
             # A change's answer that shows the version: its tag, for the next If-Match.
             version = response.data.get("version")
             if isinstance(version, int) and not isinstance(version, bool):
