@@ -54,6 +54,7 @@ from . import cart_serializers as io
 from .exceptions import PayloadTooLarge
 from .order_serializers import OrderStateOut
 from .parsers import BoundedJSONParser
+from .viewsets import ApiViewSetMixin
 
 ZERO = Decimal(0)
 # A cart's requests are small (an address is the largest part): anything bigger is refused
@@ -278,7 +279,7 @@ def _existing(cart):
     ),
     checkout=extend_schema(parameters=[TOKEN]),
 )
-class CartViewSet(viewsets.ViewSet):
+class CartViewSet(ApiViewSetMixin, viewsets.ViewSet):
     # A storefront's carts, addressed by token; see the module's docstring. (A comment, not a
     # docstring: the schema would show it on every operation.)
 

@@ -42,6 +42,7 @@ from .exceptions import PayloadTooLarge
 from .filters import IdFilter
 from .permissions import PublishedOnlyForPublishableKeys
 from .schema import ProblemSerializer
+from .viewsets import ApiViewSetMixin
 
 CURRENCY_PARAMETER = OpenApiParameter(
     "currency",
@@ -115,7 +116,7 @@ def _product_fields(data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-class ProductViewSet(PublishedOnlyForPublishableKeys, viewsets.GenericViewSet):
+class ProductViewSet(ApiViewSetMixin, PublishedOnlyForPublishableKeys, viewsets.GenericViewSet):
     # A publishable key sees the products on sale (what the "activate" transition makes).
     public_rows = {"status": PRODUCT_TRANSITIONS.by_action["activate"].target}
     filterset_class = ProductFilter
@@ -209,7 +210,8 @@ class OptionFilter(filters.FilterSet):
     ),
     destroy=extend_schema(summary="Delete an option", responses={204: None}),
 )
-class OptionViewSet(viewsets.GenericViewSet):
+class OptionViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
+    lock_through = "product"  # If-Match: the product aggregate's lock, as its services take
     filterset_class = OptionFilter
     ordering_fields = ("position", "name")
     ordering = ("product_id", "position")
@@ -281,7 +283,8 @@ def _variant_fields(data: dict[str, Any]) -> dict[str, Any]:
     ),
     destroy=extend_schema(summary="Delete a variant", responses={204: None}),
 )
-class VariantViewSet(viewsets.GenericViewSet):
+class VariantViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
+    lock_through = "product"  # If-Match: the product aggregate's lock, as its services take
     filterset_class = VariantFilter
     ordering_fields = ("sku", "position", "created_at", "updated_at")
     ordering = ("sku",)
@@ -398,7 +401,8 @@ class ProductImageFilter(filters.FilterSet):
         responses=io.ProductImageOut(many=True),
     ),
 )
-class ProductImageViewSet(viewsets.GenericViewSet):
+class ProductImageViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
+    lock_through = "product"  # If-Match: the product aggregate's lock, as its services take
     filterset_class = ProductImageFilter
     ordering_fields = ("position", "created_at")
     ordering = ("product_id", "position")
@@ -480,7 +484,7 @@ class ProductImageViewSet(viewsets.GenericViewSet):
     ),
     destroy=extend_schema(summary="Delete a collection", responses={204: None}),
 )
-class CollectionViewSet(viewsets.GenericViewSet):
+class CollectionViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     ordering_fields = ("title", "handle", "created_at")
     ordering = ("title",)
 
@@ -553,7 +557,7 @@ class CommerceCategoryFilter(filters.FilterSet):
         summary="Delete a product category (without subcategories)", responses={204: None}
     ),
 )
-class CommerceCategoryViewSet(viewsets.GenericViewSet):
+class CommerceCategoryViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     filterset_class = CommerceCategoryFilter
     ordering_fields = ("position", "name", "handle")
     ordering = ("position", "name")
@@ -621,7 +625,7 @@ class LocationFilter(filters.FilterSet):
     ),
     destroy=extend_schema(summary="Delete a location that never held stock", responses={204: None}),
 )
-class LocationViewSet(viewsets.GenericViewSet):
+class LocationViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     filterset_class = LocationFilter
     ordering_fields = ("name", "code", "created_at")
     ordering = ("name",)
@@ -688,7 +692,7 @@ class StockLevelFilter(filters.FilterSet):
         responses=io.StockLevelOut,
     ),
 )
-class InventoryViewSet(viewsets.GenericViewSet):
+class InventoryViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     filterset_class = StockLevelFilter
     ordering_fields = ("on_hand", "reserved", "updated_at")
     ordering = ("variant__sku", "location__name")

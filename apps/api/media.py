@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from apps.content import selectors, services
 
 from .serializers import StrictInput
+from .viewsets import ApiViewSetMixin
 
 
 @extend_schema_field(
@@ -81,7 +82,7 @@ class MediaUpdateIn(StrictInput):
     ),
     destroy=extend_schema(summary="Delete a medium and its file", responses={204: None}),
 )
-class MediaViewSet(viewsets.GenericViewSet):
+class MediaViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     parser_classes = (JSONParser, MultiPartParser)
     ordering_fields = ("created_at", "size")
     ordering = ("-created_at",)

@@ -39,6 +39,7 @@ from .serializers import (
     TranslationOut,
     update_keywords,
 )
+from .viewsets import ApiViewSetMixin
 
 NODE_ORDERING = ("created_at", "updated_at", "published_at", "publish_at", "position")
 TRANSITION_ACTIONS = (*NODE_TRANSITIONS.actions, "schedule")
@@ -106,7 +107,7 @@ def node_views(
     )
 
 
-class ContentViewSet(PublishedOnlyForPublishableKeys, viewsets.GenericViewSet):
+class ContentViewSet(ApiViewSetMixin, PublishedOnlyForPublishableKeys, viewsets.GenericViewSet):
     """Nodes: reads, and writes through the services of the endpoint's kind (one call each).
 
     This base writes through ``apps.content.services``; wrapper endpoints

@@ -7,7 +7,8 @@ stream). It changes through ``POST {id}/transitions/{action}/``, one endpoint pe
 ``ORDER_TRANSITIONS`` with the body that action takes, and ``POST {id}/refunds/``; each is
 one call of ``apps.commerce.order_payments`` (a refund paid back by the card's provider, a
 transfer's payment confirmed; no transaction here), with ``expected_version`` when the
-caller gives it (409 when the order moved on).
+caller gives it (409 when the order moved on), or ``If-Match: "v<version>"`` (412 then:
+``conditional.expected_version_precondition``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.commerce import order_payments, selectors
+from apps.commerce.errors import OrderVersionConflict
 from apps.commerce.orders import ORDER_TRANSITIONS
 
 from . import order_serializers as io
+from .conditional import expected_version_precondition
 from .filters import IdFilter, InstantFilter
+from .viewsets import ApiViewSetMixin
 
 
 def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
@@ -89,7 +93,7 @@ def _order_views():
     )
 
 
-class OrderViewSet(viewsets.GenericViewSet):
+class OrderViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     filterset_class = OrderFilter
     ordering_fields = ("placed_at", "number", "total")
     ordering = ("-placed_at",)
@@ -99,6 +103,8 @@ class OrderViewSet(viewsets.GenericViewSet):
         "refunds": "change",
     }
     conflict_actions = tuple(action_permissions)
+    # apps.api.schema: these POSTs take If-Match (as their expected_version).
+    if_match_actions = conflict_actions
 
     def get_queryset(self):
         return selectors.orders()
@@ -126,10 +132,13 @@ class OrderViewSet(viewsets.GenericViewSet):
     def refunds(self, request: Request, pk: str) -> Response:
         order = selectors.order_get(pk)
         data = _validated(io.RefundIn, request.data)
-        order_payments.order_refund_with_payment(
-            order_id=order.pk, amount=data["amount"], reason=data.get("reason", ""),
-            expected_version=data.get("expected_version"), actor=request.user,
-        )  # fmt: skip
+        with expected_version_precondition(
+            request, data.get("expected_version"), OrderVersionConflict
+        ) as expected_version:
+            order_payments.order_refund_with_payment(
+                order_id=order.pk, amount=data["amount"], reason=data.get("reason", ""),
+                expected_version=expected_version, actor=request.user,
+            )  # fmt: skip
         return self._detail(order.pk)
 
 
@@ -137,11 +146,13 @@ def _transition_view(name: str):
     def view(self: OrderViewSet, request: Request, pk: str) -> Response:
         order = selectors.order_get(pk)
         data = _validated(io.TRANSITION_INPUTS[name], request.data)
-        expected_version = data.pop("expected_version", None)
-        order_payments.order_transition_with_payment(
-            order_id=order.pk, action=name, expected_version=expected_version, actor=request.user,
-            **data,
-        )  # fmt: skip
+        with expected_version_precondition(
+            request, data.pop("expected_version", None), OrderVersionConflict
+        ) as expected_version:
+            order_payments.order_transition_with_payment(
+                order_id=order.pk, action=name, expected_version=expected_version,
+                actor=request.user, **data,
+            )  # fmt: skip
         return self._detail(order.pk)
 
     view.__name__ = f"transition_{name}"
@@ -171,7 +182,7 @@ class CustomerFilter(filters.FilterSet):
     ),
     retrieve=extend_schema(summary="Get a customer", responses=io.CustomerOut),
 )
-class CustomerViewSet(viewsets.GenericViewSet):
+class CustomerViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     filterset_class = CustomerFilter
     ordering_fields = ("date_joined", "email", "orders_count")
     ordering = ("-date_joined",)

@@ -6,7 +6,10 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
 
 from apps.core.problems import PROBLEM_CONTENT_TYPE
 
@@ -108,6 +111,16 @@ deprecated since 2026-12-07, sunset 2027-06-30: follow the cursor links instead.
 else per address) and per site; every answer says where the tightest limit stands
 in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds), and
 a request over it is a **429** with `Retry-After`.
+**Retries.** Send `Idempotency-Key: <a new UUID>` with a POST: a retry with the same key
+and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`)
+instead of doing it twice; the same key with another body is a **422**, a retry while the
+first still runs a **409**. Answers of 5xx are not kept: retry them with the same key.
+
+**Concurrent changes.** One object's `GET` answers an `ETag`; send it back as
+`If-None-Match` for a **304** when nothing changed, and as `If-Match` with `PUT`, `PATCH` or
+`DELETE` (and an order's transitions and refunds) to change only what you read: if someone
+else changed it meanwhile, the answer is a **412** and nothing changes. A site may require
+`If-Match` on changes to versioned objects (nodes, products, orders): without it, **428**.
 
 **Errors** are `application/problem+json` (RFC 9457):
 `{"type", "title", "status", "detail", "code"}`. Invalid input is a **400**
@@ -137,8 +150,77 @@ class ProblemSerializer(serializers.Serializer):
         ref_name = "Problem"
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "1 to 255 printable ASCII characters, new for each new request (a UUID). A retry "
+        "with the same key and body within 24 hours gets the first answer again, with "
+        "`Idempotent-Replayed: true`; the same key with another body is a 422, and a retry "
+        "while the first is still running a 409."
+    ),
+    pattern=r"^[\x20-\x7e]{1,255}$",
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag of a copy you hold: 304 without a body when it is still current.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "The ETag of your last read of the resource: the change is made only if it is still "
+        "current (412 otherwise, and nothing changes). Required (428 without it) where the "
+        "site requires it and the resource is versioned."
+    ),
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 304],
+    description='Strong entity tag of this representation (`"v<version>"` where versioned).',
+)
+REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=True,
+    enum=["true"],
+    description="Present on the stored answer replayed for a retry with its Idempotency-Key.",
+)
+
+
+def conditional_view(view) -> bool:
+    """Whether ``view`` answers ETags and honours If-Match (``apps.api.conditional``)."""
+    return isinstance(view, GenericAPIView) and hasattr(view, "retrieve")
+
+
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's schema plus the problem+json answers every operation can give."""
+    """drf-spectacular's schema plus the problem+json answers every operation can give, and
+    the headers of idempotent POSTs and of conditional requests."""
+
+    def _single_resource(self) -> bool:
+        return "{" in self.path and conditional_view(self.view)
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST":
+            parameters += [IDEMPOTENCY_KEY, REPLAYED]
+        if self._single_resource():
+            if self.method == "GET":
+                parameters += [IF_NONE_MATCH, ETAG]
+            elif self.method in {"PUT", "PATCH", "DELETE"} or self._if_match_action():
+                parameters.append(IF_MATCH)
+        return parameters
+
+    def _if_match_action(self) -> bool:
+        """A POST action that takes If-Match too (an order's transitions and refunds)."""
+        return getattr(self.view, "action", None) in getattr(self.view, "if_match_actions", ())
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -163,6 +245,15 @@ class AutoSchema(SpectacularAutoSchema):
         if getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
             errors["409"] = "The change is not possible in the current status."
         errors["429"] = "Over a rate limit; retry after Retry-After seconds."
+        if self.method == "POST":
+            errors["400"] = errors.get("400", "Invalid input (or Idempotency-Key); see errors.")
+            errors.setdefault("409", "A request with this Idempotency-Key is still running.")
+            errors["422"] = "This Idempotency-Key was used with another body."
+        if self._single_resource() and (
+            self.method in {"PUT", "PATCH", "DELETE"} or self._if_match_action()
+        ):
+            errors["412"] = "If-Match names a version that is no longer current; nothing changed."
+            errors["428"] = "This site requires If-Match on changes to this resource."
         if unsafe:
             errors["503"] = "The platform is catching up; retry after Retry-After seconds."
         if has_input and getattr(self.view, "max_body_bytes", None):
@@ -178,6 +269,11 @@ class AutoSchema(SpectacularAutoSchema):
                 )
                 response["description"] = description
                 responses[code] = response
+        if self.method == "GET" and self._single_resource():
+            responses["304"] = {
+                "description": "Not modified: If-None-Match names the current ETag.",
+                "headers": self._get_response_headers_for_code("304"),
+            }
         return responses
 
 

@@ -22,6 +22,7 @@ from .serializers import (
     TagOut,
     names_in,
 )
+from .viewsets import ApiViewSetMixin
 
 
 class CategoryOut(serializers.Serializer):
@@ -83,7 +84,7 @@ class CategoryFilter(filters.FilterSet):
         summary="Delete a category (without subcategories)", responses={204: None}
     ),
 )
-class CategoryViewSet(viewsets.GenericViewSet):
+class CategoryViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     filterset_class = CategoryFilter
     ordering_fields = ("position", "name", "slug")
     ordering = ("position", "name")
@@ -166,7 +167,7 @@ class TagUpdateIn(StrictInput):
     partial_update=extend_schema(summary="Change a tag", request=TagUpdateIn, responses=TagOut),
     destroy=extend_schema(summary="Delete a tag", responses={204: None}),
 )
-class TagViewSet(viewsets.GenericViewSet):
+class TagViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     ordering_fields = ("name", "slug")
     ordering = ("name",)
 

@@ -140,6 +140,7 @@ class TenantAdmin(ServiceAdmin):
             "enabled_locales",
             "api_rate_per_client",
             "api_rate_per_tenant",
+            "require_if_match",
             "created_at",
             "updated_at",
         ]
@@ -173,6 +174,7 @@ class TenantAdmin(ServiceAdmin):
                 enabled_locales=data.get("enabled_locales") or [],
                 api_rate_per_client=data.get("api_rate_per_client"),
                 api_rate_per_tenant=data.get("api_rate_per_tenant"),
+                require_if_match=data.get("require_if_match", False),
             )
             services.tenant_set_status(slug=obj.slug, status=data["status"])
         else:

@@ -61,6 +61,13 @@ class Tenant(TenantMixin):
         ),
         verbose_name=gettext_lazy("API requests per minute for the tenant"),
     )
+    require_if_match = models.BooleanField(
+        default=False,
+        help_text=gettext_lazy(
+            "API writes to versioned resources must send If-Match (428 without it)."
+        ),
+        verbose_name=gettext_lazy("require If-Match"),
+    )
     version = models.PositiveIntegerField(
         default=1,
         help_text=gettext_lazy("Bumped by every change; events carry it."),

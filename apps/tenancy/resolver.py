@@ -54,6 +54,7 @@ TENANT_FIELDS = (
     "enabled_locales",
     "api_rate_per_client",
     "api_rate_per_tenant",
+    "require_if_match",
     "version",
     "created_at",
     "updated_at",

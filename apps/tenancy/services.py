@@ -262,6 +262,7 @@ def tenant_update(
     enabled_locales: list[str] | None = None,
     api_rate_per_client: int | _Keep | None = KEEP,
     api_rate_per_tenant: int | _Keep | None = KEEP,
+    require_if_match: bool | None = None,
 ) -> Tenant:
     """Change what is given of a tenant. The API rate limits (requests per minute; None for
     the platform's settings, 0 for none) are left alone unless given, since None clears them."""
@@ -271,6 +272,8 @@ def tenant_update(
             tenant.api_rate_per_client = _clean_api_rate("api_rate_per_client", api_rate_per_client)
         if not isinstance(api_rate_per_tenant, _Keep):
             tenant.api_rate_per_tenant = _clean_api_rate("api_rate_per_tenant", api_rate_per_tenant)
+        if require_if_match is not None:
+            tenant.require_if_match = bool(require_if_match)
         if name is not None:
             name = name.strip()
             if not name or len(name) > 200:
@@ -284,7 +287,7 @@ def tenant_update(
         tenant.save(
             update_fields=[
                 "name", "default_locale", "enabled_locales", "api_rate_per_client",
-                "api_rate_per_tenant", "version", "updated_at",
+                "api_rate_per_tenant", "require_if_match", "version", "updated_at",
             ]
         )  # fmt: skip
         publish(

@@ -71,6 +71,8 @@ TENANT_APPS = [
     "apps.pages",
     "apps.index",
     "apps.storefront",
+    # Its one table: the stored answers of idempotent POSTs (apps.api.idempotency).
+    "apps.api",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -327,6 +329,10 @@ CELERY_BEAT_SCHEDULE = {
     "content-publish-due": {"task": "content.publish_due", "schedule": 60.0},
     "commerce-expire-reservations": {"task": "commerce.expire_reservations", "schedule": 60.0},
     "commerce-prune-stale-carts": {"task": "commerce.prune_stale_carts", "schedule": 3600.0},
+    "api-prune-idempotent-responses": {
+        "task": "api.prune_idempotent_responses",
+        "schedule": 3600.0,
+    },
 }
 
 # The event backbone (apps.events).

@@ -60,3 +60,22 @@ def test_saving_a_tenant_keeps_its_locales_and_changes_them_when_asked(operator_
     assert _change(operator_client, acme, enabled_locales=["en"]).status_code == 302
     acme.refresh_from_db()
     assert acme.enabled_locales == ["en"]
+
+
+def test_an_operator_requires_if_match_for_a_tenant(operator_client, globex):
+    """The strict mode of the API is set on the tenant's page, through ``tenant_update``."""
+    page = operator_client.get(f"{TENANTS}{globex.pk}/change/")
+    assert 'name="require_if_match"' in page.content.decode()
+    version = globex.version
+    response = operator_client.post(
+        f"{TENANTS}{globex.pk}/change/",
+        {
+            "name": globex.name, "status": globex.status,
+            "default_locale": globex.default_locale, "require_if_match": "on",
+            "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, re.findall(r"errorlist.{0,300}", response.content.decode())
+    globex.refresh_from_db()
+    assert globex.require_if_match
+    assert globex.version == version + 1  # written by the service, which bumps the version
