@@ -96,7 +96,10 @@ class Address(models.Model):
 
 # -- api keys --------------------------------------------------------------------------------
 
-API_KEY_SCOPES = ("content:read", "content:write", "commerce:read", "commerce:write")
+API_KEY_SCOPES = (
+    "content:read", "content:write", "commerce:read", "commerce:write", "webhooks:read",
+    "webhooks:write",
+)  # fmt: skip
 API_KEY_NAME_MAX = 100
 # What a key starts with, by kind; the random part follows (43 characters of URL-safe base64).
 API_KEY_PREFIXES = ("sk_live_", "pk_live_")
