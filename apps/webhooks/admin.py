@@ -14,10 +14,11 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from . import selectors, services
 from .errors import EndpointInvalid, UnsafeUrl
-from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .models import URL_MAX, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(label=gettext_lazy("URL"), max_length=URL_MAX, assume_scheme="https")
     event_types = forms.CharField(
         label=gettext_lazy("Event types"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -39,12 +40,13 @@ class EndpointForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        types = [line.strip() for line in data["event_types"].replace(",", "\n").splitlines()]
+        lines = data["event_types"].replace(",", "\n").splitlines()
+        data["event_types"] = [line.strip() for line in lines if line.strip()]
         try:
             data.update(
                 services.endpoint_clean(
                     url=data.get("url"),
-                    event_types=[item for item in types if item],
+                    event_types=data["event_types"],
                     description=data.get("description"),
                 )
             )
