@@ -41,6 +41,7 @@ class Receiver:
     hold: bool = False
     hold_seconds: float = 10.0
     received: list[Received] = field(default_factory=list)
+    answered: int = 0  # requests answered so far (a held one is not, until it ends)
     arrived: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     server: ThreadingHTTPServer | None = None
@@ -69,6 +70,7 @@ def _handler_for(receiver: Receiver):
             self.send_header("Content-Length", str(len(receiver.body)))
             self.end_headers()
             self.wfile.write(receiver.body)
+            receiver.answered += 1
 
         def log_message(self, *args):
             pass
