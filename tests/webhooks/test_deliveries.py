@@ -400,3 +400,47 @@ def test_staff_without_the_permission_do_not_see_webhooks(django_user_model):
     assert client.get("/admin/webhooks/webhookendpoint/").status_code == 403
     with schema_context("acme"):
         user.delete()
+
+
+def test_redirects_are_not_followed(receiver):
+    receiver.answers = [302]
+    endpoint_in("acme", receiver.url)
+    publish_widget("acme")
+    relay()
+    (delivery,) = deliveries()
+    assert attempt(delivery).status_code == 302
+    assert len(receiver.received) == 1  # the Location was not asked for
+    assert reload(delivery).status == "pending"
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_a_recorded_failure(receivers, settings):
+    settings.WEBHOOKS = {**settings.WEBHOOKS, "READ_TIMEOUT_SECONDS": 0.3}
+    silent = receivers(hold=True, hold_seconds=10)
+    endpoint_in("acme", silent.url)
+    publish_widget("acme")
+    relay()
+    (delivery,) = deliveries()
+    outcome = attempt(delivery)
+    silent.release.set()
+    assert outcome.status_code is None and "timed out" in outcome.error.lower()
+    with schema_context("acme"):
+        (logged,) = selectors.attempts(delivery.pk)
+    assert logged.status_code is None and "timed out" in logged.error.lower()
+    assert reload(delivery).status == "pending"
+
+
+def test_an_endpoint_failing_for_a_day_is_disabled(receiver, settings, mailoutbox):
+    receiver.answers = [500]
+    endpoint, _ = endpoint_in("acme", receiver.url)
+    with schema_context("acme"):
+        type(endpoint).objects.filter(pk=endpoint.pk).update(
+            consecutive_failures=2, failing_since=timezone.now() - timedelta(hours=25)
+        )
+    publish_widget("acme")
+    relay()
+    (delivery,) = deliveries()
+    attempt(delivery)
+    with schema_context("acme"):
+        endpoint.refresh_from_db()
+    assert not endpoint.is_active and "25 hours" in endpoint.disabled_reason
+    assert len(mailoutbox) == 1
