@@ -78,6 +78,8 @@ def _with_secret(endpoint, secret: str) -> dict:
     destroy=extend_schema(summary="Delete a webhook endpoint", responses={204: None}),
     rotate_secret=extend_schema(
         summary="Replace the endpoint's signing secret (the answer shows it once)",
+        description="The previous secret signs as well (a second signature) for a day, so the "
+        "receiver can switch without missing a delivery.",
         request=None, responses=EndpointWithSecretOut,
     ),
 )  # fmt: skip

@@ -21,13 +21,17 @@ class WebhookEndpoint(models.Model):
     """Where a tenant wants its events, and the secret they are signed with.
 
     ``secret`` (``whsec_<base64>``) is kept as it is: signing needs it, so it cannot be
-    hashed; it is shown to people once, when it is made or rotated. ``event_types`` are
+    hashed; it is shown to people once, when it is made or rotated. After a rotation the
+    previous secret signs as well until ``previous_secret_until`` (one signature each). ``event_types`` are
     patterns: an exact type, ``*`` or a prefix such as ``commerce.*``. An endpoint that
     kept failing, or that answered 410 Gone, is inactive with ``disabled_reason`` saying why.
     """
 
     url = models.URLField(gettext_lazy("URL"), max_length=URL_MAX)
     secret = models.CharField(gettext_lazy("secret"), max_length=100)
+    # After a rotation the old secret signs too, for a while, so receivers can switch over.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     event_types = ArrayField(
         models.CharField(max_length=EVENT_TYPE_MAX),
         default=list,

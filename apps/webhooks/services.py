@@ -197,13 +197,28 @@ def endpoint_delete(*, endpoint_id: int) -> None:
 
 
 def endpoint_rotate_secret(*, endpoint_id: int) -> tuple[WebhookEndpoint, str]:
-    """A new secret for the endpoint (the old one stops signing at once); shown once."""
+    """A new secret for the endpoint, shown once. The old one signs as well for
+    ``WEBHOOKS["ROTATION_OVERLAP_SECONDS"]``, so the receiver can switch without losing
+    a delivery."""
     secret = signing.secret_new()
+    overlap = timedelta(seconds=settings.WEBHOOKS["ROTATION_OVERLAP_SECONDS"])
     with transaction.atomic():
         endpoint = _locked(endpoint_id)
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_until = timezone.now() + overlap
         endpoint.secret = secret
-        endpoint.save(update_fields=["secret", "updated_at"])
+        endpoint.save(
+            update_fields=["secret", "previous_secret", "previous_secret_until", "updated_at"]
+        )
     return endpoint, secret
+
+
+def _signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
+    secrets = [endpoint.secret]
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until is not None and until > now:
+        secrets.append(endpoint.previous_secret)
+    return secrets
 
 
 def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
@@ -313,6 +328,20 @@ def _enqueue(slug: str, delivery_ids: list[int], countdown: float = 0) -> None:
         )  # fmt: skip
 
 
+def deliveries_prune(*, older_than_days: int | None = None) -> int:
+    """Delete finished deliveries (and their attempts) made more than the retention ago;
+    how many deliveries went. Pending ones stay: they are still being tried."""
+    days = settings.WEBHOOKS["RETENTION_DAYS"] if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    with transaction.atomic():
+        old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
+            status=DeliveryStatus.PENDING
+        )
+        WebhookAttempt.objects.filter(delivery__in=old).delete()
+        deleted, _ = old.delete()
+    return deleted
+
+
 def delivery_redeliver(*, delivery_id: int) -> WebhookDelivery:
     """Send a past delivery again (a new attempt, the same ``webhook-id``), with fresh retries."""
     with transaction.atomic():
@@ -380,8 +409,9 @@ def delivery_attempt(*, delivery_id: int) -> sender.Outcome | None:
             body = _body(delivery)
             timestamp = int(started.timestamp())
             headers = signing.headers(
-                endpoint.secret, message_id=delivery.message_id, timestamp=timestamp, body=body
-            )
+                _signing_secrets(endpoint, started), message_id=delivery.message_id,
+                timestamp=timestamp, body=body,
+            )  # fmt: skip
             outcome = sender.post(target, body=body, headers=headers)
     _record(delivery.pk, delivery.attempts, started, outcome)
     return outcome

@@ -26,11 +26,15 @@ def signature(secret: str, *, message_id: str, timestamp: int, body: bytes) -> s
     return "v1," + base64.b64encode(digest).decode()
 
 
-def headers(secret: str, *, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(secrets: list[str], *, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three headers; one signature per secret (the current one and, for a while after
+    a rotation, the previous one), space-separated as the standard says."""
+    signatures = (
+        signature(secret, message_id=message_id, timestamp=timestamp, body=body)
+        for secret in secrets
+    )
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature(
-            secret, message_id=message_id, timestamp=timestamp, body=body
-        ),
+        "webhook-signature": " ".join(signatures),
     }

@@ -42,3 +42,12 @@ def sweep() -> int:
     return for_each_active_tenant(
         enqueue_due, logger=logger, done="webhook sweep: %s due deliveries of %s"
     )
+
+
+@shared_task(name="webhooks.prune", ignore_result=True)
+def prune() -> int:
+    """Beat, hourly: finished deliveries past ``WEBHOOKS["RETENTION_DAYS"]`` go, per tenant."""
+    return for_each_active_tenant(
+        lambda: services.deliveries_prune(), logger=logger,
+        done="pruned %s webhook deliveries of %s",
+    )  # fmt: skip

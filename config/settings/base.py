@@ -311,6 +311,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.sweep",
         "schedule": float(env("WEBHOOKS_SWEEP_SECONDS", "30")),
     },
+    "webhooks-prune": {"task": "webhooks.prune", "schedule": 3600.0},
     "events-sweep": {"task": "events.sweep", "schedule": float(env("EVENTS_SWEEP_SECONDS", "5"))},
     "events-prune": {"task": "events.prune", "schedule": 3600.0},
     "content-publish-due": {"task": "content.publish_due", "schedule": 60.0},
@@ -353,6 +354,10 @@ WEBHOOKS = {
     # Retries due within this are sent by a countdown task; later ones by the sweep.
     "COUNTDOWN_MAX_SECONDS": 600,
     "SWEEP_GRACE_SECONDS": float(env("WEBHOOKS_SWEEP_GRACE_SECONDS", "30")),
+    # After a secret's rotation the old one signs too for this long.
+    "ROTATION_OVERLAP_SECONDS": float(env("WEBHOOKS_ROTATION_OVERLAP_SECONDS", str(24 * 3600))),
+    # Deliveries (and their attempts) are kept this long, then pruned.
+    "RETENTION_DAYS": int(env("WEBHOOKS_RETENTION_DAYS", "30")),
     # The breaker: this many failed attempts in a row, or failures only for this long.
     "BREAKER_FAILURES": int(env("WEBHOOKS_BREAKER_FAILURES", "20")),
     "BREAKER_FAILING_SECONDS": float(env("WEBHOOKS_BREAKER_FAILING_SECONDS", str(24 * 3600))),

@@ -444,3 +444,48 @@ def test_an_endpoint_failing_for_a_day_is_disabled(receiver, settings, mailoutbo
         endpoint.refresh_from_db()
     assert not endpoint.is_active and "25 hours" in endpoint.disabled_reason
     assert len(mailoutbox) == 1
+
+
+def test_after_a_rotation_both_secrets_sign_for_a_while(receiver, settings):
+    endpoint, old_secret = endpoint_in("acme", receiver.url)
+    with schema_context("acme"):
+        _, new_secret = services.endpoint_rotate_secret(endpoint_id=endpoint.pk)
+    publish_widget("acme", "during the overlap")
+    relay()
+    (delivery,) = deliveries()
+    attempt(delivery)
+    (request,) = receiver.received
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    Webhook(new_secret).verify(request.body, request.headers)
+    Webhook(old_secret).verify(request.body, request.headers)  # a receiver not yet switched
+
+    with schema_context("acme"):
+        type(endpoint).objects.filter(pk=endpoint.pk).update(
+            previous_secret_until=timezone.now() - timedelta(seconds=1)
+        )
+        services.delivery_redeliver(delivery_id=delivery.pk)
+    attempt(delivery)
+    later = receiver.received[-1]
+    Webhook(new_secret).verify(later.body, later.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old_secret).verify(later.body, later.headers)
+
+
+def test_finished_deliveries_past_the_retention_are_pruned(receiver):
+    from apps.webhooks import tasks
+
+    receiver.answers = [200, 500]
+    endpoint_in("acme", receiver.url)
+    publish_widget("acme", "delivered")
+    publish_widget("acme", "pending")
+    relay()
+    done, pending = deliveries()
+    attempt(done)
+    attempt(pending)
+    with schema_context("acme"):
+        type(done).objects.update(created_at=timezone.now() - timedelta(days=31))
+    assert tasks.prune.run() == 1
+    assert [d.pk for d in deliveries()] == [pending.pk]
+    with schema_context("acme"):
+        assert not selectors.attempts(done.pk).exists()
+        assert selectors.attempts(pending.pk).count() == 1
