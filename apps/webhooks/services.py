@@ -275,28 +275,40 @@ INSERT INTO {WebhookDelivery._meta.db_table}
     (endpoint_id, event_id, event_type, payload, status, attempts, attempts_before_redelivery,
      next_attempt_at, last_error, created_at)
 SELECT e.id, %(event_id)s, %(event_type)s, %(payload)s::jsonb, 'pending', 0, 0, now(), '', now()
-FROM {WebhookEndpoint._meta.db_table} e
-WHERE e.is_active AND e.event_types && %(patterns)s::varchar[]
+FROM unnest(%(endpoint_ids)s::bigint[]) AS e(id)
 ORDER BY e.id
 ON CONFLICT (endpoint_id, event_id) DO NOTHING
 RETURNING id
 """  # noqa: S608 (constant table names)
 
+ACTIVE_ENDPOINTS_SQL = f"""
+SELECT id, event_types FROM {WebhookEndpoint._meta.db_table} WHERE is_active
+"""  # noqa: S608 (a constant table name)
+
 
 def deliveries_create_for_event(event: StoredEvent) -> list[int]:
     """One pending delivery per active endpoint that wants ``event``, sent after the commit.
 
-    One statement, whether the tenant has endpoints or not. Runs in the caller's
-    transaction (the relay's, with its ledger row).
+    Runs in the caller's transaction (the relay's, with its ledger row). A tenant without
+    active endpoints pays one small indexed read; the envelope is built and written only
+    for endpoints that want the event.
     """
     with connection.cursor() as cursor:
+        cursor.execute(ACTIVE_ENDPOINTS_SQL)
+        active = cursor.fetchall()
+        if not active:
+            return []
+        patterns = set(patterns_for(event.event_type))
+        wanted = [pk for pk, types in active if patterns.intersection(types)]
+        if not wanted:
+            return []
         cursor.execute(
             CREATE_DELIVERIES_SQL,
             {
                 "event_id": event.event_id,
                 "event_type": event.event_type,
                 "payload": json.dumps(envelope(event)),
-                "patterns": patterns_for(event.event_type),
+                "endpoint_ids": wanted,
             },
         )
         created = [row[0] for row in cursor.fetchall()]
