@@ -425,16 +425,22 @@ def delivery_attempt(*, delivery_id: int) -> sender.Outcome | None:
                 timestamp=timestamp, body=body,
             )  # fmt: skip
             outcome = sender.post(target, body=body, headers=headers)
-    _record(delivery.pk, delivery.attempts, started, outcome)
+    _record(delivery, started, outcome)
     return outcome
 
 
-def _record(delivery_id: int, number: int, started, outcome: sender.Outcome) -> None:
+def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:
     config = settings.WEBHOOKS
+    delivery_id, number = claimed.pk, claimed.attempts
     retry_in: float | None = None
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+        # The endpoint first, then the delivery: the order every writer of both takes.
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update().filter(pk=claimed.endpoint_id).first()
+        )
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if endpoint is None or delivery is None:
+            return  # deleted while the request ran: nothing left to record
         WebhookAttempt.objects.create(
             delivery=delivery, number=number, started_at=started,
             status_code=outcome.status_code, latency_ms=outcome.latency_ms,
