@@ -504,3 +504,28 @@ def test_finished_deliveries_past_the_retention_are_pruned(receiver):
     with schema_context("acme"):
         assert not selectors.attempts(done.pk).exists()
         assert selectors.attempts(pending.pk).count() == 1
+
+
+def test_admins_change_an_endpoint_and_rotate_its_secret(receiver):
+    endpoint, secret = endpoint_in("acme", receiver.url, description="Old name")
+    admin = as_tenant_admin(tenant_client("acme"))
+    response = admin.post(
+        f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
+        {"description": "New name", "url": receiver.url, "event_types": "testing.*, *"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    with schema_context("acme"):
+        endpoint.refresh_from_db()
+    assert (endpoint.description, endpoint.event_types, endpoint.is_active) == (
+        "New name", ["testing.*", "*"], False,
+    )  # fmt: skip
+
+    rotated = admin.post(
+        "/admin/webhooks/webhookendpoint/",
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk]},
+    )
+    assert rotated.status_code == 200 and "no-store" in rotated["Cache-Control"]
+    with schema_context("acme"):
+        endpoint.refresh_from_db()
+    assert endpoint.secret != secret and endpoint.secret in rotated.content.decode()
+    assert endpoint.previous_secret == secret
