@@ -88,16 +88,18 @@ class EndpointAdmin(admin.ModelAdmin):
         return fields if obj is None else (*fields, *self.readonly_fields)
 
     def changelist_view(self, request, extra_context=None):
-        disabled = [e for e in selectors.endpoints().filter(is_active=False) if e.disabled_reason]
-        for endpoint in disabled:
-            messages.warning(request, _disabled_message(endpoint))
+        if request.method == "GET":  # not again on an action's POST (it redirects here)
+            disabled = selectors.endpoints().filter(is_active=False).exclude(disabled_reason="")
+            for endpoint in disabled:
+                messages.warning(request, _disabled_message(endpoint))
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         endpoint = (
             selectors.endpoints().filter(pk=object_id).first() if object_id.isdigit() else None
         )
-        if endpoint is not None and not endpoint.is_active and endpoint.disabled_reason:
+        disabled = endpoint is not None and not endpoint.is_active and endpoint.disabled_reason
+        if disabled and request.method == "GET":
             messages.warning(request, _disabled_message(endpoint))
         return super().change_view(request, object_id, form_url, extra_context)
 
