@@ -39,6 +39,7 @@ def _pool(target: Target) -> urllib3.HTTPConnectionPool:
         return urllib3.HTTPSConnectionPool(
             target.address, target.port, timeout=timeout, retries=False, maxsize=1,
             server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
+            ca_certs=settings.WEBHOOKS["CA_BUNDLE"] or None,
         )  # fmt: skip
     return urllib3.HTTPConnectionPool(
         target.address, target.port, timeout=timeout, retries=False, maxsize=1

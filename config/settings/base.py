@@ -346,6 +346,9 @@ WEBHOOKS = {
     "CONNECT_TIMEOUT_SECONDS": float(env("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", "3")),
     "READ_TIMEOUT_SECONDS": float(env("WEBHOOKS_READ_TIMEOUT_SECONDS", "10")),
     "USER_AGENT": env("WEBHOOKS_USER_AGENT", "PlatformWebhooks/1.0"),
+    # Certificates of the authorities receivers' certificates must chain to (a file); empty:
+    # the system's.
+    "CA_BUNDLE": env("WEBHOOKS_CA_BUNDLE"),
     # Delays before the 2nd, 3rd, ... attempt; after the last one the delivery has failed.
     "RETRY_SCHEDULE_SECONDS": (5, 30, 120, 600, 3600, 3 * 3600, 6 * 3600, 12 * 3600),
     "RETRY_JITTER": 0.2,

@@ -4,6 +4,8 @@ endpoints and events, and a clean slate afterwards."""
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,9 +84,13 @@ def _handler_for(receiver: Receiver):
 def receivers() -> Iterator:
     started: list[Receiver] = []
 
-    def start(**options) -> Receiver:
+    def start(*, tls: tuple[str, str] | None = None, **options) -> Receiver:
         receiver = Receiver(**options)
         receiver.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(receiver))
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
         receiver.server.daemon_threads = True
         threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
         started.append(receiver)
@@ -95,6 +101,18 @@ def receivers() -> Iterator:
         receiver.release.set()
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+def certificate(directory, name: str) -> tuple[str, str]:
+    """A self-signed certificate for ``name`` (its own authority): (cert file, key file)."""
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)
 
 
 @pytest.fixture

@@ -529,3 +529,42 @@ def test_admins_change_an_endpoint_and_rotate_its_secret(receiver):
         endpoint.refresh_from_db()
     assert endpoint.secret != secret and endpoint.secret in rotated.content.decode()
     assert endpoint.previous_secret == secret
+
+
+def test_https_speaks_tls_to_the_name_at_the_checked_address(
+    receivers, monkeypatch, settings, tmp_path
+):
+    """The connection goes to the address that was checked; TLS names the URL's host (SNI)
+    and checks the certificate against it, so only the real receiver is spoken to."""
+    from apps.webhooks import addresses
+
+    from .conftest import certificate
+
+    cert, key = certificate(tmp_path, "hooks.partner.test")
+    secure = receivers(tls=(cert, key))
+    monkeypatch.setattr(addresses, "resolve", lambda host, port: ["127.0.0.1"])
+    settings.WEBHOOKS = {**settings.WEBHOOKS, "CA_BUNDLE": cert}
+    settings.WEBHOOKS_ALLOW_HTTP = False
+    _, secret = endpoint_in("acme", f"https://hooks.partner.test:{secure.port}/in")
+    publish_widget("acme")
+    relay()
+    (delivery,) = deliveries()
+
+    assert attempt(delivery).status_code == 200
+    (request,) = secure.received
+    assert request.headers["Host"] == f"hooks.partner.test:{secure.port}"
+    Webhook(secret).verify(request.body, request.headers)
+
+    # A certificate for another name (a receiver that is not the one registered): refused.
+    other_cert, other_key = certificate(tmp_path, "someone.else.test")
+    impostor = receivers(tls=(other_cert, other_key))
+    settings.WEBHOOKS = {**settings.WEBHOOKS, "CA_BUNDLE": other_cert}
+    with schema_context("acme"):
+        services.endpoint_update(
+            endpoint_id=delivery.endpoint_id, url=f"https://hooks.partner.test:{impostor.port}/in"
+        )
+        services.delivery_redeliver(delivery_id=delivery.pk)
+    outcome = attempt(delivery)
+    assert outcome.status_code is None and outcome.error.startswith("SSLError")
+    assert "doesn't match" in outcome.error
+    assert impostor.received == []
