@@ -15,6 +15,7 @@ SCOPE_MODULES = {
     "blog": "content",
     "pages": "content",
     "commerce": "commerce",
+    "webhooks": "webhooks",
 }
 # What a publishable key may read (GET/HEAD only): the catalogue and the content, of which
 # it sees only what the public sees (``PublishedOnlyForPublishableKeys``). The media library

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import carts, commerce, feed, media, nodes, orders, pages, posts, taxonomy, views
+from . import carts, commerce, feed, media, nodes, orders, pages, posts, taxonomy, views, webhooks
 
 app_name = "api"
 
@@ -33,6 +33,8 @@ router.register(
 router.register("commerce/orders", orders.OrderViewSet, basename="commerce-order")
 router.register("commerce/customers", orders.CustomerViewSet, basename="commerce-customer")
 router.register("commerce/carts", carts.CartViewSet, basename="commerce-cart")
+router.register("webhooks/endpoints", webhooks.EndpointViewSet, basename="webhook-endpoint")
+router.register("webhooks/deliveries", webhooks.DeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -34,12 +34,19 @@ class ErrorPolicy:
     base_delay: float = 1.0
     max_delay: float = 300.0
     jitter: float = 0.25  # +/- this fraction of the delay
+    # Fixed delays before attempts 2, 3, ... (webhooks: 5 s, 30 s, 2 min, ...) instead of
+    # doubling ``base_delay``; the last one repeats.
+    schedule: tuple[float, ...] = ()
     permanent: tuple[type[BaseException], ...] = (PermanentError,)
     ignored: tuple[type[BaseException], ...] = ()
 
     def backoff(self, attempt: int) -> float:
-        """Delay before attempt ``attempt + 1``: base * 2^(attempt-1), capped, with jitter."""
-        delay = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        """Delay before attempt ``attempt + 1``: base * 2^(attempt-1), capped, or the
+        ``schedule``'s delay; with jitter."""
+        if self.schedule:
+            delay = self.schedule[min(max(0, attempt - 1), len(self.schedule) - 1)]
+        else:
+            delay = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
         spread = delay * self.jitter
         return max(0.0, delay + random.uniform(-spread, spread))
 

@@ -108,3 +108,10 @@ def api_key_for(secret: str) -> ApiKey | None:
 def api_keys() -> QuerySet[ApiKey]:
     """Every key of the tenant, the newest first, with its owner."""
     return ApiKey.objects.select_related("owner").order_by("-created_at", "-pk")
+
+
+def administrator_emails() -> list[str]:
+    """The email addresses of the tenant's administrators (active staff superusers), for
+    messages about the tenant's own set-up (a webhook endpoint disabled, ...)."""
+    users = get_user_model().objects.filter(is_active=True, is_staff=True, is_superuser=True)
+    return list(users.exclude(email="").order_by("pk").values_list("email", flat=True))

@@ -67,6 +67,7 @@ TENANT_APPS = [
     "apps.people",
     "apps.content",
     "apps.commerce",
+    "apps.webhooks",
     "apps.blog",
     "apps.pages",
     "apps.index",
@@ -323,7 +324,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Webhook requests wait on other people's servers: their own queue and worker process
+# (Procfile's webhook-worker), so a slow receiver never holds the relay.
+CELERY_TASK_ROUTES = {"webhooks.deliver": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULE = {
+    "webhooks-sweep": {
+        "task": "webhooks.sweep",
+        "schedule": float(env("WEBHOOKS_SWEEP_SECONDS", "30")),
+    },
+    "webhooks-prune": {"task": "webhooks.prune", "schedule": 3600.0},
     "events-sweep": {"task": "events.sweep", "schedule": float(env("EVENTS_SWEEP_SECONDS", "5"))},
     "events-prune": {"task": "events.prune", "schedule": 3600.0},
     "content-publish-due": {"task": "content.publish_due", "schedule": 60.0},
@@ -357,6 +366,35 @@ EVENTS = {
         "/account/logout/",
     ),
 }
+# Webhooks (apps.webhooks): Standard Webhooks signatures, retried for about a day.
+WEBHOOKS = {
+    "CONNECT_TIMEOUT_SECONDS": float(env("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", "3")),
+    "READ_TIMEOUT_SECONDS": float(env("WEBHOOKS_READ_TIMEOUT_SECONDS", "10")),
+    "USER_AGENT": env("WEBHOOKS_USER_AGENT", "PlatformWebhooks/1.0"),
+    # Certificates of the authorities receivers' certificates must chain to (a file); empty:
+    # the system's.
+    "CA_BUNDLE": env("WEBHOOKS_CA_BUNDLE"),
+    # Delays before the 2nd, 3rd, ... attempt; after the last one the delivery has failed.
+    "RETRY_SCHEDULE_SECONDS": (5, 30, 120, 600, 3600, 3 * 3600, 6 * 3600, 12 * 3600),
+    "RETRY_JITTER": 0.2,
+    # A sender holds a delivery this long; past it, the delivery is due again.
+    "LEASE_SECONDS": float(env("WEBHOOKS_LEASE_SECONDS", "60")),
+    # Retries due within this are sent by a countdown task; later ones by the sweep.
+    "COUNTDOWN_MAX_SECONDS": 600,
+    "SWEEP_GRACE_SECONDS": float(env("WEBHOOKS_SWEEP_GRACE_SECONDS", "30")),
+    # After a secret's rotation the old one signs too for this long.
+    "ROTATION_OVERLAP_SECONDS": float(env("WEBHOOKS_ROTATION_OVERLAP_SECONDS", str(24 * 3600))),
+    # Deliveries (and their attempts) are kept this long, then pruned.
+    "RETENTION_DAYS": int(env("WEBHOOKS_RETENTION_DAYS", "30")),
+    # The breaker: this many failed attempts in a row, or failures only for this long.
+    "BREAKER_FAILURES": int(env("WEBHOOKS_BREAKER_FAILURES", "20")),
+    "BREAKER_FAILING_SECONDS": float(env("WEBHOOKS_BREAKER_FAILING_SECONDS", str(24 * 3600))),
+}
+# SSRF protection: webhooks go to https URLs of public addresses, unless the operator
+# allows plain http or private addresses (development, tests, a private installation).
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
+
 # /metrics (public domain only) asks for "Authorization: Bearer <token>" when set.
 METRICS_TOKEN = env("METRICS_TOKEN")
 

@@ -11,3 +11,6 @@ WHITENOISE_AUTOREFRESH = DEBUG
 STATIC_ROOT = None
 # Emails are printed, not sent.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Webhooks to a receiver on this machine (http://127.0.0.1:...) work in development.
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", True)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", True)

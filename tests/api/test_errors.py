@@ -202,7 +202,7 @@ def test_the_api_root_lists_the_resources(acme_api):
             "products", "images", "options", "variants", "inventory", "locations", "collections",
             "categories", "orders", "customers", "carts",
         )
-    }  # fmt: skip
+    } | {"webhooks/endpoints", "webhooks/deliveries"}  # fmt: skip
 
 
 def test_actions_on_a_missing_node_are_404(acme_api):

@@ -67,8 +67,9 @@ class Workers:
         return env
 
     def start(
-        self, *, concurrency: int = 1, beat: bool = False, **extra_env: str
-    ) -> subprocess.Popen:
+        self, *, concurrency: int = 1, beat: bool = False, queues: str | None = None,
+        **extra_env: str,
+    ) -> subprocess.Popen:  # fmt: skip
         name = f"w{len(self.procs)}"
         log = self.tmp_path / f"{name}.log"
         command = [
@@ -76,6 +77,8 @@ class Workers:
             "--concurrency", str(concurrency), "--pool", "prefork", "-n", f"{name}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
+        if queues:
+            command += ["-Q", queues]
         if beat:
             command += ["--beat", "--schedule", str(self.tmp_path / f"{name}-beat")]
         proc = subprocess.Popen(

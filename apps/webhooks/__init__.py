@@ -1,0 +1,1 @@
+"""Signed webhooks: each tenant's endpoints get its events, produced from the outbox."""

@@ -1,0 +1,499 @@
+"""Every write of the webhooks: endpoints, the deliveries the outbox makes, the attempts.
+
+Deliveries are made by the outbox subscriber (``handlers``) in the relay's tenant
+transaction, with the relay's ledger row: none is lost in a crash, none is made for a
+write that rolled back, and a replayed event makes none twice (one row per endpoint and
+event). No HTTP request is ever made inside a transaction: ``delivery_attempt`` takes a
+due delivery in one short transaction, sends outside any, and records the outcome in
+another. A receiver that keeps failing trips the endpoint's breaker: the endpoint is
+disabled and the tenant's administrators are told.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from apps.core.breakers import REDIS, guarded
+from apps.core.error_policy import Action, ErrorPolicy
+from apps.events.envelope import StoredEvent
+from apps.events.schema import known_event_types
+from apps.people.selectors import administrator_emails
+
+from . import addresses, sender, signing
+from .errors import DeliveryNotFound, EndpointInvalid, EndpointNotFound, UnsafeUrl
+from .models import (
+    DESCRIPTION_MAX,
+    EVENT_TYPE_MAX,
+    URL_MAX,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENT_TYPES = 50
+ALL_EVENTS = "*"
+_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$")
+
+
+class RetryableFailure(Exception):
+    """A receiver did not take the delivery (an error status, a timeout, no connection)."""
+
+
+def retry_policy() -> ErrorPolicy:
+    config = settings.WEBHOOKS
+    return ErrorPolicy(
+        max_attempts=len(config["RETRY_SCHEDULE_SECONDS"]) + 1,
+        schedule=tuple(config["RETRY_SCHEDULE_SECONDS"]),
+        jitter=config["RETRY_JITTER"],
+    )
+
+
+# -- endpoints -----------------------------------------------------------------------------
+
+
+def _clean_event_types(value: Iterable[Any] | None) -> list[str]:
+    types = [str(item).strip() for item in (value or [])]
+    if not types:
+        raise EndpointInvalid(
+            {"event_types": gettext("Name at least one event type, or * for every event.")}
+        )
+    if len(types) > MAX_EVENT_TYPES:
+        raise EndpointInvalid(
+            {"event_types": gettext("At most %(max)d event types.") % {"max": MAX_EVENT_TYPES}}
+        )
+    known = known_event_types()
+    for pattern in types:
+        if pattern == ALL_EVENTS:
+            continue
+        well_formed = len(pattern) <= EVENT_TYPE_MAX and _PATTERN.match(pattern)
+        if well_formed and pattern.endswith(".*"):
+            prefix = pattern[:-1]
+            exists = any(name.startswith(prefix) for name in known)
+        else:
+            exists = pattern in known
+        if not (well_formed and exists):
+            raise EndpointInvalid(
+                {
+                    "event_types": gettext(
+                        "Unknown event type: %(pattern)s. Use a known type (such as "
+                        "commerce.order.placed), a prefix (commerce.*) or *."
+                    )
+                    % {"pattern": pattern[:EVENT_TYPE_MAX]}
+                }
+            )
+    return list(dict.fromkeys(types))
+
+
+def _clean_url(url: Any) -> str:
+    url = str(url or "").strip()
+    if not url:
+        raise EndpointInvalid({"url": gettext("Give the URL that receives the events.")})
+    if len(url) > URL_MAX:
+        raise EndpointInvalid({"url": gettext("The URL is too long.")})
+    addresses.target(url)  # UnsafeUrl when it leads anywhere but a public address
+    return url
+
+
+def _clean_description(description: Any) -> str:
+    description = str(description or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise EndpointInvalid(
+            {"description": gettext("At most %(max)d characters.") % {"max": DESCRIPTION_MAX}}
+        )
+    return description
+
+
+def endpoint_clean(*, url: Any, event_types: Any, description: Any = "") -> dict[str, Any]:
+    """The cleaned fields of an endpoint, else ``EndpointInvalid`` or ``UnsafeUrl``."""
+    return {
+        "url": _clean_url(url),
+        "event_types": _clean_event_types(event_types),
+        "description": _clean_description(description),
+    }
+
+
+def endpoint_create(
+    *, url: str, event_types: list[str], description: str = "", is_active: bool = True
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret (``whsec_...``), which the caller shows once.
+
+    :param url: https URL of a public address (see ``addresses``).
+    :param event_types: exact types, prefixes (``commerce.*``) or ``*``.
+    """
+    fields = endpoint_clean(url=url, event_types=event_types, description=description)
+    secret = signing.secret_new()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            **fields, secret=secret, is_active=bool(is_active)
+        )
+    return endpoint, secret
+
+
+def _locked(endpoint_id) -> WebhookEndpoint:
+    try:
+        return WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    except (WebhookEndpoint.DoesNotExist, ValueError, TypeError):
+        raise EndpointNotFound(gettext("There is no such webhook endpoint.")) from None
+
+
+def _enable(endpoint: WebhookEndpoint) -> None:
+    endpoint.is_active = True
+    endpoint.disabled_reason = ""
+    endpoint.disabled_at = None
+    endpoint.consecutive_failures = 0
+    endpoint.failing_since = None
+
+
+def endpoint_update(
+    *,
+    endpoint_id: int,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+) -> WebhookEndpoint:
+    """Change the given fields; activating a disabled endpoint clears why it was disabled."""
+    cleaned: dict[str, Any] = {}
+    if url is not None:
+        cleaned["url"] = _clean_url(url)
+    if event_types is not None:
+        cleaned["event_types"] = _clean_event_types(event_types)
+    if description is not None:
+        cleaned["description"] = _clean_description(description)
+    with transaction.atomic():
+        endpoint = _locked(endpoint_id)
+        for name, value in cleaned.items():
+            setattr(endpoint, name, value)
+        if is_active is True and not endpoint.is_active:
+            _enable(endpoint)
+        elif is_active is False:
+            endpoint.is_active = False
+        endpoint.save()
+    return endpoint
+
+
+def endpoint_enable(*, endpoint_id: int) -> WebhookEndpoint:
+    """Turn a disabled endpoint back on with a fresh breaker (the administrators' action)."""
+    return endpoint_update(endpoint_id=endpoint_id, is_active=True)
+
+
+def endpoint_delete(*, endpoint_id: int) -> None:
+    with transaction.atomic():
+        _locked(endpoint_id).delete()
+
+
+def endpoint_rotate_secret(*, endpoint_id: int) -> tuple[WebhookEndpoint, str]:
+    """A new secret for the endpoint, shown once. The old one signs as well for
+    ``WEBHOOKS["ROTATION_OVERLAP_SECONDS"]``, so the receiver can switch without losing
+    a delivery."""
+    secret = signing.secret_new()
+    overlap = timedelta(seconds=settings.WEBHOOKS["ROTATION_OVERLAP_SECONDS"])
+    with transaction.atomic():
+        endpoint = _locked(endpoint_id)
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_until = timezone.now() + overlap
+        endpoint.secret = secret
+        endpoint.save(
+            update_fields=["secret", "previous_secret", "previous_secret_until", "updated_at"]
+        )
+    return endpoint, secret
+
+
+def _signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
+    secrets = [endpoint.secret]
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until is not None and until > now:
+        secrets.append(endpoint.previous_secret)
+    return secrets
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    """Disable ``endpoint`` (locked, in a transaction) and tell the administrators on commit."""
+    endpoint.is_active = False
+    endpoint.disabled_reason = reason
+    endpoint.disabled_at = timezone.now()
+    endpoint.save()
+    recipients = administrator_emails()
+    subject = gettext("Webhook endpoint disabled: %(name)s") % {"name": str(endpoint)}
+    body = gettext(
+        "The webhook endpoint %(name)s (%(url)s) was disabled and receives no events until "
+        "an administrator enables it again in the admin.\n\nWhy: %(reason)s"
+    ) % {"name": str(endpoint), "url": endpoint.url, "reason": reason}
+    if recipients:
+        transaction.on_commit(lambda: _mail(subject, body, recipients), robust=True)
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+
+
+def _mail(subject: str, body: str, recipients: list[str]) -> None:
+    try:
+        send_mail(subject, body, None, recipients)
+    except Exception:
+        logger.exception("could not tell the administrators that an endpoint was disabled")
+
+
+# -- deliveries ----------------------------------------------------------------------------
+
+
+def envelope(event: StoredEvent) -> dict[str, Any]:
+    """What a receiver gets: the event as the event feed shows it."""
+    return {
+        "id": str(event.event_id),
+        "type": event.event_type,
+        "version": event.schema_version,
+        "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "aggregate": {
+            "type": event.aggregate_type,
+            "id": event.aggregate_id,
+            "version": event.aggregate_version,
+        },
+        "payload": event.payload,
+    }
+
+
+def patterns_for(event_type: str) -> list[str]:
+    """Every pattern that selects ``event_type``: ``*``, each prefix with ``.*``, itself."""
+    parts = event_type.split(".")
+    return [ALL_EVENTS, *(".".join(parts[:n]) + ".*" for n in range(1, len(parts))), event_type]
+
+
+CREATE_DELIVERIES_SQL = f"""
+INSERT INTO {WebhookDelivery._meta.db_table}
+    (endpoint_id, event_id, event_type, payload, status, attempts, attempts_before_redelivery,
+     next_attempt_at, last_error, created_at)
+SELECT e.id, %(event_id)s, %(event_type)s, %(payload)s::jsonb, 'pending', 0, 0, now(), '', now()
+FROM unnest(%(endpoint_ids)s::bigint[]) AS e(id)
+ORDER BY e.id
+ON CONFLICT (endpoint_id, event_id) DO NOTHING
+RETURNING id
+"""  # noqa: S608 (constant table names)
+
+ACTIVE_ENDPOINTS_SQL = f"""
+SELECT id, event_types FROM {WebhookEndpoint._meta.db_table} WHERE is_active
+"""  # noqa: S608 (a constant table name)
+
+
+def deliveries_create_for_event(event: StoredEvent) -> list[int]:
+    """One pending delivery per active endpoint that wants ``event``, sent after the commit.
+
+    Runs in the caller's transaction (the relay's, with its ledger row). A tenant without
+    active endpoints pays one small indexed read; the envelope is built and written only
+    for endpoints that want the event.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(ACTIVE_ENDPOINTS_SQL)
+        active = cursor.fetchall()
+        if not active:
+            return []
+        patterns = set(patterns_for(event.event_type))
+        wanted = [pk for pk, types in active if patterns.intersection(types)]
+        if not wanted:
+            return []
+        cursor.execute(
+            CREATE_DELIVERIES_SQL,
+            {
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "payload": json.dumps(envelope(event)),
+                "endpoint_ids": wanted,
+            },
+        )
+        created = [row[0] for row in cursor.fetchall()]
+    if created:
+        slug = _tenant_slug()
+        transaction.on_commit(lambda: _enqueue(slug, created))
+    return created
+
+
+def _tenant_slug() -> str:
+    """The active tenant's slug (the relay's schema switch knows only the schema, whose name
+    ``tenancy.identifiers.schema_name_for`` derives one-to-one from the slug)."""
+    return getattr(connection.tenant, "slug", None) or connection.schema_name.replace("_", "-")
+
+
+def deliveries_enqueue(*, delivery_ids: list[int]) -> None:
+    """Hand these deliveries of the active tenant to the webhook workers (the sweep)."""
+    _enqueue(_tenant_slug(), delivery_ids)
+
+
+def _enqueue(slug: str, delivery_ids: list[int], countdown: float = 0) -> None:
+    """Ask the webhook workers to send; if the broker is away, the sweep sends later."""
+    from .tasks import deliver
+
+    for delivery_id in delivery_ids:
+        guarded(
+            REDIS, deliver.apply_async, kwargs={"delivery_id": delivery_id, "tenant": slug},
+            countdown=countdown, retry=False, fallback=None,
+        )  # fmt: skip
+
+
+def deliveries_prune(*, older_than_days: int | None = None) -> int:
+    """Delete finished deliveries (and their attempts) made more than the retention ago;
+    how many deliveries went. Pending ones stay: they are still being tried."""
+    days = settings.WEBHOOKS["RETENTION_DAYS"] if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    with transaction.atomic():
+        old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
+            status=DeliveryStatus.PENDING
+        )
+        WebhookAttempt.objects.filter(delivery__in=old).delete()
+        deleted, _ = old.delete()
+    return deleted
+
+
+def delivery_redeliver(*, delivery_id: int) -> WebhookDelivery:
+    """Send a past delivery again (a new attempt, the same ``webhook-id``), with fresh retries."""
+    with transaction.atomic():
+        try:
+            delivery = (
+                WebhookDelivery.objects.select_for_update(of=("self",))
+                .select_related("endpoint")
+                .get(pk=delivery_id)
+            )
+        except (WebhookDelivery.DoesNotExist, ValueError, TypeError):
+            raise DeliveryNotFound(gettext("There is no such webhook delivery.")) from None
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = timezone.now()
+        delivery.attempts_before_redelivery = delivery.attempts
+        delivery.save(update_fields=["status", "next_attempt_at", "attempts_before_redelivery"])
+        slug = _tenant_slug()
+        transaction.on_commit(lambda: _enqueue(slug, [delivery.pk]))
+    return delivery
+
+
+def _claim(delivery_id: int) -> WebhookDelivery | None:
+    """Take a due delivery for one attempt: its next attempt moves past the lease."""
+    lease = timedelta(seconds=settings.WEBHOOKS["LEASE_SECONDS"])
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint")
+            .filter(
+                pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()
+            )
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.attempts += 1
+        delivery.next_attempt_at = timezone.now() + lease
+        delivery.save(update_fields=["attempts", "next_attempt_at"])
+    return delivery
+
+
+def _body(delivery: WebhookDelivery) -> bytes:
+    return json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def delivery_attempt(*, delivery_id: int) -> sender.Outcome | None:
+    """Make the next attempt of a due delivery; None when it is not due (or taken).
+
+    2xx: delivered. 410 Gone: the receiver wants no more; the endpoint is disabled. Any
+    other answer, a timeout or a refused address: retried on the schedule
+    (``WEBHOOKS["RETRY_SCHEDULE_SECONDS"]``, with jitter), then failed.
+    """
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    endpoint = delivery.endpoint
+    started = timezone.now()
+    if not endpoint.is_active:
+        outcome = sender.Outcome(None, 0, error=gettext("The endpoint is disabled."))
+    else:
+        try:
+            target = addresses.target(endpoint.url)
+        except UnsafeUrl as refused:
+            outcome = sender.Outcome(None, 0, error=str(refused.detail))
+        else:
+            body = _body(delivery)
+            timestamp = int(started.timestamp())
+            headers = signing.headers(
+                _signing_secrets(endpoint, started), message_id=delivery.message_id,
+                timestamp=timestamp, body=body,
+            )  # fmt: skip
+            outcome = sender.post(target, body=body, headers=headers)
+    _record(delivery, started, outcome)
+    return outcome
+
+
+def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:
+    config = settings.WEBHOOKS
+    delivery_id, number = claimed.pk, claimed.attempts
+    retry_in: float | None = None
+    with transaction.atomic():
+        # The endpoint first, then the delivery: the order every writer of both takes.
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update().filter(pk=claimed.endpoint_id).first()
+        )
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if endpoint is None or delivery is None:
+            return  # deleted while the request ran: nothing left to record
+        WebhookAttempt.objects.create(
+            delivery=delivery, number=number, started_at=started,
+            status_code=outcome.status_code, latency_ms=outcome.latency_ms,
+            response_excerpt=outcome.excerpt, error=outcome.error, succeeded=outcome.succeeded,
+        )  # fmt: skip
+        delivery.last_status_code = outcome.status_code
+        delivery.last_error = outcome.error
+        if outcome.succeeded:
+            delivery.status = DeliveryStatus.DELIVERED
+            delivery.delivered_at = timezone.now()
+            delivery.next_attempt_at = None
+            if endpoint.consecutive_failures or endpoint.failing_since:
+                endpoint.consecutive_failures, endpoint.failing_since = 0, None
+                endpoint.save(update_fields=["consecutive_failures", "failing_since"])
+        else:
+            gone = outcome.status_code == 410
+            decision = retry_policy().decide(
+                RetryableFailure(outcome.error), number - delivery.attempts_before_redelivery
+            )
+            if gone or not endpoint.is_active or decision.action is not Action.RETRY:
+                delivery.status = DeliveryStatus.FAILED
+                delivery.next_attempt_at = None
+            else:
+                retry_in = decision.delay
+                delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+            if endpoint.is_active:
+                endpoint.consecutive_failures += 1
+                endpoint.failing_since = endpoint.failing_since or started
+                endpoint.save(update_fields=["consecutive_failures", "failing_since"])
+                reason = _breaker_reason(endpoint, gone=gone, config=config)
+                if reason:
+                    _disable(endpoint, reason)
+                    retry_in = None
+        delivery.save(
+            update_fields=[
+                "status", "next_attempt_at", "last_status_code", "last_error", "delivered_at",
+            ]
+        )  # fmt: skip
+        if retry_in is not None and retry_in <= config["COUNTDOWN_MAX_SECONDS"]:
+            slug = _tenant_slug()
+            transaction.on_commit(lambda: _enqueue(slug, [delivery_id], countdown=retry_in))
+
+
+def _breaker_reason(endpoint: WebhookEndpoint, *, gone: bool, config) -> str:
+    if gone:
+        return gettext("The receiver answered 410 Gone: it wants no more events.")
+    if endpoint.consecutive_failures >= config["BREAKER_FAILURES"]:
+        return gettext("%(count)d attempts in a row failed.") % {
+            "count": endpoint.consecutive_failures
+        }
+    failing_for = timezone.now() - endpoint.failing_since
+    if failing_for >= timedelta(seconds=config["BREAKER_FAILING_SECONDS"]):
+        return gettext("Every attempt has failed for %(hours)d hours.") % {
+            "hours": failing_for.total_seconds() // 3600
+        }
+    return ""

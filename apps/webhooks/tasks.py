@@ -1,0 +1,53 @@
+"""The webhook workers' tasks, on their own queue (``webhooks``) so that slow receivers
+never hold up the relay or other work."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from apps.tenancy.tasks import TenantTask, for_each_active_tenant
+
+from . import selectors, services
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+
+
+@shared_task(name="webhooks.deliver", base=TenantTask, ignore_result=True)
+def deliver(*, delivery_id: int, tenant) -> None:
+    """One attempt of one delivery (nothing when it is not due, or another worker has it)."""
+    outcome = services.delivery_attempt(delivery_id=delivery_id)
+    if outcome is not None and not outcome.succeeded:
+        logger.info(
+            "webhook delivery %s of %s: %s", delivery_id, tenant.slug,
+            outcome.status_code or outcome.error,
+        )  # fmt: skip
+
+
+@shared_task(name="webhooks.sweep", ignore_result=True)
+def sweep() -> int:
+    """Beat's safety net: hand the workers every delivery overdue by more than the grace
+    (a retry due later than a countdown reaches, or an enqueue the broker lost)."""
+    grace = settings.WEBHOOKS["SWEEP_GRACE_SECONDS"]
+
+    def enqueue_due() -> int:
+        due = selectors.due_delivery_ids(limit=SWEEP_BATCH, overdue_by=grace)
+        services.deliveries_enqueue(delivery_ids=due)
+        return len(due)
+
+    return for_each_active_tenant(
+        enqueue_due, logger=logger, done="webhook sweep: %s due deliveries of %s"
+    )
+
+
+@shared_task(name="webhooks.prune", ignore_result=True)
+def prune() -> int:
+    """Beat, hourly: finished deliveries past ``WEBHOOKS["RETENTION_DAYS"]`` go, per tenant."""
+    return for_each_active_tenant(
+        lambda: services.deliveries_prune(), logger=logger,
+        done="pruned %s webhook deliveries of %s",
+    )  # fmt: skip
