@@ -18,6 +18,7 @@ from apps.webhooks import selectors, services
 
 from .filters import IdFilter
 from .serializers import StrictInput
+from .viewsets import ApiViewSetMixin
 
 EVENT_TYPES_HELP = "Exact types (commerce.order.placed), prefixes (commerce.*) or * for all."
 
@@ -83,7 +84,7 @@ def _with_secret(endpoint, secret: str) -> dict:
         request=None, responses=EndpointWithSecretOut,
     ),
 )  # fmt: skip
-class EndpointViewSet(viewsets.GenericViewSet):
+class EndpointViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     action_permissions = {"rotate_secret": "change"}
     ordering_fields = ("created_at",)
     ordering = ("-created_at",)
@@ -177,7 +178,7 @@ class DeliveryFilter(filters.FilterSet):
         request=None, responses={202: DeliveryOut},
     ),
 )  # fmt: skip
-class DeliveryViewSet(viewsets.GenericViewSet):
+class DeliveryViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
     filterset_class = DeliveryFilter
     action_permissions = {"redeliver": "change"}
     ordering_fields = ("created_at",)

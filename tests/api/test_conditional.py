@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -22,6 +23,8 @@ from apps.content import services as content
 from apps.events.models import OutboxEvent
 from apps.people import services as people
 from apps.tenancy.services import tenant_update
+from apps.webhooks import services as webhooks
+from apps.webhooks.models import WebhookDelivery
 from tests.commerce.checkout_factories import make_cart
 from tests.commerce.order_factories import place
 from tests.conftest import tenant_client
@@ -59,9 +62,15 @@ def make_product(title: str = "Linen shirt"):
 
 
 @pytest.fixture
-def samples(store, acme_api, media_root) -> dict[str, str]:
+def samples(store, acme_api, media_root, settings) -> dict[str, str]:
     """One object behind every detail route of the API: basename -> its lookup value."""
+    settings.WEBHOOKS_ALLOW_HTTP = settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
     with schema_context("acme"):
+        endpoint, _ = webhooks.endpoint_create(url="http://127.0.0.1:9/in", event_types=["*"])
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event_id=uuid.uuid4(), event_type="commerce.product.created",
+            payload={"id": "x"},
+        )  # fmt: skip
         product = commerce.product_create(data=ProductInput(title="Linen shirt"))
         option = commerce.option_create(product_id=product.pk, name="Size", values=["S", "M"])
         variant = commerce.variant_create(
@@ -102,6 +111,8 @@ def samples(store, acme_api, media_root) -> dict[str, str]:
         "commerce-order": str(order.pk),
         "commerce-customer": str(getattr(customer, "pk", customer)),
         "commerce-cart": str(cart.token),
+        "webhook-endpoint": str(endpoint.pk),
+        "webhook-delivery": str(delivery.pk),
     }
 
 
