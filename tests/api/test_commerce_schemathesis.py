@@ -10,6 +10,7 @@ Path ids are sometimes replaced by ids of real rows, so the operations also answ
 from __future__ import annotations
 
 import time
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -34,6 +35,8 @@ from apps.commerce import carts, services
 from apps.commerce.services import ProductInput, VariantInput
 from apps.content import services as content
 from apps.people.models import API_KEY_SCOPES
+from apps.webhooks import services as webhooks
+from apps.webhooks.models import WebhookDelivery
 from config.wsgi import application
 from tests.commerce.order_factories import place
 from tests.conftest import TEST_TENANTS
@@ -71,9 +74,11 @@ def in_test_transaction():
 
 
 @pytest.fixture
-def catalog(acme, media_root):
+def catalog(acme, media_root, settings):
     """A product with an option, a priced variant, an image, a location, a collection, a
-    category, and a customer with an order."""
+    category, a customer with an order, and a webhook endpoint (on this machine) with a
+    delivery."""
+    settings.WEBHOOKS_ALLOW_HTTP = settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
     with schema_context("acme"):
         services.store_settings_update(default_currency="USD", enabled_currencies=["USD", "EUR"])
         category = services.category_create(name="Shirts")
@@ -108,6 +113,11 @@ def catalog(acme, media_root):
         carts.cart_add(cart_id=cart.pk, variant_id=mug.pk, quantity=1)
         content_category = content.category_create(name="News")
         tag = content.tag_get_or_create(name="Linen")
+        endpoint, _ = webhooks.endpoint_create(url="http://127.0.0.1:9/in", event_types=["*"])
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event_id=uuid.uuid4(), event_type="commerce.product.created",
+            payload={"id": "x"},
+        )  # fmt: skip
     post = make_node(title="Hello")
     page = make_node(kind="page", title="About")
     media = upload_media()
@@ -129,13 +139,19 @@ def catalog(acme, media_root):
         "customers": customer.pk,
         "carts": str(cart.token),
         "cart_variant": str(mug.pk),
+        "webhooks:endpoints": endpoint.pk,
+        "webhooks:deliveries": delivery.pk,
     }
 
 
 def resource_of(path: str) -> str:
     """The key of ``catalog`` naming a real row for ``path``'s ``{id}``."""
     parts = path.split("/")[3:]  # after /api/v1/
-    return parts[1] if parts[0] == "commerce" else f"content:{parts[0]}"
+    if parts[0] == "commerce":
+        return parts[1]
+    if parts[0] == "webhooks":
+        return f"webhooks:{parts[1]}"
+    return f"content:{parts[0]}"
 
 
 def without_security(document: dict, scheme: str) -> None:
@@ -270,6 +286,8 @@ def test_every_operation_conforms_with_a_secret_key_holding_every_scope(acme_cli
         "GET /api/v1/media/{id}/",
         "GET /api/v1/commerce/products/{id}/",
         "GET /api/v1/commerce/orders/{id}/",
+        "GET /api/v1/webhooks/endpoints/{id}/",
+        "GET /api/v1/webhooks/deliveries/{id}/",
     ):
         assert 200 in seen[label], (label, seen[label])
     assert any(code < 300 for code in seen["PATCH /api/v1/commerce/products/{id}/"])
