@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 URL_MAX = 2000
 DESCRIPTION_MAX = 200
@@ -68,7 +68,7 @@ class WebhookEndpoint(models.Model):
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", gettext_lazy("pending")
     DELIVERED = "delivered", gettext_lazy("delivered")
-    FAILED = "failed", gettext_lazy("failed")
+    FAILED = "failed", pgettext_lazy("webhook delivery status", "failed")
 
 
 class WebhookDelivery(models.Model):
