@@ -39,6 +39,9 @@ ROUTINE_TASKS = frozenset(
         "content.publish_due",
         "commerce.expire_reservations",
         "commerce.prune_stale_carts",
+        "webhooks.sweep",
+        "webhooks.prune",
+        "api.prune_idempotent_responses",
     }
 )
 IDLE_RESULTS = frozenset({"None", "0", "{'handled': 0, 'failed': 0, 'more': False}"})
