@@ -6,11 +6,13 @@ page, and the API's idempotency keys, ETags and cursors, each beside a run witho
 ``--aggregates`` aggregates is inserted in one statement into an outbox vacuumed first, then
 analyzed, and drained by ``relay.drain()`` in this process; events/s is the backlog over the
 drain's wall time. The event's subscribers are the ``AggregateActivity`` projection and
-``webhooks.deliveries`` (both take every type). Three variants, interleaved in ``--rounds``
+``webhooks.deliveries`` (both take every type). Four variants, interleaved in ``--rounds``
 rounds:
 
 - **baseline**: ``webhooks.deliveries`` unsubscribed in this process only (the registry's entry
   is taken out for the run and put back);
+- **baseline + a no-op subscriber**: in its place, a subscriber of every type that does
+  nothing: what the relay pays for any subscriber (a ledger row per event, the call);
 - **no endpoint**: the tenant has no webhook endpoint (the subscriber reads the active
   endpoints, finds none);
 - **one endpoint**: one active endpoint wanting ``*`` (created for the run, deleted after):
@@ -126,6 +128,7 @@ from bench.report import percentile, print_table, server_version  # noqa: E402
 TENANT_PREFIX = "intbench"
 WEBHOOKS_SUBSCRIBER = "webhooks.deliveries"
 WEBHOOKS_QUEUE = "webhooks"
+NOOP_SUBSCRIBER = "bench.noop"
 ENDPOINT_URL = "http://127.0.0.1:9/integrators-bench"  # never contacted: no webhook worker runs
 ENDPOINT_DESCRIPTION = "integrators bench"
 KEY_NAME = "Integrators bench"
@@ -331,6 +334,7 @@ class DrainVariant:
     label: str
     subscribed: bool
     endpoint: bool
+    noop: bool = False  # a subscriber of every type that does nothing, in webhooks' place
     rates: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     cpu: Cpu = field(default_factory=Cpu)
@@ -352,6 +356,21 @@ def without_subscriber(name: str) -> Iterator[None]:
     finally:
         registry._subscribers[name] = taken
         registry._by_type.clear()
+
+
+@contextlib.contextmanager
+def with_subscriber(name: str, func: Callable) -> Iterator[None]:
+    """``func`` subscribed to every type as ``name`` in this process, for the block only."""
+    registry.subscribe(name, registry.ALL, func)
+    try:
+        yield
+    finally:
+        registry._subscribers.pop(name, None)
+        registry._by_type.clear()
+
+
+def do_nothing(event) -> None:
+    """The no-op subscriber: what the relay pays for any subscriber (its ledger row, the call)."""
 
 
 def broker() -> redis.Redis:
@@ -414,6 +433,8 @@ def drain_once(tenant: Tenant, variant: DrainVariant, args: argparse.Namespace) 
     with contextlib.ExitStack() as stack:
         if not variant.subscribed:
             stack.enter_context(without_subscriber(WEBHOOKS_SUBSCRIBER))
+        if variant.noop:
+            stack.enter_context(with_subscriber(NOOP_SUBSCRIBER, do_nothing))
         if variant.endpoint:
             with schema_context(tenant.schema_name):
                 webhooks.endpoint_create(
@@ -439,6 +460,8 @@ def drain_once(tenant: Tenant, variant: DrainVariant, args: argparse.Namespace) 
 def run_drain(tenant: Tenant, args: argparse.Namespace) -> list[DrainVariant]:
     variants = [
         DrainVariant("baseline: without the webhooks subscriber", subscribed=False, endpoint=False),
+        DrainVariant("baseline + a no-op subscriber of every type", subscribed=False, endpoint=False,
+                     noop=True),
         DrainVariant("webhooks subscriber, tenant without endpoint", subscribed=True, endpoint=False),
         DrainVariant("webhooks subscriber, one endpoint wanting *", subscribed=True, endpoint=True),
     ]  # fmt: skip
