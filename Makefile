@@ -119,6 +119,7 @@ bench: install
 	$(DEVENV) python bench/chaos.py
 	$(DEVENV) python bench/storefront.py
 	$(DEVENV) python bench/checkout.py
+	$(DEVENV) python bench/integrators.py
 
 stop-embedded: install
 	$(BIN)/python scripts/devenv.py stop
