@@ -52,7 +52,6 @@ import cProfile
 import io
 import multiprocessing
 import os
-import platform
 import pstats
 import statistics
 import sys
@@ -86,7 +85,7 @@ from apps.commerce.services import ProductInput, ReservationLine, VariantInput  
 from apps.events.models import OutboxEvent  # noqa: E402
 from apps.tenancy.models import Tenant  # noqa: E402
 from apps.tenancy.services import tenant_create  # noqa: E402
-from bench.report import percentile, print_table, server_version  # noqa: E402
+from bench.report import machine, percentile, print_table  # noqa: E402
 
 TENANT = "checkoutbench"
 ADDRESS = {
@@ -466,20 +465,6 @@ def scenario_row(scenario: Scenario) -> str:
         f"{1000 * percentile(scenario.latencies, 0.99):>7.1f} "
         f"{1000 * scenario.client_cpu / done:>18.1f} {1000 * scenario.server_cpu / done:>10.1f}"
         + (f"  ({len(scenario.errors)} errors)" if scenario.errors else "")
-    )
-
-
-def machine() -> str:
-    model = "?"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"Python {platform.python_version()}, Django {django.get_version()}, PostgreSQL "
-        f"{server_version()}; {os.cpu_count()} CPUs ({model}); load average before the run "
-        f"{os.getloadavg()[0]:.2f}"
     )
 
 

@@ -79,7 +79,6 @@ import contextlib
 import gc
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -123,7 +122,7 @@ from apps.webhooks import services as webhooks  # noqa: E402
 from apps.webhooks.handlers import make_deliveries  # noqa: E402
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: E402
 from bench.outbox_events import BenchTouched  # noqa: E402
-from bench.report import percentile, print_table, server_version  # noqa: E402
+from bench.report import machine, percentile, print_table  # noqa: E402
 
 TENANT_PREFIX = "intbench"
 WEBHOOKS_SUBSCRIBER = "webhooks.deliveries"
@@ -918,20 +917,6 @@ def print_api(scenarios: list[Scenario], args: argparse.Namespace) -> None:
 # -- main --------------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    model = "?"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"Python {platform.python_version()}, Django {django.get_version()}, PostgreSQL "
-        f"{server_version()}; {os.cpu_count()} CPUs ({model}); load average before the run "
-        f"{os.getloadavg()[0]:.2f}; settings {os.environ['DJANGO_SETTINGS_MODULE']} with DEBUG off"
-    )
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3000, help="drain: backlog per run")
@@ -962,7 +947,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     settings.DEBUG = False  # no query log in connection.queries while measuring
-    description = machine()
+    description = machine(f"settings {os.environ['DJANGO_SETTINGS_MODULE']} with DEBUG off")
     tenants = ensure_tenants(args.feed_tenants if "feed" in args.parts else 1)
     handled = drain_everything_pending()
     if handled:

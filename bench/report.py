@@ -3,8 +3,11 @@ database server's version."""
 
 from __future__ import annotations
 
+import os
+import platform
 from collections.abc import Iterable
 
+import django
 from django.db import connection
 
 
@@ -27,3 +30,19 @@ def server_version() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         return cursor.fetchone()[0]
+
+
+def machine(note: str = "") -> str:
+    """What the figures were measured on: versions, CPUs, the load before the run (and
+    ``note``, such as the settings)."""
+    model = "?"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"Python {platform.python_version()}, Django {django.get_version()}, PostgreSQL "
+        f"{server_version()}; {os.cpu_count()} CPUs ({model}); load average before the run "
+        f"{os.getloadavg()[0]:.2f}" + (f"; {note}" if note else "")
+    )
