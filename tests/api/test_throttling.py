@@ -14,6 +14,7 @@ from django.test import Client
 
 from apps.tenancy.models import Tenant
 from apps.tenancy.services import tenant_update
+from tests.clocks import Clock, frozen_clock
 from tests.conftest import tenant_client
 
 from .conftest import assert_problem, login_as
@@ -25,20 +26,12 @@ TAGS = "/api/v1/tags/"
 PRODUCTS = "/api/v1/commerce/products/"
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     """Ten seconds into a minute: every window ends 50 seconds later."""
-    made = Clock(1_800_000_000 + 10)  # 1_800_000_000 is a whole minute
-    monkeypatch.setattr("apps.api.throttling.time", made)
-    return made
+    return frozen_clock(
+        monkeypatch, "apps.api.throttling.time", 1_800_000_000 + 10
+    )  # 1_800_000_000 is a whole minute
 
 
 @pytest.fixture

@@ -197,25 +197,6 @@ def test_staff_may_log_in_on_the_storefront_and_keep_their_admin():
 # -- rate limits -----------------------------------------------------------------------------
 
 
-class Clock:
-    """django-ratelimit's clock, moved by the test (its windows are fixed)."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    import time
-
-    made = Clock(time.time())
-    monkeypatch.setattr("django_ratelimit.core.time", made)
-    return made
-
-
 def test_login_attempts_per_account_are_limited_then_allowed_after_the_window(clock, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_account": "3/m"}
     customer()

@@ -3,8 +3,6 @@ GETs never counted, paying limited on its own, and the next window open again.""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -16,23 +14,6 @@ from tests.commerce.conftest import CURRENCIES
 from .test_checkout_steps import _cart_with, _text, _walk_to_review
 
 pytestmark = pytest.mark.django_db
-
-
-class Clock:
-    """django-ratelimit's clock, moved by the test (its windows are fixed)."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    made = Clock(time.time())
-    monkeypatch.setattr("django_ratelimit.core.time", made)
-    return made
 
 
 @pytest.fixture
