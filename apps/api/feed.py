@@ -5,46 +5,18 @@ Thin delivery over ``apps.events.selectors.feed_page`` (the order, the frontier 
 retention horizon are the selector's business). Who may read it: every event of the tenant
 is in it (people's and keys' events included), so a staff user needs to be a superuser or to
 hold ``events.view_outboxevent``; a secret key needs the ``events:read`` scope on top of its
-owner's right; a publishable key never.
+owner's right; a publishable key never (``permissions.StaffModelPermissions``).
 """
 
 from __future__ import annotations
 
 from django.db import connection
-from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.events import selectors as events
-
-from .authentication import ApiKeyAuthentication
-from .permissions import MissingScope
-
-SCOPE = "events:read"
-PERMISSION = "events.view_outboxevent"
-
-
-class EventFeedPermission(BasePermission):
-    message = "Superusers and staff with the permission to view events only."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated and user.is_active and user.is_staff):
-            return False
-        if isinstance(request.successful_authenticator, ApiKeyAuthentication):
-            key = request.auth
-            if key.is_publishable:
-                raise MissingScope(
-                    gettext("A publishable key cannot read the event feed; use a secret key.")
-                )
-            if SCOPE not in key.scopes:
-                raise MissingScope(
-                    gettext("The API key lacks the scope %(scope)s.") % {"scope": SCOPE}
-                )
-        return user.is_superuser or user.has_perm(PERMISSION)
 
 
 class ActorOut(serializers.Serializer):
@@ -95,7 +67,10 @@ class FeedQuery(serializers.Serializer):
 
 
 class EventFeedView(APIView):
-    permission_classes = [EventFeedPermission]
+    # The API's one permission class decides, as for every other resource: the outbox's
+    # model permission (``events.view_outboxevent``; superusers have it) and, for a key,
+    # the ``events:read`` scope. The rows are read through ``events.feed_page``.
+    queryset = events.outbox_event_list()
     problem_responses = {
         None: {
             "400": "A malformed cursor, types filter or limit; see errors.",

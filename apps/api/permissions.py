@@ -16,6 +16,7 @@ SCOPE_MODULES = {
     "pages": "content",
     "commerce": "commerce",
     "webhooks": "webhooks",
+    "events": "events",  # the event feed: events:read
 }
 # What a publishable key may read (GET/HEAD only): the catalogue and the content, of which
 # it sees only what the public sees (``PublishedOnlyForPublishableKeys``). The media library
