@@ -137,6 +137,7 @@ def endpoint_create(
     fields = endpoint_clean(url=url, event_types=event_types, description=description)
     secret = signing.secret_new()
     with transaction.atomic():
+        _forget_active_endpoints()
         endpoint = WebhookEndpoint.objects.create(
             **fields, secret=secret, is_active=bool(is_active)
         )
@@ -144,6 +145,8 @@ def endpoint_create(
 
 
 def _locked(endpoint_id) -> WebhookEndpoint:
+    """The endpoint, locked for a change (every change of an endpoint starts here)."""
+    _forget_active_endpoints()
     try:
         return WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
     except (WebhookEndpoint.DoesNotExist, ValueError, TypeError):
@@ -286,16 +289,37 @@ SELECT id, event_types FROM {WebhookEndpoint._meta.db_table} WHERE is_active
 """  # noqa: S608 (a constant table name)
 
 
+# The active endpoints as read in the current transaction: (its outermost atomic block, the
+# schema, the rows). The relay runs a tenant's events of a batch in one transaction, so they
+# cost one read together, not one each; an endpoint written on this connection forgets it.
+_ACTIVE_MEMO = "_webhooks_active_endpoints"
+
+
+def _forget_active_endpoints() -> None:
+    setattr(connection, _ACTIVE_MEMO, None)
+
+
+def _active_endpoints(cursor) -> list[tuple[int, list[str]]]:
+    block = connection.atomic_blocks[0] if connection.atomic_blocks else None
+    memo = getattr(connection, _ACTIVE_MEMO, None)
+    # The block itself is kept (not its id): a later transaction's block cannot match it.
+    if block is not None and memo and memo[0] is block and memo[1] == connection.schema_name:
+        return memo[2]
+    cursor.execute(ACTIVE_ENDPOINTS_SQL)
+    active = cursor.fetchall()
+    setattr(connection, _ACTIVE_MEMO, (block, connection.schema_name, active) if block else None)
+    return active
+
+
 def deliveries_create_for_event(event: StoredEvent) -> list[int]:
     """One pending delivery per active endpoint that wants ``event``, sent after the commit.
 
     Runs in the caller's transaction (the relay's, with its ledger row). A tenant without
-    active endpoints pays one small indexed read; the envelope is built and written only
-    for endpoints that want the event.
+    active endpoints pays one small read per transaction (``_active_endpoints``); the
+    envelope is built and written only for endpoints that want the event.
     """
     with connection.cursor() as cursor:
-        cursor.execute(ACTIVE_ENDPOINTS_SQL)
-        active = cursor.fetchall()
+        active = _active_endpoints(cursor)
         if not active:
             return []
         patterns = set(patterns_for(event.event_type))

@@ -150,6 +150,35 @@ def test_the_subscriber_costs_one_query_per_event_for_a_tenant_without_endpoints
             assert len(services.deliveries_create_for_event(event)) == 2
 
 
+def test_in_one_transaction_the_endpoints_are_read_once_and_a_change_is_seen(
+    django_assert_num_queries,
+):
+    """The relay runs a tenant's events of a batch in one transaction: they share one read of
+    the endpoints. An endpoint written in that transaction is read again."""
+    from apps.events.envelope import ENVELOPE_COLUMNS, StoredEvent
+
+    for note in ("one", "two", "three"):
+        publish_widget("globex", note)
+    events = [
+        StoredEvent.from_row(row)
+        for row in OutboxEvent.objects.order_by("position").values(*ENVELOPE_COLUMNS)
+    ]
+    with schema_context("globex"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # the schema switch (the relay's, done already)
+        with django_assert_num_queries(1):
+            for event in events:
+                assert services.deliveries_create_for_event(event) == []
+        services.endpoint_create(url="http://127.0.0.1:9/in", event_types=["testing.*"])
+        with django_assert_num_queries(1 + len(events)):  # one read, one insert per event
+            for event in events:
+                assert len(services.deliveries_create_for_event(event)) == 1
+        transaction.set_rollback(True)
+    # Another transaction reads again: what it holds is not the rolled-back endpoint.
+    with schema_context("globex"), transaction.atomic():
+        assert services.deliveries_create_for_event(events[0]) == []
+
+
 def test_failures_are_retried_with_backoff_and_every_attempt_is_recorded(receiver, settings):
     receiver.answers = [500, 503]
     receiver.body = b"x" * 5000
