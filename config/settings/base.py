@@ -70,6 +70,7 @@ TENANT_APPS = [
     "apps.webhooks",
     "apps.blog",
     "apps.pages",
+    "apps.forum",
     "apps.index",
     "apps.storefront",
     # Its one table: the stored answers of idempotent POSTs (apps.api.idempotency).
@@ -447,6 +448,13 @@ RATE_LIMITS = {
     # The checkout's POSTs per address, and its payments (card testing) on top.
     "checkout_ip": env("RATE_LIMIT_CHECKOUT_IP", "60/m"),
     "checkout_pay_ip": env("RATE_LIMIT_CHECKOUT_PAY_IP", "20/h"),
+    # Forum posts (topics and replies) and reports per member, storefront and API alike.
+    "forum_post_user": env("RATE_LIMIT_FORUM_POST_USER", "6/m"),
+    "forum_flag_user": env("RATE_LIMIT_FORUM_FLAG_USER", "20/h"),
+}
+# The forum: how long authors may edit their own posts.
+FORUM = {
+    "EDIT_WINDOW_SECONDS": int(env("FORUM_EDIT_WINDOW_SECONDS", str(30 * 60))),
 }
 RATELIMIT_CACHE_PREFIX = "rl:"
 

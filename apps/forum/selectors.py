@@ -1,0 +1,229 @@
+"""Reads of the forum that other code may use (the storefront, the API, the admin, the index).
+
+Visibility is decided here once: the public sees approved posts of approved topics; an
+author also sees their own pending or hidden posts; a moderator sees everything.
+Counters are not here: they are the index's projections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from apps.content import selectors as content
+
+from .models import (
+    Edit,
+    Flag,
+    ForumCategory,
+    Member,
+    ModerationEntry,
+    Reply,
+    Review,
+    Subscription,
+    Topic,
+)
+
+# What a query that shows authors should ``select_related``: their public name and handle.
+AUTHOR = ("author__profile", "author__forum_member")
+
+
+def is_moderator(user) -> bool:
+    """Whether ``user`` moderates the forum: staff with the right to change replies."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.is_staff
+        and user.has_perm("forum.change_reply")
+    )
+
+
+def edit_window_seconds() -> int:
+    return int(settings.FORUM["EDIT_WINDOW_SECONDS"])
+
+
+# -- categories ------------------------------------------------------------------------
+
+
+def categories() -> QuerySet[ForumCategory]:
+    """Every category, top level first then their children, each by position."""
+    return ForumCategory.objects.select_related("parent").order_by("position", "name", "pk")
+
+
+def category_get(category_id: int) -> ForumCategory | None:
+    return ForumCategory.objects.filter(pk=category_id).first()
+
+
+def category_by_slug(slug: str) -> ForumCategory | None:
+    return ForumCategory.objects.select_related("parent").filter(slug=slug).first()
+
+
+# -- topics ----------------------------------------------------------------------------
+
+
+def _visible_topics(user) -> Q:
+    approved = Q(review=Review.APPROVED)
+    if is_moderator(user):
+        return Q()
+    if getattr(user, "is_authenticated", False):
+        return approved | Q(author_id=user.pk, review__in=[Review.PENDING, Review.HIDDEN])
+    return approved
+
+
+def topics(user=None) -> QuerySet[Topic]:
+    """The topics ``user`` (None: the public) may see, with category and author loaded."""
+    return (
+        Topic.objects.filter(_visible_topics(user))
+        .select_related("category", *AUTHOR)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def topic_get(topic_id: int, user=None) -> Topic | None:
+    """The topic, if ``user`` may see it."""
+    return topics(user).filter(pk=topic_id).first()
+
+
+def topic_any(topic_id: int) -> Topic | None:
+    """The topic whatever its review (for moderators' and the index's reads)."""
+    return Topic.objects.select_related("category", *AUTHOR).filter(pk=topic_id).first()
+
+
+def topics_by_ids(topic_ids: Iterable[int]) -> QuerySet[Topic]:
+    return (
+        Topic.objects.filter(pk__in=list(topic_ids))
+        .select_related("category", "solution", *AUTHOR)
+        .prefetch_related("tags")
+    )
+
+
+def topic_tags(topic: Topic) -> list:
+    return list(topic.tags.all())
+
+
+def tags():
+    """The tags topics may carry: the tenant's content tags (the forum builds on content)."""
+    return content.tags()
+
+
+def tag_by_slug(slug: str):
+    return content.tag_by_slug(slug)
+
+
+# -- replies ---------------------------------------------------------------------------
+
+
+def _visible_replies(user) -> Q:
+    approved = Q(status=Review.APPROVED)
+    if is_moderator(user):
+        return Q()
+    if getattr(user, "is_authenticated", False):
+        return approved | Q(author_id=user.pk, status__in=[Review.PENDING, Review.HIDDEN])
+    return approved
+
+
+def replies(topic: Topic, user=None) -> QuerySet[Reply]:
+    """The replies of ``topic`` ``user`` may see, oldest first, with authors and quotes."""
+    return (
+        Reply.objects.filter(_visible_replies(user), topic=topic)
+        .select_related(*AUTHOR, "quoted", "quoted__author__profile")
+        .order_by("created_at", "pk")
+    )
+
+
+def reply_get(reply_id: int, user=None) -> Reply | None:
+    """The reply, if ``user`` may see it and its topic."""
+    reply = (
+        Reply.objects.filter(_visible_replies(user), pk=reply_id)
+        .select_related("topic", "topic__category", *AUTHOR)
+        .first()
+    )
+    if reply is None or topic_get(reply.topic_id, user) is None:
+        return None
+    return reply
+
+
+def reply_position(reply: Reply, user=None) -> int:
+    """How many replies ``user`` sees before ``reply`` in its topic (for its page's number)."""
+    return (
+        Reply.objects.filter(_visible_replies(user), topic_id=reply.topic_id)
+        .filter(
+            Q(created_at__lt=reply.created_at) | Q(created_at=reply.created_at, pk__lt=reply.pk)
+        )
+        .count()
+    )
+
+
+def replies_by_ids(reply_ids: Iterable[int]) -> QuerySet[Reply]:
+    return Reply.objects.filter(pk__in=list(reply_ids)).select_related("topic", *AUTHOR)
+
+
+# -- counting from the write model (for the index's projections and their consistency check) --
+
+
+def topic_counts(topic_id: int) -> dict:
+    """What the counters of ``topic_id`` are: approved replies, last activity and poster."""
+    approved = Reply.objects.filter(topic_id=topic_id, status=Review.APPROVED)
+    last = approved.select_related(*AUTHOR).order_by("-created_at", "-pk").first()
+    return {"reply_count": approved.count(), "last_reply": last}
+
+
+def public_topics_in(category_id: int) -> QuerySet[Topic]:
+    return Topic.objects.filter(category_id=category_id, review=Review.APPROVED)
+
+
+def public_replies_in(category_id: int) -> QuerySet[Reply]:
+    return Reply.objects.filter(
+        topic__category_id=category_id, topic__review=Review.APPROVED, status=Review.APPROVED
+    )
+
+
+# -- people ----------------------------------------------------------------------------
+
+
+def member_by_handle(handle: str) -> Member | None:
+    return Member.objects.select_related("user__profile").filter(handle=handle.lower()).first()
+
+
+def members_by_handles(handles: Iterable[str]) -> dict[str, Member]:
+    wanted = {h.lower() for h in handles}
+    if not wanted:
+        return {}
+    return {m.handle: m for m in Member.objects.filter(handle__in=wanted).select_related("user")}
+
+
+def subscribed(topic_id: int, user) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Subscription.objects.filter(topic_id=topic_id, user_id=user.pk).exists()
+
+
+def subscribers(topic_id: int) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(topic_id=topic_id).select_related("user")
+
+
+# -- moderation ------------------------------------------------------------------------
+
+
+def pending_topics() -> QuerySet[Topic]:
+    return Topic.objects.filter(review=Review.PENDING).select_related("category", *AUTHOR)
+
+
+def pending_replies() -> QuerySet[Reply]:
+    return Reply.objects.filter(status=Review.PENDING).select_related("topic", *AUTHOR)
+
+
+def open_flags() -> QuerySet[Flag]:
+    return Flag.objects.filter(resolved_at__isnull=True).select_related(
+        "reply", "reply__topic", "reporter__profile"
+    )
+
+
+def moderation_log(topic_id: int) -> QuerySet[ModerationEntry]:
+    return ModerationEntry.objects.filter(topic_id=topic_id).select_related("reply")
+
+
+def edits(*, topic_id: int, reply_id: int | None = None) -> QuerySet[Edit]:
+    return Edit.objects.filter(topic_id=topic_id, reply_id=reply_id)
