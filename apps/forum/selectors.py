@@ -170,6 +170,15 @@ def topic_counts(topic_id: int) -> dict:
     return {"reply_count": approved.count(), "last_reply": last}
 
 
+def public_topic_ids() -> QuerySet:
+    """The ids of every approved topic, in order (what the forum's listing holds)."""
+    return Topic.objects.filter(review=Review.APPROVED).order_by("pk").values_list("pk", flat=True)
+
+
+def topic_ids_with_tag(tag_id: int) -> QuerySet:
+    return Topic.objects.filter(tags__pk=tag_id).values_list("pk", flat=True)
+
+
 def public_topics_in(category_id: int) -> QuerySet[Topic]:
     return Topic.objects.filter(category_id=category_id, review=Review.APPROVED)
 

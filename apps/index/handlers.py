@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from django.db import connection
+from django.db.models import Q
 
 from apps.commerce import selectors as commerce_selectors
 from apps.commerce.events import INVENTORY_EVENT_TYPES, PRODUCT_EVENT_TYPES
@@ -14,10 +15,18 @@ from apps.content.events import NODE_EVENT_TYPES
 from apps.events.envelope import StoredEvent
 from apps.events.models import OutboxEvent
 from apps.events.registry import ALL
+from apps.forum import selectors as forum_selectors
+from apps.forum.events import CATEGORY_EVENT_TYPES, REPLY_EVENT_TYPES, TOPIC_EVENT_TYPES
 from apps.tenancy.selectors import tenant_by_schema
 
-from . import content_listing, product_listing
-from .models import AggregateActivity, ContentListing, ProductListing
+from . import content_listing, forum_listing, product_listing
+from .models import (
+    AggregateActivity,
+    ContentListing,
+    ForumCategoryStats,
+    ForumTopicListing,
+    ProductListing,
+)
 from .projections import Projection, register, versioned_upsert
 
 
@@ -247,3 +256,81 @@ class ProductListingProjection(Projection):
         product_listing.write(
             product.pk, product.version, product_listing.expected_rows(product, locales, available)
         )
+
+
+FORUM_POST_EVENTS = TOPIC_EVENT_TYPES + REPLY_EVENT_TYPES
+FORUM_TAG_EVENTS = ("content.tag.updated", "content.tag.deleted")
+
+
+@register
+class ForumTopicProjection(Projection):
+    """Public forum topics with their counters and search vector (``ForumTopicListing``).
+
+    A topic or reply event names the topic to read again through the forum's selectors; a
+    renamed member or tag names the topics that show them.
+    """
+
+    name = "forum_topics"
+    event_types = FORUM_POST_EVENTS + PROFILE_EVENTS + FORUM_TAG_EVENTS
+    model = ForumTopicListing
+
+    def apply(self, event: StoredEvent) -> None:
+        kind = event.event_type
+        if kind in FORUM_POST_EVENTS:
+            forum_listing.sync_topics([event.event.topic_id])
+        elif kind in PROFILE_EVENTS:
+            user_id = event.event.user_id
+            forum_listing.sync_topics(
+                ForumTopicListing.objects.filter(
+                    Q(author_id=user_id) | Q(last_poster_id=user_id)
+                ).values_list("topic_id", flat=True)
+            )
+        elif kind == "content.tag.updated":
+            forum_listing.sync_topics(forum_selectors.topic_ids_with_tag(event.event.tag_id))
+        elif kind == "content.tag.deleted":
+            forum_listing.sync_topics(
+                ForumTopicListing.objects.filter(
+                    tag_slugs__contains=[event.event.slug]
+                ).values_list("topic_id", flat=True)
+            )
+
+    def source(self) -> Iterable[int]:
+        return forum_listing.public_topic_ids()
+
+    def source_count(self) -> int:
+        return forum_selectors.public_topic_ids().count()
+
+    def rebuild_item(self, item: int) -> None:
+        forum_listing.sync_topics([item])
+
+
+@register
+class ForumCategoryProjection(Projection):
+    """Each forum category's counters (``ForumCategoryStats``), kept by the forum's events."""
+
+    name = "forum_categories"
+    event_types = CATEGORY_EVENT_TYPES + FORUM_POST_EVENTS + PROFILE_EVENTS
+    model = ForumCategoryStats
+
+    def apply(self, event: StoredEvent) -> None:
+        kind = event.event_type
+        if kind in PROFILE_EVENTS:
+            forum_listing.sync_categories(
+                ForumCategoryStats.objects.filter(last_poster_id=event.event.user_id).values_list(
+                    "category_id", flat=True
+                )
+            )
+            return
+        payload = event.event
+        forum_listing.sync_categories(
+            [payload.category_id, *filter(None, [getattr(payload, "from_category_id", None)])]
+        )
+
+    def source(self) -> Iterable[int]:
+        return forum_listing.category_ids()
+
+    def source_count(self) -> int:
+        return len(forum_listing.category_ids())
+
+    def rebuild_item(self, item: int) -> None:
+        forum_listing.sync_categories([item])

@@ -163,3 +163,80 @@ class ProductListing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handle} [{self.locale}]"
+
+
+class ForumTopicListing(models.Model):
+    """A public topic (approved) as the forum's listings, tag pages and search show it, with
+    its counters: replies, last activity and last poster. Written only by
+    ``apps.index.handlers`` (forum events) and ``rebuild_projections``; never counted per request.
+    """
+
+    topic_id = models.BigIntegerField(unique=True)
+    category_id = models.BigIntegerField()
+    title = models.CharField(max_length=255)
+    slug = models.CharField(max_length=255)
+    excerpt = models.TextField(blank=True)
+    body_text = models.TextField(blank=True)
+    # The approved replies' text (bounded), so that a search finds a topic by its answers.
+    replies_text = models.TextField(blank=True)
+    author_id = models.BigIntegerField(null=True)
+    author_name = models.CharField(max_length=255, blank=True)
+    author_handle = models.CharField(max_length=30, blank=True)
+    status = models.CharField(max_length=16)
+    pinned = models.BooleanField(default=False)
+    locked = models.BooleanField(default=False)
+    solution_reply_id = models.BigIntegerField(null=True)
+    tag_slugs = ArrayField(models.CharField(max_length=80), default=list, blank=True)
+    tag_names = ArrayField(models.CharField(max_length=80), default=list, blank=True)
+    reply_count = models.PositiveIntegerField(default=0)
+    last_activity_at = models.DateTimeField()
+    last_poster_id = models.BigIntegerField(null=True)
+    last_poster_name = models.CharField(max_length=255, blank=True)
+    last_reply_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField()
+    locale = models.CharField(max_length=16)
+    search_config = models.CharField(max_length=32, default="simple")
+    search_vector = SearchVectorField(null=True)
+    source_version = models.BigIntegerField(null=True)
+    indexed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "index_forum_topic"
+        ordering = ["-pinned", "-last_activity_at", "-topic_id"]
+        indexes = [
+            models.Index(
+                fields=["category_id", "-pinned", "-last_activity_at", "-topic_id"],
+                name="forum_topic_category_idx",
+            ),
+            models.Index(fields=["-last_activity_at", "-topic_id"], name="forum_topic_recent_idx"),
+            models.Index(fields=["author_id", "-created_at"], name="forum_topic_author_li_idx"),
+            models.Index(fields=["last_poster_id"], name="forum_topic_poster_idx"),
+            GinIndex(fields=["tag_slugs"], name="forum_topic_tags_idx"),
+            GinIndex(fields=["search_vector"], name="forum_topic_search_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ForumCategoryStats(models.Model):
+    """A forum category's counters: its public topics and replies, its last activity."""
+
+    category_id = models.BigIntegerField(unique=True)
+    topic_count = models.PositiveIntegerField(default=0)
+    reply_count = models.PositiveIntegerField(default=0)
+    last_activity_at = models.DateTimeField(null=True)
+    last_topic_id = models.BigIntegerField(null=True)
+    last_topic_title = models.CharField(max_length=255, blank=True)
+    last_topic_slug = models.CharField(max_length=255, blank=True)
+    last_poster_id = models.BigIntegerField(null=True)
+    last_poster_name = models.CharField(max_length=255, blank=True)
+    indexed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "index_forum_category"
+        verbose_name_plural = gettext_lazy("forum category statistics")
+        indexes = [models.Index(fields=["last_poster_id"], name="forum_category_poster_idx")]
+
+    def __str__(self) -> str:
+        return f"forum category {self.category_id}"

@@ -112,3 +112,19 @@ def test_flags_enter_the_queue_and_hiding_resolves_them(category, alice, bob, mo
     assert list(selectors.open_flags()) == []
     assert ModerationEntry.objects.filter(reply=reply, action="hide").exists()
     assert "forum.reply.flags_resolved" in _types()
+
+
+def test_counters_follow_the_events(category, alice, bob, mod):
+    from apps.index.models import ForumCategoryStats, ForumTopicListing
+    from tests.index.support import project
+
+    topic = services.topic_start(category_id=category.pk, title="Counted", body="B", actor=alice)
+    first = services.reply_post(topic_id=topic.pk, body="one", actor=bob)
+    services.reply_post(topic_id=topic.pk, body="two", actor=alice)
+    services.reply_moderate(reply_id=first.pk, action="hide", actor=mod)
+    project(name="forum_topics")
+    project(name="forum_categories")
+    row = ForumTopicListing.objects.get(topic_id=topic.pk)
+    stats = ForumCategoryStats.objects.get(category_id=category.pk)
+    assert (row.reply_count, row.last_poster_name) == (1, "Alice Example")
+    assert (stats.topic_count, stats.reply_count) == (1, 1)
