@@ -37,6 +37,7 @@ ROUTINE_TASKS = frozenset(
         "events.drain",
         "events.prune",
         "content.publish_due",
+        "forum.flush_views",
         "commerce.expire_reservations",
         "commerce.prune_stale_carts",
         "webhooks.sweep",

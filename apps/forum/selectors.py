@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core import signing
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from apps.content import selectors as content
@@ -236,3 +238,30 @@ def moderation_log(topic_id: int) -> QuerySet[ModerationEntry]:
 
 def edits(*, topic_id: int, reply_id: int | None = None) -> QuerySet[Edit]:
     return Edit.objects.filter(topic_id=topic_id, reply_id=reply_id)
+
+
+# -- unsubscribe links -----------------------------------------------------------------
+
+UNSUBSCRIBE_PATH = "/forum/unsubscribe/{token}/"
+
+
+def _unsubscribe_signer() -> signing.Signer:
+    # Bound to the tenant's schema: a link never works on another tenant.
+    return signing.Signer(salt=f"forum.unsubscribe:{connection.schema_name}")
+
+
+def unsubscribe_token(*, user_id: int, topic_id: int) -> str:
+    """The token of a member's link that ends their subscription to a topic (no login needed)."""
+    return _unsubscribe_signer().sign(f"{int(user_id)}.{int(topic_id)}")
+
+
+def unsubscribe_target(token: str) -> tuple[int, int] | None:
+    """``(user_id, topic_id)`` of a valid token of the active tenant, else None."""
+    try:
+        value = _unsubscribe_signer().unsign(str(token)[:200])
+    except signing.BadSignature:
+        return None
+    user_id, _, topic_id = value.partition(".")
+    if not (user_id.isdigit() and topic_id.isdigit()):
+        return None
+    return int(user_id), int(topic_id)

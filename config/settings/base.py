@@ -337,6 +337,7 @@ CELERY_BEAT_SCHEDULE = {
     "events-sweep": {"task": "events.sweep", "schedule": float(env("EVENTS_SWEEP_SECONDS", "5"))},
     "events-prune": {"task": "events.prune", "schedule": 3600.0},
     "content-publish-due": {"task": "content.publish_due", "schedule": 60.0},
+    "forum-flush-views": {"task": "forum.flush_views", "schedule": 60.0},
     "commerce-expire-reservations": {"task": "commerce.expire_reservations", "schedule": 60.0},
     "commerce-prune-stale-carts": {"task": "commerce.prune_stale_carts", "schedule": 3600.0},
     "api-prune-idempotent-responses": {
