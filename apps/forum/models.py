@@ -380,12 +380,26 @@ class Subscription(models.Model):
 class Notice(models.Model):
     """That a member was emailed about a post (mentioned or subscribed): never twice."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=gettext_lazy("member"),
+    )
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("topic")
+    )
     # The reply the email was about; null for the topic's own post.
-    reply = models.ForeignKey(Reply, null=True, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=16)  # "mention" or "reply"
-    sent_at = models.DateTimeField(auto_now_add=True)
+    reply = models.ForeignKey(
+        Reply,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=gettext_lazy("reply"),
+    )
+    # "mention" or "reply"
+    reason = models.CharField(max_length=16, verbose_name=gettext_lazy("reason"))
+    sent_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("sent at"))
 
     class Meta:
         verbose_name = gettext_lazy("notice")
