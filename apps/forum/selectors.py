@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from apps.content import selectors as content
+from apps.tenancy.selectors import site_hosts, tenant_by_schema
 
 from .models import (
     Edit,
@@ -265,3 +266,39 @@ def unsubscribe_target(token: str) -> tuple[int, int] | None:
     if not (user_id.isdigit() and topic_id.isdigit()):
         return None
     return int(user_id), int(topic_id)
+
+
+# -- notifications -----------------------------------------------------------------------
+
+
+def member_locales(user_ids: Iterable[int]) -> dict[int, str]:
+    """The language each of ``user_ids`` writes the forum in (their latest topic's), for those
+    who started one: the forum's best knowledge of a member's language, in one query."""
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    if not ids:
+        return {}
+    rows = (
+        Topic.objects.filter(author_id__in=ids)
+        .order_by("author_id", "-created_at", "-pk")
+        .distinct("author_id")
+        .values_list("author_id", "locale")
+    )
+    return dict(rows)
+
+
+def site_url(path: str) -> str:
+    """``path`` as an absolute URL on the active tenant's own host, for links that leave
+    without a request to take the host from (emails): its primary custom domain if it has
+    one, else its subdomain of the platform; https where the site redirects to it."""
+    tenant = tenant_by_schema(connection.schema_name)
+    host = None
+    if tenant is not None:
+        host = (
+            tenant.domains.filter(is_primary=True)
+            .order_by("domain")
+            .values_list("domain", flat=True)
+            .first()
+        )
+        host = host or site_hosts(tenant.slug, [])[0]
+    scheme = "https" if settings.SECURE_SSL_REDIRECT else "http"
+    return f"{scheme}://{host or settings.TENANT_BASE_DOMAIN}{path}"

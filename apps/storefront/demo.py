@@ -1,5 +1,6 @@
 """Demo content for a tenant, so that a new user sees a living site: pages, menus, posts, images,
-and for the demo tenants a shop (``demo_shop``) with customers and orders (``demo_orders``).
+and for the demo tenants a shop (``demo_shop``) with customers and orders (``demo_orders``)
+and a forum (``demo_forum``).
 
 Everything is written through the services (content, pages), so events, revisions
 and the site cache behave as they do for an editor. Safe to run again: what
@@ -33,6 +34,7 @@ from apps.pages.services import MenuItemInput, PageInput, PageTemplate
 from apps.people import selectors as people_selectors
 from apps.people import services as people
 
+from .demo_forum import seed_forum
 from .demo_orders import seed_customers_and_orders
 from .demo_shop import seed_shop
 
@@ -395,4 +397,6 @@ def seed_site(*, slug: str, name: str) -> SeedReport:
     seed_shop(slug=slug, report=report)
     # Last, and outside any transaction: the orders are paid for (by bank transfer).
     seed_customers_and_orders(slug=slug, report=report)
+    # The forum's members are the shop's customers.
+    seed_forum(slug=slug, report=report)
     return report

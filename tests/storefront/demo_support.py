@@ -8,6 +8,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.storefront.demo import AUTHORS
+from apps.storefront.demo_forum import moderator_logins
 from apps.storefront.demo_orders import customer_logins
 
 # TRUNCATE, not DELETE: an order's stream refuses DELETE. CASCADE takes translations, lines,
@@ -19,14 +20,17 @@ DEMO_TABLES = (
     "commerce_location, commerce_storesettings, index_product_listing, commerce_cart, "
     "commerce_checkout, commerce_reservation, commerce_stockadjustment, commerce_order, "
     "commerce_orderline, commerce_orderevent, commerce_orderemail, commerce_paymentattempt, "
-    "commerce_voucher, commerce_voucheruse, commerce_shippingzone, commerce_taxrate"
+    "commerce_voucher, commerce_voucheruse, commerce_shippingzone, commerce_taxrate, "
+    "forum_forumcategory, forum_topic, forum_member, index_forum_topic, index_forum_category"
 )
 
 
 def demo_users(slug: str) -> list[str]:
-    """The usernames the demo makes in tenant ``slug``: its writers and its customers."""
+    """The usernames the demo makes in tenant ``slug``: its writers, its customers and its
+    forum's moderator."""
     writers = [f"{handle}@{slug}.test" for handle, *_names in AUTHORS]
-    return writers + [email for email, _password in customer_logins(slug)]
+    logins = [*customer_logins(slug), *moderator_logins(slug)]
+    return writers + [email for email, _password in logins]
 
 
 def wipe_demo(slug: str) -> None:
