@@ -76,14 +76,14 @@ run: demo static
 	@echo "Emails (order confirmations, password resets) are printed here instead of sent"
 	rm -rf .data/prometheus && mkdir -p .data/prometheus
 	set -a && . ./.data/secrets.env && set +a && \
-		$(DEVENV) env $(PROD_ENV) WEB_PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
+		$(DEVENV) env $(PROD_ENV) WEB_PORT=$(PORT) SITE_URL_PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
 		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.data/prometheus honcho start -f Procfile || true
 
 # For people changing code: runserver with autoreload and DEBUG, worker and beat.
 dev: demo
 	@echo "Development server on http://localhost:$(PORT)/ (autoreload, DEBUG on) with a Celery worker and beat"
 	rm -rf .data/prometheus && mkdir -p .data/prometheus
-	$(DEVENV) env WEB_PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.data/prometheus \
+	$(DEVENV) env WEB_PORT=$(PORT) SITE_URL_PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.data/prometheus \
 		honcho start -f Procfile.dev || true
 
 test: install

@@ -301,4 +301,5 @@ def site_url(path: str) -> str:
         )
         host = host or site_hosts(tenant.slug, [])[0]
     scheme = "https" if settings.SECURE_SSL_REDIRECT else "http"
-    return f"{scheme}://{host or settings.TENANT_BASE_DOMAIN}{path}"
+    port = f":{settings.SITE_URL_PORT}" if settings.SITE_URL_PORT else ""
+    return f"{scheme}://{host or settings.TENANT_BASE_DOMAIN}{port}{path}"

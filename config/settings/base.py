@@ -453,6 +453,10 @@ RATE_LIMITS = {
     "forum_post_user": env("RATE_LIMIT_FORUM_POST_USER", "6/m"),
     "forum_flag_user": env("RATE_LIMIT_FORUM_FLAG_USER", "20/h"),
 }
+# The port links in emails name after the tenant's host ("" for the scheme's own): `make run`
+# serves on a port of its own.
+SITE_URL_PORT = env("SITE_URL_PORT", "")
+
 # The forum: how long authors may edit their own posts.
 FORUM = {
     "EDIT_WINDOW_SECONDS": int(env("FORUM_EDIT_WINDOW_SECONDS", str(30 * 60))),
