@@ -599,3 +599,12 @@ def forum_search(
     result = _paginate(rows, page, per_page)
     result.object_list = [_forum_hit(row) for row in result.object_list]
     return result
+
+
+def forum_sitemap_rows(*, limit: int = 10_000) -> list[tuple[int, str, datetime]]:
+    """``(topic_id, slug, last_activity_at)`` of the most recently active public topics, for
+    sitemap.xml (one query)."""
+    rows = ForumTopicListing.objects.order_by(*FORUM_ORDER).values_list(
+        "topic_id", "slug", "last_activity_at"
+    )
+    return list(rows[:limit])

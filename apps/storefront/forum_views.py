@@ -947,6 +947,32 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+# -- sitemap.xml ---------------------------------------------------------------------------------
+
+
+def forum_sitemap_entries(locale: ReaderLocale, localized, entry) -> list[dict[str, Any]]:
+    """The forum's index and categories in every locale, its public topics in their own
+    (three queries; nothing while the forum has no category). ``localized(url, code)`` and
+    ``entry(urls, lastmod)`` are the sitemap's."""
+    categories = list(forum.categories())
+    if not categories:
+        return []
+    stats = index.forum_category_stats([category.pk for category in categories])
+    topics = index.forum_sitemap_rows()
+    newest = max((row[2] for row in topics), default=None)
+    every = locale.available
+    entries = entry({code: localized(reverse("forum:index"), code) for code in every}, newest)
+    for category in categories:
+        counters = stats.get(category.pk)
+        url = reverse("forum:category", args=[category.slug])
+        lastmod = counters.last_activity_at if counters is not None else None
+        entries += entry({code: localized(url, code) for code in every}, lastmod)
+    for topic_id, slug, last_activity_at in topics:
+        url = reverse("forum:topic", args=[topic_id, slug or "topic"])
+        entries += entry({locale.default: url}, last_activity_at)
+    return entries
+
+
 # -- feeds -------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.content import services as content
-from apps.forum import services
+from apps.forum import services, view_counts
 from apps.forum.models import WhoMayStart
 
 from .forum_support import category, member, moderator, project_forum, reply, signed_in, text
@@ -227,3 +227,34 @@ def test_a_topic_of_one_tenant_is_not_found_on_another(
     assert globex_client.get("/forum/c/help/").status_code == 404
     assert "Acme only" not in text(globex_client.get("/forum/"))
     assert globex_client.get("/forum/u/alice-example/").status_code == 404
+
+
+def test_a_topics_views_are_counted_and_shown_once_flushed(acme_client, help_desk, alice):
+    topic = start(help_desk, alice, "Seen twice")
+    project_forum()
+    path = f"/forum/t/{topic.pk}/seen-twice/"
+    acme_client.get(path)
+    acme_client.get(path)
+    acme_client.head(path)  # not a view
+    acme_client.get(f"/forum/t/{topic.pk}/")  # the redirect is not a view either
+    with schema_context("acme"):
+        assert view_counts.flush_views() == 1
+    assert "2 views" in text(acme_client.get(path))  # itself a view, added by the next flush
+    assert re.search(r"<dt>Views</dt><dd>2</dd>", text(acme_client.get("/forum/c/help/")))
+    with schema_context("acme"):
+        view_counts.flush_views()
+    assert re.search(r"<dt>Views</dt><dd>3</dd>", text(acme_client.get("/forum/c/help/")))
+
+
+def test_the_sitemap_lists_the_forum_its_categories_and_public_topics(
+    acme_client, help_desk, alice
+):
+    public = start(help_desk, alice, "Public topic")
+    pending = start(category(name="Introductions", moderated=True), alice, "Pending topic")
+    project_forum()
+    xml = acme_client.get("/sitemap.xml").content.decode()
+    assert "<loc>http://acme.localhost/forum/</loc>" in xml
+    assert "<loc>http://acme.localhost/forum/?lang=de</loc>" in xml
+    assert "<loc>http://acme.localhost/forum/c/help/</loc>" in xml
+    assert f"<loc>http://acme.localhost/forum/t/{public.pk}/public-topic/</loc>" in xml
+    assert f"/forum/t/{pending.pk}/" not in xml
