@@ -408,7 +408,6 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@not_found_as_404
 def my_topics(request: HttpRequest) -> HttpResponse:
     """The signed-in member's topics (pending ones too: from the forum, not the listing) with
     the listing's counters for the public ones, and their subscriptions."""
@@ -490,8 +489,8 @@ def _reply_refusal(topic: Topic, user) -> str:
 def _shown(post_status: str) -> str:
     """The badge of a post the public does not see ("" for an approved one)."""
     return {
-        Review.PENDING: gettext("Awaiting approval: only you and the moderators see it"),
-        Review.HIDDEN: gettext("Hidden by a moderator: only you and the moderators see it"),
+        Review.PENDING: gettext("Awaiting approval: only its author and the moderators see it"),
+        Review.HIDDEN: gettext("Hidden by a moderator: only its author and the moderators see it"),
         Review.REJECTED: gettext("Rejected by a moderator"),
     }.get(post_status, "")
 

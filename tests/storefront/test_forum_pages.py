@@ -258,3 +258,23 @@ def test_the_sitemap_lists_the_forum_its_categories_and_public_topics(
     assert "<loc>http://acme.localhost/forum/c/help/</loc>" in xml
     assert f"<loc>http://acme.localhost/forum/t/{public.pk}/public-topic/</loc>" in xml
     assert f"/forum/t/{pending.pk}/" not in xml
+
+
+def test_pages_follow_the_readers_locale_and_unknown_ones_get_the_themed_404(
+    acme_client, help_desk, alice
+):
+    with schema_context("acme"):
+        services.category_update(
+            category_id=help_desk.pk, translations={"de": {"name": "Hilfe"}}, actor=None
+        )
+    topic = start(help_desk, alice, "Ein Thema", locale="de")
+    project_forum()
+    german = acme_client.get("/forum/?lang=de")
+    assert german.status_code == 200
+    html = text(german)
+    assert '<html lang="de">' in html
+    assert '<a href="/forum/c/help/?lang=de">Hilfe</a>' in html
+    assert f'href="/forum/t/{topic.pk}/ein-thema/?lang=de"' in html
+    missing = acme_client.get("/forum/c/nothing-here/?lang=en")
+    assert missing.status_code == 404 and "Page not found" in text(missing)
+    assert "Acme Test" in text(missing)  # the site's own page
