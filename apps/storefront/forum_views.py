@@ -38,7 +38,15 @@ from apps.core.rate_limits import rate_limit
 from apps.forum import selectors as forum
 from apps.forum import services, view_counts
 from apps.forum.errors import BodyTooLarge, ForumInvalid, NotAllowed, TopicClosed
-from apps.forum.models import ForumCategory, Reply, Review, Topic, TopicStatus, WhoMayStart
+from apps.forum.models import (
+    BODY_MAX,
+    ForumCategory,
+    Reply,
+    Review,
+    Topic,
+    TopicStatus,
+    WhoMayStart,
+)
 from apps.index import selectors as index
 from apps.index.text import author_display_name, author_in_locale, text_of
 from apps.pages.delivery import ReaderLocale, reader_locale
@@ -168,6 +176,20 @@ def _refused(request: HttpRequest, error: PlatformError, *, back_url: str = "") 
 
 def _form_status(error: ForumInvalid) -> int:
     return 413 if isinstance(error, BodyTooLarge) else 400
+
+
+def _preview(form, body: str) -> tuple[str, int]:
+    """A body rendered for its preview (nothing is written), and the page's status; a body over
+    the size limit is not rendered: the form says so (413)."""
+    text = body.strip()
+    if len(text) > BODY_MAX:
+        form.add_error(
+            "body",
+            gettext("At most %(count)d characters (this has %(length)d).")
+            % {"count": BODY_MAX, "length": len(text)},
+        )
+        return "", 413
+    return (services.render_post(text) if text else ""), 200
 
 
 def _to_login(request: HttpRequest, next_url: str) -> HttpResponse:
@@ -630,8 +652,8 @@ def reply_post(request: HttpRequest, topic_id: int) -> HttpResponse:
         return _topic_page(request, topic, form=form, status=400)
     body = form.cleaned_data["body"]
     if "preview" in request.POST:
-        preview = services.render_post(body) if body.strip() else ""
-        return _topic_page(request, topic, form=form, preview_html=preview)
+        preview, status = _preview(form, body)
+        return _topic_page(request, topic, form=form, preview_html=preview, status=status)
     limited = _limited(request, POST_GROUP, user)
     if limited is not None:
         return limited
@@ -687,9 +709,9 @@ def reply_edit(request: HttpRequest, reply_id: int) -> HttpResponse:
     form.is_valid()
     body = form.cleaned_data.get("body", "")
     if "preview" in request.POST:
-        preview = services.render_post(body) if body.strip() else ""
+        preview, status = _preview(form, body)
         context.update(form=form, preview_html=preview)
-        return _respond(request, "forum/post_form.html", context, private=True)
+        return _respond(request, "forum/post_form.html", context, status=status, private=True)
     limited = _limited(request, POST_GROUP, user)
     if limited is not None:
         return limited
@@ -797,8 +819,9 @@ def topic_new(request: HttpRequest, slug: str) -> HttpResponse:
         return _topic_form_page(request, {**context, "form": form}, status=400)
     data = form.cleaned_data
     if "preview" in request.POST:
-        preview = services.render_post(data["body"]) if data["body"].strip() else ""
-        return _topic_form_page(request, {**context, "form": form, "preview_html": preview})
+        preview, status = _preview(form, data["body"])
+        context.update(form=form, preview_html=preview)
+        return _topic_form_page(request, context, status=status)
     limited = _limited(request, POST_GROUP, user)
     if limited is not None:
         return limited
@@ -851,8 +874,9 @@ def topic_edit(request: HttpRequest, topic_id: int) -> HttpResponse:
         return _topic_form_page(request, {**context, "form": form}, status=400)
     data = form.cleaned_data
     if "preview" in request.POST:
-        preview = services.render_post(data["body"]) if data["body"].strip() else ""
-        return _topic_form_page(request, {**context, "form": form, "preview_html": preview})
+        preview, status = _preview(form, data["body"])
+        context.update(form=form, preview_html=preview)
+        return _topic_form_page(request, context, status=status)
     limited = _limited(request, POST_GROUP, user)
     if limited is not None:
         return limited

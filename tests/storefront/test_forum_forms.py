@@ -142,6 +142,10 @@ def test_bad_input_shows_the_form_again_with_the_message(thread, bob):
     assert too_large.status_code == 413
     assert f"At most {BODY_MAX} characters (this has {BODY_MAX + 1})." in text(too_large)
     assert huge in text(too_large)  # kept
+    too_large_preview = client.post(_reply_url(thread), {"body": huge, "preview": "1"})
+    assert too_large_preview.status_code == 413 and "Nothing is posted yet" not in text(
+        too_large_preview
+    )
     nul = client.post(_reply_url(thread), {"body": "a\x00b"})
     assert nul.status_code == 400 and "not allowed" in text(nul)
     stranger = client.post(_reply_url(thread), {"body": "Hi", "quoted_reply_id": "999999"})
