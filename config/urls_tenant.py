@@ -44,6 +44,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.api.urls")),
     path("blog/", include("apps.storefront.blog_urls")),
+    path("forum/", include("apps.storefront.forum_urls")),
     path("shop/", include("apps.storefront.shop_urls")),
     path("cart/", include("apps.storefront.cart_urls")),
     path("checkout/", include("apps.storefront.checkout_urls")),

@@ -8,11 +8,13 @@ Counters are not here: they are the index's projections.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from apps.content import selectors as content
 from apps.tenancy.selectors import site_hosts, tenant_by_schema
@@ -303,3 +305,52 @@ def site_url(path: str) -> str:
     scheme = "https" if settings.SECURE_SSL_REDIRECT else "http"
     port = f":{settings.SITE_URL_PORT}" if settings.SITE_URL_PORT else ""
     return f"{scheme}://{host or settings.TENANT_BASE_DOMAIN}{port}{path}"
+
+
+# -- the storefront's pages --------------------------------------------------------------
+
+
+def topic_for_page(topic_id: int, user=None) -> Topic | None:
+    """The topic as its page shows it (category and its parent, author), if ``user`` may see it."""
+    return topics(user).select_related("category__parent").filter(pk=topic_id).first()
+
+
+def category_children(category_id: int) -> QuerySet[ForumCategory]:
+    return ForumCategory.objects.filter(parent_id=category_id).order_by("position", "name", "pk")
+
+
+def topic_views(topic_ids: Iterable[int]) -> dict[int, int]:
+    """The views of ``topic_ids`` as the write model counts them (one query)."""
+    ids = list(topic_ids)
+    if not ids:
+        return {}
+    return dict(Topic.objects.filter(pk__in=ids).values_list("pk", "views_count"))
+
+
+def authored_topics(author, user=None) -> QuerySet[Topic]:
+    """The topics ``author`` started that ``user`` may see (their own: pending ones too)."""
+    return topics(user).filter(author_id=author.pk)
+
+
+def subscriptions_of(user) -> QuerySet[Subscription]:
+    """The member's subscriptions, newest first, with their topics and categories."""
+    return (
+        Subscription.objects.filter(user_id=user.pk)
+        .select_related("topic__category")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def may_edit(post: Topic | Reply, user) -> bool:
+    """Whether the page offers ``user`` to edit ``post`` (the services decide on the edit):
+    a moderator always, its author within the edit window."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if is_moderator(user):
+        return True
+    return post.author_id == user.pk and within_edit_window(post)
+
+
+def within_edit_window(post: Topic | Reply) -> bool:
+    """Whether ``post`` is still young enough for its author to edit (``FORUM`` setting)."""
+    return timezone.now() - post.created_at <= timedelta(seconds=edit_window_seconds())

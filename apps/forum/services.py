@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -61,7 +60,7 @@ from .models import (
     TopicStatus,
     WhoMayStart,
 )
-from .selectors import edit_window_seconds, is_moderator
+from .selectors import edit_window_seconds, is_moderator, within_edit_window
 
 MAX_TAGS = 5
 MEMBER_PATH = "/forum/u/{handle}/"
@@ -84,7 +83,7 @@ STATE_LABELS = {
 
 def _refusal(status: str, transition: Transition) -> str:
     return _("This cannot be done to a post that is %(status)s (%(action)s).") % {
-        "status": STATE_LABELS.get(status, status),
+        "status": str(STATE_LABELS.get(status, status)).lower(),
         "action": transition.label,
     }
 
@@ -554,11 +553,10 @@ def _may_edit(post, user, *, noun: str) -> bool:
         return True
     if post.author_id != user.pk:
         raise NotAllowed(_("Only its author or a moderator edits this %(noun)s.") % {"noun": noun})
-    window = timedelta(seconds=edit_window_seconds())
-    if timezone.now() - post.created_at > window:
+    if not within_edit_window(post):
         raise NotAllowed(
             _("Posts can be edited for %(minutes)d minutes after posting; this time is over.")
-            % {"minutes": window.total_seconds() // 60}
+            % {"minutes": edit_window_seconds() // 60}
         )
     return False
 
@@ -732,7 +730,7 @@ def reply_post(*, topic_id: int, body: str, actor, quoted_reply_id: int | None =
         if topic.status != OPEN and not moderator:
             raise TopicClosed(
                 _("This topic is %(status)s: it takes no new replies.")
-                % {"status": STATE_LABELS[topic.status]}
+                % {"status": str(STATE_LABELS[topic.status]).lower()}
             )
         quoted = None
         if quoted_reply_id is not None:

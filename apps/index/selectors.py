@@ -1,5 +1,6 @@
 """Reads of the read side: listings, month archives and full-text search over ``ContentListing``;
-the shop's product listing and product search over ``ProductListing``.
+the shop's product listing and product search over ``ProductListing``; the forum's topic
+listings and search over ``ForumTopicListing`` and its categories' counters.
 
 Every function here runs a fixed number of queries whatever the page size
 (``listing``: a count and a page; ``search``: the same; ``months``: one).
@@ -17,9 +18,9 @@ from uuid import UUID
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncMonth
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -34,7 +35,7 @@ from apps.commerce.money import (
 )
 
 from .errors import ListingQueryInvalid, PageNotFound
-from .models import ContentListing, ProductListing
+from .models import ContentListing, ForumCategoryStats, ForumTopicListing, ProductListing
 from .product_listing import LISTING_CACHE, option_token
 from .text import ALL_SEARCH_CONFIGS, HIGHLIGHT_START, HIGHLIGHT_STOP
 
@@ -455,3 +456,155 @@ def product_listing_cached(name: str, build: Callable[[], T]) -> T:
     """``build()`` cached until the product listing next changes (for what is derived from the
     catalog as the listing shows it: the shop's filter choices)."""
     return LISTING_CACHE.cached(name, build)
+
+
+# -- the forum ----------------------------------------------------------------------------
+# Reads of ``ForumTopicListing`` (public topics with their counters) and ``ForumCategoryStats``
+# for the storefront's forum pages; each is one query, or two for a page (a count and the rows).
+
+# Columns a topic's line in a listing needs (the texts and the vector stay in the database).
+FORUM_CARD_FIELDS = (
+    "id", "topic_id", "category_id", "title", "slug", "excerpt", "author_id", "author_name",
+    "author_handle", "status", "pinned", "locked", "solution_reply_id", "tag_slugs", "tag_names",
+    "reply_count", "last_activity_at", "last_poster_id", "last_poster_name", "last_reply_id",
+    "created_at", "locale",
+)  # fmt: skip
+FORUM_ORDER = ("-last_activity_at", "-topic_id")
+
+
+def forum_topic_rows(
+    *,
+    category_ids: Sequence[int] | None = None,
+    tag: str | None = None,
+    author_id: int | None = None,
+    pinned_first: bool = False,
+) -> QuerySet[ForumTopicListing]:
+    """Public topics, most recently active first (pinned ones first with ``pinned_first``),
+    in ``category_ids``, with ``tag`` (a slug) or by ``author_id`` (not paginated)."""
+    rows = ForumTopicListing.objects.all()
+    if category_ids is not None:
+        rows = rows.filter(category_id__in=list(category_ids))
+    if tag:
+        rows = rows.filter(tag_slugs__contains=[tag])
+    if author_id is not None:
+        rows = rows.filter(author_id=author_id)
+    order = ("-pinned", *FORUM_ORDER) if pinned_first else FORUM_ORDER
+    return rows.only(*FORUM_CARD_FIELDS).order_by(*order)
+
+
+def forum_topics(
+    *, page: int | str | None = 1, per_page: int = DEFAULT_PER_PAGE, **filters
+) -> Page:
+    """One page of ``forum_topic_rows`` (two queries); ``PageNotFound`` past the last page."""
+    return _paginate(forum_topic_rows(**filters), page, per_page)
+
+
+def forum_latest(*, limit: int = 10) -> list[ForumTopicListing]:
+    """The ``limit`` most recently active public topics (one query)."""
+    return list(forum_topic_rows()[: max(1, min(limit, MAX_PER_PAGE))])
+
+
+def forum_newest(*, category_id: int, limit: int = 20) -> list[ForumTopicListing]:
+    """The newest public topics of a category, newest first (for its feeds; one query)."""
+    rows = ForumTopicListing.objects.filter(category_id=category_id).only(*FORUM_CARD_FIELDS)
+    return list(rows.order_by("-created_at", "-topic_id")[: max(1, min(limit, MAX_PER_PAGE))])
+
+
+def forum_topics_by_ids(topic_ids: Sequence[int]) -> dict[int, ForumTopicListing]:
+    """The listing's rows of ``topic_ids`` that are public, by topic id (one query)."""
+    rows = ForumTopicListing.objects.filter(topic_id__in=list(topic_ids)).only(*FORUM_CARD_FIELDS)
+    return {row.topic_id: row for row in rows}
+
+
+def forum_category_stats(category_ids: Sequence[int]) -> dict[int, ForumCategoryStats]:
+    """The counters of ``category_ids`` by category id (one query; a category without a row
+    yet has none)."""
+    rows = ForumCategoryStats.objects.filter(category_id__in=list(category_ids))
+    return {row.category_id: row for row in rows}
+
+
+@dataclass(frozen=True)
+class ForumSearchHit:
+    topic_id: int
+    category_id: int
+    slug: str
+    title: str
+    title_html: SafeString
+    snippet_html: SafeString
+    author_name: str
+    author_handle: str
+    status: str
+    locked: bool
+    solved: bool
+    reply_count: int
+    last_activity_at: datetime
+    locale: str
+    rank: float
+
+
+def _forum_hit(row: ForumTopicListing) -> ForumSearchHit:
+    return ForumSearchHit(
+        topic_id=row.topic_id,
+        category_id=row.category_id,
+        slug=row.slug,
+        title=row.title,
+        title_html=highlighted(row.title_marked),
+        snippet_html=highlighted(row.snippet),
+        author_name=row.author_name,
+        author_handle=row.author_handle,
+        status=row.status,
+        locked=row.locked,
+        solved=row.solution_reply_id is not None,
+        reply_count=row.reply_count,
+        last_activity_at=row.last_activity_at,
+        locale=row.locale,
+        rank=row.rank,
+    )
+
+
+def forum_search(
+    *, query: str, page: int | str | None = 1, per_page: int = DEFAULT_PER_PAGE
+) -> Page:
+    """Public topics matching ``query`` (web-search syntax) in their title, body or replies,
+    best first (two queries). Each topic is matched with the text search configuration of the
+    language it is written in; ``object_list`` holds ``ForumSearchHit``s with escaped,
+    highlighted title and snippet."""
+    text = clean_query(query)
+    if not text:
+        return _paginate([], 1, per_page)
+    own_language = SearchQuery(text, config=F("search_config"), search_type="websearch")
+    marks = {"start_sel": HIGHLIGHT_START, "stop_sel": HIGHLIGHT_STOP}
+    rows = (
+        ForumTopicListing.objects.filter(_text_match(text))
+        .annotate(
+            rank=SearchRank(F("search_vector"), own_language, normalization=Value(1)),
+            title_marked=SearchHeadline(
+                "title", own_language, config=F("search_config"), highlight_all=True, **marks
+            ),
+            snippet=SearchHeadline(
+                # The body, then the replies: a topic found by an answer shows that answer.
+                Concat("body_text", Value(" "), "replies_text", output_field=TextField()),
+                own_language,
+                config=F("search_config"),
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter='" … "',
+                **marks,
+            ),
+        )
+        .only(*FORUM_CARD_FIELDS)
+        .order_by("-rank", *FORUM_ORDER)
+    )
+    result = _paginate(rows, page, per_page)
+    result.object_list = [_forum_hit(row) for row in result.object_list]
+    return result
+
+
+def forum_sitemap_rows(*, limit: int = 10_000) -> list[tuple[int, str, datetime]]:
+    """``(topic_id, slug, last_activity_at)`` of the most recently active public topics, for
+    sitemap.xml (one query)."""
+    rows = ForumTopicListing.objects.order_by(*FORUM_ORDER).values_list(
+        "topic_id", "slug", "last_activity_at"
+    )
+    return list(rows[:limit])

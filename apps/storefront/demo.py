@@ -369,6 +369,7 @@ def seed_menus(*, found: dict[str, Node], report: SeedReport) -> None:
             ),
             MenuItemInput(label={"en": "Blog", "de": "Blog"}, url="/blog/"),
             MenuItemInput(label={"en": "Shop", "de": "Shop"}, url="/shop/"),
+            MenuItemInput(label={"en": "Forum", "de": "Forum"}, url="/forum/"),
         ],
         "footer": [
             MenuItemInput(page_id=found["about"].pk),

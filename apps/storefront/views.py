@@ -44,6 +44,7 @@ from apps.pages.selectors import PAGE_KIND
 from apps.tenancy.selectors import tenant_sites
 
 from .blog_views import render_post
+from .forum_views import forum_sitemap_entries
 from .shop_views import shop_sitemap_entries
 
 HOME_POSTS = 6
@@ -210,13 +211,14 @@ def _sitemap_xml(request: HttpRequest, locale: ReaderLocale) -> str:
         newest = max((node.updated_at for node in posts), default=None)
         entries += _entry(request, {code: localized(index_url, code) for code in locales}, newest)
     entries += shop_sitemap_entries(locale, localized, lambda urls, at: _entry(request, urls, at))
+    entries += forum_sitemap_entries(locale, localized, lambda urls, at: _entry(request, urls, at))
     return render_to_string("storefront/sitemap.xml", {"entries": entries})
 
 
 @require_safe
 def sitemap(request: HttpRequest) -> HttpResponse:
-    """Published pages, posts, the blog's index, the shop and its active products in every
-    locale, with hreflang alternates (cached)."""
+    """Published pages, posts, the blog's index, the shop and its active products, the forum
+    and its public topics in every locale, with hreflang alternates (cached)."""
     if site_tenant(request) is None:
         raise Http404("no site here")
     locale = reader_locale(request)
