@@ -233,17 +233,18 @@ class ServiceAdmin(admin.ModelAdmin):
 
     # -- status transitions, derived from the owner's TransitionTable
 
-    def take_transition(self, request, obj, transition: Transition) -> None:
-        """Take ``transition`` on ``obj`` through the owner's one transition service."""
+    def take_transition(self, request, obj, transition: Transition, **options: Any) -> None:
+        """Take ``transition`` on ``obj`` through the owner's one transition service
+        (``options``: what the action asked for besides, such as a moderator's reason)."""
         raise NotImplementedError
 
-    def transition_many(self, request, queryset, transition: Transition) -> None:
+    def transition_many(self, request, queryset, transition: Transition, **options: Any) -> None:
         """Take ``transition`` on each object (in primary-key order), then say what was done
         and what was refused, and why."""
         done, refused = [], []
         for obj in queryset.order_by("pk"):
             try:
-                self.take_transition(request, obj, transition)
+                self.take_transition(request, obj, transition, **options)
             except PlatformError as error:
                 refused.append((self.display_name(obj), error))
             else:
