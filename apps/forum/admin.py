@@ -145,6 +145,12 @@ class ModerationAdmin(ServiceAdmin):
         """What the confirmation page says of an item's state."""
         raise NotImplementedError
 
+    def save_related(self, request, form, formsets, change):
+        """Nothing: the service called by ``save_model`` wrote the tags, and the inlines (the
+        log, the history, the reports) are read-only."""
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
     def moderate_selected(self, request, queryset, transition: Transition):
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -616,9 +622,6 @@ class TopicAdmin(ModerationAdmin):
                 topic_id=obj.pk, actor=request.user, reason=data.get("reason") or "", **changes
             )
 
-    def save_related(self, request, form, formsets, change):
-        """Nothing: ``topic_edit`` wrote the tags."""
-
     # -- actions
 
     def take_transition(self, request, obj, transition: Transition, **options: Any) -> None:
@@ -874,9 +877,6 @@ class ReplyAdmin(ModerationAdmin):
                 actor=request.user,
                 reason=form.cleaned_data.get("reason") or "",
             )
-
-    def save_related(self, request, form, formsets, change):
-        """Nothing else to save."""
 
     # -- actions
 

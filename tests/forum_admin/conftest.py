@@ -113,3 +113,16 @@ def confirm(client: Client, url: str, action: str, objects, **extra: Any):
 def rows(content: str, name: str) -> list[str]:
     """The values of the checkboxes named ``name`` on a page, in order."""
     return re.findall(rf'name="{name}" value="(\d+)"', content)
+
+
+def inline_management(client: Client, url: str) -> dict[str, str]:
+    """The management forms of the read-only inlines on the page at ``url`` (what a browser
+    posts back with the change form)."""
+    content = page(client.get(url))
+    return dict(
+        re.findall(
+            r'<input type="hidden" name="([\w-]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"'
+            r'(?: value="(\d*)")?',
+            content,
+        )
+    )
