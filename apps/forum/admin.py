@@ -217,7 +217,7 @@ class CategoryForm(forms.ModelForm):
     """A category's fields, and per other enabled locale its name and description."""
 
     colour = forms.CharField(
-        label=gettext_lazy("colour"),
+        label=capfirst(gettext_lazy("colour")),
         widget=ColourInput,
         initial="#3b6ea5",
         help_text=gettext_lazy("A hex colour such as #3b6ea5."),
@@ -506,10 +506,12 @@ class TopicForm(forms.ModelForm):
 @admin.register(Topic)
 class TopicAdmin(ModerationAdmin):
     form = TopicForm
+    # The title cell links to the change page and names the category and the author below,
+    # so that the list fits a 1280 px window with the admin's sidebar and filters open.
     list_display = [
-        "title", "category", "author_name", "status", "review", "pinned", "locked", "solved",
-        "created", "views_count",
+        "topic_cell", "state_cell", "pinned", "locked", "solved", "created", "views_count",
     ]  # fmt: skip
+    list_display_links = None
     list_filter = ["category", "status", "review", "pinned", "locked"]
     list_select_related = ["category", f"author__{people.PROFILE}"]
     list_per_page = 50
@@ -541,6 +543,27 @@ class TopicAdmin(ModerationAdmin):
     @admin.display(description=gettext_lazy("author"), ordering="author__profile__display_name")
     def author_name(self, obj: Topic) -> str:
         return author_name(obj.author)
+
+    @admin.display(description=gettext_lazy("topic"), ordering="title")
+    def topic_cell(self, obj: Topic):
+        return format_html(
+            '<a class="list-title" href="{}" title="{}">{}</a><div class="list-meta">{} · {}</div>',
+            self.url("change", obj.pk),
+            obj.title,
+            Truncator(obj.title).chars(TITLE_CHARS),
+            truncated(obj.category.name, NAME_CHARS),
+            author_name(obj.author),
+        )
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def state_cell(self, obj: Topic):
+        """Open, closed or archived; below, where it stands with the moderators."""
+        return format_html(
+            '{}<div class="list-meta forum-review forum-review--{}">{}</div>',
+            obj.get_status_display(),
+            obj.review,
+            obj.get_review_display(),
+        )
 
     @admin.display(description=gettext_lazy("solved"), boolean=True)
     def solved(self, obj: Topic) -> bool:
@@ -747,7 +770,7 @@ class ReportInline(admin.TabularInline):
 
 def report_outcome(flag: Flag) -> str:
     if flag.resolved_at is None:
-        return gettext("open")
+        return gettext("Open")
     return gettext("%(resolution)s by %(who)s") % {
         "resolution": ACTION_LABELS.get(flag.resolution, flag.resolution),
         "who": author_name(flag.resolved_by),
@@ -766,10 +789,8 @@ class ReplyForm(forms.ModelForm):
 @admin.register(Reply)
 class ReplyAdmin(ModerationAdmin):
     form = ReplyForm
-    list_display = [
-        "reply_excerpt", "topic_link", "author_name", "status", "reports", "created",
-    ]  # fmt: skip
-    list_display_links = ["reply_excerpt"]
+    list_display = ["reply_cell", "author_name", "status", "reports", "created"]
+    list_display_links = None
     list_filter = ["status", ReportsFilter]
     list_select_related = ["topic", f"author__{people.PROFILE}"]
     list_per_page = 50
@@ -798,8 +819,14 @@ class ReplyAdmin(ModerationAdmin):
         return excerpt(obj.body, 40)
 
     @admin.display(description=gettext_lazy("reply"))
-    def reply_excerpt(self, obj: Reply) -> str:
-        return excerpt(obj.body) or f"#{obj.pk}"
+    def reply_cell(self, obj: Reply):
+        """The reply's first words (a link to it), and below the topic it answers."""
+        return format_html(
+            '<a class="list-title" href="{}">{}</a><div class="list-meta">{}</div>',
+            self.url("change", obj.pk),
+            excerpt(obj.body) or f"#{obj.pk}",
+            truncated(obj.topic.title, TITLE_CHARS),
+        )
 
     @admin.display(description=gettext_lazy("topic"), ordering="topic__title")
     def topic_link(self, obj: Reply):
@@ -954,10 +981,7 @@ class ResolvedFilter(admin.SimpleListFilter):
 class FlagAdmin(admin.ModelAdmin):
     """Members' reports, open and resolved: a read-only list (moderators act on the reply)."""
 
-    list_display = [
-        "reply_link", "topic_title", "reporter_name", "reason", "note_excerpt", "reported",
-        "outcome",
-    ]  # fmt: skip
+    list_display = ["reply_link", "reporter_name", "reason_cell", "reported", "outcome"]
     list_display_links = None
     list_filter = [ResolvedFilter, "reason"]
     list_select_related = [
@@ -979,21 +1003,28 @@ class FlagAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("reply"))
     def reply_link(self, flag: Flag):
+        """The reply's first words (a link to it), and below the topic it answers."""
         return format_html(
-            '<a href="{}">{}</a>', admin_url(flag.reply), excerpt(flag.reply.body, 50)
+            '<a class="list-title" href="{}">{}</a><div class="list-meta">{}</div>',
+            admin_url(flag.reply),
+            excerpt(flag.reply.body, 50),
+            truncated(flag.reply.topic.title, TITLE_CHARS),
         )
 
-    @admin.display(description=gettext_lazy("topic"))
-    def topic_title(self, flag: Flag) -> str:
-        return truncated(flag.reply.topic.title, TITLE_CHARS)
+    @admin.display(description=gettext_lazy("reason"), ordering="reason")
+    def reason_cell(self, flag: Flag):
+        """The reason chosen, and below the reporter's note."""
+        if not flag.note:
+            return flag.get_reason_display()
+        return format_html(
+            '{}<div class="list-meta">“{}”</div>',
+            flag.get_reason_display(),
+            truncated(flag.note, EXCERPT_CHARS),
+        )
 
     @admin.display(description=gettext_lazy("reported by"))
     def reporter_name(self, flag: Flag) -> str:
         return author_name(flag.reporter)
-
-    @admin.display(description=gettext_lazy("note"))
-    def note_excerpt(self, flag: Flag) -> str:
-        return truncated(flag.note, EXCERPT_CHARS) if flag.note else "-"
 
     @admin.display(description=gettext_lazy("reported at"), ordering="created_at")
     def reported(self, flag: Flag):

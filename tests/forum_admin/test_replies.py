@@ -24,7 +24,9 @@ from .conftest import (
 
 
 def excerpts(content: str) -> list[str]:
-    return re.findall(r'<th class="field-reply_excerpt"><a href="[^"]+">([^<]+)</a>', content)
+    return re.findall(
+        r'<td class="field-reply_cell"><a class="list-title" href="[^"]+">([^<]+)</a>', content
+    )
 
 
 def test_the_list_shows_excerpt_topic_author_status_and_reports(
@@ -141,7 +143,8 @@ def test_reports_are_listed_read_only_open_and_resolved(
     content = page(moderator_client.get(FLAGS))
     assert "First reply" in content and "Second reply" in content
     assert "Ads" in content and "Bob Example" in content and bob.email not in content
-    assert "Dismiss reports by Mia Moderator" in content and "open" in content
+    assert '<td class="field-outcome">Dismiss reports by Mia Moderator</td>' in content
+    assert '<td class="field-outcome">Open</td>' in content
     assert 'name="action"' not in content and f"{FLAGS}add/" not in content
     open_only = page(moderator_client.get(FLAGS, {"resolved": "no"}))
     assert "First reply" in open_only and "Second reply" not in open_only

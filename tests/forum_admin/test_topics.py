@@ -15,7 +15,7 @@ from .conftest import TOPICS, in_acme, inline_management, page, reply, topic
 
 
 def titles(content: str) -> list[str]:
-    return re.findall(r'<th class="field-title"><a href="[^"]+">([^<]+)</a>', content)
+    return re.findall(r'class="list-title" href="[^"]+" title="[^"]*">([^<]+)</a>', content)
 
 
 def test_the_list_shows_the_topics_record_and_never_an_email(
