@@ -23,6 +23,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -106,8 +107,10 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def response_action(self, request, queryset):
         """A bulk action on a forged selection (ids that are no ids, such as "x" for a UUID
-        key) is refused with a message, as an empty one is, instead of failing."""
+        or an integer key) is refused with a message, as an empty one is, instead of failing."""
         try:
+            for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+                self.opts.pk.to_python(value)  # an integer key's filter would raise ValueError
             return super().response_action(request, queryset)
         except ValidationError:
             self.message_user(request, gettext("The selection is not valid."), messages.WARNING)

@@ -151,7 +151,17 @@ class ModerationAdmin(ServiceAdmin):
         for formset in formsets:
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
+    def nothing_selected(self, request, queryset) -> bool:
+        """Whether the selection names no item of this list (forged, or gone meanwhile); the
+        moderator is told so."""
+        if queryset.exists():
+            return False
+        self.message_user(request, gettext("The selection is not valid."), messages.WARNING)
+        return True
+
     def moderate_selected(self, request, queryset, transition: Transition):
+        if self.nothing_selected(request, queryset):
+            return None
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             self.transition_many(request, queryset, transition, reason=form.cleaned_data["reason"])
@@ -167,9 +177,6 @@ class ModerationAdmin(ServiceAdmin):
 
     def confirmation(self, request, queryset, form, *, action: str, title, button):
         items = list(queryset.order_by("pk"))
-        if not items:
-            self.message_user(request, gettext("The selection is not valid."), messages.WARNING)
-            return None
         request.current_app = self.admin_site.name
         context = {
             **self.admin_site.each_context(request),
@@ -657,6 +664,8 @@ class TopicAdmin(ModerationAdmin):
 
     @admin.action(permissions=["change"], description=gettext_lazy("Move to category…"))
     def move_selected(self, request, queryset):
+        if self.nothing_selected(request, queryset):
+            return None
         form = MoveForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             self.move_many(
@@ -917,6 +926,8 @@ class ReplyAdmin(ModerationAdmin):
 
     @admin.action(permissions=["change"], description=gettext_lazy("Dismiss reports…"))
     def dismiss_reports_selected(self, request, queryset):
+        if self.nothing_selected(request, queryset):
+            return None
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             self.dismiss_many(request, queryset, form.cleaned_data["reason"])

@@ -3,6 +3,8 @@ per topic; what was done and what was refused are reported, the log keeps who an
 
 from __future__ import annotations
 
+import pytest
+
 from apps.events.models import OutboxEvent
 from apps.forum import selectors, services
 from apps.forum.models import Topic, TopicStatus
@@ -156,3 +158,16 @@ def test_the_change_page_offers_the_topics_actions_and_comes_back(
     )  # fmt: skip
     assert response.status_code == 302 and response["Location"] == url
     assert log_of(shown.pk) == [("lock", "Heated", mod.pk)]
+
+
+@pytest.mark.parametrize("selected", ["abc", "99999999999999999999999", "-1"])
+def test_a_forged_selection_is_a_message_not_a_500(moderator_client, category, alice, selected):
+    kept = topic(category, alice)
+    for step in ({"index": 0}, {"apply": "yes", "return_to": "change"}):
+        response = moderator_client.post(
+            TOPICS,
+            {"action": "close_selected", "_selected_action": selected, **step},
+            follow=True,
+        )
+        assert messages_of(response) == ["The selection is not valid."]
+    assert statuses(kept) == [TopicStatus.OPEN]
