@@ -84,10 +84,6 @@ def excerpt(text: str, chars: int = EXCERPT_CHARS) -> str:
     return Truncator(" ".join((text or "").split())).chars(chars)
 
 
-def badge(value: str, label) -> str:
-    return format_html('<span class="forum-badge forum-badge--{}">{}</span>', value, label)
-
-
 # -- moderators' actions: a reason first, then one service call per item -----------------
 
 
@@ -228,8 +224,8 @@ class CategoryForm(forms.ModelForm):
         widget=ColourInput,
         initial="#3b6ea5",
         help_text=gettext_lazy("A hex colour such as #3b6ea5."),
-        # The browser's colour picker sends no other form; a hand-made request gets the
-        # service's words rather than the table constraint's name.
+        # A colour picker sends nothing else; a hand-made request is told the service's rule
+        # here, before the table's constraint would answer with its name.
         validators=[
             RegexValidator(r"^#[0-9a-fA-F]{6}$", gettext_lazy("A hex colour such as #3b6ea5."))
         ],

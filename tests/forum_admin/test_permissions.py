@@ -30,6 +30,7 @@ def test_a_moderator_works_the_forum_and_sees_nothing_of_commerce(moderator_clie
     assert "/admin/commerce/" not in index
     for url in FORUM_PAGES:
         assert moderator_client.get(url).status_code == 200, url
+    assert f'href="{QUEUE}"' in page(moderator_client.get(TOPICS))
     for url in COMMERCE_PAGES:
         assert moderator_client.get(url).status_code == 403, url
     assert moderator_client.get("/admin/commerce/").status_code == 404  # an app it has nothing of

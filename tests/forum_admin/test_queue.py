@@ -226,3 +226,4 @@ def test_a_staff_member_who_may_only_view_topics_gets_403(acme_client):
     assert 'href="/admin/forum/moderation/"' not in page(acme_client.get("/admin/"))
     content = page(acme_client.get("/admin/forum/topic/"))
     assert 'name="action"' not in content  # no action without the right to change
+    assert f'href="{QUEUE}"' not in content
