@@ -12,6 +12,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from apps.core.errors import InvalidTransition
 from apps.forum import services
 from apps.forum.models import Reply, Topic
 from tests.factories import StaffFactory
@@ -87,6 +88,13 @@ def reply(topic: Topic, author, body: str = "An answer") -> Reply:
 
 def flag(reply: Reply, reporter, reason: str = "spam", note: str = "") -> Any:
     return in_acme(services.reply_flag, reply_id=reply.pk, reason=reason, note=note, actor=reporter)
+
+
+def refusal(table, state: str, action: str) -> str:
+    """What the service says when ``action`` is refused in ``state`` (its own words)."""
+    with pytest.raises(InvalidTransition) as refused:
+        table.check(state, action)
+    return refused.value.detail
 
 
 def page(response) -> str:

@@ -10,7 +10,18 @@ from apps.forum import selectors, services
 from apps.forum.models import Flag, ModerationEntry, Reply, Review, Topic
 from tests.forum import factories
 
-from .conftest import QUEUE, flag, in_acme, messages_of, page, reply, rows, staff_client, topic
+from .conftest import (
+    QUEUE,
+    flag,
+    in_acme,
+    messages_of,
+    page,
+    refusal,
+    reply,
+    rows,
+    staff_client,
+    topic,
+)
 
 
 def _member(name: str):
@@ -140,7 +151,8 @@ def test_refusals_are_reported_per_item_not_as_errors(
     )  # fmt: skip
 
     assert messages_of(response) == [
-        "“Pending topic 0” was not hidden. This cannot be done to a post that is Pending (Hide).",
+        "“Pending topic 0” was not hidden. "
+        + refusal(services.TOPIC_REVIEW, Review.PENDING, "hide"),
         "Hidden 1 reply: “Reported reply 0”.",
     ]
     # Hiding a reported reply resolves its reports as hidden.
@@ -205,8 +217,8 @@ def test_an_item_gone_meanwhile_is_skipped(moderator_client, category, moderated
     )
 
     assert messages_of(response) == [
-        "“Pending topic 0” was not rejected. This cannot be done to a post that is Rejected "
-        "(Reject)."
+        "“Pending topic 0” was not rejected. "
+        + refusal(services.TOPIC_REVIEW, Review.REJECTED, "reject")
     ]
 
 

@@ -18,6 +18,7 @@ from .conftest import (
     inline_management,
     messages_of,
     page,
+    refusal,
     reply,
     topic,
 )
@@ -76,8 +77,8 @@ def test_a_refused_reply_action_is_reported(moderator_client, category, alice):
     approved = reply(thread, alice, "Approved already")
     response = confirm(moderator_client, REPLIES, "approve_selected", [approved])
     assert messages_of(response) == [
-        "“Approved already” was not approved. This cannot be done to a post that is Approved "
-        "(Approve)."
+        "“Approved already” was not approved. "
+        + refusal(services.REPLY_REVIEW, Review.APPROVED, "approve")
     ]
 
 

@@ -9,7 +9,7 @@ from apps.events.models import OutboxEvent
 from apps.forum import selectors, services
 from apps.forum.models import Topic, TopicStatus
 
-from .conftest import TOPICS, act, confirm, in_acme, messages_of, page, topic
+from .conftest import TOPICS, act, confirm, in_acme, messages_of, page, refusal, topic
 
 
 def log_of(topic_id: int) -> list[tuple]:
@@ -76,7 +76,7 @@ def test_refusals_are_listed_per_topic_with_the_services_message(
     assert response.status_code == 200
     assert messages_of(response) == [
         "Closed 1 topic: “Still open”.",
-        "“Shut” was not closed. This cannot be done to a post that is Closed (Close).",
+        "“Shut” was not closed. " + refusal(services.TOPIC_STATUS, TopicStatus.CLOSED, "close"),
     ]
     assert statuses(open_one, closed) == [TopicStatus.CLOSED, TopicStatus.CLOSED]
 
