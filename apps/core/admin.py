@@ -23,6 +23,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -106,8 +107,10 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def response_action(self, request, queryset):
         """A bulk action on a forged selection (ids that are no ids, such as "x" for a UUID
-        key) is refused with a message, as an empty one is, instead of failing."""
+        or an integer key) is refused with a message, as an empty one is, instead of failing."""
         try:
+            for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+                self.opts.pk.to_python(value)  # an integer key's filter would raise ValueError
             return super().response_action(request, queryset)
         except ValidationError:
             self.message_user(request, gettext("The selection is not valid."), messages.WARNING)
@@ -233,17 +236,18 @@ class ServiceAdmin(admin.ModelAdmin):
 
     # -- status transitions, derived from the owner's TransitionTable
 
-    def take_transition(self, request, obj, transition: Transition) -> None:
-        """Take ``transition`` on ``obj`` through the owner's one transition service."""
+    def take_transition(self, request, obj, transition: Transition, **options: Any) -> None:
+        """Take ``transition`` on ``obj`` through the owner's one transition service
+        (``options``: what the action asked for besides, such as a moderator's reason)."""
         raise NotImplementedError
 
-    def transition_many(self, request, queryset, transition: Transition) -> None:
+    def transition_many(self, request, queryset, transition: Transition, **options: Any) -> None:
         """Take ``transition`` on each object (in primary-key order), then say what was done
         and what was refused, and why."""
         done, refused = [], []
         for obj in queryset.order_by("pk"):
             try:
-                self.take_transition(request, obj, transition)
+                self.take_transition(request, obj, transition, **options)
             except PlatformError as error:
                 refused.append((self.display_name(obj), error))
             else:

@@ -442,3 +442,13 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.handle}"
+
+
+class Moderation(Topic):
+    """The moderators' queue in the admin (pending topics and replies, reported replies): a
+    page of the forum's admin section with its own entry in the admin index. No table."""
+
+    class Meta:
+        proxy = True
+        verbose_name = gettext_lazy("moderation queue")
+        verbose_name_plural = gettext_lazy("moderation queue")
