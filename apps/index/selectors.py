@@ -17,7 +17,7 @@ from uuid import UUID
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 from django.utils import timezone
@@ -34,7 +34,7 @@ from apps.commerce.money import (
 )
 
 from .errors import ListingQueryInvalid, PageNotFound
-from .models import ContentListing, ProductListing
+from .models import ContentListing, ForumTopicListing, ProductListing
 from .product_listing import LISTING_CACHE, option_token
 from .text import ALL_SEARCH_CONFIGS, HIGHLIGHT_START, HIGHLIGHT_STOP
 
@@ -455,3 +455,17 @@ def product_listing_cached(name: str, build: Callable[[], T]) -> T:
     """``build()`` cached until the product listing next changes (for what is derived from the
     catalog as the listing shows it: the shop's filter choices)."""
     return LISTING_CACHE.cached(name, build)
+
+
+# -- the forum's counters, beside the forum's own rows (the API) -------------------------------
+
+
+def with_forum_topic_counters(topics: QuerySet) -> QuerySet:
+    """``topics`` (the forum's ``Topic`` rows) with their counters from the forum's listing:
+    ``reply_count`` and ``last_activity_at``, None for a topic the listing does not hold (one
+    that is not public). In the same query: a subquery on the listing's unique key per row."""
+    row = ForumTopicListing.objects.filter(topic_id=OuterRef("pk"))
+    return topics.annotate(
+        reply_count=Subquery(row.values("reply_count")[:1]),
+        last_activity_at=Subquery(row.values("last_activity_at")[:1]),
+    )
