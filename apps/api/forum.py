@@ -4,8 +4,11 @@ Every read goes through ``apps.forum.selectors`` (which decides once who sees wh
 public sees approved posts, an author also their own pending or hidden ones, a moderator
 everything) and every write is one call of a function of ``apps.forum.services``, which
 checks the members' rules under the row's lock and publishes; nothing here opens a
-transaction. The moderation actions are derived from ``TOPIC_ACTIONS`` and ``REPLY_REVIEW``.
-A topic's counters come from the forum's listing in ``apps.index`` (never counted here).
+transaction. The moderation actions are derived from ``TOPIC_ACTIONS`` and ``REPLY_REVIEW``
+and are the forum's moderators' (``selectors.is_moderator``), not every staff user who may
+change a topic. A topic's counters come from the forum's listing in ``apps.index`` (never
+counted here), which is why a topic's ETag is a digest of its representation: its own
+``version`` does not move when a reply is counted.
 
 The caller acts as the API key's owner (or the signed-in staff user): topics and replies are
 theirs, posting and reporting count against their rate limits. A publishable key reads what

@@ -456,3 +456,16 @@ def test_posting_and_reporting_are_rate_limited_per_user(board, mod_api, sam_api
     assert_problem(limited, 429, "rate_limited")
     with schema_context("acme"):
         assert not Flag.objects.filter(reply=second).exists()
+
+
+def test_a_retried_post_gets_its_first_answer_and_is_not_counted_again(board, sam_api, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "forum_post_user": "1/m"}
+    asked = topic(board["alice"], board["help"])
+    data, key = {"topic_id": asked.pk, "body": "Once"}, {"HTTP_IDEMPOTENCY_KEY": "reply-1"}
+    first = send(sam_api, "post", REPLIES, data, **key)
+    again = send(sam_api, "post", REPLIES, data, **key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    with schema_context("acme"):
+        assert asked.replies.count() == 1
+    assert_problem(send(sam_api, "post", REPLIES, {**data, "body": "Twice"}), 429, "rate_limited")
