@@ -48,16 +48,22 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _platform_error(exc: PlatformError) -> tuple[int, dict[str, Any], dict[str, str]]:
-    # Every kind of invalid input is a 400 here, as DRF's own validation errors are
-    # (the kernel's default for ValidationFailed is 422).
-    status_code = VALIDATION_STATUS if isinstance(exc, ValidationFailed) else exc.status
+    # Every kind of invalid input is a 400 here, as DRF's own validation errors are (the
+    # kernel's default for ValidationFailed is 422); one that names a status of its own keeps
+    # it (a forum post's body over its size limit: 413).
+    invalid = isinstance(exc, ValidationFailed)
+    status_code = (
+        VALIDATION_STATUS
+        if invalid and exc.status in (ValidationFailed.status, VALIDATION_STATUS)
+        else exc.status
+    )
     body = problem_body(status=status_code, code=exc.code, title=exc.title, detail=exc.detail)
     # Extension members (RFC 9457 §3.2): what the error knows, e.g. a node's current status.
     for name, value in exc.extra.items():
         if name not in body and name != "errors":
             body[name] = value if isinstance(value, str | int | float | bool | None) else str(value)
     field_errors = getattr(exc, "errors", None)
-    if isinstance(exc, ValidationFailed):
+    if invalid and status_code == VALIDATION_STATUS:
         body["errors"] = (
             {name: [str(message)] for name, message in field_errors.items()}
             if isinstance(field_errors, dict)

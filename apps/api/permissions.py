@@ -17,14 +17,17 @@ SCOPE_MODULES = {
     "commerce": "commerce",
     "webhooks": "webhooks",
     "events": "events",  # the event feed: events:read
+    "forum": "forum",
 }
-# What a publishable key may read (GET/HEAD only): the catalogue and the content, of which
-# it sees only what the public sees (``PublishedOnlyForPublishableKeys``). The media library
-# is not among them: published content carries its images.
+# What a publishable key may read (GET/HEAD only): the catalogue, the content and the forum,
+# of which it sees only what the public sees (``PublishedOnlyForPublishableKeys``; the forum's
+# view sets read as the public). The media library is not among them: published content
+# carries its images.
 PUBLISHABLE_READS = frozenset(
     {
         "node", "post", "page", "category", "tag",
         "commerce-product", "commerce-collection", "commerce-category",
+        "forum-category", "forum-topic", "forum-reply",
     }
 )  # fmt: skip
 
@@ -100,7 +103,8 @@ class StaffModelPermissions(DjangoModelPermissions):
                 return
             raise MissingScope(
                 gettext(
-                    "A publishable key may only read the catalogue and the content; "
+                    "A publishable key may only read the catalogue, the content and the "
+                    "forum; "
                     "this needs a secret key with the scope %(scope)s."
                 )
                 % {"scope": self._scope(view, safe) or gettext("(none: keys cannot do this)")}

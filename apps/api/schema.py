@@ -12,6 +12,8 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 
 from apps.core.problems import PROBLEM_CONTENT_TYPE
+from apps.forum.models import BODY_MAX
+from apps.forum.services import REPLY_REVIEW, TOPIC_ACTIONS
 
 DESCRIPTION = """
 The content of one site (tenant): nodes of every kind, posts and pages (nodes of
@@ -28,9 +30,9 @@ only nodes of other kinds.
 admin or with `manage.py api_key`; no CSRF token), or a session of a staff user
 of the site (log in at `/admin/`; writes send the `X-CSRFToken` header). A key
 acts as its owner narrowed by its scopes: `content:read`/`content:write`
-(content, posts, pages) and `commerce:read`/`commerce:write` (`GET`/`HEAD` read,
-the rest write); `events:read` reads the event feed. A publishable key (`pk_live_…`) only reads the catalogue and
-the content, and only what the public sees (active products, published content). Every endpoint needs a staff user with the Django model permission
+(content, posts, pages), `commerce:read`/`commerce:write` and `forum:read`/`forum:write`
+(`GET`/`HEAD` read, the rest write); `events:read` reads the event feed. A publishable key (`pk_live_…`) only reads the catalogue,
+the content and the forum, and only what the public sees (active products, published content, approved topics and replies). Every endpoint needs a staff user with the Django model permission
 of the operation: `view_*` to read, `add_*` to create, `change_*` to change
 (publish, unpublish, archive, restore, schedule and translations change a node),
 `delete_*` to delete. The Editor group has all of them for content. Anonymous
@@ -87,6 +89,27 @@ places the order with `POST .../checkout/place/` (`provider` `manual` or `test_c
 service is away, **409** when the hold expired or the stock or the voucher's last use went
 elsewhere. Refusals are in the cart's locale.
 
+**Forum** lives under `/forum/`: categories (a name and description per locale in
+`translations`, one level of subcategories), topics, replies and the members' reports of replies
+(`/forum/flags/`, read only, `?state=open` or `resolved`). Topics and replies are written as the
+caller (a key's owner): `POST /forum/topics/` with `category_id`, `title`, `body` (Markdown),
+`tags` (slugs) and `locale`; `POST /forum/replies/` with `topic_id`, `body` and
+`quoted_reply_id`. Authors are shown by their public name and forum `handle`. In a moderated
+category a new post waits (`pending`) until a moderator approves it and only its author and the
+moderators see it; a closed, archived or locked topic takes no reply (**409** with code
+`topic_closed`), a body over {forum_body_max} characters is a **413**, and posting and reporting are
+rate limited per user (**429** with `Retry-After`). The forum's moderators (the Moderator group)
+take the actions of a topic with `POST /forum/topics/{id}/<action>/` ({forum_topic_actions}), move it
+with `move/` (`category_id`) and review a reply with `POST /forum/replies/{id}/<action>/`
+({forum_reply_actions}), each with an optional `reason` kept in the topic's moderation log; a
+topic or reply lists the actions its state allows in `actions`. `dismiss-reports/` closes a
+reply's open reports, `flag/` (`reason`, `note`) reports it, and `POST /forum/topics/{id}/solve/`
+marks the reply that answers a topic (`reply_id`; null for none). Topics filter by `category`,
+`status`, `review`, `tag`, `author` and `pinned` and order by `created_at` or `last_activity_at`;
+replies filter by `topic`, `status`, `author` and `flagged`. A topic's `reply_count` and
+`last_activity_at` are the forum listing's counters (null while the topic is not public), so a
+topic's `ETag` is that of its representation rather than a version.
+
 **Events** (`GET /events/`) are the site's events, oldest first, each with its envelope (`id`,
 `type`, `version`, `occurred_at`, `aggregate_type`, `aggregate_id`, `actor`, `payload`) and its
 `cursor`: poll with `?after=<next>` (the answer's `next`, the same again when nothing is new) to
@@ -120,7 +143,8 @@ first still runs a **409**. Answers of 5xx are not kept: retry them with the sam
 `If-None-Match` for a **304** when nothing changed, and as `If-Match` with `PUT`, `PATCH` or
 `DELETE` (and an order's transitions and refunds) to change only what you read: if someone
 else changed it meanwhile, the answer is a **412** and nothing changes. A site may require
-`If-Match` on changes to versioned objects (nodes, products, orders): without it, **428**.
+`If-Match` on changes to versioned objects (nodes, products, orders, forum categories,
+topics and replies): without it, **428**.
 
 **Errors** are `application/problem+json` (RFC 9457):
 `{"type", "title", "status", "detail", "code"}`. Invalid input is a **400**
@@ -132,6 +156,13 @@ archiving a draft) is a **409** with code `invalid_transition` and the node's
 **404**; a write while the platform catches up on its events is a **503** with
 `Retry-After`.
 """.strip()
+# The forum's limits and actions as its services define them.
+for _marker, _text in (
+    ("{forum_body_max}", str(BODY_MAX)),
+    ("{forum_topic_actions}", ", ".join(f"`{name}`" for name in TOPIC_ACTIONS)),
+    ("{forum_reply_actions}", ", ".join(f"`{name}`" for name in REPLY_REVIEW.actions)),
+):
+    DESCRIPTION = DESCRIPTION.replace(_marker, _text)
 
 
 class ProblemSerializer(serializers.Serializer):

@@ -4,7 +4,20 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import carts, commerce, feed, media, nodes, orders, pages, posts, taxonomy, views, webhooks
+from . import (
+    carts,
+    commerce,
+    feed,
+    forum,
+    media,
+    nodes,
+    orders,
+    pages,
+    posts,
+    taxonomy,
+    views,
+    webhooks,
+)
 
 app_name = "api"
 
@@ -35,6 +48,10 @@ router.register("commerce/customers", orders.CustomerViewSet, basename="commerce
 router.register("commerce/carts", carts.CartViewSet, basename="commerce-cart")
 router.register("webhooks/endpoints", webhooks.EndpointViewSet, basename="webhook-endpoint")
 router.register("webhooks/deliveries", webhooks.DeliveryViewSet, basename="webhook-delivery")
+router.register("forum/categories", forum.ForumCategoryViewSet, basename="forum-category")
+router.register("forum/topics", forum.TopicViewSet, basename="forum-topic")
+router.register("forum/replies", forum.ReplyViewSet, basename="forum-reply")
+router.register("forum/flags", forum.FlagViewSet, basename="forum-flag")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.content import selectors as content
@@ -354,3 +354,39 @@ def may_edit(post: Topic | Reply, user) -> bool:
 def within_edit_window(post: Topic | Reply) -> bool:
     """Whether ``post`` is still young enough for its author to edit (``FORUM`` setting)."""
     return timezone.now() - post.created_at <= timedelta(seconds=edit_window_seconds())
+
+
+# -- the API ---------------------------------------------------------------------------
+
+
+def _of_visible_topics(user) -> Q:
+    """Rows whose topic ``user`` may see (a condition on ``topic_id``)."""
+    if is_moderator(user):
+        return Q()
+    return Q(topic_id__in=Topic.objects.filter(_visible_topics(user)).values("pk"))
+
+
+def replies_for(user=None) -> QuerySet[Reply]:
+    """Every reply ``user`` may see, in the topics they may see, newest first, with authors."""
+    return (
+        Reply.objects.filter(_visible_replies(user), _of_visible_topics(user))
+        .select_related(*AUTHOR)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def flagged(queryset: QuerySet[Reply], value: bool = True) -> QuerySet[Reply]:
+    """The replies of ``queryset`` with an open report (``value``), or without one."""
+    open_flag = Exists(Flag.objects.filter(reply_id=OuterRef("pk"), resolved_at__isnull=True))
+    return queryset.filter(open_flag if value else ~open_flag)
+
+
+def flags() -> QuerySet[Flag]:
+    """Every report, open and resolved, newest first, with the reply's topic and the people."""
+    return Flag.objects.select_related(
+        "reply",
+        "reporter__profile",
+        "reporter__forum_member",
+        "resolved_by__profile",
+        "resolved_by__forum_member",
+    ).order_by("-created_at", "-pk")

@@ -18,7 +18,17 @@ from uuid import UUID
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import Count, DecimalField, F, Q, QuerySet, TextField, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncMonth
 from django.utils import timezone
@@ -608,3 +618,17 @@ def forum_sitemap_rows(*, limit: int = 10_000) -> list[tuple[int, str, datetime]
         "topic_id", "slug", "last_activity_at"
     )
     return list(rows[:limit])
+
+
+# -- the forum's counters, beside the forum's own rows (the API) -------------------------------
+
+
+def with_forum_topic_counters(topics: QuerySet) -> QuerySet:
+    """``topics`` (the forum's ``Topic`` rows) with their counters from the forum's listing:
+    ``reply_count`` and ``last_activity_at``, None for a topic the listing does not hold (one
+    that is not public). In the same query: a subquery on the listing's unique key per row."""
+    row = ForumTopicListing.objects.filter(topic_id=OuterRef("pk"))
+    return topics.annotate(
+        reply_count=Subquery(row.values("reply_count")[:1]),
+        last_activity_at=Subquery(row.values("last_activity_at")[:1]),
+    )

@@ -98,7 +98,7 @@ class Address(models.Model):
 
 API_KEY_SCOPES = (
     "content:read", "content:write", "commerce:read", "commerce:write", "events:read",
-    "webhooks:read", "webhooks:write",
+    "webhooks:read", "webhooks:write", "forum:read", "forum:write",
 )  # fmt: skip
 API_KEY_NAME_MAX = 100
 # What a key starts with, by kind; the random part follows (43 characters of URL-safe base64).

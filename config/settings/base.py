@@ -294,6 +294,10 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "apps.content.models.NodeStatus",
         "OrderStatusEnum": "apps.commerce.models.OrderStatus",
         "PaymentStatusEnum": "apps.commerce.models.PaymentStatus",
+        "ReasonEnum": "apps.commerce.models.AdjustmentReason",
+        "TopicStatusEnum": "apps.forum.models.TopicStatus",
+        "ForumReviewEnum": "apps.forum.models.Review",
+        "FlagReasonEnum": "apps.forum.models.FlagReason",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

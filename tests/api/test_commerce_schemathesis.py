@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from apps.commerce import carts, services
 from apps.commerce.services import ProductInput, VariantInput
 from apps.content import services as content
+from apps.forum import services as forum
 from apps.people.models import API_KEY_SCOPES
 from apps.webhooks import services as webhooks
 from apps.webhooks.models import WebhookDelivery
@@ -41,6 +42,7 @@ from config.wsgi import application
 from tests.commerce.order_factories import place
 from tests.conftest import TEST_TENANTS
 from tests.factories import UserFactory
+from tests.forum import factories as forum_factories
 
 from .conftest import login_as, make_node, png, upload_media
 from .test_api_keys import make_key
@@ -56,7 +58,10 @@ CHECKS = [
 EXAMPLES_PER_OPERATION = 4
 TIME_BUDGET = 60  # seconds, for each run
 # Fields of request bodies that name rows, and the resource of those rows.
-REFERENCES = {"product": "products", "variant": "variants", "location": "locations"}
+REFERENCES = {
+    "product": "products", "variant": "variants", "location": "locations",
+    "topic_id": "forum:topics", "category_id": "forum:categories", "reply_id": "forum:replies",
+}  # fmt: skip
 
 
 @contextmanager
@@ -76,8 +81,8 @@ def in_test_transaction():
 @pytest.fixture
 def catalog(acme, media_root, settings):
     """A product with an option, a priced variant, an image, a location, a collection, a
-    category, a customer with an order, and a webhook endpoint (on this machine) with a
-    delivery."""
+    category, a customer with an order, a webhook endpoint (on this machine) with a
+    delivery, and a forum category with a topic, a reply and a report of it."""
     settings.WEBHOOKS_ALLOW_HTTP = settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
     with schema_context("acme"):
         services.store_settings_update(default_currency="USD", enabled_currencies=["USD", "EUR"])
@@ -118,6 +123,13 @@ def catalog(acme, media_root, settings):
             endpoint=endpoint, event_id=uuid.uuid4(), event_type="commerce.product.created",
             payload={"id": "x"},
         )  # fmt: skip
+        forum_category = forum_factories.category(name="Help")
+        asker, answerer = forum_factories.member("Asker"), forum_factories.member("Answerer")
+        topic = forum.topic_start(
+            category_id=forum_category.pk, title="How?", body="B", actor=asker
+        )
+        reply = forum.reply_post(topic_id=topic.pk, body="Thus", actor=answerer)
+        flag = forum.reply_flag(reply_id=reply.pk, reason="spam", actor=asker)
     post = make_node(title="Hello")
     page = make_node(kind="page", title="About")
     media = upload_media()
@@ -141,6 +153,10 @@ def catalog(acme, media_root, settings):
         "cart_variant": str(mug.pk),
         "webhooks:endpoints": endpoint.pk,
         "webhooks:deliveries": delivery.pk,
+        "forum:categories": forum_category.pk,
+        "forum:topics": topic.pk,
+        "forum:replies": reply.pk,
+        "forum:flags": flag.pk,
     }
 
 
@@ -149,8 +165,8 @@ def resource_of(path: str) -> str:
     parts = path.split("/")[3:]  # after /api/v1/
     if parts[0] == "commerce":
         return parts[1]
-    if parts[0] == "webhooks":
-        return f"webhooks:{parts[1]}"
+    if parts[0] in ("webhooks", "forum"):
+        return f"{parts[0]}:{parts[1]}"
     return f"content:{parts[0]}"
 
 
@@ -288,7 +304,15 @@ def test_every_operation_conforms_with_a_secret_key_holding_every_scope(acme_cli
         "GET /api/v1/commerce/orders/{id}/",
         "GET /api/v1/webhooks/endpoints/{id}/",
         "GET /api/v1/webhooks/deliveries/{id}/",
+        "GET /api/v1/forum/topics/{id}/",
+        "GET /api/v1/forum/replies/{id}/",
+        "GET /api/v1/forum/flags/{id}/",
     ):
         assert 200 in seen[label], (label, seen[label])
-    assert any(code < 300 for code in seen["PATCH /api/v1/commerce/products/{id}/"])
+    for label in (
+        "PATCH /api/v1/commerce/products/{id}/",
+        "PATCH /api/v1/forum/topics/{id}/",
+        "PATCH /api/v1/forum/categories/{id}/",
+    ):
+        assert any(code < 300 for code in seen[label]), (label, seen[label])
     assert not any(401 in codes for codes in seen.values()), seen

@@ -21,6 +21,7 @@ from apps.commerce.models import Order, Product
 from apps.commerce.services import ProductInput, VariantInput
 from apps.content import services as content
 from apps.events.models import OutboxEvent
+from apps.forum import services as forum
 from apps.people import services as people
 from apps.tenancy.services import tenant_update
 from apps.webhooks import services as webhooks
@@ -28,6 +29,7 @@ from apps.webhooks.models import WebhookDelivery
 from tests.commerce.checkout_factories import make_cart
 from tests.commerce.order_factories import place
 from tests.conftest import tenant_client
+from tests.forum import factories as forum_factories
 
 from .conftest import assert_problem, login_as, make_node, png, upload_media
 
@@ -89,6 +91,13 @@ def samples(store, acme_api, media_root, settings) -> dict[str, str]:
         cart = make_cart((variant, 1))
         category = content.category_create(name="News")
         tag = content.tag_get_or_create(name="Red")
+        forum_category = forum_factories.category(name="Help")
+        asker, answerer = forum_factories.member("Asker"), forum_factories.member("Answerer")
+        topic = forum.topic_start(
+            category_id=forum_category.pk, title="How?", body="B", actor=asker
+        )
+        reply = forum.reply_post(topic_id=topic.pk, body="Thus", actor=answerer)
+        flag = forum.reply_flag(reply_id=reply.pk, reason="spam", actor=asker)
     started = patch(
         acme_api, f"/api/v1/commerce/carts/{cart.token}/checkout/", {"email": "ada@example.com"}
     )
@@ -113,6 +122,10 @@ def samples(store, acme_api, media_root, settings) -> dict[str, str]:
         "commerce-cart": str(cart.token),
         "webhook-endpoint": str(endpoint.pk),
         "webhook-delivery": str(delivery.pk),
+        "forum-category": str(forum_category.pk),
+        "forum-topic": str(topic.pk),
+        "forum-reply": str(reply.pk),
+        "forum-flag": str(flag.pk),
     }
 
 

@@ -202,7 +202,9 @@ def test_the_api_root_lists_the_resources(acme_api):
             "products", "images", "options", "variants", "inventory", "locations", "collections",
             "categories", "orders", "customers", "carts",
         )
-    } | {"webhooks/endpoints", "webhooks/deliveries"}  # fmt: skip
+    } | {"webhooks/endpoints", "webhooks/deliveries"} | {
+        f"forum/{name}" for name in ("categories", "topics", "replies", "flags")
+    }  # fmt: skip
 
 
 def test_actions_on_a_missing_node_are_404(acme_api):

@@ -31,11 +31,14 @@ MODULE = {
     "commerce-collection": "commerce", "commerce-category": "commerce",
     "commerce-order": "commerce", "commerce-customer": "commerce", "commerce-cart": None,
     "webhook-endpoint": "webhooks", "webhook-delivery": "webhooks",
+    "forum-category": "forum", "forum-topic": "forum", "forum-reply": "forum",
+    "forum-flag": "forum",
 }  # fmt: skip
-# What a publishable key may read: the published catalogue and content, nothing else.
+# What a publishable key may read: the published catalogue, content and forum, nothing else.
 PUBLIC_READS = {
     "node", "post", "page", "category", "tag",
     "commerce-product", "commerce-collection", "commerce-category",
+    "forum-category", "forum-topic", "forum-reply",
 }  # fmt: skip
 KEYS = {
     "content:read": ["content:read"],
@@ -45,9 +48,11 @@ KEYS = {
     "webhooks:read": ["webhooks:read"],
     "webhooks:write": ["webhooks:write"],
     "events:read": ["events:read"],
+    "forum:read": ["forum:read"],
+    "forum:write": ["forum:write"],
     "every scope": [
         "content:read", "content:write", "commerce:read", "commerce:write",
-        "webhooks:read", "webhooks:write", "events:read",
+        "webhooks:read", "webhooks:write", "events:read", "forum:read", "forum:write",
     ],
     "publishable": None,
 }  # fmt: skip
@@ -98,7 +103,7 @@ def test_lists_open_to_the_read_scope_of_their_module(acme_client, secrets, key)
             assert response.json()["code"] == "scope_missing", (url, response.content)
     expected = {basename: 200 if _may_read(key, basename) else 403 for basename in outcomes}
     assert outcomes == expected
-    assert len(outcomes) >= 18
+    assert len(outcomes) >= 22
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -115,7 +120,7 @@ def test_creates_open_to_the_write_scope_of_their_module(acme_client, secrets, k
         outcomes[basename] = response.status_code
     expected = {basename: 400 if _may_write(key, basename) else 403 for basename in outcomes}
     assert outcomes == expected
-    assert len(outcomes) >= 12
+    assert len(outcomes) >= 15
 
 
 @pytest.mark.parametrize("key", KEYS)
