@@ -569,3 +569,27 @@ def test_hiding_the_answer_unmarks_it_and_says_so(category, alice, bob, mod):
     services.reply_moderate(reply_id=answer.pk, action="unhide", actor=mod)
     topic.refresh_from_db()
     assert (topic.solution_id, topic.version) == (None, 3)  # shown again, not the answer again
+
+
+@pytest.mark.parametrize(
+    ("actions", "message"),
+    [
+        (["lock"], "This topic is locked: it takes no new replies."),
+        (["close"], "This topic is closed: it takes no new replies."),
+        (["archive"], "This topic is archived: it takes no new replies."),
+        (["close", "lock"], "This topic is locked: it takes no new replies."),
+    ],
+)
+def test_a_closed_topic_refuses_members_clearly_and_takes_a_moderators_reply(
+    category, alice, bob, mod, actions, message
+):
+    topic = services.topic_start(category_id=category.pk, title="Q", body="?", actor=alice)
+    for action in actions:
+        services.topic_moderate(topic_id=topic.pk, action=action, actor=mod)
+    for member in (alice, bob):  # its author too
+        with pytest.raises(TopicClosed) as refused:
+            services.reply_post(topic_id=topic.pk, body="one more", actor=member)
+        assert (refused.value.status, str(refused.value)) == (409, message)
+    note = services.reply_post(topic_id=topic.pk, body="Closed: see the FAQ.", actor=mod)
+    assert note.status == APPROVED
+    assert [r.pk for r in selectors.replies(topic, None)] == [note.pk]
