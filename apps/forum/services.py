@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from apps.content import selectors as content_selectors
 from apps.content import services as content
-from apps.content.rendering import render_markdown
+from apps.content.rendering import render_markdown, sanitize_html
 from apps.core.context import Actor
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
@@ -242,35 +242,58 @@ def _reason(value: Any) -> str:
 # -- mentions and handles -------------------------------------------------------------------
 
 MENTION = re.compile(r"(?<![\w@/.])@([a-z0-9][a-z0-9_-]{1,29})\b", re.IGNORECASE)
-# Code is shown as typed: mentions inside fences or backticks are not links.
-_CODE = re.compile(r"(```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]*`)", re.DOTALL)
+# Mentions are looked for in the rendered HTML's text, outside links and code: code (spans of
+# any number of backticks, fences, indented blocks, <code>) and links show as typed, and a
+# mention there (or in a comment, which is not shown) neither links nor notifies.
+_TAG = re.compile(r"""(<(?:[^>"']|"[^"]*"|'[^']*')*>)""")
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+_NO_MENTIONS = frozenset({"a", "code", "pre"})
 
 
-def mentioned_handles(body: str) -> list[str]:
-    """The handles ``body`` mentions outside code, lower-cased, each once, in order."""
-    seen: dict[str, None] = {}
-    for index, part in enumerate(_CODE.split(body or "")):
+def _mention_text(html: str) -> list[tuple[str, bool]]:
+    """Sanitized ``html`` cut into tags and text, each piece with whether mentions in it count."""
+    pieces: list[tuple[str, bool]] = []
+    depth = 0
+    for index, piece in enumerate(_TAG.split(html)):
         if index % 2 == 0:
-            for match in MENTION.finditer(part):
+            pieces.append((piece, depth == 0))
+            continue
+        name = _TAG_NAME.match(piece)
+        if name is not None and name.group(2).lower() in _NO_MENTIONS:
+            depth = max(depth - 1, 0) if name.group(1) else depth + 1
+        pieces.append((piece, False))
+    return pieces
+
+
+def _handles_in(pieces: list[tuple[str, bool]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for piece, counts in pieces:
+        if counts:
+            for match in MENTION.finditer(piece):
                 seen.setdefault(match.group(1).lower(), None)
     return list(seen)
 
 
+def mentioned_handles(body: str) -> list[str]:
+    """The handles ``body`` mentions outside code and links, lower-cased, each once, in order."""
+    return _handles_in(_mention_text(render_markdown(body)))
+
+
 def render_post(body: str) -> str:
     """A post's safe HTML: Markdown, mentions of existing members as links, sanitized."""
-    members = _existing_handles(mentioned_handles(body))
+    pieces = _mention_text(render_markdown(body))
+    members = _existing_handles(_handles_in(pieces))
+    if not members:
+        return "".join(piece for piece, _counts in pieces)
 
     def link(match: re.Match) -> str:
         handle = match.group(1).lower()
         if handle not in members:
             return match.group(0)
-        return f"[@{handle}]({MEMBER_PATH.format(handle=handle)})"
+        return f'<a href="{MEMBER_PATH.format(handle=handle)}">@{handle}</a>'
 
-    parts = _CODE.split(body or "")
-    linked = "".join(
-        MENTION.sub(link, part) if index % 2 == 0 else part for index, part in enumerate(parts)
-    )
-    return render_markdown(linked)
+    linked = "".join(MENTION.sub(link, piece) if counts else piece for piece, counts in pieces)
+    return sanitize_html(linked)
 
 
 def _existing_handles(handles: list[str]) -> set[str]:
@@ -727,11 +750,10 @@ def reply_post(*, topic_id: int, body: str, actor, quoted_reply_id: int | None =
             raise TopicNotFound()
         if topic.locked and not moderator:
             raise TopicClosed(_("This topic is locked: it takes no new replies."))
-        if topic.status != OPEN and not moderator:
-            raise TopicClosed(
-                _("This topic is %(status)s: it takes no new replies.")
-                % {"status": str(STATE_LABELS[topic.status]).lower()}
-            )
+        if topic.status == CLOSED and not moderator:
+            raise TopicClosed(_("This topic is closed: it takes no new replies."))
+        if topic.status == ARCHIVED and not moderator:
+            raise TopicClosed(_("This topic is archived: it takes no new replies."))
         quoted = None
         if quoted_reply_id is not None:
             quoted = Reply.objects.filter(
@@ -815,21 +837,39 @@ def reply_moderate(*, reply_id: int, action: str, actor, reason: str = "") -> Re
     its open reports are resolved by it."""
     reason = _reason(reason)
     with transaction.atomic():
+        # Its topic first, then the reply (the order of ``topic_mark_solved`` and
+        # ``reply_post``): the topic's answer is read under the topic's lock.
+        topic_id = (
+            Reply.objects.filter(pk=reply_id).values_list("topic_id", flat=True).first()
+            if str(reply_id).isdigit() else None
+        )  # fmt: skip
+        if topic_id is None:
+            raise ReplyNotFound()
+        topic = _locked_topic(topic_id)
         reply = _locked_reply(reply_id)
         transition = REPLY_REVIEW.check(reply.status, action)
         before, reply.status = reply.status, transition.target
         reply.version += 1
         reply.save()
-        if reply.topic.solution_id == reply.pk and transition.target != APPROVED:
-            Topic.objects.filter(pk=reply.topic_id).update(solution=None)
-        _log(reply.topic, action=action, actor=actor, reason=reason, reply=reply)
+        _log(topic, action=action, actor=actor, reason=reason, reply=reply)
         publish(
             transition.event(
-                reply_id=reply.pk, topic_id=reply.topic_id, category_id=reply.topic.category_id,
+                reply_id=reply.pk, topic_id=topic.pk, category_id=topic.category_id,
                 version=reply.version, from_status=before, to_status=transition.target,
             ),
             actor=actor,
         )  # fmt: skip
+        if topic.solution_id == reply.pk and transition.target != APPROVED:
+            # An answer no one may see is no answer: the topic changes, and says so.
+            topic.solution = None
+            topic.version += 1
+            topic.save()
+            publish(
+                events.TopicUnsolved(
+                    topic_id=topic.pk, category_id=topic.category_id, version=topic.version
+                ),
+                actor=actor,
+            )
         _resolve_flags(reply, resolution=action, actor=actor)
     return reply
 

@@ -82,7 +82,7 @@ def test_start_a_topic_reply_and_the_moderator_approves(browser: Browser, site: 
     )
     row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
     browser.find("select[name=action] option[value=approve]").click()
-    browser.find("#forum-queue input[name=reason]").send_keys("Welcome!")
+    browser.find("#forum-queue [name=reason]").send_keys("Welcome!")
     browser.find("#forum-queue input[type=submit]").click()
     browser.visible("ul.messagelist li")
     assert TITLE not in browser.find("#pending-topics + *").text

@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     style(
                         f"[{index}/{len(tenants)}] {tenant.slug:<24} {name:<20} "
-                        f"{report.nodes:>7} nodes {report.rows:>8} rows  "
+                        f"{report.nodes:>7} items {report.rows:>8} rows  "
                         f"missing {report.missing}, unexpected {report.unexpected}, "
                         f"different {report.different}, vectors {report.vectors}"
                     )
