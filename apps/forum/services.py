@@ -129,7 +129,7 @@ def _review_table(approved, rejected, hidden, unhidden) -> TransitionTable:
     """pending -> approved | rejected; rejected -> approved; approved -> hidden -> approved."""
     return _table([
         ("approve", frozenset({PENDING, REJECTED}), APPROVED, approved,
-         gettext_lazy("Approve"), gettext_lazy("approved")),
+         pgettext_lazy("moderation action", "Approve"), pgettext_lazy("moderation", "approved")),
         ("reject", frozenset({PENDING}), REJECTED, rejected,
          gettext_lazy("Reject"), gettext_lazy("rejected")),
         ("hide", frozenset({APPROVED}), HIDDEN, hidden,

@@ -44,7 +44,9 @@ def cleanup(live_db):
         Topic.objects.filter(title=TITLE).delete()
 
 
-def test_start_a_topic_reply_and_the_moderator_approves(browser: Browser, site: Site, relay, cleanup):
+def test_start_a_topic_reply_and_the_moderator_approves(
+    browser: Browser, site: Site, relay, cleanup
+):
     lena, other = customer_logins(TENANT)[:2]
 
     # A member starts a topic in the moderated category: it waits, seen only by its author.

@@ -25,10 +25,10 @@ pytestmark = pytest.mark.usefixtures("compiled_messages")
 
 GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de"}
 # The project's apps whose models the admins show (commerce has its own work under way).
-OWN_APPS = ("content", "blog", "pages", "people", "tenancy", "events", "events_ledger")
+OWN_APPS = ("content", "blog", "pages", "forum", "people", "tenancy", "events", "events_ledger")
 # Names that German spells as English does (compared without case).
 SAME_IN_GERMAN = {
-    "domains", "domain", "id", "url", "name", "position", "status", "handler", "region",
+    "domains", "domain", "id", "url", "name", "position", "status", "handler", "region", "moderator",
 }  # fmt: skip
 
 
