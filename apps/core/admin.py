@@ -311,6 +311,77 @@ class AdministratorsOnly:
         return self._is_administrator(request)
 
 
+def locale_field(name: str, locale: str) -> str:
+    """The form field of ``name`` in ``locale`` (``name_de``)."""
+    return f"{name}_{locale}"
+
+
+class TranslatedNamesForm(forms.ModelForm):
+    """A model form with, per other locale, the texts of ``translated`` (field name: max length),
+    for a model whose ``translations`` hold them: ``{"de": {"name": "Neuigkeiten"}}``. Its
+    ``translations()`` is what the owner's service is given."""
+
+    translated: dict[str, int] = {}
+    locales: list[str] = []
+
+    @classmethod
+    def for_locales(cls, locales: Iterable[str]) -> type[TranslatedNamesForm]:
+        labels = {
+            "name": gettext("Name (%(locale)s)"),
+            "description": gettext("Description (%(locale)s)"),
+        }
+        fields = {}
+        for locale in locales:
+            for name, limit in cls.translated.items():
+                fields[locale_field(name, locale)] = forms.CharField(
+                    label=labels[name] % {"locale": locale},
+                    required=False,
+                    max_length=limit,
+                    widget=forms.Textarea(attrs={"rows": 3}) if name == "description" else None,
+                    help_text=gettext("Empty: readers of this language see the default one."),
+                )
+        return type(cls.__name__, (cls,), {**fields, "locales": list(locales)})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:  # (a view-only form has no fields)
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = gettext("Empty: made from the name.")
+        stored = self.instance.translations or {}
+        for locale in self.locales:
+            for name in self.translated:
+                if locale_field(name, locale) in self.fields:
+                    self.fields[locale_field(name, locale)].initial = stored.get(locale, {}).get(
+                        name, ""
+                    )
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        """The texts of each locale where any was given (the service checks them)."""
+        found = {}
+        for locale in self.locales:
+            values = {
+                name: self.cleaned_data.get(locale_field(name, locale)) or ""
+                for name in self.translated
+            }
+            if any(values.values()):
+                found[locale] = values
+        return found
+
+
+class ReadOnly:
+    """Mixed into an admin or an inline that shows rows and writes none: no add, change or
+    delete (what changes, changes through actions that call the services)."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # waffle ships no German catalogue: its models' names (these msgids, as waffle spells them)
 # are translated in the project's.
 WAFFLE_MODEL_NAMES = (

@@ -25,7 +25,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
-from apps.core.admin import pretty_json
+from apps.core.admin import ReadOnly, pretty_json
 from apps.tenancy.admin import platform_admin_site
 
 from . import services
@@ -45,17 +45,8 @@ def has_model_permission(request, opts, action: str) -> bool:
     return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     """Operators look; only the actions, through the services, change anything."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def change_url(self, model, pk) -> str:
         opts = model._meta

@@ -28,7 +28,16 @@ from django.utils.text import Truncator, capfirst, format_lazy
 from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from apps.content.selectors import current_locales
-from apps.core.admin import ServiceAdmin, adopt, names, short_date, truncated
+from apps.core.admin import (
+    ReadOnly,
+    ServiceAdmin,
+    TranslatedNamesForm,
+    adopt,
+    locale_field,
+    names,
+    short_date,
+    truncated,
+)
 from apps.core.errors import PlatformError
 from apps.core.transitions import Transition
 from apps.people import selectors as people
@@ -208,15 +217,11 @@ class ModerationAdmin(ServiceAdmin):
 # -- categories ----------------------------------------------------------------------------
 
 
-def _locale_field(name: str, locale: str) -> str:
-    return f"{name}_{locale}"
-
-
 class ColourInput(forms.TextInput):
     input_type = "color"
 
 
-class CategoryForm(forms.ModelForm):
+class CategoryForm(TranslatedNamesForm):
     """A category's fields, and per other enabled locale its name and description."""
 
     colour = forms.CharField(
@@ -230,7 +235,7 @@ class CategoryForm(forms.ModelForm):
             RegexValidator(r"^#[0-9a-fA-F]{6}$", gettext_lazy("A hex colour such as #3b6ea5."))
         ],
     )
-    locales: list[str] = []
+    translated = {"name": 120, "description": 2000}
 
     class Meta:
         model = ForumCategory
@@ -239,43 +244,14 @@ class CategoryForm(forms.ModelForm):
             "who_may_start",
         ]  # fmt: skip
 
-    @classmethod
-    def for_locales(cls, locales: list[str]) -> type[CategoryForm]:
-        fields: dict[str, forms.Field] = {}
-        for locale in locales:
-            fields[_locale_field("name", locale)] = forms.CharField(
-                label=gettext("Name (%(locale)s)") % {"locale": locale},
-                required=False,
-                max_length=120,
-                help_text=gettext("Empty: readers of this language see the default one."),
-            )
-            fields[_locale_field("description", locale)] = forms.CharField(
-                label=gettext("Description (%(locale)s)") % {"locale": locale},
-                required=False,
-                max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 3}),
-                help_text=gettext("Empty: readers of this language see the default one."),
-            )
-        return type(cls.__name__, (cls,), {**fields, "locales": list(locales)})
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "slug" in self.fields:  # (a view-only form has no fields)
-            self.fields["slug"].required = False
-            self.fields["slug"].help_text = gettext("Empty: made from the name.")
         if "parent" in self.fields:
             # One level of subcategories: a parent is a top-level category, never itself.
             parents = selectors.categories().filter(parent__isnull=True)
             if self.instance.pk:
                 parents = parents.exclude(pk=self.instance.pk)
             self.fields["parent"].queryset = parents
-        stored = self.instance.translations or {}
-        for locale in self.locales:
-            for name in ("name", "description"):
-                if _locale_field(name, locale) in self.fields:
-                    self.fields[_locale_field(name, locale)].initial = stored.get(locale, {}).get(
-                        name, ""
-                    )
 
     def translations(self) -> dict[str, dict[str, str]]:
         """The texts of each locale given here, and those stored for locales not shown."""
@@ -284,14 +260,7 @@ class CategoryForm(forms.ModelForm):
             for locale, values in (self.instance.translations or {}).items()
             if locale not in self.locales
         }
-        for locale in self.locales:
-            values = {
-                name: self.cleaned_data.get(_locale_field(name, locale)) or ""
-                for name in ("name", "description")
-            }
-            if any(values.values()):
-                kept[locale] = values
-        return kept
+        return {**kept, **super().translations()}
 
 
 @admin.register(ForumCategory)
@@ -325,7 +294,7 @@ class ForumCategoryAdmin(ServiceAdmin):
         if obj is not None and not self.has_change_permission(request, obj):
             return [main, (gettext("Other languages"), {"fields": ["other_names"]})]
         fields = [
-            _locale_field(name, locale)
+            locale_field(name, locale)
             for locale in current_locales()[1:]
             for name in ("name", "description")
         ]
@@ -371,7 +340,7 @@ class ForumCategoryAdmin(ServiceAdmin):
             return self.error_fields[name]
         parts = name.split(".")
         if parts[0] == "translations" and len(parts) > 1:
-            return _locale_field(parts[2] if len(parts) > 2 else "name", parts[1])
+            return locale_field(parts[2] if len(parts) > 2 else "name", parts[1])
         return name
 
     def save_model(self, request, obj, form, change):
@@ -403,7 +372,7 @@ class ForumCategoryAdmin(ServiceAdmin):
 # -- topics --------------------------------------------------------------------------------
 
 
-class ModerationLogInline(admin.TabularInline):
+class ModerationLogInline(ReadOnly, admin.TabularInline):
     """The topic's moderation log: who did what, when, why, to which reply. Read-only."""
 
     model = ModerationEntry
@@ -416,15 +385,6 @@ class ModerationLogInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("reply")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("at"))
     def when(self, entry: ModerationEntry):
@@ -446,7 +406,7 @@ class ModerationLogInline(admin.TabularInline):
         )
 
 
-class EditInline(admin.TabularInline):
+class EditInline(ReadOnly, admin.TabularInline):
     """The edit history of the topic and its replies: what each said before. Read-only."""
 
     model = Edit
@@ -459,15 +419,6 @@ class EditInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("editor__profile", "reply")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("edited at"))
     def when(self, edit: Edit):
@@ -732,7 +683,7 @@ class ReportsFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReportInline(admin.TabularInline):
+class ReportInline(ReadOnly, admin.TabularInline):
     """The reports of a reply, open and resolved. Read-only."""
 
     model = Flag
@@ -750,15 +701,6 @@ class ReportInline(admin.TabularInline):
             .get_queryset(request)
             .select_related(f"reporter__{people.PROFILE}", f"resolved_by__{people.PROFILE}")
         )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("reported at"))
     def when(self, flag: Flag):
@@ -985,7 +927,7 @@ class ResolvedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Flag)
-class FlagAdmin(admin.ModelAdmin):
+class FlagAdmin(ReadOnly, admin.ModelAdmin):
     """Members' reports, open and resolved: a read-only list (moderators act on the reply)."""
 
     list_display = ["reply_link", "reporter_name", "reason_cell", "reported", "outcome"]
@@ -998,15 +940,6 @@ class FlagAdmin(admin.ModelAdmin):
     ordering = ["-created_at", "-pk"]
     show_full_result_count = False
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("reply"))
     def reply_link(self, flag: Flag):
@@ -1088,7 +1021,7 @@ class QueueForm(forms.Form):
 
 
 @admin.register(Moderation)
-class ModerationQueueAdmin(admin.ModelAdmin):
+class ModerationQueueAdmin(ReadOnly, admin.ModelAdmin):
     """The queue: pending topics, pending replies and reported replies, oldest first, worked
     in bulk. Open to staff who may change topics and replies (the Moderator group)."""
 
@@ -1107,15 +1040,6 @@ class ModerationQueueAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self.may_moderate(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

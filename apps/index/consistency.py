@@ -59,6 +59,23 @@ def _compare(expected: dict[str, Any], row: dict[str, Any]) -> list[str]:
     return [name for name in expected if row.get(name) != expected[name]]
 
 
+def _note_orphans_and_vectors(report: Report, model, key: str, seen: set, vector_sql: str) -> None:
+    """Rows of items the write model no longer lists (not in ``seen``), and rows whose search
+    vector does not match their text (``vector_sql`` recomputes it from the row's columns)."""
+    orphans = model.objects.exclude(**{f"{key}__in": seen}).values_list(key, "locale")
+    for item_id, locale in orphans.iterator(chunk_size=2000):
+        report._note(Difference(str(item_id), locale, "unexpected"))
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field(key).column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column}, locale FROM {table} "  # noqa: S608 -- names from the model
+            f"WHERE search_vector IS DISTINCT FROM ({vector_sql})"
+        )
+        for item_id, locale in cursor.fetchall():
+            report._note(Difference(str(item_id), locale, "vectors", ["search_vector"]))
+
+
 def check_content_listing() -> Report:
     """Compare every row of the active tenant with what its published nodes say it should be.
 
@@ -101,18 +118,7 @@ def check_content_listing() -> Report:
             flush()
     flush()
 
-    orphans = ContentListing.objects.exclude(node_id__in=seen).values_list("node_id", "locale")
-    for node_id, locale in orphans.iterator(chunk_size=2000):
-        report._note(Difference(str(node_id), locale, "unexpected"))
-
-    table = connection.ops.quote_name(ContentListing._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT node_id, locale FROM {table} "  # noqa: S608 -- constant SQL, no input
-            f"WHERE search_vector IS DISTINCT FROM ({VECTOR_FROM_COLUMNS})"
-        )
-        for node_id, locale in cursor.fetchall():
-            report._note(Difference(str(node_id), locale, "vectors", ["search_vector"]))
+    _note_orphans_and_vectors(report, ContentListing, "node_id", seen, VECTOR_FROM_COLUMNS)
     return report
 
 
@@ -155,20 +161,9 @@ def check_product_listing() -> Report:
             flush()
     flush()
 
-    orphans = ProductListing.objects.exclude(product_id__in=seen).values_list(
-        "product_id", "locale"
+    _note_orphans_and_vectors(
+        report, ProductListing, "product_id", seen, product_listing.VECTOR_FROM_COLUMNS
     )
-    for product_id, locale in orphans.iterator(chunk_size=2000):
-        report._note(Difference(str(product_id), locale, "unexpected"))
-
-    table = connection.ops.quote_name(ProductListing._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT product_id, locale FROM {table} "  # noqa: S608 -- constant SQL, no input
-            f"WHERE search_vector IS DISTINCT FROM ({product_listing.VECTOR_FROM_COLUMNS})"
-        )
-        for product_id, locale in cursor.fetchall():
-            report._note(Difference(str(product_id), locale, "vectors", ["search_vector"]))
     return report
 
 
@@ -203,18 +198,9 @@ def check_forum_topics() -> Report:
             if fields:
                 report._note(Difference(str(topic_id), topic.locale, "different", fields))
 
-    orphans = ForumTopicListing.objects.exclude(topic_id__in=seen).values_list("topic_id", "locale")
-    for topic_id, locale in orphans.iterator(chunk_size=2000):
-        report._note(Difference(str(topic_id), locale, "unexpected"))
-
-    table = connection.ops.quote_name(ForumTopicListing._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT topic_id, locale FROM {table} "  # noqa: S608 -- constant SQL, no input
-            f"WHERE search_vector IS DISTINCT FROM ({forum_listing.VECTOR_FROM_COLUMNS})"
-        )
-        for topic_id, locale in cursor.fetchall():
-            report._note(Difference(str(topic_id), locale, "vectors", ["search_vector"]))
+    _note_orphans_and_vectors(
+        report, ForumTopicListing, "topic_id", seen, forum_listing.VECTOR_FROM_COLUMNS
+    )
     return report
 
 

@@ -790,6 +790,32 @@ def _topic_form_page(
     return _respond(request, "forum/topic_form.html", context, status=status, private=True)
 
 
+def _take_topic_form(request, context, *, tags, user, back_url: str, write):
+    """A POST of the topic form (new or edited): the form again when it is wrong, a preview
+    that writes nothing, the rate limit, then ``write(form, data)`` through the services.
+    What ``write`` returned, or the response to send instead (the form with the service's
+    messages, the 429 page, the refusal page)."""
+    form = TopicForm(request.POST, tags=tags)
+    if not form.is_valid():
+        return _topic_form_page(request, {**context, "form": form}, status=400)
+    data = form.cleaned_data
+    if "preview" in request.POST:
+        preview, status = _preview(form, data["body"])
+        return _topic_form_page(
+            request, {**context, "form": form, "preview_html": preview}, status=status
+        )
+    limited = _limited(request, POST_GROUP, user)
+    if limited is not None:
+        return limited
+    try:
+        return write(form, data)
+    except ForumInvalid as invalid:
+        add_errors(form, invalid.errors)
+        return _topic_form_page(request, {**context, "form": form}, status=_form_status(invalid))
+    except PlatformError as error:
+        return _refused(request, error, back_url=back_url)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def topic_new(request: HttpRequest, slug: str) -> HttpResponse:
     """Start a topic in a category: title, body (with a preview) and tags."""
@@ -814,27 +840,15 @@ def topic_new(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if request.method != "POST":
         return _topic_form_page(request, {**context, "form": TopicForm(tags=tags)})
-    form = TopicForm(request.POST, tags=tags)
-    if not form.is_valid():
-        return _topic_form_page(request, {**context, "form": form}, status=400)
-    data = form.cleaned_data
-    if "preview" in request.POST:
-        preview, status = _preview(form, data["body"])
-        context.update(form=form, preview_html=preview)
-        return _topic_form_page(request, context, status=status)
-    limited = _limited(request, POST_GROUP, user)
-    if limited is not None:
-        return limited
-    try:
-        topic = services.topic_start(
+    topic = _take_topic_form(
+        request, context, tags=tags, user=user, back_url=card.url,
+        write=lambda form, data: services.topic_start(
             category_id=category.pk, title=data["title"], body=data["body"], actor=user,
             locale=locale.current, tag_slugs=data.get("tags") or (),
-        )  # fmt: skip
-    except ForumInvalid as invalid:
-        add_errors(form, invalid.errors)
-        return _topic_form_page(request, {**context, "form": form}, status=_form_status(invalid))
-    except PlatformError as error:
-        return _refused(request, error, back_url=card.url)
+        ),
+    )  # fmt: skip
+    if isinstance(topic, HttpResponse):
+        return topic
     if topic.review == Review.PENDING:
         messages.info(
             request,
@@ -869,27 +883,15 @@ def topic_edit(request: HttpRequest, topic_id: int) -> HttpResponse:
             "tags": [tag.slug for tag in forum.topic_tags(topic)],
         }
         return _topic_form_page(request, {**context, "form": TopicForm(initial=initial, tags=tags)})
-    form = TopicForm(request.POST, tags=tags)
-    if not form.is_valid():
-        return _topic_form_page(request, {**context, "form": form}, status=400)
-    data = form.cleaned_data
-    if "preview" in request.POST:
-        preview, status = _preview(form, data["body"])
-        context.update(form=form, preview_html=preview)
-        return _topic_form_page(request, context, status=status)
-    limited = _limited(request, POST_GROUP, user)
-    if limited is not None:
-        return limited
-    try:
-        edited = services.topic_edit(
+    edited = _take_topic_form(
+        request, context, tags=tags, user=user, back_url=back,
+        write=lambda form, data: services.topic_edit(
             topic_id=topic.pk, title=data["title"], body=data["body"], actor=user,
             tag_slugs=data.get("tags") if "tags" in form.fields else None,
-        )  # fmt: skip
-    except ForumInvalid as invalid:
-        add_errors(form, invalid.errors)
-        return _topic_form_page(request, {**context, "form": form}, status=_form_status(invalid))
-    except PlatformError as error:
-        return _refused(request, error, back_url=back)
+        ),
+    )  # fmt: skip
+    if isinstance(edited, HttpResponse):
+        return edited
     return HttpResponseRedirect(topic_url(edited.pk, edited.slug, locale))
 
 

@@ -6,75 +6,21 @@ other enabled locale has its own fields for the names readers of that locale see
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html_join
 from django.utils.translation import gettext, gettext_lazy
 
-from apps.core.admin import ServiceAdmin, adopt
+from apps.core.admin import ServiceAdmin, TranslatedNamesForm, adopt, locale_field
 
 from .. import services
 from ..models import Category, Tag
 from ..selectors import current_locales
 
 
-def _field(name: str, locale: str) -> str:
-    return f"{name}_{locale}"
-
-
 def _other_locales() -> list[str]:
     """The enabled locales besides the default one (whose texts are the plain fields)."""
     return current_locales()[1:]
-
-
-class TranslatedNamesForm(forms.ModelForm):
-    """A form with, per other locale, the texts of ``translated`` (field name: max length)."""
-
-    translated: dict[str, int] = {}
-    locales: list[str] = []
-
-    @classmethod
-    def for_locales(cls, locales: Iterable[str]) -> type[TranslatedNamesForm]:
-        labels = {
-            "name": gettext("Name (%(locale)s)"),
-            "description": gettext("Description (%(locale)s)"),
-        }
-        fields = {}
-        for locale in locales:
-            for name, limit in cls.translated.items():
-                fields[_field(name, locale)] = forms.CharField(
-                    label=labels[name] % {"locale": locale},
-                    required=False,
-                    max_length=limit,
-                    widget=forms.Textarea(attrs={"rows": 3}) if name == "description" else None,
-                    help_text=gettext("Empty: readers of this language see the default one."),
-                )
-        return type(cls.__name__, (cls,), {**fields, "locales": list(locales)})
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "slug" in self.fields:  # (a view-only form has no fields)
-            self.fields["slug"].required = False
-            self.fields["slug"].help_text = gettext("Empty: made from the name.")
-        stored = self.instance.translations or {}
-        for locale in self.locales:
-            for name in self.translated:
-                if _field(name, locale) in self.fields:
-                    self.fields[_field(name, locale)].initial = stored.get(locale, {}).get(name, "")
-
-    def translations(self) -> dict[str, dict[str, str]]:
-        """The texts of each locale where any was given (the service checks them)."""
-        found = {}
-        for locale in self.locales:
-            values = {
-                name: self.cleaned_data.get(_field(name, locale)) or "" for name in self.translated
-            }
-            if any(values.values()):
-                found[locale] = values
-        return found
 
 
 class TranslatedNamesAdmin(ServiceAdmin):
@@ -92,7 +38,9 @@ class TranslatedNamesAdmin(ServiceAdmin):
         if obj is not None and not self.has_change_permission(request, obj):
             return [main, (gettext("Other languages"), {"fields": ["other_names"]})]
         fields = [
-            _field(name, locale) for locale in _other_locales() for name in self.form.translated
+            locale_field(name, locale)
+            for locale in _other_locales()
+            for name in self.form.translated
         ]
         return [main, (gettext("Other languages"), {"fields": fields})] if fields else [main]
 
@@ -123,7 +71,7 @@ class TranslatedNamesAdmin(ServiceAdmin):
         parts = name.split(".")
         if parts[0] != "translations" or len(parts) < 2:
             return name
-        return _field(parts[2] if len(parts) > 2 else "name", parts[1])
+        return locale_field(parts[2] if len(parts) > 2 else "name", parts[1])
 
 
 class CategoryForm(TranslatedNamesForm):
