@@ -50,7 +50,7 @@ def test_on_a_narrow_screen_the_menu_is_folded_behind_a_toggle_that_opens_on_cli
     browser.go(site.url("/"))
     toggle = browser.visible(TOGGLE)
     assert toggle.accessible_name  # a name for screen readers, though only an icon shows
-    assert shown(browser, TOP_LINKS) == [False, False, False, False]
+    assert shown(browser, TOP_LINKS) == [False] * 5
     assert header_height(browser) <= MAX_CLOSED_HEADER_PX
 
     toggle.click()
@@ -98,8 +98,8 @@ def test_without_javascript_the_menu_still_opens(browser: Browser, site: Site):
     browser.wait(lambda _: all(shown(browser, TOP_LINKS)), "the menu does not open without JS")
     browser.click(SUB_TOGGLE)
     browser.wait(lambda _: all(shown(browser, SUB_LINKS)), "the sub-menu does not open without JS")
-    browser.find_all(TOP_LINKS)[-1].click()  # Shop
-    browser.wait_for_url(lambda url: url.endswith("/shop/"), "the menu's link does not lead on")
+    browser.find_all(TOP_LINKS)[-1].click()  # Forum
+    browser.wait_for_url(lambda url: url.endswith("/forum/"), "the menu's link does not lead on")
 
 
 def test_without_javascript_a_wide_screen_shows_the_menu(browser: Browser, site: Site):
@@ -117,7 +117,7 @@ def test_without_javascript_a_wide_screen_shows_the_menu(browser: Browser, site:
         )
         for link in links
     ]
-    assert len(links) == 4 and all(hits), "the menu's links are not on screen"
+    assert len(links) == 5 and all(hits), "the menu's links are not on screen"
     assert not browser.find(TOGGLE).is_displayed()
 
 
@@ -127,7 +127,7 @@ def test_on_a_wide_screen_the_menu_shows_and_its_sub_menu_opens_on_demand(
     browser.viewport(*DESKTOP)
     browser.go(site.url("/"))
     assert not browser.find(TOGGLE).is_displayed()
-    assert shown(browser, TOP_LINKS) == [True, True, True, True]
+    assert shown(browser, TOP_LINKS) == [True] * 5
     assert shown(browser, SUB_LINKS) == [False, False]
     focus_by_tab(browser, SUB_TOGGLE)
     browser.driver.switch_to.active_element.send_keys(Keys.ENTER)
