@@ -41,3 +41,7 @@ LOG_ROUTINE_TASKS = True
 PAYMENT_PROVIDERS = ["manual", "test_card"]
 TEST_CARD_GATEWAY_TIMEOUT = 0.5
 TEST_CARD_GATEWAY_SLOW_SECONDS = 2.0
+
+# The test database's commits do not wait for the disk (a crash of the test server loses
+# nothing a test needs): the suite commits often (live_db tests, workers, provisioning).
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
