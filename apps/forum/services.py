@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -723,13 +723,16 @@ def topic_mark_solved(*, topic_id: int, reply_id: int | None, actor) -> Topic:
 
 def topic_views_add(*, counts: Mapping[int, int]) -> int:
     """Add buffered page views to topics (``{topic_id: views}``); returns the topics updated."""
-    updated = 0
-    with transaction.atomic():
-        for topic_id in sorted(counts):
-            updated += Topic.objects.filter(pk=topic_id).update(
-                views_count=F("views_count") + int(counts[topic_id])
-            )
-    return updated
+    if not counts:
+        return 0
+    added = Case(
+        *(When(pk=int(topic_id), then=Value(int(views))) for topic_id, views in counts.items()),
+        default=Value(0),
+    )
+    # One UPDATE for the lot (a topic deleted meanwhile is simply not there).
+    return Topic.objects.filter(pk__in=[int(topic_id) for topic_id in counts]).update(
+        views_count=F("views_count") + added
+    )
 
 
 # -- replies ---------------------------------------------------------------------------------

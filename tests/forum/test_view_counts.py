@@ -45,3 +45,17 @@ def test_unsubscribe_tokens_are_bound_to_their_tenant(in_acme, globex):
     assert selectors.unsubscribe_target("7.42") is None
     with schema_context(globex.schema_name):
         assert selectors.unsubscribe_target(token) is None
+
+
+def test_the_flush_adds_every_topics_views_in_one_update(
+    category, alice, django_assert_num_queries
+):
+    topics = [
+        services.topic_start(category_id=category.pk, title=f"T{n}", body="B", actor=alice)
+        for n in range(6)
+    ]
+    counts = {topic.pk: n + 1 for n, topic in enumerate(topics)}
+    with django_assert_num_queries(1):
+        assert services.topic_views_add(counts=counts) == 6
+    views = dict(Topic.objects.filter(pk__in=counts).values_list("pk", "views_count"))
+    assert views == counts
