@@ -106,9 +106,7 @@ def test_the_broker_breaker_degrades_readiness_and_writes_still_commit(db, acme_
     assert body["checks"]["broker"]["breakers_open"] == [BROKER]
     admin = as_tenant_admin(tenant_client("acme"))
     before = OutboxEvent.objects.count()
-    response = admin.post(
-        "/api/v1/tags/", {"name": "Degraded"}, content_type="application/json"
-    )
+    response = admin.post("/api/v1/tags/", {"name": "Degraded"}, content_type="application/json")
     assert response.status_code == 201, response.content
     assert OutboxEvent.objects.count() == before + 1  # waits in the outbox for the relay
 

@@ -12,11 +12,11 @@ from django_tenants.utils import schema_context
 
 from apps.events import relay
 from apps.events.models import OutboxEvent
+from apps.pages.services import MenuItemInput
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 from apps.tenancy.selectors import serves
 from tests.conftest import as_tenant_admin, tenant_client
-from apps.pages.services import MenuItemInput
 from tests.forum import factories as forum
 from tests.pages.support import make_menu
 
