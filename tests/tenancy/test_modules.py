@@ -176,3 +176,14 @@ def test_a_module_check_costs_no_query_on_a_warm_request(
         response = acme_client.get("/api/v1/forum/topics/")
     assert response.status_code == 404
     assert json.loads(response.content)["status"] == 404
+
+
+def test_site_search_leaves_out_modules_that_are_off(switch, acme_client):
+    groups = [g["name"] for g in acme_client.get("/search/?q=anything").context["groups"]]
+    assert groups == ["products", "posts", "pages"]
+    switch(off=["shop", "blog"])
+    response = acme_client.get("/search/?q=anything")
+    assert [g["name"] for g in response.context["groups"]] == ["pages"]
+    # Asking for a kind of a module that is off searches everything that is on.
+    response = acme_client.get("/search/?q=anything&kind=posts")
+    assert response.context["kind"] is None
