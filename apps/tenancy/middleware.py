@@ -74,6 +74,12 @@ class ModuleGateMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        """A module that found its dependency failing mid-request (``ModuleUnavailable``)."""
+        if isinstance(exception, ModuleUnavailable):
+            return error_response(request, exception)
+        return None
+
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         tenant = getattr(request, "tenant", None)
         if not isinstance(tenant, Tenant):

@@ -188,3 +188,32 @@ def test_the_mode_command_refuses_what_it_does_not_know(db):
     out = StringIO()
     call_command("module_mode", stdout=out)
     assert "checkout" in out.getvalue() and "normal" in out.getvalue()
+
+
+def test_failing_searches_answer_503_then_disable_search_for_a_while(live_db):
+    """The read model is away (its table renamed): searches answer 503, never 500; five in a
+    row open the search breaker and the search module is disabled without another query."""
+    from django.db import connection
+
+    client = tenant_client("acme")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE acme.index_content_listing RENAME TO index_content_listing_away"
+        )
+    try:
+        for _ in range(5):
+            response = client.get("/blog/search/?q=anything")
+            assert response.status_code == 503
+            assert response["Retry-After"] == "30"
+        body = ready()
+        assert body["checks"]["search"]["breakers_open"] == ["search"]
+        assert body["modules"]["search"] == {"mode": "disabled", "reason": "search is unavailable"}
+        assert client.get("/forum/search/?q=anything").status_code == 503
+        assert client.get("/shop/").status_code == 200  # the rest of the site goes on
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE acme.index_content_listing_away RENAME TO index_content_listing"
+            )
+    breaker("search").close()
+    assert client.get("/blog/search/?q=anything").status_code == 200
