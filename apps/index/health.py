@@ -36,16 +36,30 @@ def searching(func: Callable[P, T]) -> Callable[P, T]:
     module (fast 503s, readiness degraded) for 30 s instead of sending more searches at a
     database that cannot take them."""
 
+    def attempt(*args: P.args, **kwargs: P.kwargs) -> tuple[T | None, Exception | None]:
+        # Only the database's failures count: a page past the end is the reader's error.
+        try:
+            return func(*args, **kwargs), None
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            return None, exc
+
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            return breaker(SEARCH_BREAKER, fail_max=5, reset_timeout=30).call(func, *args, **kwargs)
+            found, error = breaker(SEARCH_BREAKER, fail_max=5, reset_timeout=30).call(
+                attempt, *args, **kwargs
+            )
         except (pybreaker.CircuitBreakerError, DatabaseError) as exc:
             logger.warning("search failed: %s", type(exc).__name__)
             raise ModuleUnavailable(
                 gettext("Search is unavailable for a moment. Please try again in a minute."),
                 retry_after=30,
             ) from None
+        if error is not None:
+            raise error
+        return found
 
     return run
 

@@ -217,3 +217,24 @@ def test_failing_searches_answer_503_then_disable_search_for_a_while(live_db):
             )
     breaker("search").close()
     assert client.get("/blog/search/?q=anything").status_code == 200
+
+
+def test_an_operator_sets_a_mode_in_the_public_admin(
+    operator_client, django_capture_on_commit_callbacks
+):
+    from apps.tenancy.models import ModuleMode
+
+    page = operator_client.get("/admin/tenancy/modulemode/add/").content.decode()
+    assert '<option value="checkout">' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(
+            "/admin/tenancy/modulemode/add/",
+            {"module": "shop", "mode": "read-only", "reason": "stocktaking"},
+        )
+    assert response.status_code == 302
+    row = ModuleMode.objects.get(module="shop")
+    assert (row.mode, row.reason, row.changed_by) == ("read-only", "stocktaking", "op")
+    assert modules.effective_mode("shop") == modules.ModeSetting(
+        modules.Mode.READ_ONLY, "stocktaking"
+    )
+    assert tenant_client("acme").post("/cart/add/", {}).status_code == 503

@@ -247,7 +247,8 @@ def test_the_page_view_costs_a_bounded_number_of_queries(
     for number in range(10):
         make_page(en=(f"Child {number}", f"child-{number}"), parent=tree["about"])
     make_menu("header", [MenuItemInput(page_id=tree["team"].pk)])
-    acme_client.get("/")  # the tenant and the site snapshot are cached from here on
+    # The tenant, the site snapshot and the modules' modes are cached from here on.
+    acme_client.get("/about/")
     # The page and its ancestors with translations and tags (3), the images (1),
     # the sidebar's pages (3), SET search_path (1).
     with django_assert_max_num_queries(8):
