@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import pybreaker
 
+from .metrics import BREAKER_FAILURES
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -23,6 +25,9 @@ class _LogListener(pybreaker.CircuitBreakerListener):
         if old_state is not None and old_state.name == new_state.name:
             return
         logger.warning("circuit breaker %s: %s -> %s", cb.name, old_state.name, new_state.name)
+
+    def failure(self, cb: pybreaker.CircuitBreaker, exc: BaseException) -> None:
+        BREAKER_FAILURES.labels(cb.name).inc()
 
 
 # One breaker per dependency, shared by every caller that talks to it.
