@@ -43,9 +43,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.core import context
+from apps.core import context, error_policy
 from apps.core.context import Actor, EventContext
-from apps.core.error_policy import Action, ErrorPolicy, PermanentError
+from apps.core.error_policy import Action, ErrorPolicy
 
 from . import metrics
 from .envelope import ENVELOPE_COLUMNS, StoredEvent
@@ -191,14 +191,7 @@ AND NOT EXISTS (
 
 
 def policy() -> ErrorPolicy:
-    config = settings.EVENTS
-    return ErrorPolicy(
-        max_attempts=config["MAX_ATTEMPTS"],
-        base_delay=config["RETRY_BASE_SECONDS"],
-        max_delay=config["RETRY_MAX_SECONDS"],
-        # EventValidationError and UnknownEventType are permanent errors too.
-        permanent=(PermanentError,),
-    )
+    return error_policy.policy("relay")
 
 
 def new_owner() -> str:

@@ -108,6 +108,9 @@ MIDDLEWARE = [
     # Static files need no tenant: served before the resolver runs.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.health.HealthMiddleware",
+    # Requests by route, method and status, and their latency (the probes above are not
+    # counted); before the tenant resolver, so its 400/404s are counted as "unmatched".
+    "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.context.RequestContextMiddleware",
     "apps.tenancy.middleware.TenantResolverMiddleware",
     "apps.events.backpressure.BackpressureMiddleware",
@@ -400,6 +403,24 @@ WEBHOOKS = {
 # allows plain http or private addresses (development, tests, a private installation).
 WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
+
+# apps.core.error_policy: the payments' and scheduled jobs' retries (the relay's are in
+# EVENTS, the webhooks' in WEBHOOKS). A card gateway's 5xx or refused connection is tried
+# again in the shopper's request, with the same idempotency key; a beat task that raised is
+# sent again with Celery's countdown, then counted in scheduled_job_failures_total.
+ERROR_POLICIES = {
+    "payments": {
+        "MAX_ATTEMPTS": int(env("PAYMENT_RETRY_ATTEMPTS", "2")),
+        "BASE_DELAY_SECONDS": float(env("PAYMENT_RETRY_BASE_SECONDS", "0.2")),
+        "MAX_DELAY_SECONDS": float(env("PAYMENT_RETRY_MAX_SECONDS", "1")),
+    },
+    "jobs": {
+        "MAX_ATTEMPTS": int(env("JOBS_RETRY_ATTEMPTS", "4")),
+        "BASE_DELAY_SECONDS": float(env("JOBS_RETRY_BASE_SECONDS", "30")),
+        "MAX_DELAY_SECONDS": float(env("JOBS_RETRY_MAX_SECONDS", "600")),
+        "JITTER": 0.25,
+    },
+}
 
 # /metrics (public domain only) asks for "Authorization: Bearer <token>" when set.
 METRICS_TOKEN = env("METRICS_TOKEN")
