@@ -50,12 +50,12 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 
 def route_of(request) -> str:
-    """The URL pattern that answered ``request`` (``blog/<slug:slug>/``), never the path;
+    """The URL pattern that answered ``request`` (``/blog/<slug:slug>/``), never the path;
     ``"unmatched"`` when no pattern did (a 404, an unknown host, a middleware's answer)."""
     match = getattr(request, "resolver_match", None)
     if match is None:
         return UNMATCHED
-    return match.route or match.view_name or UNMATCHED
+    return "/" + match.route
 
 
 class RequestMetricsMiddleware:
