@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -10,8 +11,13 @@ Samples = dict[tuple[str, tuple], float]
 
 
 def scrape_families(client: Client | None = None) -> list:
+    """The families /metrics serves; the connection's schema is the caller's again after."""
     client = client or Client(HTTP_HOST=settings.TENANT_BASE_DOMAIN)
-    response = client.get("/metrics")
+    previous = connection.tenant
+    try:
+        response = client.get("/metrics")
+    finally:
+        connection.set_tenant(previous)
     assert response.status_code == 200, response.content[:500]
     return list(text_string_to_metric_families(response.content.decode()))
 
