@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from apps.core.breakers import all_breakers
+from apps.core.breakers import reset_all as reset_breakers
 from apps.events.models import Delivery, OutboxEvent
 from apps.events.relay import drain
 from apps.events.selectors import reset_health_cache
@@ -86,8 +86,7 @@ def _clean_platform_state():
     """Each test starts with cold tenant caches, closed breakers and the public schema."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     tenant_cache.clear_local()
-    for cb in all_breakers().values():
-        cb.close()
+    reset_breakers()
     reset_health_cache()
     yield
     connection.set_schema_to_public()

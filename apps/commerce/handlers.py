@@ -20,7 +20,7 @@ EMAIL_KINDS = {
 }
 
 
-@handles(*EMAIL_KINDS, name="commerce.order_emails")
+@handles(*EMAIL_KINDS, name="commerce.order_emails", module="shop")
 def send_order_email(event: StoredEvent) -> None:
     """The order confirmation when an order is placed, the shipping notice when it ships."""
     orders.order_email_send(

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
     verbose_name = gettext_lazy("Core")
+
+    def ready(self) -> None:
+        from .health import register_core_dependencies
+
+        register_core_dependencies()

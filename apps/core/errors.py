@@ -69,6 +69,13 @@ class ServiceUnavailable(PlatformError):
         super().__init__(detail, **extra)
 
 
+class ModuleUnavailable(ServiceUnavailable):
+    """A module in read-only mode refused a write, or a disabled module a request."""
+
+    code = "module_unavailable"
+    title = gettext_lazy("Temporarily unavailable")
+
+
 class RateLimited(PlatformError):
     """Too many requests of one kind; ``retry_after`` seconds until the window ends."""
 

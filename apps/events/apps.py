@@ -18,3 +18,6 @@ class EventsConfig(AppConfig):
         # Extra modules with events and handlers (the test suite's, for one).
         for path in getattr(settings, "EVENTS_EXTRA_MODULES", ()):
             import_module(path)
+        from .health import register
+
+        register()

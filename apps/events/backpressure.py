@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest
 
+from apps.core.modules import SAFE_METHODS
 from apps.core.problems import error_response
 from apps.tenancy.models import Tenant
 
@@ -16,7 +17,6 @@ from .errors import Backpressure
 from .selectors import outbox_health_cached
 
 logger = logging.getLogger(__name__)
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def check_backpressure() -> None:

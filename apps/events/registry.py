@@ -23,6 +23,9 @@ class Subscriber:
     name: str
     event_types: frozenset[str]
     func: HandlerFunc
+    # The module switch it belongs to (apps.core.modules): a tenant that turned the module
+    # off has its events skipped by this subscriber. Empty: it runs for every tenant.
+    module: str = ""
 
     def wants(self, event_type: str) -> bool:
         return ALL in self.event_types or event_type in self.event_types
@@ -33,23 +36,27 @@ _by_type: dict[str, list[Subscriber]] = {}
 
 
 def subscribe(
-    name: str, event_types: list[str] | tuple[str, ...] | str, func: HandlerFunc
+    name: str,
+    event_types: list[str] | tuple[str, ...] | str,
+    func: HandlerFunc,
+    *,
+    module: str = "",
 ) -> Subscriber:
     types = frozenset([event_types] if isinstance(event_types, str) else event_types)
     existing = _subscribers.get(name)
     if existing is not None and existing.func.__qualname__ != func.__qualname__:
         raise ValueError(f"subscriber name '{name}' is taken by {existing.func.__qualname__}")
-    subscriber = Subscriber(name, types, func)
+    subscriber = Subscriber(name, types, func, module)
     _subscribers[name] = subscriber
     _by_type.clear()
     return subscriber
 
 
-def handles(*event_types: str, name: str):
+def handles(*event_types: str, name: str, module: str = ""):
     """Decorator: ``@handles("content.node.published", name="index.content_listing")``."""
 
     def decorate(func: HandlerFunc) -> HandlerFunc:
-        subscribe(name, event_types, func)
+        subscribe(name, event_types, func, module=module)
         return func
 
     return decorate

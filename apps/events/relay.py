@@ -46,6 +46,7 @@ from django_tenants.utils import schema_context
 from apps.core import context, error_policy
 from apps.core.context import Actor, EventContext
 from apps.core.error_policy import Action, ErrorPolicy
+from apps.tenancy.resolver import tenant_by_schema
 
 from . import metrics
 from .envelope import ENVELOPE_COLUMNS, StoredEvent
@@ -408,6 +409,11 @@ def _run_group(
     held back behind them.
     """
     work = [(event, sub) for event in events for sub in subscribers_for(event.event_type)]
+    if any(sub.module for _, sub in work):
+        # A module the tenant turned off: its subscribers skip the tenant's events.
+        tenant = tenant_by_schema(events[0].schema_name)
+        if tenant is not None and tenant.disabled_modules:
+            work = [(e, sub) for e, sub in work if tenant.module_on(sub.module)]
     if not work:
         return [], True
     if not any((sub.name, *event.aggregate_key) in holds for event, sub in work):

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from apps.core.breakers import REDIS, guarded
+from apps.core.breakers import BROKER, guarded
 from apps.core.jobs import scheduled_job
 
 from . import relay, selectors, services, wakeup
@@ -39,7 +39,7 @@ def _schedule_next_retry() -> None:
     """Come back when the next failed delivery is due, instead of waiting for the sweep."""
     due_in = selectors.next_retry_in()
     if due_in is not None and due_in < settings.EVENTS["RETRY_MAX_SECONDS"] + 1:
-        guarded(REDIS, drain.apply_async, countdown=max(0.05, due_in), retry=False, fallback=None)
+        guarded(BROKER, drain.apply_async, countdown=max(0.05, due_in), retry=False, fallback=None)
 
 
 @scheduled_job("events.sweep", max_attempts=1)

@@ -24,7 +24,14 @@ REPLY_EDITED = events.ReplyEdited.event_type
 TOPIC_EDITED = events.TopicEdited.event_type
 
 
-@handles(*REPLY_PUBLISHED, *TOPIC_PUBLISHED, REPLY_EDITED, TOPIC_EDITED, name="forum.notifications")
+@handles(
+    *REPLY_PUBLISHED,
+    *TOPIC_PUBLISHED,
+    REPLY_EDITED,
+    TOPIC_EDITED,
+    name="forum.notifications",
+    module="forum",
+)
 def send_notifications(event: StoredEvent) -> None:
     payload = event.event
     if event.event_type in REPLY_PUBLISHED or event.event_type == REPLY_EDITED:

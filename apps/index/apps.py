@@ -6,3 +6,8 @@ class IndexConfig(AppConfig):
     name = "apps.index"
     label = "index"
     verbose_name = gettext_lazy("Read models")
+
+    def ready(self) -> None:
+        from .health import register
+
+        register()

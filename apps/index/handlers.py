@@ -194,6 +194,8 @@ class ProductListingProjection(Projection):
     write model, so joining and leaving are both seen.
     """
 
+    module = "shop"
+
     name = "product_listing"
     event_types = (
         PRODUCT_EVENT_TYPES
@@ -270,6 +272,8 @@ class ForumTopicProjection(Projection):
     renamed member or tag names the topics that show them.
     """
 
+    module = "forum"
+
     name = "forum_topics"
     event_types = FORUM_POST_EVENTS + PROFILE_EVENTS + FORUM_TAG_EVENTS
     model = ForumTopicListing
@@ -307,6 +311,8 @@ class ForumTopicProjection(Projection):
 @register
 class ForumCategoryProjection(Projection):
     """Each forum category's counters (``ForumCategoryStats``), kept by the forum's events."""
+
+    module = "forum"
 
     name = "forum_categories"
     event_types = CATEGORY_EVENT_TYPES + FORUM_POST_EVENTS + PROFILE_EVENTS

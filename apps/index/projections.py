@@ -23,6 +23,8 @@ class Projection:
     name: ClassVar[str]
     event_types: ClassVar[tuple[str, ...]]
     model: ClassVar[type[models.Model]]
+    # The module switch it serves: skipped for tenants that turned the module off.
+    module: ClassVar[str] = ""
 
     def apply(self, event: StoredEvent) -> None:
         raise NotImplementedError
@@ -63,7 +65,12 @@ def register(projection_class: type[Projection]) -> type[Projection]:
     """Class decorator: register a projection and subscribe it to its events."""
     projection = projection_class()
     _projections[projection.name] = projection
-    subscribe(f"projection.{projection.name}", projection.event_types, projection.apply)
+    subscribe(
+        f"projection.{projection.name}",
+        projection.event_types,
+        projection.apply,
+        module=projection.module,
+    )
     return projection_class
 
 

@@ -43,6 +43,7 @@ from apps.commerce.money import (
     normalize_currency,
     parse_amount,
 )
+from apps.index.health import searching
 
 from .errors import ListingQueryInvalid, PageNotFound
 from .models import ContentListing, ForumCategoryStats, ForumTopicListing, ProductListing
@@ -274,6 +275,7 @@ def clean_query(query: str | None) -> str:
     return " ".join(terms)[:MAX_QUERY_LENGTH]
 
 
+@searching
 def search(
     *,
     query: str,
@@ -572,6 +574,7 @@ def _forum_hit(row: ForumTopicListing) -> ForumSearchHit:
     )
 
 
+@searching
 def forum_search(
     *, query: str, page: int | str | None = 1, per_page: int = DEFAULT_PER_PAGE
 ) -> Page:

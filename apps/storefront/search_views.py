@@ -40,11 +40,12 @@ class ContentKind:
     name: str  # the value of ``?kind=``
     kind: str  # the content kind in the listing
     label: Any
+    module: str  # the module switch it belongs to
 
 
 CONTENT_KINDS = (
-    ContentKind("posts", POST_KIND, gettext_lazy("Posts")),
-    ContentKind("pages", PAGE_KIND, gettext_lazy("Pages")),
+    ContentKind("posts", POST_KIND, gettext_lazy("Posts"), "blog"),
+    ContentKind("pages", PAGE_KIND, gettext_lazy("Pages"), "pages"),
 )
 
 
@@ -117,7 +118,9 @@ def _content(
 def search(request: HttpRequest) -> HttpResponse:
     locale = reader_locale(request)
     query = index.clean_query(request.GET.get("q"))
-    only = next((kind for kind in CONTENT_KINDS if kind.name == request.GET.get("kind")), None)
+    module_on = request.tenant.module_on
+    kinds = [kind for kind in CONTENT_KINDS if module_on(kind.module)]
+    only = next((kind for kind in kinds if kind.name == request.GET.get("kind")), None)
     context: dict[str, Any] = {
         "query": query,
         "kind": only,
@@ -127,9 +130,9 @@ def search(request: HttpRequest) -> HttpResponse:
     }
     if query:
         groups = []
-        if only is None:
+        if only is None and module_on("shop"):
             groups.append(_products(request, query, locale))
-        for kind in CONTENT_KINDS if only is None else (only,):
+        for kind in kinds if only is None else (only,):
             groups.append(_content(request, kind, query, locale, paginated=only is not None))
         context.update(groups=groups, total=sum(group["count"] for group in groups))
     response = _respond(request, "search/site.html", locale, context)

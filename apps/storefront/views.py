@@ -117,7 +117,7 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "storefront/home.html",
         {
-            "posts": _latest_posts(locale),
+            "posts": _latest_posts(locale) if site_tenant(request).module_on("blog") else [],
             "blog_url": blog_url(locale),
             "locale_links": locale_links(locale, {code: "/" for code in locale.available}),
         },
@@ -184,20 +184,22 @@ def _blog_index_url() -> str | None:
 
 
 def _sitemap_xml(request: HttpRequest, locale: ReaderLocale) -> str:
+    """The sitemap's entries, leaving out the modules the tenant turned off."""
     locales = list(locale.available)
+    on = site_tenant(request).module_on
 
     def localized(url: str, code: str) -> str:
         return url if code == locale.default else f"{url}?{LOCALE_PARAM}={code}"
 
     entries = _entry(request, {code: localized("/", code) for code in locales}, None)
     home_id = (site_snapshot(request) or {}).get("home")
-    for node, paths in pages.published_pages(locales=locales):
+    for node, paths in pages.published_pages(locales=locales) if on("pages") else ():
         if str(node.pk) == home_id:
             continue
         translated = {t.locale for t in node.translations.all()}
         urls = {code: localized(paths[code], code) for code in locales if code in translated}
         entries += _entry(request, urls, node.updated_at)
-    posts = list(content.published(POST_KIND))
+    posts = list(content.published(POST_KIND)) if on("blog") else []
     for node in posts:
         urls = {
             t.locale: post_url(t.slug, t.locale, locale.default)
@@ -205,13 +207,16 @@ def _sitemap_xml(request: HttpRequest, locale: ReaderLocale) -> str:
             if t.locale in locales
         }
         entries += _entry(request, urls, node.updated_at)
-    index_url = _blog_index_url()
+    index_url = _blog_index_url() if on("blog") else None
     if index_url is not None:
         # The blog's index lists every post in every locale: it changes when any post does.
         newest = max((node.updated_at for node in posts), default=None)
         entries += _entry(request, {code: localized(index_url, code) for code in locales}, newest)
-    entries += shop_sitemap_entries(locale, localized, lambda urls, at: _entry(request, urls, at))
-    entries += forum_sitemap_entries(locale, localized, lambda urls, at: _entry(request, urls, at))
+    entry = lambda urls, at: _entry(request, urls, at)  # noqa: E731
+    if on("shop"):
+        entries += shop_sitemap_entries(locale, localized, entry)
+    if on("forum"):
+        entries += forum_sitemap_entries(locale, localized, entry)
     return render_to_string("storefront/sitemap.xml", {"entries": entries})
 
 
@@ -222,8 +227,9 @@ def sitemap(request: HttpRequest) -> HttpResponse:
     if site_tenant(request) is None:
         raise Http404("no site here")
     locale = reader_locale(request)
+    turned_off = ",".join(site_tenant(request).disabled_modules or [])
     xml = site.cached(
-        f"sitemap:{request.scheme}:{request.get_host()}",
+        f"sitemap:{request.scheme}:{request.get_host()}:{turned_off}",
         lambda: _sitemap_xml(request, locale),
         ttl=SITEMAP_TTL_SECONDS,
     )

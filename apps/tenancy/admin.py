@@ -17,11 +17,12 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
+from apps.core import modules
 from apps.core.admin import ServiceAdmin
 from apps.core.errors import PlatformError
 
 from . import services
-from .models import Domain, Tenant, TenantStatus
+from .models import Domain, ModuleMode, Tenant, TenantStatus
 from .selectors import site_hosts
 
 
@@ -83,9 +84,29 @@ class TenantChangeForm(forms.ModelForm):
         help_text=gettext_lazy("Locales content may be written in; the default locale always is."),
     )
 
+    modules_on = forms.MultipleChoiceField(
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("modules"),
+        help_text=gettext_lazy(
+            "A module that is off answers 404, leaves the menus and the admin, and its "
+            "handlers skip this tenant's events."
+        ),
+    )
+
     class Meta:
         model = Tenant
         fields = ["name", "status", "default_locale", "enabled_locales"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        switches = modules.switches()
+        self.fields["modules_on"].choices = sorted(switches.items())
+        if self.instance.pk:
+            self.fields["modules_on"].initial = [
+                name for name in switches if self.instance.module_on(name)
+            ]
 
 
 class DomainInline(admin.TabularInline):
@@ -141,6 +162,7 @@ class TenantAdmin(ServiceAdmin):
             "api_rate_per_client",
             "api_rate_per_tenant",
             "require_if_match",
+            "modules_on",
             "created_at",
             "updated_at",
         ]
@@ -177,6 +199,10 @@ class TenantAdmin(ServiceAdmin):
                 require_if_match=data.get("require_if_match", False),
             )
             services.tenant_set_status(slug=obj.slug, status=data["status"])
+            on = set(data.get("modules_on") or [])
+            services.tenant_modules_switch(
+                slug=obj.slug, on=sorted(on), off=sorted(set(modules.switches()) - on)
+            )
         else:
             provisioned = services.tenant_create(
                 slug=data["slug"],
@@ -272,3 +298,40 @@ class DomainAdmin(ServiceAdmin):
     def delete_queryset(self, request, queryset):
         for domain in list(queryset):
             services.domain_remove(domain=domain.domain)
+
+
+class ModuleModeForm(forms.ModelForm):
+    module = forms.ChoiceField(choices=(), label=gettext_lazy("module"))
+
+    class Meta:
+        model = ModuleMode
+        fields = ["module", "mode", "reason"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["module"].choices = sorted((m.name, str(m.label)) for m in modules.modules())
+
+
+@admin.register(ModuleMode, site=platform_admin_site)
+class ModuleModeAdmin(ServiceAdmin):
+    """The operator's modes of the modules, on every tenant (also ``manage.py module_mode``)."""
+
+    form = ModuleModeForm
+    list_display = ["module", "mode", "reason", "changed_by", "updated_at"]
+    readonly_fields = ["changed_by", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "module"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        saved = services.module_mode_set(
+            module=obj.module if change else data["module"],
+            mode=data["mode"],
+            reason=data.get("reason") or "",
+            changed_by=request.user.get_username(),
+        )
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # back to normal: set the mode "normal"

@@ -57,6 +57,17 @@ class TenantRenamed(DomainEvent):
     version: AggregateVersion
 
 
+class TenantModulesChanged(DomainEvent):
+    event_type = "tenancy.tenant.modules_changed"
+    aggregate_type = "tenant"
+    aggregate_id_field = "tenant_id"
+    aggregate_version_field = "version"
+
+    tenant_id: int
+    disabled_modules: list[Slug]
+    version: AggregateVersion
+
+
 class DomainAdded(DomainEvent):
     event_type = "tenancy.domain.added"
     aggregate_type = "tenant"

@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.postgresql_backend.base import _check_schema_name
 
+from apps.core.modules import Mode
+
 
 class TenantStatus(models.TextChoices):
     ACTIVE = "active", gettext_lazy("Active")
@@ -68,6 +70,13 @@ class Tenant(TenantMixin):
         ),
         verbose_name=gettext_lazy("require If-Match"),
     )
+    # Modules this tenant turned off (apps.core.modules switches): new modules start on.
+    disabled_modules = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("Modules turned off: they answer 404 and leave the menus."),
+        verbose_name=gettext_lazy("modules turned off"),
+    )
     version = models.PositiveIntegerField(
         default=1,
         help_text=gettext_lazy("Bumped by every change; events carry it."),
@@ -98,6 +107,10 @@ class Tenant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == TenantStatus.ACTIVE
+
+    def module_on(self, switch: str) -> bool:
+        """Whether the module switch ``switch`` is on for this tenant ("" is always on)."""
+        return not switch or switch not in (self.disabled_modules or [])
 
     @property
     def locales(self) -> list[str]:
@@ -132,3 +145,28 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class ModuleMode(models.Model):
+    """The operator's mode for one module on every tenant (``manage.py module_mode``)."""
+
+    module = models.CharField(max_length=40, unique=True, verbose_name=gettext_lazy("module"))
+    mode = models.CharField(
+        max_length=16,
+        choices=Mode.choices,
+        default=Mode.NORMAL,
+        verbose_name=gettext_lazy("mode"),
+    )
+    reason = models.CharField(max_length=300, blank=True, verbose_name=gettext_lazy("reason"))
+    changed_by = models.CharField(
+        max_length=150, blank=True, verbose_name=gettext_lazy("changed by")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
+
+    class Meta:
+        ordering = ["module"]
+        verbose_name = gettext_lazy("module mode")
+        verbose_name_plural = gettext_lazy("module modes")
+
+    def __str__(self) -> str:
+        return f"{self.module}: {self.mode}"

@@ -28,10 +28,11 @@ from django.http import HttpRequest
 from prometheus_client import Counter
 
 from apps.core.breakers import REDIS, breaker, guarded
+from apps.core.modules import Mode, ModeSetting
 
 from .errors import TenantIdentifierInvalid, TenantNotFound, TenantSuspended
 from .identifiers import InvalidIdentifier, sanitize_host, sanitize_slug
-from .models import Domain, Tenant, TenantStatus
+from .models import Domain, ModuleMode, Tenant, TenantStatus
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +56,14 @@ TENANT_FIELDS = (
     "api_rate_per_client",
     "api_rate_per_tenant",
     "require_if_match",
+    "disabled_modules",
     "version",
     "created_at",
     "updated_at",
 )
+
+
+MODULE_MODES_KEY = "modules:modes"
 
 
 def slug_key(slug: str) -> str:
@@ -306,6 +311,26 @@ def tenant_by_schema(schema_name: str) -> Tenant | None:
 def tenant_by_host(host: str) -> Tenant | None:
     values = tenant_cache.get(host_key(host), lambda: _load_by_host(host))
     return None if values.get("missing") else tenant_from_values(values)
+
+
+def module_modes() -> dict[str, ModeSetting]:
+    """The operator's module modes (public schema), from the cache when warm."""
+    values = tenant_cache.get(
+        MODULE_MODES_KEY,
+        lambda: (
+            {
+                row["module"]: (row["mode"], row["reason"])
+                for row in ModuleMode.objects.values("module", "mode", "reason")
+            }
+            or {"none": True}
+        ),
+    )
+    return {
+        name: ModeSetting(Mode(mode), reason)
+        for name, pair in values.items()
+        if isinstance(pair, tuple)
+        for mode, reason in [pair]
+    }
 
 
 # -- requests ----------------------------------------------------------------

@@ -8,15 +8,50 @@ from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import QuerySet
+from django.urls import Resolver404, resolve
+
+from apps.core import modules
 
 from .models import Tenant, TenantStatus
 from .resolver import tenant_by_host, tenant_by_schema, tenant_by_slug
 
 # The resolver's cached lookups are the reads other modules use: through here.
 __all__ = [
-    "TenantSite", "site_hosts", "tenant_by_host", "tenant_by_schema", "tenant_by_slug",
+    "TenantSite", "module_states", "serves", "site_hosts", "tenant_by_host", "tenant_by_schema", "tenant_by_slug",
     "tenant_get", "tenant_list", "tenant_sites",
 ]  # fmt: skip
+
+
+_RESOLVE = object()
+
+
+def serves(tenant: Tenant, path: str, namespace: str | object | None = _RESOLVE) -> bool:
+    """Whether ``path`` of ``tenant``'s site belongs to no module the tenant turned off
+    (``namespace``: the URL namespace it resolves to, looked up when not given)."""
+    if not tenant.disabled_modules:
+        return True
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    if namespace is _RESOLVE:
+        try:
+            namespace = resolve(path).namespace
+        except Resolver404:
+            namespace = None
+    return all(tenant.module_on(s) for s in modules.match(path, namespace).switches)
+
+
+@dataclass(frozen=True)
+class ModuleState:
+    name: str
+    label: str
+    on: bool
+
+
+def module_states(tenant: Tenant) -> list[ModuleState]:
+    """Each module switch and whether it is on for ``tenant``, for people to read."""
+    return [
+        ModuleState(name, str(label), tenant.module_on(name))
+        for name, label in sorted(modules.switches().items())
+    ]
 
 
 def tenant_list(*, active_only: bool = False) -> QuerySet[Tenant]:

@@ -16,13 +16,14 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import schema_context, schema_exists
 
+from apps.core import modules
 from apps.events.publisher import publish
 
 from . import events
 from .errors import TenantConflict, TenantInvalid, TenantNotFound
 from .identifiers import InvalidIdentifier, sanitize_host, sanitize_slug, schema_name_for
-from .models import Domain, Tenant, TenantStatus
-from .resolver import host_key, schema_key, slug_key, tenant_cache
+from .models import Domain, ModuleMode, Tenant, TenantStatus
+from .resolver import MODULE_MODES_KEY, host_key, schema_key, slug_key, tenant_cache
 from .roles import DEFAULT_GROUPS, grants_query
 
 logger = logging.getLogger(__name__)
@@ -299,6 +300,61 @@ def tenant_update(
         )  # fmt: skip
         _invalidate_on_commit(tenant)
     return tenant
+
+
+def _clean_switches(names: list[str] | tuple[str, ...]) -> set[str]:
+    known = modules.switches()
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise TenantInvalid(
+            f"modules: unknown {', '.join(unknown)}; known are {', '.join(sorted(known))}"
+        )
+    return set(names)
+
+
+def tenant_modules_switch(
+    *, slug: str, on: list[str] | tuple[str, ...] = (), off: list[str] | tuple[str, ...] = ()
+) -> Tenant:
+    """Turn module switches of a tenant on and off (a module that is off answers 404, leaves
+    the menus and the admin, and its handlers skip the tenant's events)."""
+    turn_on, turn_off = _clean_switches(on), _clean_switches(off)
+    if turn_on & turn_off:
+        raise TenantInvalid(f"modules: both on and off: {', '.join(sorted(turn_on & turn_off))}")
+    with transaction.atomic():
+        tenant = _locked_tenant(slug)
+        disabled = sorted((set(tenant.disabled_modules or []) - turn_on) | turn_off)
+        if disabled != sorted(tenant.disabled_modules or []):
+            tenant.disabled_modules = disabled
+            tenant.version += 1
+            tenant.save(update_fields=["disabled_modules", "version", "updated_at"])
+            publish(
+                events.TenantModulesChanged(
+                    tenant_id=tenant.pk, disabled_modules=disabled, version=tenant.version
+                ),
+                tenant=tenant,
+            )
+            _invalidate_on_commit(tenant)
+    return tenant
+
+
+def module_mode_set(
+    *, module: str, mode: str, reason: str = "", changed_by: str = ""
+) -> ModuleMode:
+    """Put ``module`` in ``mode`` on every tenant, now and in every process."""
+    if modules.module(module) is None:
+        known = ", ".join(sorted(m.name for m in modules.modules()))
+        raise TenantInvalid(f"module: unknown '{module}'; known are {known}")
+    if mode not in modules.Mode.values:
+        raise TenantInvalid(f"mode: must be one of {', '.join(modules.Mode.values)}")
+    if len(reason) > 300:
+        raise TenantInvalid("reason: at most 300 characters")
+    with transaction.atomic():
+        row, _ = ModuleMode.objects.select_for_update().get_or_create(module=module)
+        row.mode, row.reason, row.changed_by = mode, reason.strip(), changed_by[:150]
+        row.save()
+        transaction.on_commit(lambda: tenant_cache.invalidate([MODULE_MODES_KEY]))
+    logger.warning("module %s set to %s by %s: %s", module, mode, changed_by or "?", reason)
+    return row
 
 
 def domain_add(*, slug: str, domain: str, is_primary: bool = False) -> Domain:

@@ -6,3 +6,8 @@ class WebhooksConfig(AppConfig):
     name = "apps.webhooks"
     label = "webhooks"
     verbose_name = gettext_lazy("Webhooks")
+
+    def ready(self) -> None:
+        from .health import register
+
+        register()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.core import error_policy
-from apps.core.breakers import REDIS, guarded
+from apps.core.breakers import BROKER, guarded, report
 from apps.core.error_policy import Action, ErrorPolicy
 from apps.events.envelope import StoredEvent
 from apps.events.schema import known_event_types
@@ -355,7 +356,7 @@ def _enqueue(slug: str, delivery_ids: list[int], countdown: float = 0) -> None:
 
     for delivery_id in delivery_ids:
         guarded(
-            REDIS, deliver.apply_async, kwargs={"delivery_id": delivery_id, "tenant": slug},
+            BROKER, deliver.apply_async, kwargs={"delivery_id": delivery_id, "tenant": slug},
             countdown=countdown, retry=False, fallback=None,
         )  # fmt: skip
 
@@ -446,7 +447,22 @@ def delivery_attempt(*, delivery_id: int) -> sender.Outcome | None:
             )  # fmt: skip
             outcome = sender.post(target, body=body, headers=headers)
     _record(delivery, started, outcome)
+    _report_guard(endpoint, outcome)
     return outcome
+
+
+# Readiness shows webhook delivery degraded while any endpoint's receiver fails: each failing
+# endpoint is reported as an open guard, shared with every process, for a while.
+GUARD_PREFIX = "webhooks:"
+GUARD_SECONDS = 300
+
+
+def _report_guard(endpoint: WebhookEndpoint, outcome: sender.Outcome) -> None:
+    name = f"{GUARD_PREFIX}{connection.schema_name}:{endpoint.pk}"
+    if not outcome.succeeded:
+        report(name, opened=True, until=time.time() + GUARD_SECONDS)
+    elif endpoint.consecutive_failures:
+        report(name, opened=False)
 
 
 def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:

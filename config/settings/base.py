@@ -44,7 +44,7 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    "apps.tenancy.admin_config.TenantAdminConfig",
     "django.contrib.staticfiles",
     "csp",
     "rest_framework",
@@ -61,7 +61,7 @@ TENANT_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    "apps.tenancy.admin_config.TenantAdminConfig",
     "waffle",
     "apps.events.ledger",
     "apps.people",
@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "apps.core.context.RequestContextMiddleware",
     "apps.tenancy.middleware.TenantResolverMiddleware",
     "apps.events.backpressure.BackpressureMiddleware",
+    # Modules a tenant turned off (404) or in read-only or disabled mode (503).
+    "apps.tenancy.middleware.ModuleGateMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -365,6 +367,8 @@ EVENTS = {
     "RETENTION_DAYS": int(env("EVENTS_RETENTION_DAYS", "30")),
     "BACKLOG_HIGH_WATER": int(env("EVENTS_BACKLOG_HIGH_WATER", "100000")),
     "OLDEST_AGE_HIGH_WATER_SECONDS": float(env("EVENTS_OLDEST_AGE_HIGH_WATER_SECONDS", "600")),
+    # Readiness reports the outbox degraded once its oldest pending event is older than this.
+    "READY_LAG_SECONDS": float(env("EVENTS_READY_LAG_SECONDS", "30")),
     "BACKPRESSURE_CHECK_SECONDS": float(env("EVENTS_BACKPRESSURE_CHECK_SECONDS", "1")),
     "EXPECTED_DRAIN_RATE": int(env("EVENTS_EXPECTED_DRAIN_RATE", "2000")),
     # Writes that never produce events and must work even under backpressure.

@@ -41,9 +41,10 @@ def _change(operator_client, tenant, **fields):
     page = operator_client.get(url).content.decode()
     form = dict(re.findall(r'name="(domains-[A-Z_]+)"[^>]*value="(\d*)"', page))
     form.update(name=tenant.name, status=tenant.status, default_locale=tenant.default_locale)
-    form["enabled_locales"] = re.findall(
-        r'<input type="checkbox" name="enabled_locales" value="([^"]+)"[^>]*checked', page
-    )
+    for name in ("enabled_locales", "modules_on"):
+        form[name] = re.findall(
+            rf'<input type="checkbox" name="{name}" value="([^"]+)"[^>]*checked', page
+        )
     form.update(fields)
     return operator_client.post(url, form)
 
@@ -67,14 +68,7 @@ def test_an_operator_requires_if_match_for_a_tenant(operator_client, globex):
     page = operator_client.get(f"{TENANTS}{globex.pk}/change/")
     assert 'name="require_if_match"' in page.content.decode()
     version = globex.version
-    response = operator_client.post(
-        f"{TENANTS}{globex.pk}/change/",
-        {
-            "name": globex.name, "status": globex.status,
-            "default_locale": globex.default_locale, "require_if_match": "on",
-            "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0",
-        },
-    )  # fmt: skip
+    response = _change(operator_client, globex, require_if_match="on")
     assert response.status_code == 302, re.findall(r"errorlist.{0,300}", response.content.decode())
     globex.refresh_from_db()
     assert globex.require_if_match

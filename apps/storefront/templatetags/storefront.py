@@ -6,6 +6,7 @@ do nothing on the platform's own (public) pages or without a request (500).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django import template
@@ -26,6 +27,7 @@ from apps.pages.delivery import (
 )
 from apps.people import selectors as people
 from apps.storefront.cart_views import mini_cart_count
+from apps.tenancy.selectors import serves
 
 register = template.Library()
 
@@ -69,6 +71,9 @@ def site_menu(
     links = pages.menu_links(
         site_snapshot(request), slug, locale=locale.current, default=locale.default
     )
+    tenant = request.tenant
+    if tenant.disabled_modules:
+        links = _served_links(tenant, links)
     return {
         "links": links,
         "slug": slug,
@@ -76,6 +81,15 @@ def site_menu(
         "path": request.path,
         "collapsible": collapsible,
     }
+
+
+def _served_links(tenant, links: list[pages.MenuLink]) -> list[pages.MenuLink]:
+    """``links`` without those to modules the tenant turned off (a link's own path decides)."""
+    return [
+        replace(link, children=_served_links(tenant, link.children))
+        for link in links
+        if not link.url.startswith("/") or serves(tenant, link.url)
+    ]
 
 
 def _switcher_links(context: template.Context, request: HttpRequest) -> list[LocaleLink]:
@@ -140,7 +154,7 @@ def mini_cart(context: template.Context) -> dict[str, Any]:
     """The header's link to the cart with its number of items: one query when the reader has
     a cart (a token in the session, or signed in), none otherwise."""
     request = _site_request(context)
-    if request is None:
+    if request is None or not request.tenant.module_on("shop"):
         return {"url": None}
     url = reverse("cart:page")
     shown = context.get("cart")
