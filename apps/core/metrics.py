@@ -85,46 +85,48 @@ BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
 
 
 class BreakerCollector(Collector):
-    """``circuit_breaker_state{breaker}``: 0 closed, 1 half-open, 2 open, for the breakers of
-    the process that answers the scrape."""
+    """``circuit_breaker_state{breaker}``: 0 closed, 1 half-open, 2 open: this process's
+    breakers, and those another process has open (shared through Redis, ``open_breakers``).
+    Guards of a family (``webhooks:<schema>:<endpoint>``, one per receiver) stay out: one
+    series each would grow with the tenants."""
 
     def collect(self):
-        from .breakers import all_breakers
+        from .breakers import all_breakers, open_breakers
 
+        states = {
+            name: BREAKER_STATES.get(cb.current_state, 2) for name, cb in all_breakers().items()
+        }
+        for name in open_breakers():
+            if ":" not in name:
+                states[name] = BREAKER_STATES["open"]
         family = GaugeMetricFamily(
             "circuit_breaker_state",
             "Circuit breaker state: 0 closed, 1 half-open, 2 open",
             labels=["breaker"],
         )
-        for name, breaker in sorted(all_breakers().items()):
-            family.add_metric([name], BREAKER_STATES.get(breaker.current_state, 2))
+        for name, state in sorted(states.items()):
+            family.add_metric([name], state)
         yield family
 
 
-MODULE_MODES = ("normal", "read-only", "disabled")
-
-
 class ModuleModeCollector(Collector):
-    """``module_mode{module,mode}``: 1 for each module's effective mode, 0 for the others.
-
-    Reads ``apps.core.modules`` (``modules()``, ``effective_mode(name)``); reports nothing
-    where that registry is not installed."""
+    """``module_mode{module,mode}``: 1 for each module's effective mode (``apps.core.modules``:
+    the operator's, or the fallback of a module whose dependency's breaker is open), 0 for
+    the others."""
 
     def collect(self):
-        try:
-            from . import modules  # type: ignore[attr-defined]
-        except ImportError:
-            return
+        from .modules import Mode, effective_mode, modules
+
         family = GaugeMetricFamily(
             "module_mode", "A module's effective mode (1 = current)", labels=["module", "mode"]
         )
-        for module in sorted(modules.modules(), key=lambda item: item.name):
+        for module in sorted(modules(), key=lambda item: item.name):
             try:
-                current = modules.effective_mode(module.name)
+                current = effective_mode(module.name).mode
             except Exception:  # a scrape reports what it can
                 logger.warning("module_mode: no mode for %s", module.name, exc_info=True)
                 continue
-            for mode in MODULE_MODES:
+            for mode in Mode.values:
                 family.add_metric([module.name, mode], 1 if current == mode else 0)
         yield family
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import types
+import time
 import uuid
 
 import pybreaker
@@ -11,8 +10,9 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-import apps.core
-from apps.core.breakers import breaker
+from apps.core.breakers import breaker, report, reset_all
+from apps.core.modules import modules
+from apps.tenancy.services import module_mode_set
 from tests.conftest import tenant_client
 
 from .support import increase, scrape, series, value
@@ -106,26 +106,27 @@ def test_breaker_states_and_failures(db):
     assert value(scrape(), "circuit_breaker_state", breaker="tests.metrics") == 0
 
 
-def test_module_modes_are_reported_when_the_module_registry_is_there(db, monkeypatch):
-    module = types.SimpleNamespace
-    registry = types.ModuleType("apps.core.modules")
-    registry.modules = lambda: [module(name="shop"), module(name="forum")]
-    registry.effective_mode = {"shop": "read-only", "forum": "normal"}.__getitem__
-    monkeypatch.setitem(sys.modules, "apps.core.modules", registry)
-    monkeypatch.setattr(apps.core, "modules", registry, raising=False)
+def test_a_breaker_open_in_another_process_shows_and_a_family_of_guards_does_not(db):
+    report("tests.elsewhere", opened=True, until=time.time() + 60)
+    report("tests.family:acme:1", opened=True, until=time.time() + 60)
+    try:
+        found = series(scrape(), "circuit_breaker_state")
+    finally:
+        reset_all()
+    assert found[(("breaker", "tests.elsewhere"),)] == 2
+    assert not any("tests.family" in dict(labels)["breaker"] for labels in found)
+
+
+def test_module_modes(db, django_capture_on_commit_callbacks):
+    names = sorted(module.name for module in modules())
+    assert len(names) >= 2
+    with django_capture_on_commit_callbacks(execute=True):
+        module_mode_set(module=names[0], mode="read-only", reason="maintenance")
 
     found = series(scrape(), "module_mode")
 
-    assert {labels: seen for labels, seen in found.items() if seen} == {
-        (("mode", "read-only"), ("module", "shop")): 1,
-        (("mode", "normal"), ("module", "forum")): 1,
+    assert {labels for labels, seen in found.items() if seen} == {
+        (("mode", "read-only"), ("module", names[0])),
+        *((("mode", "normal"), ("module", name)) for name in names[1:]),
     }
-    assert len(found) == 6  # every mode of both modules, the others at 0
-
-
-def test_without_a_module_registry_the_scrape_still_answers(db, monkeypatch):
-    monkeypatch.setitem(sys.modules, "apps.core.modules", None)  # the import fails
-    monkeypatch.delattr(apps.core, "modules", raising=False)
-    found = scrape()
-    assert series(found, "module_mode") == {}
-    assert ("events_outbox_backlog", ()) in found
+    assert len(found) == 3 * len(names)  # every mode of every module, the others at 0
