@@ -127,12 +127,17 @@ class ContextFilter(logging.Filter):
         return True
 
     def _enrich(self, record: logging.LogRecord) -> None:
-        request = _request.get()
-        event_context = context.active()
+        # Django logs a request's 4xx and 5xx after its middleware is done: the request
+        # travels in the record then, with what was current while it was handled.
+        request = _request.get() or vars(record).get("request")
+        saved = getattr(request, "log_context", None)
+        event_context = context.active() or (saved[0] if saved else None)
+        span = trace.get_current_span().get_span_context()
+        if not span.is_valid and saved:
+            span = saved[1]
         record.tenant = _tenant()
         record.request_id = getattr(request, "correlation_id", None)
         record.correlation_id = event_context.correlation_id if event_context else None
-        span = trace.get_current_span().get_span_context()
         if span.is_valid:
             record.trace_id = format(span.trace_id, "032x")
             record.span_id = format(span.span_id, "016x")
@@ -153,6 +158,7 @@ class LogContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        request.log_context = (context.active(), trace.get_current_span().get_span_context())
         token = _request.set(request)
         try:
             return self.get_response(request)
@@ -175,6 +181,15 @@ class JsonFormatter(_JsonFormatter):
 
     def formatException(self, ei) -> str:
         return redact_text(super().formatException(ei))
+
+    def process_log_record(self, log_data: dict) -> dict:
+        # Objects given in ``extra`` (Django's request) are written as their text: masked too.
+        return {
+            key: value
+            if value is None or isinstance(value, bool | int | float | dict | list)
+            else redact_text(str(value))
+            for key, value in log_data.items()
+        }
 
 
 def adopt(logger: logging.Logger, *, json_format: bool) -> None:
