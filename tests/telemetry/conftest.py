@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from apps.core import telemetry
-from tests.events.conftest import clean_events  # noqa: F401
+from tests.events.conftest import clean_events, workers  # noqa: F401
 from tests.index.support import committed_content  # noqa: F401
 
 
