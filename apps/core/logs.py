@@ -18,6 +18,7 @@ import contextlib
 import logging
 import re
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
@@ -184,12 +185,15 @@ class JsonFormatter(_JsonFormatter):
 
     def process_log_record(self, log_data: dict) -> dict:
         # Objects given in ``extra`` (Django's request) are written as their text: masked too.
-        return {
-            key: value
-            if value is None or isinstance(value, bool | int | float | dict | list)
-            else redact_text(str(value))
-            for key, value in log_data.items()
-        }
+        return {key: self._plain(value) for key, value in log_data.items()}
+
+    @staticmethod
+    def _plain(value: Any) -> Any:
+        if value is None or isinstance(value, bool | int | float | dict | list):
+            return value
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return redact_text(str(value))
 
 
 def adopt(logger: logging.Logger, *, json_format: bool) -> None:
