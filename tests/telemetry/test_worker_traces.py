@@ -3,6 +3,7 @@ request that wrote their events."""
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.trace import SpanKind
 
+from apps.core import logs
 from apps.events.models import OutboxEvent
 from tests.conftest import as_tenant_admin, tenant_client
 from tests.events.conftest import wait_for
@@ -68,7 +70,8 @@ def collector():
 def test_a_workers_handler_spans_continue_the_requests_trace(
     committed_content, workers, collector, spans
 ):
-    workers.start(
+    worker = workers.start(
+        LOG_FORMAT="json",
         OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
         OTEL_SERVICE_NAME="traced",
         OTEL_BSP_SCHEDULE_DELAY="100",
@@ -98,3 +101,10 @@ def test_a_workers_handler_spans_continue_the_requests_trace(
             assert service == "traced-worker"
             assert span.trace_id == server.context.trace_id.to_bytes(16, "big")
             assert span.parent_span_id == server.context.span_id.to_bytes(8, "big")
+    # The worker's own log lines (Celery's handlers) are JSON with the context fields too:
+    # a task's lines name the trace of the task's span.
+    lines = [json.loads(line) for line in workers.log(worker).splitlines() if line.startswith("{")]
+    tasks = [line for line in lines if line["logger"] == "celery.app.trace"]
+    assert tasks, workers.log(worker)
+    assert all(set(logs.CONTEXT_FIELDS) <= line.keys() for line in tasks)
+    assert all(line["trace_id"] for line in tasks)
