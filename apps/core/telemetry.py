@@ -4,7 +4,7 @@ A web process sets up at import of ``config.wsgi``/``config.asgi`` (before Djang
 loads its middleware, so the Django instrumentation's middleware is in it), a Celery
 worker in each pool process at ``worker_process_init`` (never in the parent that
 forks it: an exporter's thread does not survive a fork). Django, Celery, psycopg,
-Redis and requests are instrumented with the same provider.
+Redis, requests and urllib3 (the webhook sender) are instrumented with the same provider.
 
 Spans leave the process through OTLP (http/protobuf) when the standard
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set, and are printed
@@ -42,6 +42,7 @@ def _instrumentors() -> list:
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
 
     return [
         DjangoInstrumentor(),
@@ -49,6 +50,7 @@ def _instrumentors() -> list:
         PsycopgInstrumentor(),
         RedisInstrumentor(),
         RequestsInstrumentor(),
+        URLLib3Instrumentor(),  # the webhook sender's own pool
     ]
 
 
