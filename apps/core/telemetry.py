@@ -32,11 +32,13 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 logger = logging.getLogger(__name__)
 
 _propagator = TraceContextTextMapPropagator()
+DEFAULT_EXCLUDED_URLS = "/health/,/metrics"
 # The provider this process records with (None: tracing is off here).
 _provider: TracerProvider | None = None
 
 
-def _instrumentors() -> list:
+def _instrumentors() -> list[tuple[object, dict]]:
+    """The instrumentations, each with its options (imported only when tracing is set up)."""
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
@@ -44,13 +46,15 @@ def _instrumentors() -> list:
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
     from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
 
+    # Probes and scrapes (every few seconds) would outnumber the requests.
+    excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", DEFAULT_EXCLUDED_URLS)
     return [
-        DjangoInstrumentor(),
-        CeleryInstrumentor(),
-        PsycopgInstrumentor(),
-        RedisInstrumentor(),
-        RequestsInstrumentor(),
-        URLLib3Instrumentor(),  # the webhook sender's own pool
+        (DjangoInstrumentor(), {"excluded_urls": excluded}),
+        (CeleryInstrumentor(), {}),
+        (PsycopgInstrumentor(), {}),
+        (RedisInstrumentor(), {}),
+        (RequestsInstrumentor(), {}),
+        (URLLib3Instrumentor(), {}),  # the webhook sender's own pool
     ]
 
 
@@ -63,14 +67,14 @@ def instrument(provider: TracerProvider) -> None:
     """
     global _provider
     _provider = provider
-    for instrumentor in _instrumentors():
+    for instrumentor, options in _instrumentors():
         if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(tracer_provider=provider)
+            instrumentor.instrument(tracer_provider=provider, **options)
 
 
 def uninstrument() -> None:
     global _provider
-    for instrumentor in _instrumentors():
+    for instrumentor, _ in _instrumentors():
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
     _provider = None

@@ -453,7 +453,7 @@ def logging_config(log_format: str) -> dict:
         "formatters": {
             "plain": {
                 "()": "apps.core.logs.PlainFormatter",
-                "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             },
             "json": {"()": "apps.core.logs.JsonFormatter"},
         },

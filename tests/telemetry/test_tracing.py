@@ -88,3 +88,11 @@ def test_without_tracing_rows_keep_the_context_trace_and_no_span_is_made(clean_e
     assert written.split("-")[1] == incoming.split("-")[1]  # the same trace
     assert written != incoming  # a span of its own in it
     assert context.TRACEPARENT_RE.fullmatch(written)
+
+
+def test_probes_make_no_span(db, spans):
+    client = tenant_client("acme")
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/").status_code in {200, 302}
+    served = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert [s.attributes["http.url"].split("?")[0] for s in served] == ["http://acme.localhost/"]
