@@ -31,7 +31,8 @@ _request: ContextVar[Any] = ContextVar("log_request", default=None)
 CONTEXT_FIELDS = ("tenant", "request_id", "correlation_id", "trace_id", "span_id", "user")
 MASK = "***"
 EMAIL_MASK = "[email]"
-EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+# Any address with a dotted domain (RFC 5322's characters in its local part).
+EMAIL_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 # The names of secrets, not one.
 _SECRET_WORDS = "|".join(
     (

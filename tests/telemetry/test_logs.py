@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import string
 import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.trace import SpanKind
 
 from apps.core import context, logs
@@ -119,3 +122,17 @@ def test_plain_lines_are_masked_as_well(db, caplog):
     text = logs.PlainFormatter("%(message)s %(tenant)s").format(record)
     assert text == "reset for [email] public"
     assert record.cookie == logs.MASK
+
+
+@given(
+    email=st.emails(),
+    key=st.sampled_from(["password", "api_key", "Authorization", "X-Api-Key", "token", "secret"]),
+    value=st.text(alphabet=string.ascii_letters + string.digits + "-_.~+/", min_size=1),
+    sep=st.sampled_from(["=", ": ", '": "', "='"]),
+)
+def test_no_email_or_secret_value_survives_redaction(email, key, value, sep):
+    text = f"mail to {email} failed; {key}{sep}{value} was refused"
+    masked = logs.redact_text(text)
+    assert email not in masked
+    assert f"{key}{sep}{logs.MASK}" in masked
+    assert masked.startswith("mail to ") and masked.endswith(" was refused")
