@@ -31,8 +31,10 @@ _request: ContextVar[Any] = ContextVar("log_request", default=None)
 CONTEXT_FIELDS = ("tenant", "request_id", "correlation_id", "trace_id", "span_id", "user")
 MASK = "***"
 EMAIL_MASK = "[email]"
-# Any address with a dotted domain (RFC 5322's characters in its local part).
-EMAIL_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# Any address with a dotted domain ending in a name; "user@127.0.0.1" in a URL and Celery's
+# "worker@host" stay. The local part stops at characters that delimit it in URLs and quotes
+# (a rare address with "/" or "=" in it keeps what comes before them).
+EMAIL_RE = re.compile(r"[\w.!#$%*+^~-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w-]*")
 # The names of secrets, not one.
 _SECRET_WORDS = "|".join(
     (

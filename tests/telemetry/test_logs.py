@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.provisional import domains
 from opentelemetry.trace import SpanKind
 
 from apps.core import context, logs
@@ -124,8 +125,14 @@ def test_plain_lines_are_masked_as_well(db, caplog):
     assert record.cookie == logs.MASK
 
 
+# Addresses as people have them: a local part of letters, digits and "._%+-", any domain.
+ADDRESSES = st.builds(
+    "{}@{}".format, st.from_regex(r"[A-Za-z0-9._%+-]{1,30}", fullmatch=True), domains()
+)
+
+
 @given(
-    email=st.emails(),
+    email=ADDRESSES,
     key=st.sampled_from(["password", "api_key", "Authorization", "X-Api-Key", "token", "secret"]),
     value=st.text(alphabet=string.ascii_letters + string.digits + "-_.~+/", min_size=1),
     sep=st.sampled_from(["=", ": ", '": "', "='"]),

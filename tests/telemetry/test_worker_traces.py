@@ -101,10 +101,13 @@ def test_a_workers_handler_spans_continue_the_requests_trace(
             assert service == "traced-worker"
             assert span.trace_id == server.context.trace_id.to_bytes(16, "big")
             assert span.parent_span_id == server.context.span_id.to_bytes(8, "big")
+
     # The worker's own log lines (Celery's handlers) are JSON with the context fields too:
     # a task's lines name the trace of the task's span.
-    lines = [json.loads(line) for line in workers.log(worker).splitlines() if line.startswith("{")]
-    tasks = [line for line in lines if line["logger"] == "celery.app.trace"]
-    assert tasks, workers.log(worker)
+    def task_lines() -> list[dict]:
+        lines = [json.loads(line) for line in workers.log(worker).splitlines() if line[:1] == "{"]
+        return [line for line in lines if line["logger"] == "celery.app.trace"]
+
+    tasks = wait_for(task_lines, message=workers.logs)
     assert all(set(logs.CONTEXT_FIELDS) <= line.keys() for line in tasks)
     assert all(line["trace_id"] for line in tasks)
