@@ -48,7 +48,7 @@ from apps.core.context import Actor, EventContext
 from apps.core.error_policy import Action, ErrorPolicy
 from apps.tenancy.resolver import tenant_by_schema
 
-from . import metrics
+from . import metrics, tracing
 from .envelope import ENVELOPE_COLUMNS, StoredEvent
 from .errors import UnknownEventType
 from .models import Delivery, DeliveryStatus
@@ -373,8 +373,11 @@ def _handler_context(event: StoredEvent) -> EventContext:
     )
 
 
-def _run(sub: Subscriber, event: StoredEvent) -> None:
-    with context.use(_handler_context(event)):
+def _run(sub: Subscriber, event: StoredEvent, attempt: int = 1) -> None:
+    with (
+        context.use(_handler_context(event)),
+        tracing.handler_span(sub.name, event, attempt=attempt),
+    ):
         sub.func(event)
 
 
@@ -658,7 +661,7 @@ def retry_batch(
                     raise UnknownEventType(f"no subscriber named '{handler_name}' any more")
                 with transaction.atomic():
                     if _mark_processed([(sub.name, event.event_id)]):
-                        _run(sub, event)
+                        _run(sub, event, attempts)
             except Exception as exc:
                 error = exc
         outcomes.append((delivery_id, sub, event, error, attempts))

@@ -112,6 +112,7 @@ MIDDLEWARE = [
     # counted); before the tenant resolver, so its 400/404s are counted as "unmatched".
     "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.context.RequestContextMiddleware",
+    "apps.core.logs.LogContextMiddleware",  # the request's ids in every log line
     "apps.tenancy.middleware.TenantResolverMiddleware",
     "apps.events.backpressure.BackpressureMiddleware",
     # Modules a tenant turned off (404) or in read-only or disabled mode (503).
@@ -459,14 +460,55 @@ PAYMENT_MANUAL_BANK_DETAILS = {
 # Routine Celery runs that did nothing (the 5 s sweep) stay out of the log (config/celery.py).
 LOG_ROUTINE_TASKS = env_bool("LOG_ROUTINE_TASKS", False)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs (apps.core.logs): "plain" lines, or "json" objects (production's default), each with
+# the tenant, request, correlation, trace and user ids; emails and secrets masked either way.
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+
+
+def logging_config(log_format: str) -> dict:
+    if log_format not in {"plain", "json"}:
+        raise RuntimeError(f"LOG_FORMAT must be 'plain' or 'json', not {log_format!r}")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "context": {"()": "apps.core.logs.ContextFilter"},
+            "redact": {"()": "apps.core.logs.RedactFilter"},
+        },
+        "formatters": {
+            "plain": {
+                "()": "apps.core.logs.PlainFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            },
+            "json": {"()": "apps.core.logs.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["context", "redact"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+        "loggers": {"django.db.backends": {"level": "WARNING"}},
+    }
+
+
+LOGGING = logging_config(LOG_FORMAT)
+
+# Traces (apps.core.telemetry): OpenTelemetry, exported by OTLP (http/protobuf) when the
+# standard OTEL_EXPORTER_OTLP_ENDPOINT is set, printed when OTEL_CONSOLE is on; off with
+# neither (or with OTEL_ENABLED=0). Processes are named "<OTEL_SERVICE_NAME>-web" and "-worker".
+OTEL_CONSOLE = env_bool("OTEL_CONSOLE", False)
+OTEL_ENABLED = env_bool(
+    "OTEL_ENABLED",
+    bool(
+        OTEL_CONSOLE
+        or env("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    ),
+)
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", "platform")
 
 # Fixed-window limits (apps.core.rate_limits): "count/period", period s, m, h or d.
 RATE_LIMITS = {
