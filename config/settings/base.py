@@ -122,6 +122,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sets the cookies that keep a visitor's percentage-rollout draw of a feature flag.
+    "waffle.middleware.WaffleMiddleware",
     # The interface language: the storefront's locale rule, the admin's own negotiation.
     "apps.storefront.middleware.ReaderLocaleMiddleware",
     # RateLimit-* headers of the API's answers, from its throttles' counts.
@@ -199,6 +201,19 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "OPTIONS": _REDIS_OPTIONS,
+    },
+    # django-waffle's flags, switches and samples (WAFFLE_CACHE_NAME): the same Redis and key
+    # function (one tenant's flag never answers for another), behind the Redis breaker, so
+    # that with Redis away flags are read from the database instead of failing the request.
+    # Waffle deletes a flag's keys when it changes (every process reads the shared Redis);
+    # the timeout bounds how long a change made while Redis was away can go unseen.
+    "flags": {
+        "BACKEND": "apps.core.cache.GuardedRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": _REDIS_OPTIONS,
+        "TIMEOUT": int(env("WAFFLE_CACHE_SECONDS", "300")),
     },
 }
 
@@ -433,7 +448,12 @@ METRICS_TOKEN = env("METRICS_TOKEN")
 # Extra modules declaring events and subscribers (benchmarks load theirs this way).
 EVENTS_EXTRA_MODULES = env_list("EVENTS_EXTRA_MODULES")
 
+# Feature flags (django-waffle, apps.core.flags): each tenant's in its own schema, set by its
+# administrators in its admin. A flag nobody created is off, and is not created by asking.
 WAFFLE_CREATE_MISSING_FLAGS = False
+WAFFLE_CACHE_NAME = "flags"
+# The percentage rollout's cookie (dwf_<flag>): secure where the session's is (prod.py).
+WAFFLE_SECURE = False
 
 # How long the checkout's payment step holds the cart's stock.
 CHECKOUT_RESERVATION_MINUTES = int(env("CHECKOUT_RESERVATION_MINUTES", "15"))

@@ -27,6 +27,7 @@ SECURE_HSTS_PRELOAD = True
 # Plain-HTTP serving on a laptop (`make run`) turns these off; behind TLS keep them on.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+WAFFLE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # The test card gateway is a fake: production offers bank transfers only, unless the
