@@ -1,7 +1,15 @@
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.prod")
 
-application = get_asgi_application()
+# get_asgi_application(), with tracing set up between Django's set-up and the handler's
+# loading of the middleware (the Django instrumentation adds its own).
+django.setup(set_prefix=False)
+
+from apps.core import telemetry  # noqa: E402 - needs the settings
+
+telemetry.setup("web")
+application = ASGIHandler()

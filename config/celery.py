@@ -3,7 +3,14 @@ import os
 
 from celery import Celery
 from celery.app import trace
-from celery.signals import after_setup_logger, worker_init, worker_shutting_down
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutting_down,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
@@ -16,6 +23,21 @@ app.autodiscover_tasks()
 def _map_relay_stop_flag(**kwargs) -> None:
     """Import the relay in the main process, so the pool it forks shares its stop flag."""
     from apps.events import relay  # noqa: F401
+
+
+@worker_process_init.connect(weak=False)
+def _set_up_tracing(**kwargs) -> None:
+    """Tracing in each pool process, after the fork (an exporter's thread does not survive one)."""
+    from apps.core import telemetry
+
+    telemetry.setup("worker")
+
+
+@worker_process_shutdown.connect(weak=False)
+def _flush_traces(**kwargs) -> None:
+    from apps.core import telemetry
+
+    telemetry.shutdown()
 
 
 @worker_shutting_down.connect
@@ -67,7 +89,22 @@ def _quiet_routine_tasks(**kwargs) -> None:
     """After Celery set its logging up (worker and beat): the filter, unless LOG_ROUTINE_TASKS."""
     from django.conf import settings
 
+    _adopt_log_handlers(logging.getLogger())
     if getattr(settings, "LOG_ROUTINE_TASKS", False):
         return
     for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat"):
         logging.getLogger(name).addFilter(RoutineTaskFilter())
+
+
+def _adopt_log_handlers(logger: logging.Logger) -> None:
+    """Celery replaces the handlers of ``LOGGING``: give its own the same filters and format."""
+    from django.conf import settings
+
+    from apps.core import logs
+
+    logs.adopt(logger, json_format=settings.LOG_FORMAT == "json")
+
+
+@after_setup_task_logger.connect
+def _task_log_format(logger, **kwargs) -> None:
+    _adopt_log_handlers(logger)

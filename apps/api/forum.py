@@ -32,6 +32,7 @@ from rest_framework.response import Response
 from apps.core.rate_limits import rate_limit
 from apps.forum import selectors, services
 from apps.forum.errors import ForumCategoryNotFound, NotAllowed, ReplyNotFound, TopicNotFound
+from apps.forum.flags import mentions_active
 from apps.forum.models import FlagReason, Review, TopicStatus
 from apps.forum.services import REPLY_REVIEW, TOPIC_ACTIONS
 from apps.index import selectors as index
@@ -245,6 +246,7 @@ class TopicViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
                 tag_slugs=data.get("tags", ()),
                 tag_names=data.get("tag_names", ()),
                 subscribe=data["subscribe"],
+                mentions=mentions_active(request),
             ),
             category_id=ForumCategoryNotFound,
         )
@@ -409,6 +411,7 @@ class ReplyViewSet(ApiViewSetMixin, viewsets.GenericViewSet):
                 body=data["body"],
                 actor=request.user,
                 quoted_reply_id=data.get("quoted_reply_id"),
+                mentions=mentions_active(request),
             ),
             topic_id=TopicNotFound,
         )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
-
+from apps.core.jobs import scheduled_job
 from apps.tenancy.tasks import for_each_active_tenant
 
 from . import idempotency
@@ -13,7 +12,7 @@ from . import idempotency
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="api.prune_idempotent_responses", ignore_result=True)
+@scheduled_job("api.prune_idempotent_responses")
 def prune_idempotent_responses() -> int:
     """Delete stored answers older than 24 hours, one statement per tenant schema (beat runs
     this hourly); they are already ignored by then, so a late run (or a suspended tenant,

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
-
+from apps.core.jobs import scheduled_job
 from apps.tenancy.tasks import for_each_active_tenant
 
 from .carts import carts_prune_stale
@@ -17,14 +16,14 @@ from .services import reservations_expire
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="commerce.expire_reservations", ignore_result=True)
+@scheduled_job("commerce.expire_reservations")
 def expire_reservations() -> int:
     return for_each_active_tenant(
         reservations_expire, logger=logger, done="released %s expired reservation(s) of %s"
     )
 
 
-@shared_task(name="commerce.prune_stale_carts", ignore_result=True)
+@scheduled_job("commerce.prune_stale_carts")
 def prune_stale_carts() -> int:
     """Visitors' carts untouched for 30 days go (beat runs this hourly, for every tenant);
     each run deletes at most one batch per tenant, so a backlog drains over a few runs."""

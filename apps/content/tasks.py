@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
-
+from apps.core.jobs import scheduled_job
 from apps.tenancy.tasks import for_each_active_tenant
 
 from .services import nodes_publish_due
@@ -13,7 +12,7 @@ from .services import nodes_publish_due
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="content.publish_due", ignore_result=True)
+@scheduled_job("content.publish_due")
 def publish_due() -> int:
     return for_each_active_tenant(
         nodes_publish_due, logger=logger, done="published %s scheduled node(s) of %s"

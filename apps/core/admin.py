@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.apps import apps as django_apps
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -382,25 +383,81 @@ class ReadOnly:
         return False
 
 
-# waffle ships no German catalogue: its models' names (these msgids, as waffle spells them)
-# are translated in the project's.
-WAFFLE_MODEL_NAMES = (
+# waffle ships no German catalogue: its models', fields' and actions' names (these msgids,
+# as waffle spells them) are translated in the project's.
+WAFFLE_NAMES = (
     gettext_noop("Flag"),
     gettext_noop("Flags"),
     gettext_noop("Sample"),
     gettext_noop("Samples"),
     gettext_noop("Switch"),
     gettext_noop("Switches"),
+    gettext_noop("Name"),
+    gettext_noop("The human/computer readable name."),
+    gettext_noop("Everyone"),
+    gettext_noop(
+        "Flip this flag on (Yes) or off (No) for everyone, overriding all other settings. "
+        "Leave as Unknown to use normally."
+    ),
+    gettext_noop("Percent"),
+    gettext_noop(
+        "A number between 0.0 and 99.9 to indicate a percentage of users for whom this flag "
+        "will be active."
+    ),
+    gettext_noop(
+        "A number between 0.0 and 100.0 to indicate a percentage of the time this sample will "
+        "be active."
+    ),
+    gettext_noop("Testing"),
+    gettext_noop("Allow this flag to be set for a session for user testing"),
+    gettext_noop("Superusers"),
+    gettext_noop("Flag always active for superusers?"),
+    gettext_noop("Staff"),
+    gettext_noop("Flag always active for staff?"),
+    gettext_noop("Authenticated"),
+    gettext_noop("Flag always active for authenticated users?"),
+    gettext_noop("Languages"),
+    gettext_noop("Activate this flag for users with one of these languages (comma-separated list)"),
+    gettext_noop("Rollout"),
+    gettext_noop("Activate roll-out mode?"),
+    gettext_noop("Groups"),
+    gettext_noop("Activate this flag for these user groups."),
+    gettext_noop("Users"),
+    gettext_noop("Activate this flag for these users."),
+    gettext_noop("Active"),
+    gettext_noop("Is this switch active?"),
+    gettext_noop("Note"),
+    gettext_noop("Note where this Flag is used."),
+    gettext_noop("Note where this Switch is used."),
+    gettext_noop("Note where this Sample is used."),
+    gettext_noop("Created"),
+    gettext_noop("Date when this Flag was created."),
+    gettext_noop("Date when this Switch was created."),
+    gettext_noop("Date when this Sample was created."),
+    gettext_noop("Modified"),
+    gettext_noop("Date when this Flag was last modified."),
+    gettext_noop("Date when this Switch was last modified."),
+    gettext_noop("Date when this Sample was last modified."),
+    gettext_noop("Enable selected flags for everyone"),
+    gettext_noop("Disable selected flags for everyone"),
+    gettext_noop("Enable selected switches"),
+    gettext_noop("Disable selected switches"),
+    gettext_noop("Delete selected"),
 )
 
-# Importing waffle.admin (above) registered its pages on ``admin.site``: put them
-# back behind the administrators-only check.
+# Importing waffle.admin (above) registered its pages on ``admin.site`` (the tenants' admin;
+# the operators' ``platform_admin_site`` never has them): put them back behind the
+# administrators-only check. A flag's users are picked by id (waffle's raw-id widget), never
+# from a list of every user of the tenant.
 for _model, _waffle_admin in ((Flag, FlagAdmin), (Sample, SampleAdmin), (Switch, SwitchAdmin)):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(
         _model, type(_waffle_admin.__name__, (AdministratorsOnly, _waffle_admin), {})
     )
+# The admin index names waffle's section "django-waffle", which no administrator should need
+# to know: call it what it holds.
+django_apps.get_app_config("waffle").verbose_name = gettext_lazy("Feature flags")
 
 
 # -- list columns ------------------------------------------------------------------------

@@ -19,6 +19,8 @@ import pybreaker
 import redis
 from django.conf import settings
 
+from .metrics import BREAKER_FAILURES
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -31,6 +33,9 @@ class _LogListener(pybreaker.CircuitBreakerListener):
         logger.warning("circuit breaker %s: %s -> %s", cb.name, old_state.name, new_state.name)
         if cb.name != REDIS:  # Redis cannot record that Redis is away
             _shared.record(cb.name, opened=new_state.name == pybreaker.STATE_OPEN, until=_until(cb))
+
+    def failure(self, cb: pybreaker.CircuitBreaker, exc: BaseException) -> None:
+        BREAKER_FAILURES.labels(cb.name).inc()
 
 
 # One breaker per dependency, shared by every caller that talks to it.

@@ -121,6 +121,11 @@ def current() -> EventContext:
     return context
 
 
+def active() -> EventContext | None:
+    """The context set by a request or a handler, or None (unlike ``current()``)."""
+    return _current.get()
+
+
 def act_with_key(key) -> None:
     """Name API key ``key`` as the actor of the current request's writes (see
     ``Actor.resolve``). Only within a request's context (``RequestContextMiddleware`` restores

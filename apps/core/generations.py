@@ -5,7 +5,7 @@ A ``Generations`` names one family of cached values (``pages:site``, the product
 generation; ``invalidate()`` draws a new generation, so every value of the family is rebuilt
 on its next read. Keys carry the active tenant's schema (the cache's key function), so each
 tenant has its own generations. With Redis away (its breaker open) nothing is cached and every
-read builds its value.
+read builds its value. Reads are counted in ``cache_requests_total{cache=<prefix>}``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from .breakers import REDIS, guarded
+from .metrics import cache_read
 
 T = TypeVar("T")
 
@@ -38,6 +39,7 @@ class Generations:
         """``build()`` cached under ``name`` for the current generation."""
         key = f"{self.data_key(self.generation())}:{name}"
         value = guarded(REDIS, cache.get, key, fallback=None)
+        cache_read(self.prefix, hit=value is not None)
         if value is not None:
             return value
         value = build()

@@ -28,10 +28,11 @@ DISPATCH_LATENCY = Histogram(
 
 
 class OutboxCollector(Collector):
-    """Backlog, oldest pending age and trouble counts, read from the outbox at scrape time."""
+    """Backlog, oldest pending age, trouble counts and each handler's lag, read from the
+    outbox at scrape time."""
 
     def collect(self):
-        from .selectors import outbox_health
+        from .selectors import handler_lag, outbox_health
 
         health = outbox_health()
         backlog = GaugeMetricFamily("events_outbox_backlog", "Pending outbox rows")
@@ -48,3 +49,11 @@ class OutboxCollector(Collector):
         for status, count in sorted(health.deliveries.items()):
             deliveries.add_metric([status], count)
         yield deliveries
+        lag = GaugeMetricFamily(
+            "events_handler_lag_seconds",
+            "Age of the oldest event a handler has not handled yet",
+            labels=["handler"],
+        )
+        for handler, seconds in sorted(handler_lag().items()):
+            lag.add_metric([handler], seconds)
+        yield lag

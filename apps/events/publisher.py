@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from uuid6 import uuid7
 
-from apps.core import context
+from apps.core import context, telemetry
 from apps.core.context import Actor
 from apps.tenancy.errors import TenantRequired
 from apps.tenancy.models import Tenant
@@ -67,12 +67,17 @@ def _checked(event: DomainEvent) -> DomainEvent:
     return type(event)(**event.payload())
 
 
-def _params(event: DomainEvent, event_id: UUID, tenant: Tenant, actor_value, ctx) -> list:
+def _params(
+    event: DomainEvent, event_id: UUID, tenant: Tenant, actor_value, ctx, span: str | None
+) -> list:
+    # The row's parent span: the span current at the write (``span``) when tracing is on, else
+    # a new span id in the context's trace.
+    traceparent = span or context.child_traceparent(ctx.traceparent)
     return [
         event_id, event.event_type, event.schema_version, tenant.pk, tenant.schema_name,
         None if actor_value is None else json.dumps(actor_value), event.aggregate_type,
         event.aggregate_id, event.aggregate_version, ctx.correlation_id, ctx.causation_id,
-        json.dumps({"traceparent": context.child_traceparent(ctx.traceparent)}),
+        json.dumps({"traceparent": traceparent}),
         timezone.now(), json.dumps(event.payload()),
     ]  # fmt: skip
 
@@ -108,6 +113,7 @@ def publish_many(
         return []
     tenant = tenant or _current_tenant()
     ctx = context.current()
+    span = telemetry.current_traceparent()
     who = Actor.resolve(actor)  # an API key's owner is recorded as the key
     actor_value = who.as_dict() if who else None
     published: list[Published] = []
@@ -119,7 +125,7 @@ def publish_many(
             params = [
                 value
                 for event, event_id in zip(chunk, ids, strict=True)
-                for value in _params(event, event_id, tenant, actor_value, ctx)
+                for value in _params(event, event_id, tenant, actor_value, ctx, span)
             ]
             values = ", ".join([ROW] * len(chunk))
             # Constant text: only the placeholders are repeated, the values are parameters.

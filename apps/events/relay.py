@@ -43,12 +43,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.core import context
+from apps.core import context, error_policy
 from apps.core.context import Actor, EventContext
-from apps.core.error_policy import Action, ErrorPolicy, PermanentError
+from apps.core.error_policy import Action, ErrorPolicy
 from apps.tenancy.resolver import tenant_by_schema
 
-from . import metrics
+from . import metrics, tracing
 from .envelope import ENVELOPE_COLUMNS, StoredEvent
 from .errors import UnknownEventType
 from .models import Delivery, DeliveryStatus
@@ -192,14 +192,7 @@ AND NOT EXISTS (
 
 
 def policy() -> ErrorPolicy:
-    config = settings.EVENTS
-    return ErrorPolicy(
-        max_attempts=config["MAX_ATTEMPTS"],
-        base_delay=config["RETRY_BASE_SECONDS"],
-        max_delay=config["RETRY_MAX_SECONDS"],
-        # EventValidationError and UnknownEventType are permanent errors too.
-        permanent=(PermanentError,),
-    )
+    return error_policy.policy("relay")
 
 
 def new_owner() -> str:
@@ -380,8 +373,11 @@ def _handler_context(event: StoredEvent) -> EventContext:
     )
 
 
-def _run(sub: Subscriber, event: StoredEvent) -> None:
-    with context.use(_handler_context(event)):
+def _run(sub: Subscriber, event: StoredEvent, attempt: int = 1) -> None:
+    with (
+        context.use(_handler_context(event)),
+        tracing.handler_span(sub.name, event, attempt=attempt),
+    ):
         sub.func(event)
 
 
@@ -665,7 +661,7 @@ def retry_batch(
                     raise UnknownEventType(f"no subscriber named '{handler_name}' any more")
                 with transaction.atomic():
                     if _mark_processed([(sub.name, event.event_id)]):
-                        _run(sub, event)
+                        _run(sub, event, attempts)
             except Exception as exc:
                 error = exc
         outcomes.append((delivery_id, sub, event, error, attempts))

@@ -20,6 +20,7 @@ from .feed import DEFAULT_LIMIT as FEED_DEFAULT_LIMIT  # noqa: F401
 from .feed import MAX_LIMIT as FEED_MAX_LIMIT  # noqa: F401
 from .feed import FeedCursor, FeedEvent, FeedPage, feed_page, parse_types  # noqa: F401
 from .models import Delivery, DeliveryStatus, OutboxEvent, OutboxStatus
+from .registry import all_subscribers, subscribers_for
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,34 @@ def outbox_health() -> OutboxHealth:
         deliveries = dict(cursor.fetchall())
     age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
     return OutboxHealth(pending=pending, oldest_pending_age=max(0.0, age), deliveries=deliveries)
+
+
+# The oldest pending event of each type, and the oldest event each handler still owes
+# after a failure (retry or held back; dead letters are given up, counted apart).
+HANDLER_LAG_SQL = """
+SELECT event_type, NULL, min(pending_since)
+FROM public.events_outbox WHERE status = 'pending' GROUP BY event_type
+UNION ALL
+SELECT NULL, d.handler, min(o.pending_since)
+FROM public.events_delivery d JOIN public.events_outbox o ON o.position = d.event_id
+WHERE d.status IN ('retry', 'blocked') GROUP BY d.handler
+"""
+
+
+def handler_lag() -> dict[str, float]:
+    """Seconds since the oldest event each subscriber has not handled yet became pending
+    (0 for a subscriber that is up to date), in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(HANDLER_LAG_SQL)
+        rows = cursor.fetchall()
+    now = timezone.now()
+    lag = {sub.name: 0.0 for sub in all_subscribers()}
+    for event_type, handler, oldest in rows:
+        age = max(0.0, (now - oldest).total_seconds())
+        names = [handler] if handler else [sub.name for sub in subscribers_for(event_type)]
+        for name in names:
+            lag[name] = max(lag.get(name, 0.0), age)
+    return lag
 
 
 _cached: tuple[float, OutboxHealth] | None = None

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.core.breakers import BROKER, guarded
+from apps.core.jobs import scheduled_job
 
 from . import relay, selectors, services, wakeup
 
@@ -41,13 +42,13 @@ def _schedule_next_retry() -> None:
         guarded(BROKER, drain.apply_async, countdown=max(0.05, due_in), retry=False, fallback=None)
 
 
-@shared_task(name="events.sweep", ignore_result=True)
+@scheduled_job("events.sweep", max_attempts=1)
 def sweep() -> None:
     """Safety net run by beat: drain whatever a lost wake-up left behind, and due retries."""
     drain.run()
 
 
-@shared_task(name="events.prune", ignore_result=True)
+@scheduled_job("events.prune")
 def prune() -> int:
     deleted = services.outbox_prune()
     logger.info("pruned %s dispatched events past retention", deleted)

@@ -1,7 +1,8 @@
 """``/metrics`` on the public domain, for Prometheus.
 
 The process's own metrics (or, with ``PROMETHEUS_MULTIPROC_DIR``, those every
-worker process wrote there) and the outbox gauges, read at scrape time.
+worker process wrote there), the outbox gauges and the platform's states (breakers,
+module modes), read at scrape time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from apps.core import metrics as core_metrics
 
 from .metrics import OutboxCollector
 
@@ -36,6 +39,8 @@ def scrape_registry() -> CollectorRegistry:
     else:
         registry.register(ProcessMetrics())
     registry.register(OutboxCollector())
+    for collector in core_metrics.collectors():
+        registry.register(collector)
     return registry
 
 

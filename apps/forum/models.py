@@ -120,6 +120,9 @@ class Topic(models.Model):
     slug = models.SlugField(max_length=TITLE_MAX, verbose_name=gettext_lazy("slug"))
     body = models.TextField(verbose_name=gettext_lazy("body"))
     body_html = models.TextField(blank=True, verbose_name=gettext_lazy("body HTML"))
+    # Whether its @mentions link to members and email them: the forum_mentions flag's answer
+    # for the request that posted it (apps.forum.flags), kept for its edits and its emails.
+    mentions = models.BooleanField(default=True, verbose_name=gettext_lazy("mentions"))
     # The language it is written in: its search uses that language's stemming.
     locale = models.CharField(max_length=16, verbose_name=gettext_lazy("language"))
     tags = models.ManyToManyField(
@@ -182,6 +185,9 @@ class Reply(models.Model):
     )
     body = models.TextField(verbose_name=gettext_lazy("body"))
     body_html = models.TextField(blank=True, verbose_name=gettext_lazy("body HTML"))
+    # Whether its @mentions link to members and email them: the forum_mentions flag's answer
+    # for the request that posted it (apps.forum.flags), kept for its edits and its emails.
+    mentions = models.BooleanField(default=True, verbose_name=gettext_lazy("mentions"))
     quoted = models.ForeignKey(
         "self",
         null=True,

@@ -7,7 +7,8 @@ relay's transaction, with the handler's ledger row, and the message goes only af
 commits. A replayed event, an approval after a hide and an edit find the row and send
 nothing again; a send that fails after the commit is logged, never retried into a second
 email. Never to the post's author or an inactive member; a member who is both subscribed
-and mentioned gets one email, the mention. No login email is ever written into a message:
+and mentioned gets one email, the mention. A post written with mentions off (the
+``forum_mentions`` flag, ``apps.forum.flags``) mentions nobody. No login email is ever written into a message:
 people are named by their display names.
 """
 
@@ -68,6 +69,11 @@ class Post:
         return (self.reply or self.topic).body_html
 
     @property
+    def mentions(self) -> bool:
+        """Whether its mentions count (the ``forum_mentions`` flag when it was posted)."""
+        return (self.reply or self.topic).mentions
+
+    @property
     def path(self) -> str:
         if self.reply is not None:
             return REPLY_PATH.format(reply_id=self.reply.pk)
@@ -99,7 +105,8 @@ def _recipients(post: Post, *, subscribers: bool) -> dict[int, str]:
     if subscribers and post.reply is not None:
         for user_id in selectors.subscribers(post.topic.pk).values_list("user_id", flat=True):
             wanted[user_id] = REPLY
-    for member in selectors.members_by_handles(mentioned_handles(post.body)).values():
+    mentioned = mentioned_handles(post.body) if post.mentions else []
+    for member in selectors.members_by_handles(mentioned).values():
         wanted[member.user_id] = MENTION  # the mention wins: one email, the more personal one
     wanted.pop(post.author_id, None)
     return wanted

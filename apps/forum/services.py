@@ -279,8 +279,11 @@ def mentioned_handles(body: str) -> list[str]:
     return _handles_in(_mention_text(render_markdown(body)))
 
 
-def render_post(body: str) -> str:
-    """A post's safe HTML: Markdown, mentions of existing members as links, sanitized."""
+def render_post(body: str, *, mentions: bool = True) -> str:
+    """A post's safe HTML: Markdown, mentions of existing members as links (unless
+    ``mentions`` is off: then ``@handle`` stays text), sanitized."""
+    if not mentions:
+        return render_markdown(body)
     pieces = _mention_text(render_markdown(body))
     members = _existing_handles(_handles_in(pieces))
     if not members:
@@ -529,9 +532,12 @@ def topic_start(
     tag_slugs: Iterable[str] = (),
     tag_names: Iterable[str] = (),
     subscribe: bool = True,
+    mentions: bool = True,
 ) -> Topic:
     """A new topic by the signed-in ``actor``; pending in a moderated category (unless a
-    moderator starts it). Its author is subscribed to its replies unless ``subscribe`` is off."""
+    moderator starts it). Its author is subscribed to its replies unless ``subscribe`` is off.
+    With ``mentions`` off (the ``forum_mentions`` flag's answer, ``apps.forum.flags``) its
+    @handles neither link nor notify, now or after an edit."""
     user = _require_user(actor)
     errors: dict[str, str] = {}
     title = _text(errors, "title", title, max_length=TITLE_MAX)
@@ -546,7 +552,8 @@ def topic_start(
         review = PENDING if category.moderated and not is_moderator(user) else APPROVED
         topic = Topic.objects.create(
             category=category, author=user, title=title, slug=slug, body=body,
-            body_html=render_post(body), locale=str(locale or "en")[:16], review=review,
+            body_html=render_post(body, mentions=mentions), mentions=mentions,
+            locale=str(locale or "en")[:16], review=review,
         )  # fmt: skip
         topic.tags.set(tag_ids)
         if subscribe:
@@ -618,7 +625,8 @@ def topic_edit(
             topic.title, topic.slug = new_title, slugify(new_title)[:TITLE_MAX] or "topic"
             changed.append("title")
         if new_body is not None and new_body != topic.body:
-            topic.body, topic.body_html = new_body, render_post(new_body)
+            topic.body = new_body
+            topic.body_html = render_post(new_body, mentions=topic.mentions)
             changed.append("body")
         if tag_slugs is not None or tag_names:
             tag_ids = _tags(tag_slugs or (), tag_names, user=user, actor=actor)
@@ -738,9 +746,17 @@ def topic_views_add(*, counts: Mapping[int, int]) -> int:
 # -- replies ---------------------------------------------------------------------------------
 
 
-def reply_post(*, topic_id: int, body: str, actor, quoted_reply_id: int | None = None) -> Reply:
+def reply_post(
+    *,
+    topic_id: int,
+    body: str,
+    actor,
+    quoted_reply_id: int | None = None,
+    mentions: bool = True,
+) -> Reply:
     """A reply by the signed-in ``actor``. A closed, archived or locked topic takes none (409);
-    in a moderated category it waits for approval, seen only by its author and moderators."""
+    in a moderated category it waits for approval, seen only by its author and moderators.
+    ``mentions`` as for ``topic_start``."""
     user = _require_user(actor)
     errors: dict[str, str] = {}
     body = _body(errors, body)
@@ -768,8 +784,8 @@ def reply_post(*, topic_id: int, body: str, actor, quoted_reply_id: int | None =
         member_for(user)
         status = PENDING if topic.category.moderated and not moderator else APPROVED
         reply = Reply.objects.create(
-            topic=topic, author=user, body=body, body_html=render_post(body), quoted=quoted,
-            status=status,
+            topic=topic, author=user, body=body, body_html=render_post(body, mentions=mentions),
+            mentions=mentions, quoted=quoted, status=status,
         )  # fmt: skip
         publish(
             events.ReplyPosted(
@@ -804,7 +820,7 @@ def reply_edit(*, reply_id: int, body: str, actor, reason: str = "") -> Reply:
         if body == reply.body:
             return reply
         Edit.objects.create(topic_id=reply.topic_id, reply=reply, body=reply.body, editor=user)
-        reply.body, reply.body_html = body, render_post(body)
+        reply.body, reply.body_html = body, render_post(body, mentions=reply.mentions)
         reply.edited_at = timezone.now()
         reply.version += 1
         reply.save()

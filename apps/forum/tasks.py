@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from apps.core.jobs import scheduled_job
 
 from .view_counts import flush_views
 
 
-@shared_task(name="forum.flush_views", ignore_result=True)
+@scheduled_job("forum.flush_views")
 def flush_topic_views() -> int:
     return flush_views()

@@ -5,7 +5,8 @@ Each tenant gets four categories: staff-only announcements (one pinned topic, on
 moderated introductions (a topic and replies still pending, for the moderator to approve),
 and a category with a subcategory where members ask and answer (one question solved).
 Topics carry the tenant's tags and are written in their author's language; replies
-mention other members by their handles.
+mention other members by their handles, and the ``forum_mentions`` flag is on for everyone,
+so mentions link and notify on the demo's forum.
 
 Everything is written through the forum's services, as members and the moderator write
 it, so events, counters and notifications behave as they do on a live forum. Running it
@@ -22,8 +23,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from apps.content import selectors as content_selectors
+from apps.core.flags import flag_on_for_everyone
 from apps.forum import selectors as forum
 from apps.forum import services
+from apps.forum.flags import MENTIONS
 from apps.people import services as people
 
 from .demo_orders import CUSTOMERS, customer_logins
@@ -464,6 +467,8 @@ def seed_forum(*, slug: str, report: SeedReport) -> None:
     if len(customers) < len(logins):
         report.kept.append("forum (no demo customers)")
         return
+    if flag_on_for_everyone(MENTIONS):
+        report.created.append(f"feature flag {MENTIONS} on for everyone")
     moderator = seed_moderator(slug=slug, report=report)
     people_by_key = {"moderator": moderator}
     for customer, login in zip(CUSTOMERS[slug], logins, strict=True):

@@ -38,6 +38,7 @@ from apps.core.rate_limits import rate_limit
 from apps.forum import selectors as forum
 from apps.forum import services, view_counts
 from apps.forum.errors import BodyTooLarge, ForumInvalid, NotAllowed, TopicClosed
+from apps.forum.flags import mentions_active
 from apps.forum.models import (
     BODY_MAX,
     ForumCategory,
@@ -178,9 +179,10 @@ def _form_status(error: ForumInvalid) -> int:
     return 413 if isinstance(error, BodyTooLarge) else 400
 
 
-def _preview(form, body: str) -> tuple[str, int]:
-    """A body rendered for its preview (nothing is written), and the page's status; a body over
-    the size limit is not rendered: the form says so (413)."""
+def _preview(form, body: str, *, mentions: bool) -> tuple[str, int]:
+    """A body rendered for its preview (nothing is written), with its mentions linked if they
+    count, and the page's status; a body over the size limit is not rendered: the form says so
+    (413)."""
     text = body.strip()
     if len(text) > BODY_MAX:
         form.add_error(
@@ -189,7 +191,7 @@ def _preview(form, body: str) -> tuple[str, int]:
             % {"count": BODY_MAX, "length": len(text)},
         )
         return "", 413
-    return (services.render_post(text) if text else ""), 200
+    return (services.render_post(text, mentions=mentions) if text else ""), 200
 
 
 def _to_login(request: HttpRequest, next_url: str) -> HttpResponse:
@@ -651,8 +653,9 @@ def reply_post(request: HttpRequest, topic_id: int) -> HttpResponse:
     if not form.is_valid():
         return _topic_page(request, topic, form=form, status=400)
     body = form.cleaned_data["body"]
+    mentions = mentions_active(request)
     if "preview" in request.POST:
-        preview, status = _preview(form, body)
+        preview, status = _preview(form, body, mentions=mentions)
         return _topic_page(request, topic, form=form, preview_html=preview, status=status)
     limited = _limited(request, POST_GROUP, user)
     if limited is not None:
@@ -660,7 +663,7 @@ def reply_post(request: HttpRequest, topic_id: int) -> HttpResponse:
     try:
         reply = services.reply_post(
             topic_id=topic.pk, body=body, actor=user,
-            quoted_reply_id=form.cleaned_data["quoted_reply_id"],
+            quoted_reply_id=form.cleaned_data["quoted_reply_id"], mentions=mentions,
         )  # fmt: skip
     except ForumInvalid as invalid:
         add_errors(form, invalid.errors)
@@ -709,7 +712,7 @@ def reply_edit(request: HttpRequest, reply_id: int) -> HttpResponse:
     form.is_valid()
     body = form.cleaned_data.get("body", "")
     if "preview" in request.POST:
-        preview, status = _preview(form, body)
+        preview, status = _preview(form, body, mentions=reply.mentions)
         context.update(form=form, preview_html=preview)
         return _respond(request, "forum/post_form.html", context, status=status, private=True)
     limited = _limited(request, POST_GROUP, user)
@@ -790,9 +793,10 @@ def _topic_form_page(
     return _respond(request, "forum/topic_form.html", context, status=status, private=True)
 
 
-def _take_topic_form(request, context, *, tags, user, back_url: str, write):
+def _take_topic_form(request, context, *, tags, user, back_url: str, mentions: bool, write):
     """A POST of the topic form (new or edited): the form again when it is wrong, a preview
-    that writes nothing, the rate limit, then ``write(form, data)`` through the services.
+    that writes nothing (its mentions linked if ``mentions``), the rate limit, then
+    ``write(form, data)`` through the services.
     What ``write`` returned, or the response to send instead (the form with the service's
     messages, the 429 page, the refusal page)."""
     form = TopicForm(request.POST, tags=tags)
@@ -800,7 +804,7 @@ def _take_topic_form(request, context, *, tags, user, back_url: str, write):
         return _topic_form_page(request, {**context, "form": form}, status=400)
     data = form.cleaned_data
     if "preview" in request.POST:
-        preview, status = _preview(form, data["body"])
+        preview, status = _preview(form, data["body"], mentions=mentions)
         return _topic_form_page(
             request, {**context, "form": form, "preview_html": preview}, status=status
         )
@@ -840,11 +844,12 @@ def topic_new(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if request.method != "POST":
         return _topic_form_page(request, {**context, "form": TopicForm(tags=tags)})
+    mentions = mentions_active(request)
     topic = _take_topic_form(
-        request, context, tags=tags, user=user, back_url=card.url,
+        request, context, tags=tags, user=user, back_url=card.url, mentions=mentions,
         write=lambda form, data: services.topic_start(
             category_id=category.pk, title=data["title"], body=data["body"], actor=user,
-            locale=locale.current, tag_slugs=data.get("tags") or (),
+            locale=locale.current, tag_slugs=data.get("tags") or (), mentions=mentions,
         ),
     )  # fmt: skip
     if isinstance(topic, HttpResponse):
@@ -884,7 +889,7 @@ def topic_edit(request: HttpRequest, topic_id: int) -> HttpResponse:
         }
         return _topic_form_page(request, {**context, "form": TopicForm(initial=initial, tags=tags)})
     edited = _take_topic_form(
-        request, context, tags=tags, user=user, back_url=back,
+        request, context, tags=tags, user=user, back_url=back, mentions=topic.mentions,
         write=lambda form, data: services.topic_edit(
             topic_id=topic.pk, title=data["title"], body=data["body"], actor=user,
             tag_slugs=data.get("tags") if "tags" in form.fields else None,

@@ -25,13 +25,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from apps.core import error_policy
 from apps.core.breakers import BROKER, guarded, report
 from apps.core.error_policy import Action, ErrorPolicy
 from apps.events.envelope import StoredEvent
 from apps.events.schema import known_event_types
 from apps.people.selectors import administrator_emails
 
-from . import addresses, sender, signing
+from . import addresses, metrics, sender, signing
 from .errors import DeliveryNotFound, EndpointInvalid, EndpointNotFound, UnsafeUrl
 from .models import (
     DESCRIPTION_MAX,
@@ -55,12 +56,7 @@ class RetryableFailure(Exception):
 
 
 def retry_policy() -> ErrorPolicy:
-    config = settings.WEBHOOKS
-    return ErrorPolicy(
-        max_attempts=len(config["RETRY_SCHEDULE_SECONDS"]) + 1,
-        schedule=tuple(config["RETRY_SCHEDULE_SECONDS"]),
-        jitter=config["RETRY_JITTER"],
-    )
+    return error_policy.policy("webhooks")
 
 
 # -- endpoints -----------------------------------------------------------------------------
@@ -473,6 +469,7 @@ def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:
     config = settings.WEBHOOKS
     delivery_id, number = claimed.pk, claimed.attempts
     retry_in: float | None = None
+    result = "delivered"
     with transaction.atomic():
         # The endpoint first, then the delivery: the order every writer of both takes.
         endpoint = (
@@ -503,7 +500,9 @@ def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:
             if gone or not endpoint.is_active or decision.action is not Action.RETRY:
                 delivery.status = DeliveryStatus.FAILED
                 delivery.next_attempt_at = None
+                result = "dead" if decision.action is not Action.RETRY else "failed"
             else:
+                result = "retry"
                 retry_in = decision.delay
                 delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
             if endpoint.is_active:
@@ -514,6 +513,7 @@ def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:
                 if reason:
                     _disable(endpoint, reason)
                     retry_in = None
+                    result = "failed"
         delivery.save(
             update_fields=[
                 "status", "next_attempt_at", "last_status_code", "last_error", "delivered_at",
@@ -522,6 +522,7 @@ def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:
         if retry_in is not None and retry_in <= config["COUNTDOWN_MAX_SECONDS"]:
             slug = _tenant_slug()
             transaction.on_commit(lambda: _enqueue(slug, [delivery_id], countdown=retry_in))
+    metrics.DELIVERIES.labels(result).inc()
 
 
 def _breaker_reason(endpoint: WebhookEndpoint, *, gone: bool, config) -> str:

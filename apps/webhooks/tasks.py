@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from apps.core.jobs import scheduled_job
 from apps.tenancy.tasks import TenantTask, for_each_active_tenant
 
 from . import selectors, services
@@ -28,7 +29,7 @@ def deliver(*, delivery_id: int, tenant) -> None:
         )  # fmt: skip
 
 
-@shared_task(name="webhooks.sweep", ignore_result=True)
+@scheduled_job("webhooks.sweep", max_attempts=1)
 def sweep() -> int:
     """Beat's safety net: hand the workers every delivery overdue by more than the grace
     (a retry due later than a countdown reaches, or an enqueue the broker lost)."""
@@ -44,7 +45,7 @@ def sweep() -> int:
     )
 
 
-@shared_task(name="webhooks.prune", ignore_result=True)
+@scheduled_job("webhooks.prune")
 def prune() -> int:
     """Beat, hourly: finished deliveries past ``WEBHOOKS["RETENTION_DAYS"]`` go, per tenant."""
     return for_each_active_tenant(

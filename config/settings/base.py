@@ -108,7 +108,11 @@ MIDDLEWARE = [
     # Static files need no tenant: served before the resolver runs.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.health.HealthMiddleware",
+    # Requests by route, method and status, and their latency (the probes above are not
+    # counted); before the tenant resolver, so its 400/404s are counted as "unmatched".
+    "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.context.RequestContextMiddleware",
+    "apps.core.logs.LogContextMiddleware",  # the request's ids in every log line
     "apps.tenancy.middleware.TenantResolverMiddleware",
     "apps.events.backpressure.BackpressureMiddleware",
     # Modules a tenant turned off (404) or in read-only or disabled mode (503).
@@ -118,6 +122,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sets the cookies that keep a visitor's percentage-rollout draw of a feature flag.
+    "waffle.middleware.WaffleMiddleware",
     # The interface language: the storefront's locale rule, the admin's own negotiation.
     "apps.storefront.middleware.ReaderLocaleMiddleware",
     # RateLimit-* headers of the API's answers, from its throttles' counts.
@@ -195,6 +201,19 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "OPTIONS": _REDIS_OPTIONS,
+    },
+    # django-waffle's flags, switches and samples (WAFFLE_CACHE_NAME): the same Redis and key
+    # function (one tenant's flag never answers for another), behind the Redis breaker, so
+    # that with Redis away flags are read from the database instead of failing the request.
+    # Waffle deletes a flag's keys when it changes (every process reads the shared Redis);
+    # the timeout bounds how long a change made while Redis was away can go unseen.
+    "flags": {
+        "BACKEND": "apps.core.cache.GuardedRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": _REDIS_OPTIONS,
+        "TIMEOUT": int(env("WAFFLE_CACHE_SECONDS", "300")),
     },
 }
 
@@ -405,13 +424,36 @@ WEBHOOKS = {
 WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
 
+# apps.core.error_policy: the payments' and scheduled jobs' retries (the relay's are in
+# EVENTS, the webhooks' in WEBHOOKS). A card gateway's 5xx or refused connection is tried
+# again in the shopper's request, with the same idempotency key; a beat task that raised is
+# sent again with Celery's countdown, then counted in scheduled_job_failures_total.
+ERROR_POLICIES = {
+    "payments": {
+        "MAX_ATTEMPTS": int(env("PAYMENT_RETRY_ATTEMPTS", "2")),
+        "BASE_DELAY_SECONDS": float(env("PAYMENT_RETRY_BASE_SECONDS", "0.2")),
+        "MAX_DELAY_SECONDS": float(env("PAYMENT_RETRY_MAX_SECONDS", "1")),
+    },
+    "jobs": {
+        "MAX_ATTEMPTS": int(env("JOBS_RETRY_ATTEMPTS", "4")),
+        "BASE_DELAY_SECONDS": float(env("JOBS_RETRY_BASE_SECONDS", "30")),
+        "MAX_DELAY_SECONDS": float(env("JOBS_RETRY_MAX_SECONDS", "600")),
+        "JITTER": 0.25,
+    },
+}
+
 # /metrics (public domain only) asks for "Authorization: Bearer <token>" when set.
 METRICS_TOKEN = env("METRICS_TOKEN")
 
 # Extra modules declaring events and subscribers (benchmarks load theirs this way).
 EVENTS_EXTRA_MODULES = env_list("EVENTS_EXTRA_MODULES")
 
+# Feature flags (django-waffle, apps.core.flags): each tenant's in its own schema, set by its
+# administrators in its admin. A flag nobody created is off, and is not created by asking.
 WAFFLE_CREATE_MISSING_FLAGS = False
+WAFFLE_CACHE_NAME = "flags"
+# The percentage rollout's cookie (dwf_<flag>): secure where the session's is (prod.py).
+WAFFLE_SECURE = False
 
 # How long the checkout's payment step holds the cart's stock.
 CHECKOUT_RESERVATION_MINUTES = int(env("CHECKOUT_RESERVATION_MINUTES", "15"))
@@ -438,14 +480,55 @@ PAYMENT_MANUAL_BANK_DETAILS = {
 # Routine Celery runs that did nothing (the 5 s sweep) stay out of the log (config/celery.py).
 LOG_ROUTINE_TASKS = env_bool("LOG_ROUTINE_TASKS", False)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs (apps.core.logs): "plain" lines, or "json" objects (production's default), each with
+# the tenant, request, correlation, trace and user ids; emails and secrets masked either way.
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+
+
+def logging_config(log_format: str) -> dict:
+    if log_format not in {"plain", "json"}:
+        raise RuntimeError(f"LOG_FORMAT must be 'plain' or 'json', not {log_format!r}")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "context": {"()": "apps.core.logs.ContextFilter"},
+            "redact": {"()": "apps.core.logs.RedactFilter"},
+        },
+        "formatters": {
+            "plain": {
+                "()": "apps.core.logs.PlainFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            },
+            "json": {"()": "apps.core.logs.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["context", "redact"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+        "loggers": {"django.db.backends": {"level": "WARNING"}},
+    }
+
+
+LOGGING = logging_config(LOG_FORMAT)
+
+# Traces (apps.core.telemetry): OpenTelemetry, exported by OTLP (http/protobuf) when the
+# standard OTEL_EXPORTER_OTLP_ENDPOINT is set, printed when OTEL_CONSOLE is on; off with
+# neither (or with OTEL_ENABLED=0). Processes are named "<OTEL_SERVICE_NAME>-web" and "-worker".
+OTEL_CONSOLE = env_bool("OTEL_CONSOLE", False)
+OTEL_ENABLED = env_bool(
+    "OTEL_ENABLED",
+    bool(
+        OTEL_CONSOLE
+        or env("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    ),
+)
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", "platform")
 
 # Fixed-window limits (apps.core.rate_limits): "count/period", period s, m, h or d.
 RATE_LIMITS = {

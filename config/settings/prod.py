@@ -1,7 +1,7 @@
 """Production: gunicorn, Celery workers and beat against real PostgreSQL and Redis."""
 
 from .base import *  # noqa: F403
-from .base import env, env_bool, env_list
+from .base import env, env_bool, env_list, logging_config
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -27,8 +27,13 @@ SECURE_HSTS_PRELOAD = True
 # Plain-HTTP serving on a laptop (`make run`) turns these off; behind TLS keep them on.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+WAFFLE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # The test card gateway is a fake: production offers bank transfers only, unless the
 # deployment lists more providers on purpose.
 PAYMENT_PROVIDERS = env_list("PAYMENT_PROVIDERS", "manual")
+
+# One JSON object per log line, unless the deployment asks for plain lines.
+LOG_FORMAT = env("LOG_FORMAT", "json")
+LOGGING = logging_config(LOG_FORMAT)

@@ -27,6 +27,9 @@ API (JSON in and out):
   ``{id: "re_...", status: "succeeded"}``, 402 when more than the charge's remainder.
 - ``GET /v1/charges?reference=...``: the charges made for a reference (for tests).
 - ``GET /health``: ``{"status": "ok"}``.
+
+Tests make it fail on purpose: ``Gateway.fail_next(n)`` answers the next ``n`` POSTs with
+503 (an outage) before reading them.
 """
 
 from __future__ import annotations
@@ -86,6 +89,21 @@ class Gateway:
         self.answers: dict[str, tuple[str, int, dict]] = {}  # key -> (body hash, status, body)
         self.key_locks: dict[str, threading.Lock] = {}
         self.requests = 0  # POSTs received, replays included
+        self.outages = 0  # POSTs still to answer with 503 (``fail_next``)
+
+    def fail_next(self, count: int) -> None:
+        """Answer the next ``count`` POSTs with 503 before looking at them (an outage)."""
+        with self.lock:
+            self.outages = count
+
+    def take_outage(self) -> bool:
+        """Whether this POST falls in an outage (counted in ``requests`` as received)."""
+        with self.lock:
+            if self.outages <= 0:
+                return False
+            self.outages -= 1
+            self.requests += 1
+            return True
 
     def idempotent(self, key: str, body: dict, make) -> tuple[int, dict]:
         """``make()``'s answer for a new key; the stored answer for a key seen with this body."""
@@ -228,6 +246,9 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         if operation is None:
             self._send(404, {"error": "not_found"})
+            return
+        if gateway.take_outage():
+            self._send(503, {"error": "unavailable", "message": "Try again later."})
             return
         key = self.headers.get("Idempotency-Key", "").strip()
         try:

@@ -54,6 +54,7 @@ from .base import (
     clean_card,
     provider,
 )
+from .metrics import count_attempt
 
 LOCK_CLASS = 0x706179  # advisory lock class of payments ("pay"); the key is the reference's hash
 # Failures after which the outcome at the provider is unknown or nothing happened there: a
@@ -225,6 +226,10 @@ def _record(attempt: PaymentAttempt, result: ChargeResult, *, actor) -> PaymentA
             ),
             actor=actor,
         )  # fmt: skip
+    count_attempt(
+        provider=attempt.provider, kind=attempt.kind, outcome=attempt.outcome,
+        error_code=attempt.error_code,
+    )  # fmt: skip
     return attempt
 
 

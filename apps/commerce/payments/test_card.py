@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.core.breakers import breaker
+from apps.core.error_policy import Action, TransientError, Unrecovered, policy
 
 from .base import (
     ChargeRequest,
@@ -36,8 +37,9 @@ UNAVAILABLE = "unavailable"
 TIMEOUT = "timeout"
 
 
-class GatewayFailed(Exception):
-    """The gateway answered with a server error: counted by the breaker like a timeout."""
+class GatewayFailed(TransientError):
+    """The gateway answered with a server error, or could not be reached: counted by the
+    breaker like a timeout, and tried again (same idempotency key) by the payments policy."""
 
 
 def _decline_messages() -> dict[str, str]:
@@ -60,12 +62,17 @@ def gateway_breaker() -> pybreaker.CircuitBreaker:
 
 def _post(path: str, body: dict, key: str) -> requests.Response:
     timeout = float(settings.TEST_CARD_GATEWAY_TIMEOUT)
-    response = requests.post(
-        settings.TEST_CARD_GATEWAY_URL.rstrip("/") + path,
-        json=body,
-        headers={"Idempotency-Key": key},
-        timeout=(timeout, timeout),
-    )
+    try:
+        response = requests.post(
+            settings.TEST_CARD_GATEWAY_URL.rstrip("/") + path,
+            json=body,
+            headers={"Idempotency-Key": key},
+            timeout=(timeout, timeout),
+        )
+    except requests.Timeout:
+        raise  # the gateway may have acted: not retried in this request
+    except requests.RequestException as exc:
+        raise GatewayFailed(f"{path}: {type(exc).__name__}") from exc
     if response.status_code >= 500:
         raise GatewayFailed(f"{path} answered {response.status_code}")
     return response
@@ -80,20 +87,26 @@ def _unavailable() -> ChargeResult:
 
 
 def _call(path: str, body: dict, key: str, *, what: str) -> ChargeResult:
+    """One call through the breaker, as the "payments" error policy decides: a 5xx or a
+    refused connection is tried again with the same key; an open breaker falls back to
+    "unavailable" at once; a timeout fails (the shopper's next try uses the same key)."""
     try:
-        response = gateway_breaker().call(_post, path, body, key)
-    except pybreaker.CircuitBreakerError:
-        logger.warning("test_card %s refused: the breaker is open (%s)", what, key)
-        return _unavailable()
-    except requests.Timeout:
-        logger.warning("test_card %s timed out (%s)", what, key)
-        return ChargeResult(
-            outcome=Outcome.FAILED,
-            error_code=TIMEOUT,
-            message=_("The card service timed out. Try again: a retry is never charged twice."),
-        )
-    except (requests.RequestException, GatewayFailed) as exc:
-        logger.warning("test_card %s failed (%s): %s", what, key, type(exc).__name__)
+        response = policy("payments").call(gateway_breaker().call, _post, path, body, key)
+    except Unrecovered as gave_up:
+        if gave_up.decision.action is Action.FALLBACK:
+            logger.warning("test_card %s refused: the breaker is open (%s)", what, key)
+            return _unavailable()
+        if isinstance(gave_up.error, requests.Timeout):
+            logger.warning("test_card %s timed out (%s)", what, key)
+            return ChargeResult(
+                outcome=Outcome.FAILED,
+                error_code=TIMEOUT,
+                message=_("The card service timed out. Try again: a retry is never charged twice."),
+            )
+        logger.warning(
+            "test_card %s failed after %s tries (%s): %s",
+            what, gave_up.attempts, key, type(gave_up.error).__name__,
+        )  # fmt: skip
         return _unavailable()
     return _result(response)
 
