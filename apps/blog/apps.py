@@ -8,14 +8,8 @@ class BlogConfig(AppConfig):
     verbose_name = gettext_lazy("Blog")
 
     def ready(self) -> None:
-        from apps.core.modules import Module, register_module
+        from apps.core.modules import register_switchable
 
-        register_module(
-            Module(
-                "blog",
-                gettext_lazy("Blog"),
-                switch="blog",
-                paths=("/blog/", "/api/v1/posts/", "/admin/blog/"),
-            ),
-            switch_label=gettext_lazy("Blog"),
+        register_switchable(
+            "blog", self.verbose_name, paths=("/blog/", "/api/v1/posts/", "/admin/blog/")
         )

@@ -96,6 +96,15 @@ def register_module(module: Module, *, switch_label: str | Promise | None = None
         _switches[module.switch] = switch_label
 
 
+def register_switchable(
+    name: str, label: str | Promise, *, paths: tuple[str, ...], namespaces: tuple[str, ...] = ()
+) -> None:
+    """A module a tenant may turn off, under a switch of its own name."""
+    register_module(
+        Module(name, label, switch=name, paths=paths, namespaces=namespaces), switch_label=label
+    )
+
+
 def set_manual_modes_source(source: Callable[[], dict[str, ModeSetting]]) -> None:
     """Where the operator's modes come from (a cached read of the public schema)."""
     _state["manual"] = source
@@ -203,6 +212,7 @@ __all__ = [
     "modules",
     "register_dependency",
     "register_module",
+    "register_switchable",
     "set_manual_modes_source",
     "switches",
 ]

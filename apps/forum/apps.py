@@ -9,14 +9,8 @@ class ForumConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.core.modules import Module, register_module
+        from apps.core.modules import register_switchable
 
-        register_module(
-            Module(
-                "forum",
-                gettext_lazy("Forum"),
-                switch="forum",
-                paths=("/forum/", "/api/v1/forum/", "/admin/forum/"),
-            ),
-            switch_label=gettext_lazy("Forum"),
+        register_switchable(
+            "forum", self.verbose_name, paths=("/forum/", "/api/v1/forum/", "/admin/forum/")
         )

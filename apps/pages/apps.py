@@ -9,15 +9,11 @@ class PagesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.core.modules import Module, register_module
+        from apps.core.modules import register_switchable
 
-        register_module(
-            Module(
-                "pages",
-                gettext_lazy("Pages"),
-                switch="pages",
-                paths=("/api/v1/pages/", "/admin/pages/"),
-                namespaces=("pages",),
-            ),
-            switch_label=gettext_lazy("Pages"),
+        register_switchable(
+            "pages",
+            self.verbose_name,
+            paths=("/api/v1/pages/", "/admin/pages/"),
+            namespaces=("pages",),
         )
