@@ -108,6 +108,8 @@ MIDDLEWARE = [
     # Static files need no tenant: served before the resolver runs.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.health.HealthMiddleware",
+    # A database outage further in: 503 with Retry-After, never a 500 page.
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
     "apps.core.context.RequestContextMiddleware",
     "apps.tenancy.middleware.TenantResolverMiddleware",
     "apps.events.backpressure.BackpressureMiddleware",
