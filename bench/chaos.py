@@ -57,13 +57,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
     parser.add_argument("--seed", type=int, default=None, help="random seed of the kill points")
     parser.add_argument(
-        "--rate", type=float, default=200, help="faults: writes (events) per second"
-    )
+        "--rate", type=float, default=None,
+        help="faults: events committed per second (redis, postgres: 200; receivers: 20)",
+    )  # fmt: skip
     parser.add_argument("--outage", type=float, default=60, help="redis: seconds Redis is away")
     parser.add_argument("--down", type=float, default=10, help="postgres: seconds it is down")
     parser.add_argument("--phase", type=float, default=20, help="receivers: seconds per phase")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     args = parser.parse_args()
+    if args.rate is None:
+        args.rate = 20.0 if args.scenario == "receivers" else 200.0
     if args.tenants is None:
         args.tenants = 20 if args.scenario == "relay" else 4
     args.warmup, args.after, args.catch_up_timeout = 5.0, 10.0, 300.0

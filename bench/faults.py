@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +41,7 @@ from apps.core import health
 from apps.events.backpressure import check_backpressure
 from apps.events.errors import Backpressure
 from apps.events.publisher import publish
+from apps.events.services import events_replay
 from apps.tenancy.models import Tenant
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from bench.outbox import (
@@ -634,6 +636,13 @@ class Receipts:
         return 204, b""
 
 
+def pending_pinged() -> int:
+    return scalar(
+        "SELECT count(*) FROM public.events_outbox WHERE status = 'pending' AND event_type = %s",
+        [BenchPinged.event_type],
+    )
+
+
 def webhook_statuses(tenant: Tenant) -> Counter:
     with schema_context(tenant.schema_name):
         return Counter(WebhookDelivery.objects.values_list("status", flat=True))
@@ -755,6 +764,7 @@ def scenario_receivers(args: argparse.Namespace, log_dir: Path) -> Verdicts:
         phases["faults"] = (t1, time.time())
 
         # they recover; the operator enables the two endpoints and sends again what failed
+        # (what is still pending follows its retry schedule)
         receiver.modes.clear()
         proxy.modes.clear()
         t2 = time.time()
@@ -768,31 +778,42 @@ def scenario_receivers(args: argparse.Namespace, log_dir: Path) -> Verdicts:
         writers.stop()
         phases["healed"] = (t2, time.time())
         log(f"writers: {writers.summary()}")
+        # The runbook's steps: enable the endpoint, deliver again what failed, and replay the
+        # events of the time it was off (they made no delivery) through webhooks.deliveries
+        # (one delivery per endpoint and event: what exists is not made twice).
         disabled = {}
-        replayed = 0
+        replayed = requeued = 0
         for tenant in (failing, hanging):
             with tenant_context(tenant):
                 endpoint = WebhookEndpoint.objects.get()
                 disabled[tenant.slug] = (endpoint.is_active, endpoint.disabled_reason)
+                off_since = endpoint.disabled_at
                 if not endpoint.is_active:
                     endpoint_enable(endpoint_id=endpoint.pk)
-                undelivered = list(
-                    endpoint.deliveries.exclude(status="delivered").values_list("pk", flat=True)
+                failed = list(
+                    endpoint.deliveries.filter(status="failed").values_list("pk", flat=True)
                 )
-                for delivery_id in undelivered:
+                for delivery_id in failed:
                     delivery_redeliver(delivery_id=delivery_id)
-                replayed += len(undelivered)
+                replayed += len(failed)
+            if off_since is not None:
+                requeued += events_replay(
+                    tenant_id=tenant.pk, since=off_since - timedelta(seconds=1),
+                    handler="webhooks.deliveries",
+                )  # fmt: skip
 
         def all_delivered() -> bool:
-            statuses = Counter()
+            statuses: Counter = Counter()
             for tenant in tenants:
                 statuses.update(webhook_statuses(tenant))
-            return statuses["delivered"] >= len(writers.committed) and set(statuses) == {
-                "delivered"
-            }
+            return (
+                statuses["delivered"] >= len(writers.committed)
+                and set(statuses) == {"delivered"}
+                and pending_pinged() == 0
+            )
 
         delivered_in = wait_for(all_delivered, args.catch_up_timeout, step=0.5)
-        log(f"after the replay of {replayed} deliveries: all delivered "
+        log(f"{replayed} failed deliveries sent again, {requeued} events replayed: all delivered "
             f"{'never' if delivered_in is None else f'in {delivered_in:.1f} s'}")  # fmt: skip
     except BaseException:
         writers.stop_flag.set()
@@ -873,7 +894,8 @@ def scenario_receivers(args: argparse.Namespace, log_dir: Path) -> Verdicts:
         delivered_in is not None and expected <= got,
         f"{len(expected):,} events x 1 endpoint each; {len(expected & got):,} received, "
         f"{len(expected - got)} missing, {doubled} received twice (at-least-once; receivers dedupe "
-        f"on webhook-id), {replayed} deliveries replayed by the operator",
+        f"on webhook-id), {replayed} failed deliveries sent again and {requeued} events of the endpoints' off time "
+        f"replayed by the operator",
     )
     charged = {
         ref: gateway.gateway.charges_for(ref)
