@@ -18,6 +18,15 @@ undisturbed one (goal: both ratios <= 2).
 
     python bench/chaos.py [--events 50000] [--tenants 20] [--aggregates 1000] [--kills 15]
     python bench/chaos.py --quick
+
+Faults, each against servers of the bench's own and with a PASS or FAIL line per
+requirement (``bench/faults.py``; figures in docs/benchmarks.md, "Faults"):
+
+    python bench/chaos.py --scenario redis [--quick]      # Redis stopped under 200 writes/s
+    python bench/chaos.py --scenario postgres [--quick]   # PostgreSQL restarted mid-drain and
+                                                          # mid-writes; web answers 503
+    python bench/chaos.py --scenario receivers [--quick]  # webhook receivers and the card
+                                                          # gateway answering 500 or hanging
 """
 
 from __future__ import annotations
@@ -35,7 +44,57 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.outbox import (
+SCENARIOS = ("relay", "redis", "postgres", "receivers")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=SCENARIOS, default="relay")
+    parser.add_argument("--events", type=int, default=50000, help="relay, postgres: backlog")
+    parser.add_argument("--tenants", type=int, default=None, help="bench tenants (bench-01 ...)")
+    parser.add_argument("--aggregates", type=int, default=1000, help="aggregates per tenant")
+    parser.add_argument("--kills", type=int, default=15)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
+    parser.add_argument("--seed", type=int, default=None, help="random seed of the kill points")
+    parser.add_argument(
+        "--rate", type=float, default=None,
+        help="faults: events committed per second (redis, postgres: 200; receivers: 20)",
+    )  # fmt: skip
+    parser.add_argument("--outage", type=float, default=60, help="redis: seconds Redis is away")
+    parser.add_argument("--down", type=float, default=10, help="postgres: seconds it is down")
+    parser.add_argument("--phase", type=float, default=20, help="receivers: seconds per phase")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    args = parser.parse_args()
+    if args.rate is None:
+        args.rate = 20.0 if args.scenario == "receivers" else 200.0
+    if args.tenants is None:
+        args.tenants = 20 if args.scenario == "relay" else 4
+    args.warmup, args.after, args.catch_up_timeout = 5.0, 10.0, 300.0
+    # receivers: timeouts a hanging peer runs into, the breakers' thresholds
+    args.hang, args.webhook_timeout, args.gateway_timeout = 30.0, 2.0, 1.0
+    args.breaker_failures, args.breaker_reset, args.charges = 20, 3.0, 6
+    if args.quick:
+        args.events, args.tenants, args.aggregates, args.kills = 4000, 4, 100, 3
+        args.outage, args.down, args.phase, args.warmup, args.after = 15, 5, 8, 3, 5
+        if args.scenario == "postgres":
+            args.events = 20000
+    if min(args.events, args.tenants, args.aggregates, args.kills) < 1 or args.tenants > 99:
+        parser.error("sizes must be positive (at most 99 tenants)")
+    if args.rate <= 0 or min(args.outage, args.down, args.phase) <= 0:
+        parser.error("rate and durations must be positive")
+    args.timeout = max(300.0, args.events / 100)
+    return args
+
+
+# The fault scenarios run against servers of their own: started, and named in DATABASE_URL
+# and REDIS_URL, before Django reads its settings (on importing bench.outbox).
+ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None and ARGS.scenario != "relay":
+    from bench.private_servers import use_private_servers
+
+    PRIVATE_REDIS, PRIVATE_POSTGRES = use_private_servers(ARGS.scenario)
+
+from bench.outbox import (  # noqa: E402
     BenchTouched,
     Worker,
     delete_bench_events,
@@ -124,26 +183,36 @@ def drain_with_kills(worker, tenants, args, rng: random.Random, expected: float)
     return drain
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=50000)
-    parser.add_argument("--tenants", type=int, default=20)
-    parser.add_argument("--aggregates", type=int, default=1000, help="aggregates per tenant")
-    parser.add_argument("--kills", type=int, default=15)
-    parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
-    parser.add_argument("--seed", type=int, default=None, help="random seed of the kill points")
-    parser.add_argument("--quick", action="store_true", help="a small smoke run")
-    args = parser.parse_args()
-    if args.quick:
-        args.events, args.tenants, args.aggregates, args.kills = 4000, 4, 100, 3
-    if min(args.events, args.tenants, args.aggregates, args.kills) < 1 or args.tenants > 99:
-        parser.error("sizes must be positive (at most 99 tenants)")
-    args.timeout = max(300.0, args.events / 100)
-    return args
+def run_fault(args: argparse.Namespace) -> None:
+    from bench import faults
+
+    with tempfile.TemporaryDirectory(prefix="bench-faults-") as log_dir:
+        try:
+            if args.scenario == "redis":
+                verdicts = faults.scenario_redis(args, PRIVATE_REDIS, Path(log_dir))
+            elif args.scenario == "postgres":
+                verdicts = faults.scenario_postgres(
+                    args, PRIVATE_POSTGRES, PRIVATE_REDIS, Path(log_dir)
+                )
+            else:
+                verdicts = faults.scenario_receivers(args, Path(log_dir))
+        finally:
+            PRIVATE_REDIS.close()
+            if PRIVATE_POSTGRES is not None:
+                from django.db import connections
+
+                connections.close_all()
+                PRIVATE_POSTGRES.close()
+    verdicts.print()
+    if verdicts.failed:
+        raise SystemExit(f"{verdicts.failed} requirement(s) failed")
 
 
 def main() -> None:
-    args = parse_args()
+    args = ARGS
+    if args.scenario != "relay":
+        run_fault(args)
+        return
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     rng = random.Random(seed)
     others = other_workers()

@@ -669,10 +669,20 @@ def kick_request_drain() -> None:
 class Worker:
     """One ``celery worker --concurrency 2`` started for the benchmark, in its own process group."""
 
-    def __init__(self, concurrency: int, log_dir: Path, *, beat: bool = False) -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        log_dir: Path,
+        *,
+        beat: bool = False,
+        queues: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.concurrency = concurrency
         self.beat = beat  # run beat inside the worker (its sweep), as production does
-        self.log_path = log_dir / "worker.log"
+        self.queues = queues  # -Q (the default: the default queue)
+        self.extra_env = extra_env or {}
+        self.log_path = log_dir / (f"worker-{queues}.log" if queues else "worker.log")
         self.proc: subprocess.Popen | None = None
         self._log_file = None
 
@@ -685,6 +695,7 @@ class Worker:
             REDIS_URL=settings.REDIS_URL,
             PYTHONPATH=str(ROOT),
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = 60) -> None:
@@ -694,8 +705,11 @@ class Worker:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         command = [
             sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-            "--concurrency", str(self.concurrency), "-n", f"bench-outbox-{os.getpid()}@%h",
+            "--concurrency", str(self.concurrency),
+            "-n", f"bench-outbox-{os.getpid()}{'-' + self.queues if self.queues else ''}@%h",
         ]  # fmt: skip
+        if self.queues:
+            command += ["-Q", self.queues]
         if self.beat:
             command += ["--beat", "--schedule", str(self.log_path.with_name("beat-schedule"))]
         self._log_file = self.log_path.open("a")

@@ -111,6 +111,8 @@ MIDDLEWARE = [
     # Requests by route, method and status, and their latency (the probes above are not
     # counted); before the tenant resolver, so its 400/404s are counted as "unmatched".
     "apps.core.metrics.RequestMetricsMiddleware",
+    # A database outage further in: 503 with Retry-After, never a 500 page.
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
     "apps.core.context.RequestContextMiddleware",
     "apps.core.logs.LogContextMiddleware",  # the request's ids in every log line
     "apps.tenancy.middleware.TenantResolverMiddleware",
