@@ -3,6 +3,7 @@ import os
 
 from celery import Celery
 from celery.app import trace
+from celery.beat import PersistentScheduler
 from celery.signals import (
     after_setup_logger,
     after_setup_task_logger,
@@ -11,8 +12,51 @@ from celery.signals import (
     worker_process_shutdown,
     worker_shutting_down,
 )
+from celery.worker.consumer import Consumer
+from celery.worker.state import maybe_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+
+logger = logging.getLogger(__name__)
+
+
+def _reconnect(conn, what: str):
+    """``conn`` connected again, trying every ``BROKER_RECONNECT_MAX_SECONDS`` at most.
+
+    Kombu's defaults wait 2 s, then 2 s more each time, up to 30 s between tries, and give up
+    after ``broker_connection_max_retries``: after a minute without Redis a worker or beat
+    would sleep up to 30 s more once Redis is back, the outbox filling meanwhile. One
+    connection attempt a second is cheap; this goes on for as long as it takes.
+    """
+    from django.conf import settings
+
+    def _error_handler(exc, interval, *args) -> None:
+        logger.warning("%s: broker unreachable (%s); trying again in %.1f s", what, exc, interval)
+
+    ceiling = settings.BROKER_RECONNECT_MAX_SECONDS
+    return conn.ensure_connection(
+        _error_handler, None, interval_start=min(0.5, ceiling), interval_step=0.5,
+        interval_max=ceiling, callback=maybe_shutdown,
+    )  # fmt: skip
+
+
+class PromptReconnectConsumer(Consumer):
+    """A worker that finds the broker again within a second or so of its return."""
+
+    def ensure_connected(self, conn):
+        conn = _reconnect(conn, "worker")
+        self.first_connection_attempt = False
+        self.broker_connection_retry_attempt = 0
+        return conn
+
+
+class PromptReconnectScheduler(PersistentScheduler):
+    """Beat, likewise: its sweep is what hands the relay the events written meanwhile."""
+
+    def _ensure_connected(self):
+        return _reconnect(self.connection, "beat")
+
 
 app = Celery("platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")

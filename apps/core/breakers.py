@@ -8,7 +8,6 @@ timeout for every request while Redis is away.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,8 +16,8 @@ from typing import TypeVar
 
 import pybreaker
 import redis
-from django.conf import settings
 
+from . import kv
 from .metrics import BREAKER_FAILURES
 
 logger = logging.getLogger(__name__)
@@ -83,18 +82,11 @@ class _SharedStates:
     key = "platform:breakers:open"
 
     def __init__(self) -> None:
-        self._client: redis.Redis | None = None
-        self._pid: int | None = None
         self._cache: tuple[float, dict[str, float]] = (0.0, {})
         self._lock = threading.Lock()
 
     def client(self) -> redis.Redis:
-        if self._client is None or self._pid != os.getpid():
-            self._client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=0.5
-            )
-            self._pid = os.getpid()
-        return self._client
+        return kv.client()
 
     def record(self, name: str, *, opened: bool, until: float) -> None:
         def write() -> None:

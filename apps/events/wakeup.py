@@ -16,22 +16,17 @@ import redis
 from celery import current_app
 from django.conf import settings
 
+from apps.core import kv
 from apps.core.breakers import REDIS, guarded
 
 logger = logging.getLogger(__name__)
 FLAG = "events:drain:requested"
 # Sent by name: the commit path never imports the relay's task module.
 DRAIN_TASK = "events.drain"
-_client: redis.Redis | None = None
 
 
 def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=0.5
-        )
-    return _client
+    return kv.client()
 
 
 HELPER_FLAG = "events:drain:helper"

@@ -12,10 +12,10 @@ import logging
 import uuid
 
 import redis
-from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from apps.core import kv
 from apps.core.breakers import REDIS, guarded
 from apps.tenancy.selectors import tenant_list
 
@@ -24,16 +24,10 @@ from .services import topic_views_add
 logger = logging.getLogger(__name__)
 
 SCHEMAS = "forum:views:schemas"  # the schemas that have views to flush
-_client: redis.Redis | None = None
 
 
 def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=0.25, socket_timeout=0.5
-        )
-    return _client
+    return kv.client()
 
 
 def _key(schema: str) -> str:

@@ -349,6 +349,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers and beat look for a lost broker again at least this often, for as long as it is
+# away (config.celery): the relay resumes within seconds of its return.
+CELERY_WORKER_CONSUMER = "config.celery:PromptReconnectConsumer"
+CELERY_BEAT_SCHEDULER = "config.celery:PromptReconnectScheduler"
+BROKER_RECONNECT_MAX_SECONDS = float(env("BROKER_RECONNECT_MAX_SECONDS", "1"))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
@@ -408,6 +413,10 @@ WEBHOOKS = {
     # Delays before the 2nd, 3rd, ... attempt; after the last one the delivery has failed.
     "RETRY_SCHEDULE_SECONDS": (5, 30, 120, 600, 3600, 3 * 3600, 6 * 3600, 12 * 3600),
     "RETRY_JITTER": 0.2,
+    # Deliveries sent to one endpoint at once, by all workers together: a receiver that hangs
+    # holds this many workers, never all. A delivery that finds no free slot waits a moment.
+    "ENDPOINT_CONCURRENCY": int(env("WEBHOOKS_ENDPOINT_CONCURRENCY", "2")),
+    "BUSY_DEFER_SECONDS": float(env("WEBHOOKS_BUSY_DEFER_SECONDS", "1")),
     # A sender holds a delivery this long; past it, the delivery is due again.
     "LEASE_SECONDS": float(env("WEBHOOKS_LEASE_SECONDS", "60")),
     # Retries due within this are sent by a countdown task; later ones by the sweep.
