@@ -11,22 +11,24 @@ disabled and the tenant's administrators are told.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from apps.core import error_policy
-from apps.core.breakers import BROKER, guarded, report
+from apps.core import error_policy, kv
+from apps.core.breakers import BROKER, REDIS, guarded, report
 from apps.core.error_policy import Action, ErrorPolicy
 from apps.events.envelope import StoredEvent
 from apps.events.schema import known_event_types
@@ -439,16 +441,55 @@ def delivery_attempt(*, delivery_id: int) -> sender.Outcome | None:
         except UnsafeUrl as refused:
             outcome = sender.Outcome(None, 0, error=str(refused.detail))
         else:
-            body = _body(delivery)
-            timestamp = int(started.timestamp())
-            headers = signing.headers(
-                _signing_secrets(endpoint, started), message_id=delivery.message_id,
-                timestamp=timestamp, body=body,
-            )  # fmt: skip
-            outcome = sender.post(target, body=body, headers=headers)
+            with _sending_slot(endpoint) as free:
+                if not free:
+                    _defer(delivery)
+                    return None
+                body = _body(delivery)
+                timestamp = int(started.timestamp())
+                headers = signing.headers(
+                    _signing_secrets(endpoint, started), message_id=delivery.message_id,
+                    timestamp=timestamp, body=body,
+                )  # fmt: skip
+                outcome = sender.post(target, body=body, headers=headers)
     _record(delivery, started, outcome)
     _report_guard(endpoint, outcome)
     return outcome
+
+
+@contextlib.contextmanager
+def _sending_slot(endpoint: WebhookEndpoint) -> Iterator[bool]:
+    """One of the endpoint's ``WEBHOOKS["ENDPOINT_CONCURRENCY"]`` sending slots, if one is
+    free: a receiver that hangs holds that many workers at most, never all of them, so other
+    endpoints' deliveries go on. Kept in Redis for every worker; with Redis away, no limit."""
+    config = settings.WEBHOOKS
+    ttl = config["CONNECT_TIMEOUT_SECONDS"] + config["READ_TIMEOUT_SECONDS"] + 5
+    prefix = f"webhooks:sending:{connection.schema_name}:{endpoint.pk}"
+    held = None
+    for number in range(config["ENDPOINT_CONCURRENCY"]):
+        lock = kv.client().lock(f"{prefix}:{number}", timeout=ttl, blocking=False)
+        taken = guarded(REDIS, lock.acquire, fallback=None)
+        if taken is None:  # Redis is away: send without a slot
+            yield True
+            return
+        if taken:
+            held = lock
+            break
+    try:
+        yield held is not None
+    finally:
+        if held is not None:
+            guarded(REDIS, held.release, fallback=None)
+
+
+def _defer(claimed: WebhookDelivery) -> None:
+    """Give a delivery whose endpoint has no free slot back, untried, for a moment later."""
+    delay = settings.WEBHOOKS["BUSY_DEFER_SECONDS"]
+    WebhookDelivery.objects.filter(pk=claimed.pk).update(
+        attempts=F("attempts") - 1, next_attempt_at=timezone.now() + timedelta(seconds=delay)
+    )
+    slug = _tenant_slug()
+    transaction.on_commit(lambda: _enqueue(slug, [claimed.pk], countdown=delay))
 
 
 # Readiness shows webhook delivery degraded while any endpoint's receiver fails: each failing
