@@ -457,16 +457,25 @@ def delivery_attempt(*, delivery_id: int) -> sender.Outcome | None:
     return outcome
 
 
+def _send_seconds() -> float:
+    """The longest one send can take: its connect and read timeouts."""
+    return settings.WEBHOOKS["CONNECT_TIMEOUT_SECONDS"] + settings.WEBHOOKS["READ_TIMEOUT_SECONDS"]
+
+
 @contextlib.contextmanager
 def _sending_slot(endpoint: WebhookEndpoint) -> Iterator[bool]:
-    """One of the endpoint's ``WEBHOOKS["ENDPOINT_CONCURRENCY"]`` sending slots, if one is
-    free: a receiver that hangs holds that many workers at most, never all of them, so other
-    endpoints' deliveries go on. Kept in Redis for every worker; with Redis away, no limit."""
+    """Whether this send may go ahead. An endpoint whose last attempts failed (a receiver that
+    answers errors or hangs) sends through ``WEBHOOKS["FAILING_ENDPOINT_CONCURRENCY"]`` slots
+    at most, across all workers, so that it never holds every worker and other endpoints'
+    deliveries go on; a healthy one sends freely. Kept in Redis; with Redis away, no limit."""
     config = settings.WEBHOOKS
-    ttl = config["CONNECT_TIMEOUT_SECONDS"] + config["READ_TIMEOUT_SECONDS"] + 5
+    if not endpoint.consecutive_failures:
+        yield True
+        return
+    ttl = _send_seconds() + 5
     prefix = f"webhooks:sending:{connection.schema_name}:{endpoint.pk}"
     held = None
-    for number in range(config["ENDPOINT_CONCURRENCY"]):
+    for number in range(config["FAILING_ENDPOINT_CONCURRENCY"]):
         lock = kv.client().lock(f"{prefix}:{number}", timeout=ttl, blocking=False)
         taken = guarded(REDIS, lock.acquire, fallback=None)
         if taken is None:  # Redis is away: send without a slot
@@ -483,8 +492,10 @@ def _sending_slot(endpoint: WebhookEndpoint) -> Iterator[bool]:
 
 
 def _defer(claimed: WebhookDelivery) -> None:
-    """Give a delivery whose endpoint has no free slot back, untried, for a moment later."""
-    delay = settings.WEBHOOKS["BUSY_DEFER_SECONDS"]
+    """Give a delivery whose failing endpoint has no free slot back, untried, until a send
+    that holds a slot has surely ended (its timeouts): trying again sooner would only fill
+    the queue in front of other endpoints' deliveries."""
+    delay = _send_seconds()
     WebhookDelivery.objects.filter(pk=claimed.pk).update(
         attempts=F("attempts") - 1, next_attempt_at=timezone.now() + timedelta(seconds=delay)
     )

@@ -413,10 +413,11 @@ WEBHOOKS = {
     # Delays before the 2nd, 3rd, ... attempt; after the last one the delivery has failed.
     "RETRY_SCHEDULE_SECONDS": (5, 30, 120, 600, 3600, 3 * 3600, 6 * 3600, 12 * 3600),
     "RETRY_JITTER": 0.2,
-    # Deliveries sent to one endpoint at once, by all workers together: a receiver that hangs
-    # holds this many workers, never all. A delivery that finds no free slot waits a moment.
-    "ENDPOINT_CONCURRENCY": int(env("WEBHOOKS_ENDPOINT_CONCURRENCY", "2")),
-    "BUSY_DEFER_SECONDS": float(env("WEBHOOKS_BUSY_DEFER_SECONDS", "1")),
+    # Deliveries sent at once to an endpoint whose last attempts failed, by all workers
+    # together: a receiver that hangs holds this many workers, never all. A delivery that
+    # finds no free slot waits out the timeouts of the send that holds it. Healthy endpoints
+    # have no such limit.
+    "FAILING_ENDPOINT_CONCURRENCY": int(env("WEBHOOKS_FAILING_ENDPOINT_CONCURRENCY", "1")),
     # A sender holds a delivery this long; past it, the delivery is due again.
     "LEASE_SECONDS": float(env("WEBHOOKS_LEASE_SECONDS", "60")),
     # Retries due within this are sent by a countdown task; later ones by the sweep.
