@@ -44,22 +44,28 @@ def queued_messages() -> list[dict]:
     return [json.loads(raw) for raw in client.lrange("celery", 0, -1)]
 
 
-def test_a_transient_failure_is_sent_again_with_the_policys_countdown(db, job_policy):
-    failures.append(ConnectionError("database restarting"))
-    before = scrape()
-    # As a worker runs it: not called directly, first delivery.
+def run_as_worker(task_id: str, *, retries: int) -> BaseException:
+    """Run the job as a worker does (not called directly, ``retries`` deliveries before);
+    what it raised."""
     flaky_job.push_request(
-        id="job-1", args=[], kwargs={}, retries=0, called_directly=False,
+        id=task_id, args=[], kwargs={}, retries=retries, called_directly=False,
         delivery_info={"exchange": "", "routing_key": "celery"},
     )  # fmt: skip
     try:
-        with pytest.raises(Exception) as retried:
+        with pytest.raises(Exception) as raised:
             flaky_job.run()
     finally:
         flaky_job.pop_request()
+    return raised.value
 
-    assert type(retried.value).__name__ == "Retry"
-    assert retried.value.when == 30  # attempt 1: the base delay
+
+def test_a_transient_failure_is_sent_again_with_the_policys_countdown(db, job_policy):
+    failures.append(ConnectionError("database restarting"))
+    before = scrape()
+    retry = run_as_worker("job-1", retries=0)
+
+    assert type(retry).__name__ == "Retry"
+    assert retry.when == 30  # attempt 1: the base delay
     [message] = queued_messages()  # the retry is on the real broker, due in 30 s
     headers = message["headers"]
     assert (headers["task"], headers["retries"]) == (JOB, 1)
@@ -71,16 +77,7 @@ def test_a_transient_failure_is_sent_again_with_the_policys_countdown(db, job_po
 
 def test_the_backoff_doubles_with_each_retry(db, job_policy):
     failures.append(ConnectionError("still down"))
-    flaky_job.push_request(
-        id="job-2", args=[], kwargs={}, retries=2, called_directly=False,
-        delivery_info={"exchange": "", "routing_key": "celery"},
-    )  # fmt: skip
-    try:
-        with pytest.raises(Exception) as retried:
-            flaky_job.run()
-    finally:
-        flaky_job.pop_request()
-    assert retried.value.when == 120  # attempt 3: 30 * 2 * 2
+    assert run_as_worker("job-2", retries=2).when == 120  # attempt 3: 30 * 2 * 2
     assert queued_messages()[0]["headers"]["retries"] == 3
 
 

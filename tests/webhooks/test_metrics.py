@@ -27,20 +27,25 @@ def the_delivery():
     return delivery
 
 
-def test_a_retried_then_delivered_webhook(receiver):
-    receiver.answers = [500]
+def two_attempts(receiver) -> tuple[str, dict[str, float]]:
+    """One event to acme's endpoint at ``receiver``, attempted, then again once due: the
+    delivery's status and the outcomes counted meanwhile."""
     endpoint_in("acme", receiver.url)
     publish_widget("acme")
     relay()
     delivery = the_delivery()
     before = scrape()
-
     attempt(delivery)
     make_due(delivery)
     attempt(delivery)
+    return reload(delivery).status, outcomes(before, scrape())
 
-    assert reload(delivery).status == "delivered"
-    assert outcomes(before, scrape()) == {"delivered": 1, "retry": 1, "dead": 0, "failed": 0}
+
+def test_a_retried_then_delivered_webhook(receiver):
+    receiver.answers = [500]
+    status, counted = two_attempts(receiver)
+    assert status == "delivered"
+    assert counted == {"delivered": 1, "retry": 1, "dead": 0, "failed": 0}
 
 
 def test_a_webhook_given_up_after_the_schedule_is_dead(receiver, settings):
@@ -48,18 +53,9 @@ def test_a_webhook_given_up_after_the_schedule_is_dead(receiver, settings):
         **settings.WEBHOOKS, "RETRY_SCHEDULE_SECONDS": (5,), "BREAKER_FAILURES": 100,
     }  # fmt: skip
     receiver.answers = [500, 500]
-    endpoint_in("acme", receiver.url)
-    publish_widget("acme")
-    relay()
-    delivery = the_delivery()
-    before = scrape()
-
-    attempt(delivery)
-    make_due(delivery)
-    attempt(delivery)
-
-    assert reload(delivery).status == "failed"
-    assert outcomes(before, scrape()) == {"delivered": 0, "retry": 1, "dead": 1, "failed": 0}
+    status, counted = two_attempts(receiver)
+    assert status == "failed"
+    assert counted == {"delivered": 0, "retry": 1, "dead": 1, "failed": 0}
 
 
 def test_410_gone_counts_as_failed(receiver):
