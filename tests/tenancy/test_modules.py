@@ -187,3 +187,11 @@ def test_site_search_leaves_out_modules_that_are_off(switch, acme_client):
     # Asking for a kind of a module that is off searches everything that is on.
     response = acme_client.get("/search/?q=anything&kind=posts")
     assert response.context["kind"] is None
+
+
+def test_the_not_found_page_offers_the_blog_only_while_it_is_on(switch, acme_client):
+    assert 'href="/blog/"' in acme_client.get("/no-such-page/").content.decode()
+    switch(off=["blog"])
+    response = acme_client.get("/blog/")
+    assert response.status_code == 404
+    assert 'href="/blog/"' not in response.content.decode()
