@@ -62,6 +62,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import RequestFactory, override_settings  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from prometheus_client import REGISTRY  # noqa: E402
 
 from apps.tenancy.models import Tenant  # noqa: E402
@@ -151,20 +153,36 @@ def expected_migrations() -> frozenset:
     return expected_tenant_migrations()
 
 
-def _create_share(slugs: list[str], done) -> None:
-    """A child process's share of the bulk: its own connection, the clone path."""
+def _create_one(slug: str, how: str) -> None:
+    """``service``: ``tenant_create``, as an operator does. ``schema``: only the tenant's row and
+    its copy of the template, in one transaction (no first admin, no event): the bulk of a large
+    run, where the hundreds of milliseconds of the admin's password hash would only add hours."""
+    from apps.tenancy import template
+    from apps.tenancy.identifiers import schema_name_for
     from apps.tenancy.services import tenant_create
 
+    name = f"Scale {slug[len(SCALE_PREFIX) :]}"
+    if how == "service":
+        tenant_create(slug=slug, name=name, admin_email=f"admin@{slug}.test")
+        return
+    with transaction.atomic():
+        tenant = Tenant.objects.create(slug=slug, name=name, schema_name=schema_name_for(slug))
+        template.template_lock_shared()
+        template.clone_template(tenant.schema_name)
+
+
+def _create_share(slugs: list[str], how: str, done) -> None:
+    """A child process's share of the bulk, on a connection of its own."""
     connection.close()
     for slug in slugs:
-        tenant_create(slug=slug, name=f"Scale {slug[len(SCALE_PREFIX):]}",
-                      admin_email=f"admin@{slug}.test")  # fmt: skip
+        _create_one(slug, how)
         with done.get_lock():
             done.value += 1
     connection.close()
 
 
-def run_provision(args: argparse.Namespace) -> None:
+def create_bulk(args: argparse.Namespace) -> None:
+    """The tenants ``scale-00001`` ... up to ``--tenants`` in all, in ``--jobs`` processes."""
     existing = set(
         Tenant.objects.filter(slug__startswith=SCALE_PREFIX).values_list("slug", flat=True)
     )
@@ -178,19 +196,19 @@ def run_provision(args: argparse.Namespace) -> None:
 
         if template.template_status() != "current":
             log(f"template: {template.template_refresh()}")
-        log(f"creating {len(missing):,} tenants in {args.jobs} processes")
+        log(f"creating {len(missing):,} tenants ({args.bulk}) in {args.jobs} processes")
         context = multiprocessing.get_context("fork")
         done = context.Value("i", 0)
         connection.close()
         children = [
-            context.Process(target=_create_share, args=(missing[job :: args.jobs], done))
+            context.Process(target=_create_share, args=(missing[job :: args.jobs], args.bulk, done))
             for job in range(args.jobs)
         ]
         started = time.perf_counter()
         for child in children:
             child.start()
         while any(child.is_alive() for child in children):
-            time.sleep(5)
+            time.sleep(10)
             elapsed = time.perf_counter() - started
             log(f"  {done.value:,}/{len(missing):,} tenants, {done.value / elapsed:,.1f}/s")
         if any(child.exitcode for child in children):
@@ -200,6 +218,10 @@ def run_provision(args: argparse.Namespace) -> None:
             f"created {len(missing):,} tenants in {elapsed:.0f} s "
             f"({len(missing) / elapsed:,.1f}/s with {args.jobs} processes)"
         )
+
+
+def run_provision(args: argparse.Namespace) -> None:
+    create_bulk(args)
     run_provision_sample(args)
 
 
@@ -402,6 +424,46 @@ def run_resolver(args: argparse.Namespace) -> None:
     log("(the memory column: what the local cache holds when full, traced by tracemalloc)")
 
 
+# -- beat -----------------------------------------------------------------------------------
+
+
+def timed_queries(run: Callable[[], object]) -> tuple[float, int]:
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - started
+    return seconds, len(queries)
+
+
+def run_beat(args: argparse.Namespace) -> None:
+    """Each beat job that does per-tenant work, with one tenant due among all; beside it, what a
+    walk over every active tenant costs when it does nothing in each (the jobs' former shape)."""
+    import logging
+
+    from apps.tenancy.services import due_work_kinds, work_due
+    from apps.tenancy.tasks import for_each_active_tenant
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    due = Tenant.objects.filter(slug__startswith=SCALE_PREFIX).order_by("pk").first()
+    due = due or Tenant.objects.order_by("pk").first()
+    quiet = logging.getLogger("bench.tenants.beat")
+    seconds, queries = timed_queries(
+        lambda: for_each_active_tenant(lambda: 0, logger=quiet, done="%s %s")
+    )
+    rows = [f"{'every active tenant visited, no work':<40} {queries:>8,} {1000 * seconds:>10.1f}"]
+    for kind in due_work_kinds():
+        with transaction.atomic():
+            work_due(kind=kind, at=timezone.now(), tenant=due)
+        task = app.tasks[kind]
+        seconds, queries = timed_queries(task)
+        rows.append(f"{kind:<40} {queries:>8,} {1000 * seconds:>10.1f}")
+    print_table(
+        f"beat jobs with {tenant_count():,} tenants, one due ({due.slug})",
+        [f"{'job':<40} {'queries':>8} {'ms':>10}", *rows],
+    )
+
+
 # -- catalog ------------------------------------------------------------------------------
 
 
@@ -577,6 +639,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], None]] = {
     "provision": run_provision,
     "migrate": run_migrate,
     "relay": run_relay,
+    "beat": run_beat,
     "resolver": run_resolver,
     "catalog": run_catalog,
     "dump": run_dump,
@@ -589,6 +652,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--sample", type=int, default=40, help="tenants cloned for the timing")
     parser.add_argument("--jobs", type=int, default=2, help="processes creating the tenants")
+    parser.add_argument(
+        "--bulk", choices=("service", "schema"), default="service",
+        help="how the tenants beyond the sample are made (see _create_one)",
+    )  # fmt: skip
     parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--zipf", type=float, default=1.1, help="the Zipf exponent s")
     parser.add_argument("--relay-events", type=int, default=20_000)
