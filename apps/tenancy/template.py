@@ -69,11 +69,15 @@ def expected_tenant_migrations() -> frozenset[tuple[str, str]]:
     """The ``(app, name)`` of every migration in the code that applies to tenant schemas.
 
     Read from the migration files (Django's loader, no database), once per process:
-    the code does not change under a running process.
+    the code does not change under a running process. A squashed migration counts
+    with the ones it replaces, as Django records them all once it is applied.
     """
     labels = _tenant_app_labels()
-    graph = MigrationLoader(None, ignore_no_migrations=True).graph
-    return frozenset(key for key in graph.nodes if key[0] in labels)
+    nodes = MigrationLoader(None, ignore_no_migrations=True).graph.nodes
+    keys = set(nodes)
+    for migration in nodes.values():
+        keys.update(tuple(replaced) for replaced in migration.replaces)
+    return frozenset(key for key in keys if key[0] in labels)
 
 
 def _applied_tenant_migrations(schema: str) -> frozenset[tuple[str, str]] | None:
