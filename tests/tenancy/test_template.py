@@ -8,6 +8,7 @@ rollback of provisioning commit and drop what they made.
 from __future__ import annotations
 
 import logging
+from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -33,6 +34,12 @@ from apps.tenancy.template import (
 )
 
 PASSWORD = "a-long-password-1"
+
+
+def _command_output(name: str, **options) -> str:
+    buffer = StringIO()
+    call_command(name, stdout=buffer, **options)
+    return buffer.getvalue()
 
 
 def _create(slug: str):
@@ -206,6 +213,13 @@ def test_the_template_is_no_tenant_and_no_host_reaches_it(db):
     assert Client(HTTP_HOST=f"{TEMPLATE_SCHEMA}.localhost").get("/").status_code == 400
 
 
+def test_migrating_every_tenant_leaves_the_template_alone(db, capsys):
+    call_command("migrate_schemas", tenant=True, interactive=False)
+    out = capsys.readouterr().out  # the per-schema lines go to sys.stdout
+    assert "standard:acme]" in out and "standard:globex]" in out
+    assert TEMPLATE_SCHEMA not in out
+
+
 def test_expected_migrations_are_the_tenant_apps_own(db):
     expected = expected_tenant_migrations()
     assert ("forum", "0003_mentions") in expected
@@ -250,14 +264,6 @@ def test_refresh_of_a_current_template_does_nothing(db):
     assert template_refresh() == "current"
     out = _command_output("template_refresh")
     assert f"Template {TEMPLATE_SCHEMA}: current in" in out
-
-
-def _command_output(name: str) -> str:
-    from io import StringIO
-
-    buffer = StringIO()
-    call_command(name, stdout=buffer)
-    return buffer.getvalue()
 
 
 # --- a copy equals a migrated tenant -------------------------------------------------------
