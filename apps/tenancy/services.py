@@ -29,6 +29,10 @@ from .roles import DEFAULT_GROUPS, grants_query
 logger = logging.getLogger(__name__)
 
 
+# The ways a tenant's schema is built: copied from the template, or every migration run.
+BUILD_PATHS = ("clone", "migrate")
+
+
 @dataclass(frozen=True)
 class ProvisionedTenant:
     tenant: Tenant
@@ -134,16 +138,21 @@ def tenant_create(
     domain: str | None = None,
     default_locale: str | None = None,
     verbosity: int = 0,
+    via: str | None = None,
 ) -> ProvisionedTenant:
     """Create a tenant: its row, schema, tables, first admin and default groups.
 
     The schema is a copy of the template schema when the template matches the
     code's migrations; otherwise every migration runs in it (slower; a warning
-    says how to refresh the template). Everything happens in one transaction,
+    says how to refresh the template). ``via`` ("clone" or "migrate") insists on
+    one path, for benchmarks and checks: "clone" with a template that is not
+    current raises ``TenantInvalid``. Everything happens in one transaction,
     DDL included (PostgreSQL DDL is transactional): a failure at any step leaves
     neither row nor schema.
     """
     started = time.perf_counter()
+    if via not in (None, *BUILD_PATHS):
+        raise TenantInvalid(f"via: must be one of {', '.join(BUILD_PATHS)} or empty")
     spec = tenant_validate_new(
         slug=slug, name=name, admin_email=admin_email, domain=domain, default_locale=default_locale
     )
@@ -162,7 +171,7 @@ def tenant_create(
             )
             if domain_name:
                 Domain.objects.create(tenant=tenant, domain=domain_name, is_primary=True)
-            path = _build_schema(schema_name, verbosity=verbosity)
+            path = _build_schema(schema_name, verbosity=verbosity, via=via)
             with schema_context(schema_name):
                 tenant_groups_sync()
                 _create_admin(email=admin_email, password=password)
@@ -183,15 +192,18 @@ def tenant_create(
     return ProvisionedTenant(tenant, spec.admin_email, password, seconds, path)
 
 
-def _build_schema(schema_name: str, *, verbosity: int) -> str:
+def _build_schema(schema_name: str, *, verbosity: int, via: str | None) -> str:
     """Create the tenant's schema with its tables, in the caller's transaction; returns the
     path taken, "clone" or "migrate"."""
     template.template_lock_shared()
     status = template.template_status()
-    if status == "current":
+    if via == "clone" and status != "current":
+        raise TenantInvalid(f"via: the template schema is {status}; run template_refresh")
+    if status == "current" and via != "migrate":
         template.clone_template(schema_name)
         return "clone"
-    template.warn_template_unusable(status)
+    if via is None:
+        template.warn_template_unusable(status)
     connection.cursor().execute(f'CREATE SCHEMA "{schema_name}"')
     call_command(
         "migrate_schemas",

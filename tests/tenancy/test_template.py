@@ -269,10 +269,12 @@ def test_refresh_of_a_current_template_does_nothing(db):
 # --- a copy equals a migrated tenant -------------------------------------------------------
 
 
-def test_a_cloned_tenant_equals_a_migrated_one(db, warnings_again):
+def test_a_cloned_tenant_equals_a_migrated_one(db):
     cloned = _create("cloned-eq")
-    _make_stale()
-    migrated = _create("migrated-eq")
+    migrated = tenant_create(
+        slug="migrated-eq", name="M", admin_email="owner@migrated-eq.test",
+        admin_password=PASSWORD, via="migrate",
+    )  # fmt: skip
     assert (cloned.path, migrated.path) == ("clone", "migrate")
 
     cloned_shape, migrated_shape = _shape("cloned_eq"), _shape("migrated_eq")
@@ -342,6 +344,15 @@ def test_a_stale_template_means_migrations_until_refreshed(db, caplog, warnings_
     assert template_status() == "current"
     assert template_refresh() == "current"
     assert _create("fresh-shop").path == "clone"
+
+
+def test_insisting_on_the_clone_path_with_a_stale_template_is_refused(db):
+    _make_stale()
+    with pytest.raises(TenantInvalid, match="stale"):
+        tenant_create(slug="insists", name="I", admin_email="a@insists.test", via="clone")
+    with pytest.raises(TenantInvalid, match="via"):
+        tenant_create(slug="insists", name="I", admin_email="a@insists.test", via="copy")
+    assert not Tenant.objects.filter(slug="insists").exists() and not schema_exists("insists")
 
 
 def test_a_missing_template_means_migrations_and_refresh_creates_it(db, warnings_again):
