@@ -45,6 +45,7 @@ messages: install
 migrate: install
 	mkdir -p .data
 	$(DEVENV) python manage.py migrate_schemas --noinput
+	$(DEVENV) python manage.py template_refresh
 
 demo: migrate
 	$(DEVENV) python manage.py setup_demo --port $(PORT)

@@ -19,6 +19,7 @@ from apps.events.selectors import reset_health_cache
 from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
 from apps.tenancy.services import tenant_create, tenant_groups_sync
+from apps.tenancy.template import template_refresh
 
 TEST_TENANTS = {
     "acme": ("Acme Test", "admin@acme.test"),
@@ -48,6 +49,9 @@ def django_db_setup(
             keepdb=keepdb,
         )
         assert connection.settings_dict["NAME"].startswith("test_")
+        # The test tenants are copies of the template, as in production; a reused
+        # database whose migrations moved on gets its template rebuilt first.
+        template_refresh()
         for slug, (name, email) in TEST_TENANTS.items():
             if not Tenant.objects.filter(slug=slug).exists():
                 tenant_create(

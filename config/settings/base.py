@@ -97,6 +97,9 @@ TENANT_CACHE_POSITIVE_TTL = int(env("TENANT_CACHE_POSITIVE_TTL", "300"))
 TENANT_CACHE_NEGATIVE_TTL = int(env("TENANT_CACHE_NEGATIVE_TTL", "60"))
 TENANT_CACHE_LOCAL_MAXSIZE = int(env("TENANT_CACHE_LOCAL_MAXSIZE", "10000"))
 TENANT_INVALIDATION_CHANNEL = env("TENANT_INVALIDATION_CHANNEL", "tenancy:invalidate")
+# The migrated schema new tenants are copied from (apps.tenancy.template). It has no
+# Tenant row; its name starts with "_", which no tenant's schema can.
+TENANT_TEMPLATE_SCHEMA = env("TENANT_TEMPLATE_SCHEMA", "_template")
 
 MIDDLEWARE = [
     # Outermost, so that every response has the security headers: the resolver's own

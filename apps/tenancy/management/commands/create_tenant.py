@@ -32,7 +32,8 @@ class Command(BaseCommand):
         tenant = result.tenant
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created tenant {tenant.slug} (schema {tenant.schema_name}) in {result.seconds:.2f} s"
+                f"Created tenant {tenant.slug} (schema {tenant.schema_name}) by {result.path} "
+                f"in {result.seconds:.2f} s"
             )
         )
         self.stdout.write(f"  admin:    {result.admin_email}")

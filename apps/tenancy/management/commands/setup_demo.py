@@ -6,6 +6,7 @@ from django_tenants.utils import schema_context
 
 from apps.tenancy.models import Tenant
 from apps.tenancy.services import tenant_create, tenant_groups_sync, tenant_update
+from apps.tenancy.template import TEMPLATE_SCHEMA, template_refresh
 
 DEMO_TENANTS = [
     ("acme", "Acme Outfitters", "admin@acme.test", "acme-demo-pass"),
@@ -28,6 +29,8 @@ class Command(BaseCommand):
         username, email, password = OPERATOR
         if not user_model.objects.filter(username=username).exists():
             user_model.objects.create_superuser(username=username, email=email, password=password)
+        outcome = template_refresh()
+        self.stdout.write(f"  template schema {TEMPLATE_SCHEMA}: {outcome}")
         for slug, name, admin_email, admin_password in DEMO_TENANTS:
             existing = Tenant.objects.filter(slug=slug).first()
             if existing:
@@ -38,7 +41,7 @@ class Command(BaseCommand):
             result = tenant_create(
                 slug=slug, name=name, admin_email=admin_email, admin_password=admin_password
             )
-            self.stdout.write(f"  {slug}: created in {result.seconds:.2f} s")
+            self.stdout.write(f"  {slug}: created by {result.path} in {result.seconds:.2f} s")
         if not options.get("no_content"):
             self._seed_content()
         self.stdout.write(self.style.SUCCESS("Demo ready:"))
