@@ -97,6 +97,9 @@ TENANT_CACHE_POSITIVE_TTL = int(env("TENANT_CACHE_POSITIVE_TTL", "300"))
 TENANT_CACHE_NEGATIVE_TTL = int(env("TENANT_CACHE_NEGATIVE_TTL", "60"))
 TENANT_CACHE_LOCAL_MAXSIZE = int(env("TENANT_CACHE_LOCAL_MAXSIZE", "10000"))
 TENANT_INVALIDATION_CHANNEL = env("TENANT_INVALIDATION_CHANNEL", "tenancy:invalidate")
+# Processes that migrate_tenants runs at once, one database connection each (plus one for
+# the command itself): about one per database core.
+TENANT_MIGRATE_WORKERS = int(env("TENANT_MIGRATE_WORKERS", "2"))
 
 MIDDLEWARE = [
     # Outermost, so that every response has the security headers: the resolver's own
