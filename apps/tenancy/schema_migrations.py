@@ -24,15 +24,17 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
+from django.core.management.sql import emit_pre_migrate_signal
 from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.migrations.state import ProjectState
+from django.db.migrations.state import ProjectState, StateApps
+from django.db.models.signals import post_migrate
 
 from .models import Tenant
 from .template import expected_tenant_migrations
@@ -145,25 +147,37 @@ def first_line(exc: BaseException) -> str:
 class _Executor(MigrationExecutor):
     """Django's executor on a loader built once, instead of a new one per schema."""
 
-    def __init__(self, connection, loader: MigrationLoader):
-        self.connection = connection
+    def __init__(self, recorder: MigrationRecorder, loader: MigrationLoader):
+        self.connection = recorder.connection
         self.loader = loader
-        self.recorder = MigrationRecorder(connection)
+        self.recorder = recorder
         self.progress_callback = None
+
+
+@dataclass
+class _Prepared:
+    """What every schema behind by the same migrations shares: the project state before
+    the plan, and the models after it (for the post_migrate handlers)."""
+
+    before: ProjectState
+    after: StateApps | None = None
 
 
 class SchemaMigrator:
     """Migrates schema after schema on this process's connection.
 
-    The migration graph is read from disk once, and the project state before the
-    plan (the slow part: rendering every model) is built once per set of applied
-    migrations, then cloned: schemas behind by the same migrations share it.
+    Django's migrate command reads the migration files, renders every model of
+    the state before the plan and again after it, and sends post_migrate to every
+    app, for each schema. Here the files are read once, both renderings are made
+    once per set of applied migrations (schemas behind by the same migrations
+    share them), and post_migrate goes only to the apps whose migrations ran (its
+    handlers make the content types and permissions of those apps' models).
     """
 
     def __init__(self) -> None:
         self.loader = MigrationLoader(None, ignore_no_migrations=True)
         self.targets = self.loader.graph.leaf_nodes()
-        self.states: dict[frozenset[tuple[str, str]], ProjectState] = {}
+        self.prepared: dict[frozenset[tuple[str, str]], _Prepared] = {}
 
     def migrate(self, schema: str) -> SchemaResult:
         try:
@@ -179,30 +193,44 @@ class SchemaMigrator:
         # The recorder's table check must not see public's django_migrations
         # (django-tenants' executors do the same).
         connection.set_schema(schema, include_public=False)
-        MigrationRecorder(connection).ensure_schema()
+        recorder = MigrationRecorder(connection)  # one, so the table is looked up once
+        recorder.ensure_schema()
         connection.set_schema(schema)
         # ContentType's cache is per database, not per schema: another schema's ids.
         ContentType.objects.clear_cache()
         if self.loader.replacements:
             # Squashed migrations make the graph depend on what is applied: no sharing.
             self.loader = MigrationLoader(connection)
-        executor = _Executor(connection, self.loader)
+            self.prepared.clear()
+        executor = _Executor(recorder, self.loader)
         self.loader.applied_migrations = executor.recorder.applied_migrations()
         plan = executor.migration_plan(self.targets)
         if not plan:
             return 0
         applied = frozenset(self.loader.applied_migrations)
-        if applied not in self.states:
-            state = executor._create_project_state(with_applied_migrations=True)
-            state.apps  # noqa: B018 -- rendered once here, so every clone copies the rendering
-            self.states[applied] = state
-        state = self.states[applied].clone()
+        if applied not in self.prepared:
+            before = executor._create_project_state(with_applied_migrations=True)
+            before.apps  # noqa: B018 -- rendered once here, so every clone copies the rendering
+            self.prepared[applied] = _Prepared(before)
+        prepared = self.prepared[applied]
+        state = prepared.before.clone()
         emit_pre_migrate_signal(0, False, connection.alias, apps=state.apps, plan=plan)
         state = executor.migrate(self.targets, plan=plan, state=state)
-        state.clear_delayed_apps_cache()
-        # Content types and permissions of new models, in this schema.
-        emit_post_migrate_signal(0, False, connection.alias, apps=state.apps, plan=plan)
+        if prepared.after is None:
+            state.clear_delayed_apps_cache()
+            prepared.after = state.apps
+        _post_migrate({migration.app_label for migration, _backwards in plan}, prepared.after, plan)
         return len(plan)
+
+
+def _post_migrate(labels: set[str], state_apps: StateApps, plan: list) -> None:
+    """post_migrate as Django's migrate sends it, to the apps named in ``labels`` only."""
+    for app_config in apps.get_app_configs():
+        if app_config.label in labels and app_config.models_module is not None:
+            post_migrate.send(
+                sender=app_config, app_config=app_config, verbosity=0, interactive=False,
+                using=connection.alias, apps=state_apps, plan=plan,
+            )  # fmt: skip
 
 
 _worker_migrator: SchemaMigrator | None = None
