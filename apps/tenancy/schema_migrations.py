@@ -16,6 +16,7 @@ This module never creates or drops a schema; ``services.tenant_create`` does.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import sys
 import time
@@ -39,9 +40,9 @@ from django.db.models.signals import post_migrate
 from .models import Tenant
 from .template import expected_tenant_migrations
 
-PUBLIC_SCHEMA = "public"
 # A line every so many schemas when the output is not a terminal (logs, CI).
 REPORT_EVERY = 100
+SCHEMA_MISSING = "the tenant's schema does not exist"
 
 
 def template_schema_name() -> str:
@@ -292,8 +293,6 @@ class Progress:
             self.task = self.bar.add_task("", total=total, failed=0, rate="-")
 
     def __enter__(self) -> Progress:
-        if self.bar is not None:
-            self.bar.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -305,6 +304,9 @@ class Progress:
         self.failed += result.error is not None
         rate = self.done / max(time.perf_counter() - self.started, 1e-9)
         if self.bar is not None:
+            # Started at the first result, after the pool has forked its workers: a fork
+            # must not copy the bar's refreshing thread.
+            self.bar.start()
             self.bar.update(self.task, advance=1, failed=self.failed, rate=f"{rate:.1f}")
         elif self.done % REPORT_EVERY == 0 or self.done == self.total:
             self.stream.write(
@@ -356,18 +358,15 @@ def migrate_all(
     found = time.perf_counter()
     lag = tenant_schema_lag(schemas)
     summary.find_seconds = time.perf_counter() - found
-    behind = [schema for schema, missing in lag.items() if missing]
     summary.current = [schema for schema, missing in lag.items() if missing == 0]
-    for schema, missing in lag.items():
-        if missing is None:
-            summary.failed[schema] = "the tenant's schema does not exist"
-    behind = [schema for schema in behind if schema not in summary.failed]
+    summary.failed = {schema: SCHEMA_MISSING for schema, missing in lag.items() if missing is None}
+    behind = [schema for schema, missing in lag.items() if missing]
     if progress:
         (stream or sys.stdout).write(
             f"{len(behind)} of {len(lag)} tenant schemas behind "
             f"(found in {summary.find_seconds:.2f} s)\n"
         )
-    with Progress(len(behind), stream if progress else _Silent()) as bar:
+    with Progress(len(behind), stream if progress else io.StringIO()) as bar:
 
         def on_result(result: SchemaResult) -> None:
             summary.record(result)
@@ -381,14 +380,3 @@ def migrate_all(
             summary.failed[template_schema_name()] = f"template refresh: {first_line(exc)}"
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-class _Silent:
-    def isatty(self) -> bool:
-        return False
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
