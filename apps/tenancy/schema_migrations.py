@@ -57,37 +57,54 @@ class UnknownSchemas(ValueError):
     """Schemas asked for that are neither a tenant's nor the template's."""
 
 
-# One statement for every schema: the dynamic part (query_to_xml) reads each
-# schema's django_migrations, which no static query can name. The code's
+# One statement reads the django_migrations of a whole batch of schemas: the dynamic
+# part (query_to_xml) names each schema's table, which no static query can. The code's
 # migrations travel as two arrays, inlined as literals into each schema's query.
+#
+# Batches, not one statement for all: a statement keeps a lock on every table it read
+# (and its index) until its transaction ends, and PostgreSQL's lock table has room for
+# max_locks_per_transaction x max_connections (64 x 100 by default) across all sessions.
+# One statement over 4,400 schemas ran out of it here ("out of shared memory").
 _LAG_SQL = """
-WITH candidates AS (
-    SELECT schema_name AS schema FROM public.{tenant_table} WHERE schema_name <> 'public'
-    UNION
-    SELECT nspname FROM pg_namespace WHERE nspname = %(template)s
+WITH batch AS (
+    SELECT schema FROM (
+        SELECT schema_name AS schema FROM public.{tenant_table} WHERE schema_name <> 'public'
+        UNION
+        SELECT nspname FROM pg_namespace WHERE nspname = %(template)s
+    ) AS candidates
+    WHERE schema > %(after)s AND (%(only)s::text[] IS NULL OR schema = ANY(%(only)s::text[]))
+    ORDER BY schema
+    LIMIT %(batch)s
 )
-SELECT c.schema,
+SELECT b.schema,
     CASE
         WHEN n.oid IS NULL THEN NULL
-        WHEN to_regclass(format('%%I.django_migrations', c.schema)) IS NULL THEN %(expected)s
+        WHEN to_regclass(format('%%I.django_migrations', b.schema)) IS NULL THEN %(expected)s
         ELSE (xpath('/row/missing/text()', query_to_xml(format(
             'SELECT count(*) AS missing FROM unnest(%%L::text[], %%L::text[]) AS e(app, name) '
             'WHERE NOT EXISTS (SELECT FROM %%I.django_migrations AS m '
             'WHERE m.app = e.app AND m.name = e.name)',
-            %(apps)s::text[], %(names)s::text[], c.schema), false, true, '')))[1]::text::int
+            %(apps)s::text[], %(names)s::text[], b.schema), false, true, '')))[1]::text::int
     END AS missing
-FROM candidates AS c LEFT JOIN pg_namespace AS n ON n.nspname = c.schema
-WHERE %(only)s::text[] IS NULL OR c.schema = ANY(%(only)s::text[])
-ORDER BY c.schema
+FROM batch AS b LEFT JOIN pg_namespace AS n ON n.nspname = b.schema
+ORDER BY b.schema
 """
 
 
-def tenant_schema_lag(schemas: Iterable[str] | None = None) -> dict[str, int | None]:
-    """How many of the code's tenant migrations each tenant schema lacks, in one query.
+def find_batch() -> int:
+    return getattr(settings, "TENANT_MIGRATE_FIND_BATCH", 1000)
+
+
+def tenant_schema_lag(
+    schemas: Iterable[str] | None = None, *, batch: int | None = None
+) -> dict[str, int | None]:
+    """How many of the code's tenant migrations each tenant schema lacks.
 
     Every tenant (whatever its status) and the template schema if it exists, or
     only those of them named in ``schemas``. The value is 0 for a current
-    schema, and None for a tenant whose schema does not exist.
+    schema, and None for a tenant whose schema does not exist. One query per
+    ``batch`` schemas (default ``settings.TENANT_MIGRATE_FIND_BATCH``); call it
+    outside a transaction, so each batch's locks go when its query ends.
 
     :raises UnknownSchemas: a name in ``schemas`` is no tenant's schema nor the template.
     """
@@ -98,11 +115,19 @@ def tenant_schema_lag(schemas: Iterable[str] | None = None) -> dict[str, int | N
         "apps": [app for app, _name in expected],
         "names": [name for _app, name in expected],
         "only": sorted(set(schemas)) if schemas is not None else None,
+        "batch": batch or find_batch(),
+        "after": "",
     }
     sql = _LAG_SQL.format(tenant_table=connection.ops.quote_name(Tenant._meta.db_table))
+    lag: dict[str, int | None] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        lag = dict(cursor.fetchall())
+        while True:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            lag.update(rows)
+            if len(rows) < params["batch"]:
+                break
+            params["after"] = rows[-1][0]
     if schemas is not None and (unknown := sorted(set(schemas) - set(lag))):
         raise UnknownSchemas(f"no tenant or template schema named {', '.join(unknown)}")
     return lag

@@ -154,6 +154,19 @@ def test_finder_costs_one_query_whatever_the_number_of_schemas(
         _record_mentions(behind)
 
 
+def test_finder_reads_large_numbers_of_schemas_one_batch_per_query(
+    live_db, schemas, django_assert_num_queries
+):
+    """Each query's locks last until it ends, so thousands of schemas are read in batches."""
+    _forget_mentions(BARE[11])
+    try:
+        with django_assert_num_queries(3):  # 5 + 5 + 2
+            lag = tenant_schema_lag(BARE, batch=5)
+        assert lag == {**dict.fromkeys(BARE, 0), BARE[11]: 1}
+    finally:
+        _record_mentions(BARE[11])
+
+
 def test_run_migrates_exactly_the_schemas_behind(live_db, schemas):
     one, two, three = schemas
     _unapply_mentions(two)
