@@ -3,8 +3,9 @@
 Against the database of ``DATABASE_URL`` (its name must contain "bench": the run adds
 hundreds of schemas), in the same run:
 
-* ``finder``          -- ``tenant_schema_lag()``: the one query that tells which schemas
-                         are behind, over every schema (the real ones and ``--bare`` ones);
+* ``finder``          -- ``tenant_schema_lag()``: the queries (one per 1,000 schemas) that
+                         tell which schemas are behind, over every schema (the real ones
+                         and the ``--bare`` ones);
 * ``no-op ours``      -- ``migrate_all()`` with nothing to apply (public included);
 * ``no-op stock``     -- django-tenants' ``migrate_schemas --tenant`` with nothing to apply,
                          one schema after another as its standard executor does, on the real

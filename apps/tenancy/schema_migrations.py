@@ -2,9 +2,10 @@
 
 django-tenants' ``migrate_schemas`` loads the migration state of every schema
 in turn, with nothing to apply or not (0.14 s a schema here: 23 min at 10,000
-tenants). Here one SQL statement compares each schema's ``django_migrations``
-with the code's tenant migrations, and a bounded pool of processes migrates
-the schemas that lack some, each process building the migration graph once.
+tenants). Here one SQL statement per 1,000 schemas compares each one's
+``django_migrations`` with the code's tenant migrations, and a bounded pool of
+processes migrates the schemas that lack some, each process building the
+migration graph once.
 
 A schema that fails is rolled back (each migration is its own transaction),
 listed with its error, and does not stop the others. Whether a schema is
