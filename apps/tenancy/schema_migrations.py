@@ -244,11 +244,14 @@ class SchemaMigrator:
         # ContentType's cache is per database, not per schema: another schema's ids.
         ContentType.objects.clear_cache()
         if self.loader.replacements:
-            # Squashed migrations make the graph depend on what is applied: no sharing.
+            # Squashed migrations make the graph depend on what is applied: Django's own
+            # loader for each schema, nothing shared.
             self.loader = MigrationLoader(connection)
+            self.targets = self.loader.graph.leaf_nodes()
             self.prepared.clear()
+        else:
+            self.loader.applied_migrations = recorder.applied_migrations()
         executor = _Executor(recorder, self.loader)
-        self.loader.applied_migrations = executor.recorder.applied_migrations()
         plan = executor.migration_plan(self.targets)
         if not plan:
             return 0
