@@ -17,7 +17,12 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.tenancy.models import Tenant
-from apps.tenancy.schema_migrations import UnknownSchemas, migrate_all, tenant_schema_lag
+from apps.tenancy.schema_migrations import (
+    UnknownSchemas,
+    migrate_all,
+    template_schema_name,
+    tenant_schema_lag,
+)
 from apps.tenancy.services import tenant_create
 from apps.tenancy.template import expected_tenant_migrations
 from tests.conftest import empty_outbox
@@ -260,3 +265,35 @@ def _catalogue(schema: str) -> tuple[set, set]:
 
 def _limit(schemas: list[str]) -> list[str]:
     return [arg for schema in schemas for arg in ("--schema", schema)]
+
+
+def test_the_template_schema_counts_when_it_exists(live_db, schemas, settings):
+    settings.TENANT_TEMPLATE_SCHEMA = "mt_template"
+    assert "mt_template" not in tenant_schema_lag()
+    _execute('CREATE SCHEMA "mt_template"')
+    try:
+        _copy_migrations("mt_template", source=schemas[0])
+        _forget_mentions("mt_template")
+        assert tenant_schema_lag()["mt_template"] == 1
+    finally:
+        _execute('DROP SCHEMA "mt_template" CASCADE')
+
+
+def test_a_run_refreshes_the_template_and_reports_a_refresh_that_fails(
+    live_db, schemas, monkeypatch
+):
+    from apps.tenancy import template
+
+    refreshed = []
+    monkeypatch.setattr(template, "template_refresh", lambda: refreshed.append(1), raising=False)
+    summary = migrate_all(tenants_only=True, schemas=schemas[:1])
+    assert summary.ok and summary.template_refreshed and refreshed == [1]
+
+    def broken() -> None:
+        raise RuntimeError("template schema locked\nsecond line")
+
+    monkeypatch.setattr(template, "template_refresh", broken)
+    summary = migrate_all(tenants_only=True, schemas=schemas[:1])
+    assert summary.failed == {
+        template_schema_name(): "template refresh: RuntimeError: template schema locked"
+    }
