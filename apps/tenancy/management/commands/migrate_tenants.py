@@ -29,8 +29,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="list the schemas behind and exit"
         )
-        # make migrate and scripts pass it as to migrate_schemas; nothing here asks anything.
-        parser.add_argument("--noinput", "--no-input", action="store_true", help="accepted")
+        # Deploy scripts written for migrate_schemas pass it; nothing here asks anything.
+        parser.add_argument(
+            "--noinput", "--no-input", action="store_true", help="accepted, changes nothing"
+        )
 
     def handle(self, *args, **options):
         if options["workers"] is not None and options["workers"] < 1:
