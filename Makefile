@@ -42,10 +42,10 @@ locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(VENV)/.installe
 messages: install
 	$(BIN)/python scripts/messages.py update
 
+# public, then only the tenant schemas that are behind, in parallel (docs/runbook.md).
 migrate: install
 	mkdir -p .data
-	$(DEVENV) python manage.py migrate_schemas --noinput
-	$(DEVENV) python manage.py template_refresh
+	$(DEVENV) python manage.py migrate_tenants
 
 demo: migrate
 	$(DEVENV) python manage.py setup_demo --port $(PORT)

@@ -100,6 +100,12 @@ TENANT_INVALIDATION_CHANNEL = env("TENANT_INVALIDATION_CHANNEL", "tenancy:invali
 # The migrated schema new tenants are copied from (apps.tenancy.template). It has no
 # Tenant row; its name starts with "_", which no tenant's schema can.
 TENANT_TEMPLATE_SCHEMA = env("TENANT_TEMPLATE_SCHEMA", "_template")
+# Processes that migrate_tenants runs at once, one database connection each (plus one for
+# the command itself): about one per database core.
+TENANT_MIGRATE_WORKERS = int(env("TENANT_MIGRATE_WORKERS", "2"))
+# Schemas whose migration state one query of migrate_tenants reads: each read table stays
+# locked until the query ends, and PostgreSQL's lock table is shared and bounded.
+TENANT_MIGRATE_FIND_BATCH = int(env("TENANT_MIGRATE_FIND_BATCH", "1000"))
 
 MIDDLEWARE = [
     # Outermost, so that every response has the security headers: the resolver's own
