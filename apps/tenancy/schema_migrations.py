@@ -17,6 +17,7 @@ This module never creates or drops a schema; ``services.tenant_create`` does.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import sys
@@ -26,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TextIO
 
+import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -38,6 +40,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState, StateApps
 from django.db.models.signals import post_migrate
 
+from . import template
 from .models import Tenant
 from .template import expected_tenant_migrations
 
@@ -46,12 +49,17 @@ REPORT_EVERY = 100
 SCHEMA_MISSING = "the tenant's schema does not exist"
 
 
-def template_schema_name() -> str:
-    return getattr(settings, "TENANT_TEMPLATE_SCHEMA", "_template")
+# Held (a session lock, on a connection of its own) for the whole of a run: two runs at once
+# would migrate the same schemas at the same time. Any fixed 64-bit key of ours.
+RUN_LOCK_KEY = 0x7E_4A_9C_31_0D_5B_20_17
 
 
 def default_workers() -> int:
-    return getattr(settings, "TENANT_MIGRATE_WORKERS", 2)
+    return settings.TENANT_MIGRATE_WORKERS
+
+
+class MigrationRunning(RuntimeError):
+    """Another run holds the lock on this database."""
 
 
 class UnknownSchemas(ValueError):
@@ -111,7 +119,7 @@ def tenant_schema_lag(
     """
     expected = sorted(expected_tenant_migrations())
     params = {
-        "template": template_schema_name(),
+        "template": template.TEMPLATE_SCHEMA,
         "expected": len(expected),
         "apps": [app for app, _name in expected],
         "names": [name for _app, name in expected],
@@ -368,14 +376,26 @@ def migrate_public() -> None:
 
 
 def _refresh_template() -> bool:
-    """Bring the provisioning template up to date, where this code base has one."""
-    from . import template
-
-    refresh = getattr(template, "template_refresh", None)
-    if refresh is None:
-        return False
-    refresh()
+    """Bring the template new tenants are copied from up to date."""
+    template.template_refresh()
     return True
+
+
+@contextlib.contextmanager
+def exclusive_run():
+    """Hold the run lock on a connection of the run's own (Django's is closed before the pool
+    forks; forked workers leave this one alone, as they end with ``os._exit``).
+
+    :raises MigrationRunning: another run holds it.
+    """
+    lock = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    try:
+        held = lock.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK_KEY]).fetchone()[0]
+        if not held:
+            raise MigrationRunning("another migrate_tenants run is migrating this database")
+        yield
+    finally:
+        lock.close()
 
 
 def migrate_all(
@@ -396,7 +416,24 @@ def migrate_all(
     :param progress: show progress on ``stream`` (a bar on a terminal, lines elsewhere).
     :param refresh_template: refresh the provisioning template at the end.
     :raises UnknownSchemas: a name in ``schemas`` is no tenant's schema nor the template.
+    :raises MigrationRunning: another run is under way.
     """
+    with exclusive_run():
+        return _migrate_all(
+            workers=workers, schemas=schemas, tenants_only=tenants_only, progress=progress,
+            stream=stream, refresh_template=refresh_template,
+        )  # fmt: skip
+
+
+def _migrate_all(
+    *,
+    workers: int | None,
+    schemas: Iterable[str] | None,
+    tenants_only: bool,
+    progress: bool,
+    stream: TextIO | None,
+    refresh_template: bool,
+) -> Summary:
     started = time.perf_counter()
     summary = Summary()
     if not tenants_only:
@@ -424,6 +461,6 @@ def migrate_all(
         try:
             summary.template_refreshed = _refresh_template()
         except Exception as exc:
-            summary.failed[template_schema_name()] = f"template refresh: {first_line(exc)}"
+            summary.failed[template.TEMPLATE_SCHEMA] = f"template refresh: {first_line(exc)}"
     summary.seconds = time.perf_counter() - started
     return summary

@@ -18,13 +18,14 @@ from django_tenants.utils import schema_context
 
 from apps.tenancy.models import Tenant
 from apps.tenancy.schema_migrations import (
+    MigrationRunning,
     UnknownSchemas,
+    exclusive_run,
     migrate_all,
-    template_schema_name,
     tenant_schema_lag,
 )
 from apps.tenancy.services import tenant_create
-from apps.tenancy.template import expected_tenant_migrations
+from apps.tenancy.template import TEMPLATE_SCHEMA, expected_tenant_migrations
 from tests.conftest import empty_outbox
 
 REAL = ["mt-one", "mt-two", "mt-three"]
@@ -267,16 +268,14 @@ def _limit(schemas: list[str]) -> list[str]:
     return [arg for schema in schemas for arg in ("--schema", schema)]
 
 
-def test_the_template_schema_counts_when_it_exists(live_db, schemas, settings):
-    settings.TENANT_TEMPLATE_SCHEMA = "mt_template"
-    assert "mt_template" not in tenant_schema_lag()
-    _execute('CREATE SCHEMA "mt_template"')
+def test_the_template_schema_counts(live_db):
+    assert tenant_schema_lag()[TEMPLATE_SCHEMA] == 0
+    _forget_mentions(TEMPLATE_SCHEMA)
     try:
-        _copy_migrations("mt_template", source=schemas[0])
-        _forget_mentions("mt_template")
-        assert tenant_schema_lag()["mt_template"] == 1
+        assert tenant_schema_lag()[TEMPLATE_SCHEMA] == 1
     finally:
-        _execute('DROP SCHEMA "mt_template" CASCADE')
+        _record_mentions(TEMPLATE_SCHEMA)
+    assert tenant_schema_lag()[TEMPLATE_SCHEMA] == 0
 
 
 def test_a_run_refreshes_the_template_and_reports_a_refresh_that_fails(
@@ -295,5 +294,14 @@ def test_a_run_refreshes_the_template_and_reports_a_refresh_that_fails(
     monkeypatch.setattr(template, "template_refresh", broken)
     summary = migrate_all(tenants_only=True, schemas=schemas[:1])
     assert summary.failed == {
-        template_schema_name(): "template refresh: RuntimeError: template schema locked"
+        TEMPLATE_SCHEMA: "template refresh: RuntimeError: template schema locked"
     }
+
+
+def test_a_second_run_is_refused_while_one_is_under_way(live_db, schemas):
+    with exclusive_run():
+        with pytest.raises(MigrationRunning):
+            migrate_all(tenants_only=True, schemas=schemas[:1])
+        with pytest.raises(CommandError, match="another migrate_tenants run"):
+            call_command("migrate_tenants", "--tenants-only", stdout=io.StringIO())
+    assert migrate_all(tenants_only=True, schemas=schemas[:1]).ok

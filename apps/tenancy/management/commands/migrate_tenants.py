@@ -48,7 +48,7 @@ class Command(BaseCommand):
                 progress=True,
                 stream=options.get("stdout") or sys.stdout,
             )
-        except schema_migrations.UnknownSchemas as exc:
+        except (schema_migrations.UnknownSchemas, schema_migrations.MigrationRunning) as exc:
             raise CommandError(str(exc)) from None
         self._report(summary)
         if not summary.ok:
