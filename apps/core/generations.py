@@ -46,6 +46,13 @@ class Generations:
         guarded(REDIS, cache.set, key, value, ttl or self.ttl, fallback=None)
         return value
 
+    def invalidate_or_raise(self) -> None:
+        """As ``invalidate``, for an event handler: the first bump is not guarded, so that
+        with Redis failing the handler's transaction fails and the relay runs it again,
+        instead of the change going unseen until the values expire."""
+        cache.set(self.generation_key, uuid4().hex[:16], None)
+        transaction.on_commit(self._bump)
+
     def _bump(self) -> None:
         guarded(REDIS, cache.set, self.generation_key, uuid4().hex[:16], None, fallback=None)
 
@@ -60,4 +67,15 @@ class Generations:
             transaction.on_commit(self._bump)
 
 
-__all__ = ["Generations"]
+def current(families: list[Generations]) -> list[str] | None:
+    """The current generation of each of ``families``, in one round trip; None when Redis
+    cannot say (its breaker open or a call failed), so that the caller can tell a value
+    cached under a guess from one cached under the truth."""
+    keys = [family.generation_key for family in families]
+    found = guarded(REDIS, cache.get_many, keys, fallback=None)
+    if found is None:
+        return None
+    return [found.get(key) or "0" for key in keys]
+
+
+__all__ = ["Generations", "current"]

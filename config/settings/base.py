@@ -170,6 +170,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.tenancy.context_processors.tenant",
+                # After Django's csrf: a page rendered to be cached holds no visitor's token.
+                "apps.storefront.personal.shell_context",
             ],
         },
     },
@@ -218,6 +220,11 @@ CACHES = {
         "TIMEOUT": int(env("WAFFLE_CACHE_SECONDS", "300")),
     },
 }
+
+# Storefront pages (home, blog, posts, shop listing, products) are cached whole this long
+# (apps.storefront.page_cache), their personal parts filled per request; events purge them
+# as soon as what they show changes, so this only bounds a purge lost with Redis. 0: off.
+STOREFRONT_PAGE_CACHE_SECONDS = int(env("STOREFRONT_PAGE_CACHE_SECONDS", "300"))
 
 # Sessions live in each tenant's own schema: a cookie from one tenant is
 # meaningless on another.
