@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 
@@ -60,6 +61,7 @@ from . import personal
 SITE = Generations("storefront:pages:site", ttl=0)
 SHOP = Generations("storefront:pages:shop", ttl=0)
 METRIC = "storefront:pages"
+CACHE = "pages"  # settings.CACHES: the same Redis, or one of its own
 MAX_QUERY_LENGTH = 512
 
 # Which events change what the cached pages show, by type prefix. Every known event type is
@@ -177,11 +179,12 @@ def cached_page(
             key = _key(request, list(shows), allowed, cookies)
             if key is None:
                 return view(request, *args, **kwargs)
-            stored = guarded(REDIS, cache.get, key, fallback=None)
+            stored = guarded(REDIS, caches[CACHE].get, key, fallback=None)
             cache_read(METRIC, hit=stored is not None)
             if stored is not None:
-                status, headers, content = stored
-                return HttpResponse(personal.fill(request, content), status=status, headers=headers)
+                status, headers, packed = stored
+                content = personal.fill(request, zlib.decompress(packed))
+                return HttpResponse(content, status=status, headers=headers)
             setattr(request, personal.SHELL_ATTRIBUTE, True)
             try:
                 response = view(request, *args, **kwargs)
@@ -190,9 +193,11 @@ def cached_page(
             if response.streaming:  # nothing to store, and no placeholder (none streams now)
                 return response
             if _storable(response):
-                shell = (response.status_code, dict(response.headers), response.content)
+                # Compressed: a fifth of the memory for a fraction of a millisecond.
+                packed = zlib.compress(response.content, 1)
+                shell = (response.status_code, dict(response.headers), packed)
                 ttl = settings.STOREFRONT_PAGE_CACHE_SECONDS
-                guarded(REDIS, cache.set, key, shell, ttl, fallback=None)
+                guarded(REDIS, caches[CACHE].set, key, shell, ttl, fallback=None)
             response.content = personal.fill(request, response.content)
             return response
 

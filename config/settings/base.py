@@ -219,6 +219,17 @@ CACHES = {
         "OPTIONS": _REDIS_OPTIONS,
         "TIMEOUT": int(env("WAFFLE_CACHE_SECONDS", "300")),
     },
+    # Storefront pages (apps.storefront.page_cache). The same Redis unless PAGE_CACHE_REDIS_URL
+    # names another: many tenants' pages are best kept in a Redis of their own with a
+    # maxmemory and allkeys-lru, away from the broker's queues, which must never be evicted.
+    # (The generations that purge them stay in the default cache.)
+    "pages": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("PAGE_CACHE_REDIS_URL", REDIS_URL),
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": _REDIS_OPTIONS,
+    },
 }
 
 # Storefront pages (home, blog, posts, shop listing, products) are cached whole this long

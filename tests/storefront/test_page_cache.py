@@ -343,9 +343,11 @@ def test_a_cached_answer_has_the_headers_of_a_rendered_one(store, page_cache_on)
 
 
 def test_with_redis_away_pages_are_rendered_as_without_the_cache(store, page_cache_on, settings):
+    away = "redis://127.0.0.1:1/0"
     settings.CACHES = {
         **settings.CACHES,
-        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"},
+        "default": {**settings.CACHES["default"], "LOCATION": away},
+        "pages": {**settings.CACHES["pages"], "LOCATION": away},
     }
     client = tenant_client("acme")
     try:
