@@ -199,7 +199,7 @@ _REDIS_OPTIONS = {
 }
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "apps.core.cache.RedisCache",
         "LOCATION": REDIS_URL,
         # Every key is prefixed with the active schema: tenants never share entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
@@ -224,7 +224,7 @@ CACHES = {
     # maxmemory and allkeys-lru, away from the broker's queues, which must never be evicted.
     # (The generations that purge them stay in the default cache.)
     "pages": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "apps.core.cache.RedisCache",
         "LOCATION": env("PAGE_CACHE_REDIS_URL", REDIS_URL),
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
