@@ -143,7 +143,7 @@ def _key(
     parts = [
         tenant.pk, tenant.version, *generations, request.scheme, request.get_host(),
         request.path, query, get_language() or "",
-        *(request.COOKIES.get(name, "")[:64] for name in cookies),
+        *(request.COOKIES.get(name, "") for name in cookies),
     ]  # fmt: skip
     digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
     return f"{METRIC}:{digest}"

@@ -243,6 +243,19 @@ def test_a_customers_cart_and_name_never_reach_another_visitor(
     assert personal.placeholder("") not in again and personal.placeholder("") not in mine
 
 
+def test_a_logged_in_customer_is_served_from_the_cache_too(
+    store, page_cache_on, django_assert_num_queries
+):
+    """Their session, their user and profile (the name), their cart's count: the page itself
+    costs nothing."""
+    path = f"/shop/{store.handle}/"
+    customer = _shopper_with_cart(store)
+    tenant_client("acme").get(path)  # an anonymous visitor stored the page
+    with django_assert_num_queries(4):
+        page = _html(customer.get(path))
+    assert "Kim" in page and _mini_cart_count(page) == "3"
+
+
 def test_each_visitor_gets_their_own_valid_csrf_token_from_a_cached_page(store, page_cache_on):
     path = f"/shop/{store.handle}/"
     with schema_context("acme"):
