@@ -1,11 +1,11 @@
 """Values cached in Redis under a generation that changes invalidate all at once.
 
 A ``Generations`` names one family of cached values (``pages:site``, the product listing's
-``index:product-listing``). ``cached(name, build)`` keys each value by the family's current
-generation; ``invalidate()`` draws a new generation, so every value of the family is rebuilt
-on its next read. Keys carry the active tenant's schema (the cache's key function), so each
-tenant has its own generations. With Redis away (its breaker open) nothing is cached and every
-read builds its value. Reads are counted in ``cache_requests_total{cache=<prefix>}``.
+``index:product-listing``). ``cached(name, build)`` stores each value with the family's
+generation it was built under; ``invalidate()`` draws a new generation, so every value of the
+family is rebuilt on its next read. Keys carry the active tenant's schema (the cache's key
+function), so each tenant has its own generations. With Redis away (its breaker open) nothing
+is cached and every read builds its value. Reads are counted in ``cache_requests_total{cache=<prefix>}``.
 """
 
 from __future__ import annotations
@@ -32,18 +32,22 @@ class Generations:
     def generation(self) -> str:
         return guarded(REDIS, cache.get, self.generation_key, fallback=None) or "0"
 
-    def data_key(self, generation: str) -> str:
-        return f"{self.prefix}:{generation}"
-
     def cached(self, name: str, build: Callable[[], T], *, ttl: int | None = None) -> T:
-        """``build()`` cached under ``name`` for the current generation."""
-        key = f"{self.data_key(self.generation())}:{name}"
-        value = guarded(REDIS, cache.get, key, fallback=None)
-        cache_read(self.prefix, hit=value is not None)
-        if value is not None:
-            return value
+        """``build()`` cached under ``name`` for the current generation.
+
+        The value is stored with the generation it was built under, and read together with
+        the current one in one round trip: a value of an older generation is built again.
+        """
+        key = f"{self.prefix}:value:{name}"
+        found = guarded(REDIS, cache.get_many, [self.generation_key, key], fallback={})
+        generation = found.get(self.generation_key) or "0"
+        stored = found.get(key)
+        hit = isinstance(stored, tuple) and len(stored) == 2 and stored[0] == generation
+        cache_read(self.prefix, hit=hit)
+        if hit:
+            return stored[1]
         value = build()
-        guarded(REDIS, cache.set, key, value, ttl or self.ttl, fallback=None)
+        guarded(REDIS, cache.set, key, (generation, value), ttl or self.ttl, fallback=None)
         return value
 
     def invalidate_or_raise(self) -> None:
