@@ -23,11 +23,13 @@ split keeps the shop's frequent stock changes (every order) from purging the blo
 generation is read before the page is rendered and the page is stored under it: a render
 that raced a change is stored under a generation nobody asks for any more.
 
-Never cached, always rendered: what the decorator does not wrap (admin, API, cart, checkout,
-account, forum, previews); a request with a query parameter the view does not list (a
-``?preview=1``, a search, anything made up), or a query string too long; a response other
-than 200, one that sets a cookie or says ``private``/``no-store``. With Redis away (its breaker
-open) pages are rendered as if there were no cache, and nothing is stored.
+Wrapped: the home page, pages by path (``page_urls``), the blog's index and posts, the shop's
+listing and products. Never cached, always rendered: what the decorator does not wrap (admin,
+API, cart, checkout, account, forum, search, tag/category/archive listings, previews); a
+request with a query parameter the view does not list (a ``?preview=1``, a search, anything
+made up), or a query string too long; a response other than 200, one that sets a cookie or
+says ``private``/``no-store``. With Redis away (its breaker open) pages are rendered as if
+there were no cache, and nothing is stored.
 """
 
 from __future__ import annotations

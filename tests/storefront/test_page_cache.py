@@ -25,7 +25,7 @@ from apps.storefront import page_cache, personal
 from tests.conftest import tenant_client
 from tests.index.shop import first_variant, product, project_products, shop, wipe_commerce
 from tests.index.support import committed_content, forget_tenants  # noqa: F401
-from tests.pages.support import make_menu, make_post
+from tests.pages.support import make_menu, make_page, make_post
 
 NBSP = "\xa0"
 
@@ -117,6 +117,26 @@ def test_a_menu_change_reaches_every_cached_page(committed_content, page_cache_o
     finally:
         with schema_context("acme"), connection.cursor() as cursor:
             cursor.execute("TRUNCATE pages_menu CASCADE")
+
+
+def test_a_page_by_path_is_cached_and_purged_by_its_edit(
+    committed_content,  # noqa: F811
+    page_cache_on,
+    django_assert_num_queries,
+):
+    client = tenant_client("acme")
+    page = make_page(en=("About us", "about"))
+    relay.drain()
+    assert "About us" in _html(client.get("/about/"))
+    assert "About us" in _served_from_cache(client, "/about/", django_assert_num_queries)
+    with schema_context("acme"):
+        content.translation_upsert(
+            node_id=page.pk,
+            data=content.TranslationInput(locale="en", title="About the team", slug="about"),
+        )
+    relay.drain()
+    assert "About the team" in _html(client.get("/about/"))
+    assert client.get("/about").status_code == 301  # the redirect is rendered, not stored
 
 
 def test_a_rolled_back_change_purges_nothing_and_shows_nothing(
