@@ -6,7 +6,9 @@ page gets the same HTML but for a few personal parts. ``cached_page`` keeps a pa
 ``apps.storefront.personal``) and fills the placeholders for each request, whether the shell
 came from the cache or was just rendered. Logged-in customers get cached pages too.
 
-A page's key holds everything its HTML depends on: the tenant (the cache's key function
+A page's key holds everything its HTML depends on: the release (a digest of the code,
+templates, message catalogues and static files' manifest, and of the placeholders' secret: a
+deploy never serves the pages of the release before it), the tenant (the cache's key function
 prefixes its schema; the key adds its version, which every change of its name, locales or
 module switches bumps), the generations of what the page shows, the scheme and host (canonical
 links), the path, the raw query string (links repeat it as it was given), the interface
@@ -38,7 +40,8 @@ import hashlib
 import json
 import zlib
 from collections.abc import Callable, Iterable
-from functools import wraps
+from functools import cache, wraps
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
@@ -126,6 +129,28 @@ def purge(event_type: str) -> None:
         family.invalidate_or_raise()
 
 
+# -- the key ----------------------------------------------------------------------------------
+
+RELEASE_SUFFIXES = {".py", ".html", ".txt", ".xml", ".mo"}
+
+
+@cache
+def release() -> str:
+    """What the HTML of this process's pages depends on besides the data: a digest of the
+    project's code, templates and compiled catalogues, the static files' manifest (their hashed
+    names) and the placeholders' secret. Read once per process (some 500 small files)."""
+    digest = hashlib.sha256(personal.placeholder("").encode())
+    base = Path(settings.BASE_DIR)
+    for folder in ("apps", "templates", "locale", "config"):
+        for path in sorted((base / folder).rglob("*")):
+            if path.suffix in RELEASE_SUFFIXES and path.is_file():
+                digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes())
+    manifest = Path(settings.STATIC_ROOT or base / "staticfiles") / "staticfiles.json"
+    if manifest.is_file():
+        digest.update(manifest.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 # -- the decorator ----------------------------------------------------------------------------
 
 
@@ -143,7 +168,7 @@ def _key(
     if generations is None:
         return None
     parts = [
-        tenant.pk, tenant.version, *generations, request.scheme, request.get_host(),
+        release(), tenant.pk, tenant.version, *generations, request.scheme, request.get_host(),
         request.path, query, get_language() or "",
         *(request.COOKIES.get(name, "") for name in cookies),
     ]  # fmt: skip

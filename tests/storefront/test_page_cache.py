@@ -390,3 +390,15 @@ def test_with_redis_away_pages_are_rendered_as_without_the_cache(store, page_cac
         assert breaker(REDIS).current_state == "open"
     finally:
         breaker(REDIS).close()
+
+
+def test_a_new_release_never_reads_the_pages_of_the_one_before(
+    acme_site, page_cache_on, monkeypatch, django_assert_num_queries
+):
+    """Another release (code, templates, static files, the placeholders' secret) has keys of
+    its own: during a rolling deploy neither serves the other's HTML."""
+    client = tenant_client("acme")
+    client.get("/blog/")
+    _served_from_cache(client, "/blog/", django_assert_num_queries)
+    monkeypatch.setattr(page_cache, "release", lambda: "another-release")
+    assert _queries(client, "/blog/") > 0  # rendered: its listing read again
