@@ -16,6 +16,7 @@ from uuid import uuid4
 
 from django.core.cache import cache
 from django.db import transaction
+from django_tenants.utils import schema_context
 
 from .breakers import REDIS, guarded
 from .metrics import cache_read
@@ -53,9 +54,19 @@ class Generations:
     def invalidate_or_raise(self) -> None:
         """As ``invalidate``, for an event handler: the first bump is not guarded, so that
         with Redis failing the handler's transaction fails and the relay runs it again,
-        instead of the change going unseen until the values expire."""
+        instead of the change going unseen until the values expire.
+
+        Once per transaction and schema: the relay hands a tenant's whole batch to its
+        handlers in one transaction, and one bump (now and on commit) serves every event of it.
+        """
+        connection = transaction.get_connection()
+        bump = _CommitBump(self, connection.schema_name)
+        if connection.in_atomic_block and any(
+            func == bump for _sids, func, _robust in connection.run_on_commit
+        ):
+            return
         cache.set(self.generation_key, uuid4().hex[:16], None)
-        transaction.on_commit(self._bump)
+        transaction.on_commit(bump)
 
     def _bump(self) -> None:
         guarded(REDIS, cache.set, self.generation_key, uuid4().hex[:16], None, fallback=None)
@@ -69,6 +80,27 @@ class Generations:
         self._bump()
         if transaction.get_connection().in_atomic_block:
             transaction.on_commit(self._bump)
+
+
+class _CommitBump:
+    """A generation's bump after commit, equal to another of the same family and schema, so
+    that a transaction queues it once (Django drops it with a rolled-back savepoint)."""
+
+    def __init__(self, family: Generations, schema: str) -> None:
+        self.family, self.schema = family, schema
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _CommitBump) and (other.family.prefix, other.schema) == (
+            self.family.prefix,
+            self.schema,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.family.prefix, self.schema))
+
+    def __call__(self) -> None:
+        with schema_context(self.schema):  # the tenant whose values they are
+            self.family._bump()
 
 
 def current(families: list[Generations]) -> list[str] | None:

@@ -4,6 +4,7 @@ Redis away the pages rendered as before."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from html import unescape
 
@@ -402,3 +403,31 @@ def test_a_new_release_never_reads_the_pages_of_the_one_before(
     _served_from_cache(client, "/blog/", django_assert_num_queries)
     monkeypatch.setattr(page_cache, "release", lambda: "another-release")
     assert _queries(client, "/blog/") > 0  # rendered: its listing read again
+
+
+def test_a_batch_of_events_bumps_each_generation_once_now_and_once_on_commit(live_db):
+    """The relay hands a tenant's batch to its handlers in one transaction: one bump serves
+    it, and a savepoint rolled back takes its queued bump with it."""
+
+    def queued() -> int:
+        return sum(
+            type(func).__name__ == "_CommitBump" for _s, func, _r in connection.run_on_commit
+        )
+
+    with schema_context("acme"):
+        with transaction.atomic():
+            page_cache.purge("content.node.published")
+            first = current([page_cache.SITE])
+            page_cache.purge("content.node.updated")
+            page_cache.purge("pages.menu.updated")
+            assert current([page_cache.SITE]) == first
+            page_cache.purge("commerce.inventory.sold")
+            assert queued() == 2  # site and shop, once each
+        assert current([page_cache.SITE]) != first  # and again on commit
+        with transaction.atomic():
+            with contextlib.suppress(RuntimeError), transaction.atomic():
+                page_cache.purge("content.node.published")
+                raise RuntimeError("a handler failed")
+            assert queued() == 0
+            page_cache.purge("content.node.published")
+            assert queued() == 1
