@@ -1,26 +1,31 @@
-"""Requests per second of the shop's listing and product page, beside a bare Django view; and
-rows per second of a catalog CSV import.
+"""Requests per second of the storefront's pages, without and with the page cache, beside a
+bare Django view; and rows per second of a catalog CSV import.
 
 The pages are served the way ``make run`` serves them: gunicorn (``nproc + 1`` sync workers)
 with the production settings (``DEBUG`` off, WhiteNoise, every middleware), against the
-development database. ``bench.settings`` only adds one URL to the tenant's URLs: the bare
-view (``bench/bare/?bytes=N``), which goes through the same middleware (tenant resolution,
-locale, security headers) and renders a template of ``N`` bytes with no query of its own. It
-is asked for pages the size of the shop page it stands beside, so the difference is what
-reading the catalog costs.
+development database. Two servers run side by side: one with the page cache off
+(``STOREFRONT_PAGE_CACHE_SECONDS=0``: every request renders, "cold") and one with it on
+("warm": after the first request a page comes from Redis, its personal parts filled in).
+``bench.settings`` only adds one URL to the tenant's URLs: the bare view
+(``bench/bare/?bytes=N``), which goes through the same middleware (tenant resolution, locale,
+security headers) and renders a template of ``N`` bytes with no query of its own. It is asked
+for pages the size of each page it stands beside, so the ratio says what the page costs
+beyond the stack itself.
 
-A tenant ``shopbench`` (created once, kept) holds the catalog: ``--products`` products of
-``--variants`` variants each, priced in USD and EUR, stocked at two locations, in two
-collections and a category, each with two images. Its catalog comes in through the CSV import
-and its product listing is built directly (no worker needed). Clients are threads in this
-process, each with its own connection per request (gunicorn's sync workers close it); endpoints
-run interleaved in rounds so that machine noise hits all of them alike.
+A tenant ``shopbench`` (created once, kept) holds the site: the demo's pages (a landing page
+as the home page), menus and posts in English and German, and a catalog of ``--products``
+products of ``--variants`` variants each, priced in USD and EUR, stocked at two locations, in
+two collections and a category, each with two images. Its catalog comes in through the CSV
+import and its listings are built directly (no worker needed). Clients are threads in this
+process, each with its own connection per request (gunicorn's sync workers close it);
+endpoints run interleaved in rounds so that machine noise hits all of them alike.
 
 The CSV import runs in a tenant made for it and dropped afterwards: a file of ``--csv-rows``
-variant rows (10 variants per product) is parsed and imported as ``import_catalog`` does.
+variant rows (10 variants per product) is parsed and imported as ``import_catalog`` does
+(``--csv-rows 0`` leaves it out).
 
     python bench/storefront.py [--products 48] [--variants 12] [--seconds 4] [--rounds 3]
-                               [--clients 6] [--csv-rows 10000]
+                               [--clients 6] [--csv-rows 10000] [--quick]
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ import csv
 import http.client
 import io
 import os
-import platform
 import secrets
 import signal
 import socket
@@ -59,10 +63,15 @@ from django_tenants.utils import schema_context  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from apps.commerce import csv_format, selectors, services  # noqa: E402
+from apps.content.kinds import POST_KIND  # noqa: E402
+from apps.index import content_listing  # noqa: E402
+from apps.index import selectors as index_selectors  # noqa: E402
 from apps.index.product_listing import sync_all  # noqa: E402
+from apps.pages import site  # noqa: E402
+from apps.storefront import demo  # noqa: E402
 from apps.tenancy.models import Tenant  # noqa: E402
-from apps.tenancy.services import tenant_create  # noqa: E402
-from bench.report import percentile, print_table  # noqa: E402
+from apps.tenancy.services import tenant_create, tenant_update  # noqa: E402
+from bench.report import machine, percentile, print_table  # noqa: E402
 
 SHOP_TENANT = "shopbench"
 HOST = f"{SHOP_TENANT}.{settings.TENANT_BASE_DOMAIN}"
@@ -156,9 +165,32 @@ def ensure_shop(products: int, variants: int) -> None:
         sync_all()
 
 
+def ensure_site() -> None:
+    """The demo's pages (a landing page as the home page), menus and posts in ``shopbench``,
+    in English and German (made once, kept), and its content listing built."""
+    if "de" not in Tenant.objects.get(slug=SHOP_TENANT).locales:
+        tenant_update(slug=SHOP_TENANT, enabled_locales=["en", "de"])
+    with schema_context(SHOP_TENANT):
+        report = demo.SeedReport()
+        palette = demo.PALETTES["acme"]
+        found = demo.seed_pages(name="Shop bench", palette=palette, report=report)
+        demo.seed_menus(found=found, report=report)
+        authors = demo.demo_authors(SHOP_TENANT)
+        demo.seed_posts(name="Shop bench", palette=palette, report=report, authors=authors)
+        if report.created:
+            print(f"seeded {len(report.created)} pages, menus and posts", flush=True)
+        content_listing.sync_all()
+        site.invalidate()
+
+
 def sample_handle() -> str:
     with schema_context(SHOP_TENANT):
         return selectors.products(status="active").order_by("handle").first().handle
+
+
+def sample_post() -> str:
+    with schema_context(SHOP_TENANT):
+        return index_selectors.latest(kind=POST_KIND, locale="en", limit=1)[0].slug
 
 
 # -- the server ------------------------------------------------------------------------------
@@ -170,9 +202,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env() -> dict[str, str]:
+def server_env(page_cache_seconds: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
+        STOREFRONT_PAGE_CACHE_SECONDS=str(page_cache_seconds),
         DJANGO_SETTINGS_MODULE="bench.settings",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
         METRICS_TOKEN=secrets.token_urlsafe(20),
@@ -184,18 +217,22 @@ def server_env() -> dict[str, str]:
     return env
 
 
+def collect_static() -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT, env=server_env(0), check=True,
+    )  # fmt: skip
+
+
 @dataclass
 class Server:
     port: int
     workers: int
+    page_cache_seconds: int
     proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = server_env()
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-            cwd=ROOT, env=env, check=True,
-        )  # fmt: skip
+        env = server_env(self.page_cache_seconds)
         self.proc = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "config.wsgi", "--bind",
@@ -236,6 +273,8 @@ def get(port: int, path: str) -> tuple[int, int]:
 class Endpoint:
     name: str
     path: str
+    port: int
+    cached: bool = False  # served with the page cache on
     bytes: int = 0
     queries: int = 0
     rates: list[float] = field(default_factory=list)
@@ -243,7 +282,7 @@ class Endpoint:
     errors: int = 0
 
 
-def load(port: int, endpoint: Endpoint, *, seconds: float, clients: int) -> None:
+def load(endpoint: Endpoint, *, seconds: float, clients: int) -> None:
     """``clients`` threads asking for ``endpoint`` for ``seconds``: adds a rate and latencies."""
     stop = time.monotonic() + seconds
     done: list[int] = []
@@ -254,7 +293,7 @@ def load(port: int, endpoint: Endpoint, *, seconds: float, clients: int) -> None
         count, mine, failed = 0, [], 0
         while time.monotonic() < stop:
             started = time.perf_counter()
-            status, _ = get(port, endpoint.path)
+            status, _ = get(endpoint.port, endpoint.path)
             mine.append(time.perf_counter() - started)
             if status != 200:
                 failed += 1
@@ -279,7 +318,10 @@ def count_queries(endpoint: Endpoint) -> None:
     client = Client(HTTP_HOST=HOST, HTTP_ACCEPT_LANGUAGE="en")
     templates = [{**settings.TEMPLATES[0]}]
     templates[0]["DIRS"] = [*templates[0]["DIRS"], ROOT / "bench" / "templates"]
-    with override_settings(ROOT_URLCONF="bench.urls", TEMPLATES=templates):
+    seconds = 300 if endpoint.cached else 0
+    with override_settings(
+        ROOT_URLCONF="bench.urls", TEMPLATES=templates, STOREFRONT_PAGE_CACHE_SECONDS=seconds
+    ):
         client.get(endpoint.path)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(endpoint.path)
@@ -289,36 +331,49 @@ def count_queries(endpoint: Endpoint) -> None:
     connection.set_schema_to_public()
 
 
-def serve_bench(args: argparse.Namespace) -> list[Endpoint]:
+def serve_bench(args: argparse.Namespace) -> list[tuple[Endpoint, Endpoint, Endpoint]]:
+    """(cold, warm, bare view) for each page, measured."""
     ensure_shop(args.products, args.variants)
-    handle = sample_handle()
-    pages = [Endpoint("shop listing", "/shop/"), Endpoint("product page", f"/shop/{handle}/")]
-    server = Server(free_port(), args.workers)
-    server.start()
+    ensure_site()
+    pages = [
+        ("home", "/"),
+        ("blog index", "/blog/"),
+        ("post page", f"/blog/{sample_post()}/"),
+        ("shop listing", "/shop/"),
+        ("product page", f"/shop/{sample_handle()}/"),
+    ]
+    collect_static()
+    cold = Server(free_port(), args.workers, page_cache_seconds=0)
+    warm = Server(free_port(), args.workers, page_cache_seconds=300)
     try:
-        endpoints: list[Endpoint] = []
-        for page in pages:
-            status, size = get(server.port, page.path)
+        cold.start()
+        warm.start()
+        triples = []
+        for name, path in pages:
+            status, size = get(cold.port, path)
             if status != 200:
-                raise SystemExit(f"{page.path} answered {status}")
-            page.bytes = size
-            bare = Endpoint(f"bare view, {page.name} size", f"/bench/bare/?bytes={size}")
-            bare.bytes = get(server.port, bare.path)[1]
-            endpoints += [page, bare]
+                raise SystemExit(f"{path} answered {status}")
+            page = Endpoint(f"{name}, cold", path, cold.port, bytes=size)
+            cached = Endpoint(f"{name}, warm", path, warm.port, cached=True, bytes=size)
+            bare = Endpoint(f"bare view, {name} size", f"/bench/bare/?bytes={size}", cold.port)
+            bare.bytes = get(cold.port, bare.path)[1]
+            triples.append((page, cached, bare))
+        endpoints = [endpoint for triple in triples for endpoint in triple]
         for endpoint in endpoints:
             count_queries(endpoint)
-        for endpoint in endpoints:  # warm every worker's caches
-            load(server.port, endpoint, seconds=1, clients=args.clients)
+        for endpoint in endpoints:  # warm every worker's caches (and the page cache)
+            load(endpoint, seconds=1, clients=args.clients)
             endpoint.rates.clear()
             endpoint.latencies.clear()
             endpoint.errors = 0
         for number in range(args.rounds):
             print(f"round {number + 1}/{args.rounds} ...", flush=True)
             for endpoint in endpoints:
-                load(server.port, endpoint, seconds=args.seconds, clients=args.clients)
-        return endpoints
+                load(endpoint, seconds=args.seconds, clients=args.clients)
+        return triples
     finally:
-        server.stop()
+        cold.stop()
+        warm.stop()
 
 
 # -- the CSV import --------------------------------------------------------------------------
@@ -349,6 +404,10 @@ def import_bench(rows: int) -> tuple[float, float, int]:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{tenant.schema_name}" CASCADE')
 
 
+def rate(endpoint: Endpoint) -> float:
+    return statistics.median(endpoint.rates)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=48)
@@ -358,16 +417,23 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
     parser.add_argument("--csv-rows", type=int, default=10_000)
+    parser.add_argument(
+        "--quick", action="store_true", help="one round of 2 s, no CSV import (a busy machine)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.csv_rows = 2, 1, 0
 
-    endpoints = serve_bench(args)
-    parse_seconds, import_seconds, events = import_bench(args.csv_rows)
+    description = machine()
+    triples = serve_bench(args)
+    endpoints = [endpoint for triple in triples for endpoint in triple]
 
     print()
+    print(description)
     print(
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, gunicorn {args.workers} "
-        f"sync workers, {args.clients} clients, {args.rounds} rounds of {args.seconds:g} s; "
-        f"catalog {args.products} products x {args.variants} variants"
+        f"gunicorn {args.workers} sync workers per server, {args.clients} clients, "
+        f"{args.rounds} rounds of {args.seconds:g} s; catalog {args.products} products x "
+        f"{args.variants} variants"
     )
     print()
     header = (
@@ -377,16 +443,26 @@ def main() -> None:
         header,
         (
             f"{endpoint.name:<34} {endpoint.bytes:>7} {endpoint.queries:>7} "
-            f"{statistics.median(endpoint.rates):>8.0f} "
+            f"{rate(endpoint):>8.0f} "
             f"{1000 * percentile(endpoint.latencies, 0.5):>7.1f} "
             f"{1000 * percentile(endpoint.latencies, 0.95):>7.1f}"
             + (f"  ({endpoint.errors} errors)" if endpoint.errors else "")
             for endpoint in endpoints
         ),
     )
-    for page, bare in zip(endpoints[::2], endpoints[1::2], strict=True):
-        ratio = statistics.median(page.rates) / statistics.median(bare.rates)
-        print(f"{page.name}: {ratio:.0%} of the bare view's rate")
+    print()
+    header = f"{'page':<14} {'cold req/s':>10} {'warm req/s':>10} {'bare req/s':>10} {'cold':>6} {'warm':>6}"
+    print_table(
+        header,
+        (
+            f"{cold.name.rsplit(',', 1)[0]:<14} {rate(cold):>10.0f} {rate(warm):>10.0f} "
+            f"{rate(bare):>10.0f} {rate(cold) / rate(bare):>6.0%} {rate(warm) / rate(bare):>6.0%}"
+            for cold, warm, bare in triples
+        ),
+    )
+    if args.csv_rows <= 0:
+        return
+    parse_seconds, import_seconds, events = import_bench(args.csv_rows)
     print()
     total = parse_seconds + import_seconds
     print(

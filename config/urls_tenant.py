@@ -52,5 +52,5 @@ urlpatterns = [
     # home, search, sitemap.xml, robots.txt
     path("", include("apps.storefront.urls")),
     # pages by hierarchical path: last, it matches what nothing else did
-    path("", include("apps.pages.urls")),
+    path("", include("apps.storefront.page_urls")),
 ]

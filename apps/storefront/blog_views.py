@@ -32,6 +32,8 @@ from apps.index import selectors as index
 from apps.index.text import author_display_name, author_in_locale, reading_minutes, text_of
 from apps.pages.delivery import ReaderLocale, locale_links, private, reader_locale
 
+from .page_cache import SITE, cached_page
+
 PER_PAGE = 10
 FEED_ITEMS = 20
 
@@ -97,6 +99,7 @@ def _listing_page(
 
 
 @require_safe
+@cached_page(shows=(SITE,), params=(LOCALE_PARAM, "page"))
 @not_found_as_404
 def post_index(request: HttpRequest) -> HttpResponse:
     return _listing_page(request, heading=gettext("Blog"))
@@ -174,6 +177,7 @@ def archive(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@cached_page(shows=(SITE,), params=(LOCALE_PARAM,))
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     locale = reader_locale(request)
     node = blog.published_post(slug=slug, locale=locale.current)

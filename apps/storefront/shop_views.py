@@ -45,8 +45,10 @@ from apps.index.text import text_of
 from apps.pages.delivery import ReaderLocale, locale_links, reader_locale
 
 from .blog_views import _pagination, not_found_as_404
+from .page_cache import SHOP, SITE, cached_page
 from .shop_cards import listing_cards
 from .shop_money import (
+    CURRENCY_COOKIE,
     CURRENCY_PARAM,
     enabled_currencies,
     format_money,
@@ -206,6 +208,12 @@ def _localized(path: str, code: str, locale: ReaderLocale) -> str:
 
 
 @require_safe
+# Not a search (``q``): its long tail would fill the cache with pages read once.
+@cached_page(
+    shows=(SITE, SHOP),
+    params=(LOCALE_PARAM, CURRENCY_PARAM, "page", "sort", *(p for p in FILTER_PARAMS if p != "q")),
+    cookies=(CURRENCY_COOKIE,),
+)
 @not_found_as_404
 def shop_index(request: HttpRequest) -> HttpResponse:
     locale = reader_locale(request)
@@ -387,6 +395,9 @@ def _structured_data(
 
 
 @require_safe
+@cached_page(
+    shows=(SITE, SHOP), params=(LOCALE_PARAM, CURRENCY_PARAM, "variant"), cookies=(CURRENCY_COOKIE,)
+)
 def product_detail(request: HttpRequest, handle: str) -> HttpResponse:
     locale = reader_locale(request)
     product = commerce.product_for_page(handle)

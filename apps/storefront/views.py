@@ -45,6 +45,7 @@ from apps.tenancy.selectors import tenant_sites
 
 from .blog_views import render_post
 from .forum_views import forum_sitemap_entries
+from .page_cache import SHOP, SITE, cached_page
 from .shop_views import shop_sitemap_entries
 
 HOME_POSTS = 6
@@ -103,6 +104,8 @@ def _latest_posts(locale: ReaderLocale) -> list[dict[str, Any]]:
 
 
 @require_safe
+# The home page may be a page with a product grid: it shows the shop too.
+@cached_page(shows=(SITE, SHOP), params=(LOCALE_PARAM,))
 def home(request: HttpRequest) -> HttpResponse:
     if site_tenant(request) is None:
         raise Http404("no site here")

@@ -179,6 +179,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.tenancy.context_processors.tenant",
+                # After Django's csrf: a page rendered to be cached holds no visitor's token.
+                "apps.storefront.personal.shell_context",
             ],
         },
     },
@@ -206,7 +208,7 @@ _REDIS_OPTIONS = {
 }
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "apps.core.cache.RedisCache",
         "LOCATION": REDIS_URL,
         # Every key is prefixed with the active schema: tenants never share entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
@@ -226,7 +228,23 @@ CACHES = {
         "OPTIONS": _REDIS_OPTIONS,
         "TIMEOUT": int(env("WAFFLE_CACHE_SECONDS", "300")),
     },
+    # Storefront pages (apps.storefront.page_cache). The same Redis unless PAGE_CACHE_REDIS_URL
+    # names another: many tenants' pages are best kept in a Redis of their own with a
+    # maxmemory and allkeys-lru, away from the broker's queues, which must never be evicted.
+    # (The generations that purge them stay in the default cache.)
+    "pages": {
+        "BACKEND": "apps.core.cache.RedisCache",
+        "LOCATION": env("PAGE_CACHE_REDIS_URL", REDIS_URL),
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": _REDIS_OPTIONS,
+    },
 }
+
+# Storefront pages (home, blog, posts, shop listing, products) are cached whole this long
+# (apps.storefront.page_cache), their personal parts filled per request; events purge them
+# as soon as what they show changes, so this only bounds a purge lost with Redis. 0: off.
+STOREFRONT_PAGE_CACHE_SECONDS = int(env("STOREFRONT_PAGE_CACHE_SECONDS", "300"))
 
 # Sessions live in each tenant's own schema: a cookie from one tenant is
 # meaningless on another.

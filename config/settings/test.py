@@ -17,6 +17,10 @@ CELERY_BROKER_URL = TEST_REDIS_URL
 # that two test runs on one server (TEST_REDIS_URL on another db) never meet.
 TENANT_INVALIDATION_CHANNEL = f"test:tenancy:invalidate:{TEST_REDIS_URL}"
 
+# Storefront pages are cached only where a test asks for it (the ``page_cache`` fixture):
+# the other tests change rows without the relay that purges it.
+STOREFRONT_PAGE_CACHE_SECONDS = int(env("STOREFRONT_PAGE_CACHE_SECONDS", "0"))
+
 # A small tenant app with an aggregate, events and a recording handler for the
 # event backbone's tests (tests/eventapp).
 TENANT_APPS = [*TENANT_APPS, "tests.eventapp"]  # noqa: F405

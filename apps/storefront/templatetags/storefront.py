@@ -11,10 +11,10 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language, gettext
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
-from apps.commerce.selectors import CartView
 from apps.index.text import author_in_locale
 from apps.pages import selectors as pages
 from apps.pages.delivery import (
@@ -25,8 +25,12 @@ from apps.pages.delivery import (
     site_snapshot,
     site_tenant,
 )
-from apps.people import selectors as people
-from apps.storefront.cart_views import mini_cart_count
+from apps.storefront.personal import (
+    account_link_context,
+    mini_cart_context,
+    placeholder,
+    rendering_shell,
+)
 from apps.tenancy.selectors import serves
 
 register = template.Library()
@@ -114,28 +118,15 @@ def locale_switcher(context: template.Context) -> dict[str, Any]:
     return {"links": links if len(links) > 1 else []}
 
 
-@register.inclusion_tag("storefront/_account_link.html", takes_context=True)
-def account_link(context: template.Context) -> dict[str, Any]:
-    """The header's way to the account: the customer's display name (never their login email)
-    once logged in, else "Log in". A visitor without a session costs no query."""
+@register.simple_tag(takes_context=True)
+def account_link(context: template.Context) -> str:
+    """The header's way to the account (``personal.account_link_context``)."""
     request = _site_request(context)
     if request is None:
-        return {}
-    try:
-        account_url = reverse("account:home")
-    except NoReverseMatch:
-        return {}
-    query = reader_locale(request).query
-    user = getattr(request, "user", None)
-    name = ""
-    if user is not None and user.is_authenticated:
-        name = people.display_name(user) or gettext("Your account")
-    return {
-        "account_url": account_url + query,
-        "login_url": reverse("account:login") + query,
-        "name": name,
-        "current": request.path == account_url,
-    }
+        return ""
+    if rendering_shell(request):
+        return mark_safe(placeholder("account-link"))  # noqa: S308 - letters and dashes
+    return render_to_string("storefront/_account_link.html", account_link_context(request))
 
 
 @register.filter
@@ -149,18 +140,14 @@ def author_label(name: str) -> str:
     return author_in_locale(name or "")
 
 
-@register.inclusion_tag("storefront/_mini_cart.html", takes_context=True)
-def mini_cart(context: template.Context) -> dict[str, Any]:
-    """The header's link to the cart with its number of items: one query when the reader has
-    a cart (a token in the session, or signed in), none otherwise."""
+@register.simple_tag(takes_context=True)
+def mini_cart(context: template.Context) -> str:
+    """The header's link to the cart with its number of items (``personal.mini_cart_context``)."""
     request = _site_request(context)
-    if request is None or not request.tenant.module_on("shop"):
-        return {"url": None}
-    url = reverse("cart:page")
-    shown = context.get("cart")
-    count = shown.count if isinstance(shown, CartView) else mini_cart_count(request)
-    return {
-        "url": url + reader_locale(request).query,
-        "count": count,
-        "current": request.path == url,
-    }
+    if request is None:
+        return ""
+    if rendering_shell(request):
+        return mark_safe(placeholder("mini-cart"))  # noqa: S308 - letters and dashes
+    return render_to_string(
+        "storefront/_mini_cart.html", mini_cart_context(request, shown=context.get("cart"))
+    )
