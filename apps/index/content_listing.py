@@ -8,6 +8,7 @@ construction. A row is written only if it is not older than the stored one
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from apps.content.selectors import NodeStatus
 from apps.tenancy.selectors import tenant_list
 
 from .models import ContentListing
-from .projections import versioned_upsert
+from .projections import Upsert, delete_stale, versioned_upsert_many
 from .text import (
     MAX_BODY_TEXT,
     author_display_name,
@@ -118,45 +119,66 @@ def _vector_params(values: dict[str, Any]) -> list[str]:
 
 def write(node_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -> None:
     """Make the stored rows of ``node_id`` be ``rows`` (unless they already reflect a newer version)."""
+    write_many([(node_id, version, rows)])
+
+
+def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
+    """``write`` for many nodes: one upsert of every row and one delete of the stale ones.
+
+    A node without rows (gone or unpublished) loses all of its rows not newer than its
+    version (with no version, all of them).
+    """
     now = timezone.now()
-    for locale, values in rows.items():
-        versioned_upsert(
-            ContentListing,
+    upserts = [
+        Upsert(
             key={"node_id": node_id, "locale": locale},
             version=version,
             values={**values, "indexed_at": now},
             computed={"search_vector": (VECTOR_FROM_PARAMS, _vector_params(values))},
-            replace_equal=True,
         )
-    stale = ContentListing.objects.filter(node_id=node_id).exclude(locale__in=list(rows))
-    if version is not None:
-        stale = stale.filter(source_version__lte=version)
-    stale.delete()
+        for node_id, version, rows in items
+        for locale, values in rows.items()
+    ]
+    versioned_upsert_many(ContentListing, upserts, replace_equal=True)
+    delete_stale(
+        ContentListing, "node_id", [(pk, version, list(rows)) for pk, version, rows in items]
+    )
 
 
 def sync_node(node_id: UUID | str, locales: Locales | None = None) -> None:
     """Bring one node's rows in line with its current state (gone, unpublished: no rows)."""
-    node = content.node_get(node_id)
-    if node is None:
-        ContentListing.objects.filter(node_id=node_id).delete()
-        return
-    write(node.pk, node.version, expected_rows(node, locales or tenant_locales()))
+    sync_nodes([node_id], locales)
 
 
-def sync_nodes(node_ids: Iterable[UUID], locales: Locales | None = None) -> int:
-    """``sync_node`` for many nodes, a chunk at a time (a fixed number of queries per chunk)."""
+def sync_nodes(node_ids: Iterable[UUID | str], locales: Locales | None = None) -> int:
+    """``sync_node`` for many nodes, a chunk at a time: per chunk one read of the nodes (with
+    what their rows show), one upsert and one delete, however many nodes and locales."""
+    ids = list(dict.fromkeys(_uuids(node_ids)))
+    if not ids:
+        return 0
     locales = locales or tenant_locales()
-    ids = list(dict.fromkeys(node_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         found = {node.pk: node for node in content.nodes().filter(pk__in=chunk)}
-        for node_id in chunk:
-            node = found.get(node_id)
-            if node is None:
-                ContentListing.objects.filter(node_id=node_id).delete()
-            else:
-                write(node.pk, node.version, expected_rows(node, locales))
+        write_many(
+            [
+                (node.pk, node.version, expected_rows(node, locales))
+                if (node := found.get(node_id))
+                else (node_id, None, {})
+                for node_id in chunk
+            ]
+        )
     return len(ids)
+
+
+def _uuids(values: Iterable[UUID | str]) -> Iterator[UUID]:
+    """The values that are node ids (an id that is not a UUID names no node)."""
+    for value in values:
+        if isinstance(value, UUID):
+            yield value
+            continue
+        with contextlib.suppress(ValueError):
+            yield UUID(str(value))
 
 
 def published_nodes() -> Iterator:

@@ -23,7 +23,7 @@ from apps.core.generations import Generations
 
 from .content_listing import Locales, tenant_locales
 from .models import ProductListing
-from .projections import versioned_upsert
+from .projections import Upsert, delete_stale, versioned_upsert_many
 from .text import MAX_BODY_TEXT, search_config, text_of
 
 CHUNK = 500
@@ -148,10 +148,15 @@ def _vector_params(values: dict[str, Any]) -> list[str]:
 
 def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -> None:
     """Make the stored rows of ``product_id`` be ``rows`` (unless they reflect a newer version)."""
+    write_many([(product_id, version, rows)])
+
+
+def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
+    """``write`` for many products: one upsert of every row and one delete of the stale ones
+    (a product without rows loses those not newer than its version; with none, all)."""
     now = timezone.now()
-    for locale, values in rows.items():
-        versioned_upsert(
-            ProductListing,
+    upserts = [
+        Upsert(
             key={"product_id": product_id, "locale": locale},
             version=version,
             values={
@@ -162,12 +167,14 @@ def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]
                 "indexed_at": now,
             },
             computed={"search_vector": (VECTOR_FROM_PARAMS, _vector_params(values))},
-            replace_equal=True,
         )
-    stale = ProductListing.objects.filter(product_id=product_id).exclude(locale__in=list(rows))
-    if version is not None:
-        stale = stale.filter(source_version__lte=version)
-    stale.delete()
+        for product_id, version, rows in items
+        for locale, values in rows.items()
+    ]
+    versioned_upsert_many(ProductListing, upserts, replace_equal=True)
+    delete_stale(
+        ProductListing, "product_id", [(pk, version, list(rows)) for pk, version, rows in items]
+    )
 
 
 def availability(products: Iterable) -> dict[UUID, int]:
@@ -180,20 +187,23 @@ def availability(products: Iterable) -> dict[UUID, int]:
 def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = None) -> int:
     """Bring the rows of these products in line with their current state, a chunk at a time
     (a fixed number of queries per chunk); a product that is gone loses its rows."""
-    locales = locales or tenant_locales()
     ids = [UUID(str(pk)) for pk in dict.fromkeys(product_ids)]
+    if not ids:
+        return 0
+    locales = locales or tenant_locales()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         found = {product.pk: product for product in commerce.products_by_ids(chunk)}
         available = availability(found.values())
-        for product_id in chunk:
-            product = found.get(product_id)
-            if product is None:
-                ProductListing.objects.filter(product_id=product_id).delete()
-            else:
-                write(product.pk, product.version, expected_rows(product, locales, available))
-    if ids:
-        LISTING_CACHE.invalidate()  # once for the lot, not once per product
+        write_many(
+            [
+                (product.pk, product.version, expected_rows(product, locales, available))
+                if (product := found.get(product_id))
+                else (product_id, None, {})
+                for product_id in chunk
+            ]
+        )
+    LISTING_CACHE.invalidate()  # once for the lot, not once per product
     return len(ids)
 
 

@@ -9,6 +9,7 @@ Every projection can be rebuilt from its source for one tenant or all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from django.db import connection, models, transaction
@@ -28,6 +29,10 @@ class Projection:
 
     def apply(self, event: StoredEvent) -> None:
         raise NotImplementedError
+
+    # Optional: ``apply`` for the events of one relay batch and tenant (position order), with
+    # the same end state as applying them one by one (``apps.events.registry.Subscriber``).
+    apply_many: ClassVar[Callable[[Any, list[StoredEvent]], None] | None] = None
 
     # -- rebuilding -------------------------------------------------------
 
@@ -70,12 +75,26 @@ def register(projection_class: type[Projection]) -> type[Projection]:
         projection.event_types,
         projection.apply,
         module=projection.module,
+        batch=projection.apply_many,
     )
     return projection_class
 
 
 def projections() -> dict[str, Projection]:
     return dict(_projections)
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """One row for ``versioned_upsert_many``: its key, its version and its values.
+
+    ``computed`` maps fields to an SQL expression and its parameters (a search vector, say).
+    """
+
+    key: dict[str, Any]
+    version: int | None
+    values: dict[str, Any]
+    computed: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
 
 
 def versioned_upsert(
@@ -95,21 +114,74 @@ def versioned_upsert(
     again: for projections that read the current state of their source, where
     an equal version may still carry news (a renamed category).
     """
+    row = Upsert(key, version, values, computed or {})
+    return versioned_upsert_many(model, [row], replace_equal=replace_equal) == 1
+
+
+def versioned_upsert_many(
+    model: type[models.Model], rows: list[Upsert], *, replace_equal: bool = False
+) -> int:
+    """``versioned_upsert`` for many rows in one statement; returns how many were written.
+
+    The rows must name the same fields and have distinct keys (one statement cannot
+    update a row twice).
+    """
+    if not rows:
+        return 0
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = {**key, **values, "source_version": version}
-    expressions = computed or {}
-    names = [model._meta.get_field(name).column for name in [*columns, *expressions]]
-    placeholders = ["%s"] * len(columns) + [sql for sql, _ in expressions.values()]
-    params = list(columns.values()) + [param for _, ps in expressions.values() for param in ps]
-    key_names = [model._meta.get_field(name).column for name in key]
+    first = rows[0]
+    fields = [*first.key, *first.values, "source_version", *first.computed]
+    names = [model._meta.get_field(name).column for name in fields]
+    plain = len(first.key) + len(first.values) + 1
+    params: list[Any] = []
+    tuples = []
+    for row in rows:
+        params += [*row.key.values(), *row.values.values(), row.version]
+        params += [param for _, ps in row.computed.values() for param in ps]
+        expressions = [sql for sql, _ in row.computed.values()]
+        tuples.append(f"({', '.join(['%s'] * plain + expressions)})")
+    key_names = [model._meta.get_field(name).column for name in first.key]
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in key_names)
     newer = "<=" if replace_equal else "<"
     sql = (
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(placeholders)}) "
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES {', '.join(tuples)} "
         f"ON CONFLICT ({', '.join(key_names)}) DO UPDATE SET {updates} "
         f"WHERE EXCLUDED.source_version IS NULL OR {table}.source_version IS NULL "
         f"OR {table}.source_version {newer} EXCLUDED.source_version"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount == 1
+        return cursor.rowcount
+
+
+def delete_stale(
+    model: type[models.Model], key: str, kept: list[tuple[Any, int | None, list[str]]]
+) -> int:
+    """Delete the rows of these sources that are not in the locales kept, in one statement.
+
+    ``kept`` holds (source id, version, locales): a source's other rows go, unless they
+    reflect a newer version than ``version`` (None: whatever their version; a source that
+    is gone keeps no locale).
+    """
+    if not kept:
+        return 0
+    table = connection.ops.quote_name(model._meta.db_table)
+    field = model._meta.get_field(key)
+    column = connection.ops.quote_name(field.column)
+    array = f"{field.db_type(connection)}[]"
+    pairs = [(source, locale) for source, _, locales in kept for locale in locales]
+    sql = (
+        f"DELETE FROM {table} t USING unnest(%s::{array}, %s::bigint[]) AS v(source, version) "
+        f"WHERE t.{column} = v.source "
+        "AND (v.version IS NULL OR t.source_version <= v.version) "
+        f"AND (t.{column}, t.locale) NOT IN (SELECT * FROM unnest(%s::{array}, %s::text[]))"
+    )
+    params = [
+        [source for source, _, _ in kept],
+        [version for _, version, _ in kept],
+        [source for source, _ in pairs],
+        [locale for _, locale in pairs],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
