@@ -40,7 +40,6 @@ VECTOR_SQL = (
     "setweight(to_tsvector({config}::regconfig, {excerpt}), 'B') || "
     "setweight(to_tsvector({config}::regconfig, {body}), 'C')"
 )
-VECTOR_FROM_PARAMS = VECTOR_SQL.format(config="%s", title="%s", excerpt="%s", body="%s")
 VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", excerpt="excerpt", body="body_text"
 )
@@ -112,11 +111,6 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _vector_params(values: dict[str, Any]) -> list[str]:
-    config = values["search_config"]
-    return [config, values["title"], config, values["excerpt"], config, values["body_text"]]
-
-
 def write(node_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -> None:
     """Make the stored rows of ``node_id`` be ``rows`` (unless they already reflect a newer version)."""
     write_many([(node_id, version, rows)])
@@ -134,12 +128,13 @@ def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) 
             key={"node_id": node_id, "locale": locale},
             version=version,
             values={**values, "indexed_at": now},
-            computed={"search_vector": (VECTOR_FROM_PARAMS, _vector_params(values))},
         )
         for node_id, version, rows in items
         for locale, values in rows.items()
     ]
-    versioned_upsert_many(ContentListing, upserts, replace_equal=True)
+    versioned_upsert_many(
+        ContentListing, upserts, computed={"search_vector": VECTOR_FROM_COLUMNS}, replace_equal=True
+    )
     delete_stale(
         ContentListing, "node_id", [(pk, version, list(rows)) for pk, version, rows in items]
     )

@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from apps.commerce import selectors as commerce
 from apps.commerce.money import round_amount
@@ -36,9 +35,6 @@ VECTOR_SQL = (
     "setweight(to_tsvector({config}::regconfig, {title}), 'A') || "
     "setweight(to_tsvector({config}::regconfig, {vendor} || ' ' || {kind}), 'B') || "
     "setweight(to_tsvector({config}::regconfig, {description}), 'C')"
-)
-VECTOR_FROM_PARAMS = VECTOR_SQL.format(
-    config="%s", title="%s", vendor="%s", kind="%s", description="%s"
 )
 VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", vendor="vendor", kind="product_type",
@@ -138,14 +134,6 @@ def expected_rows(
     return rows
 
 
-def _vector_params(values: dict[str, Any]) -> list[str]:
-    config = values["search_config"]
-    return [
-        config, values["title"], config, values["vendor"], values["product_type"], config,
-        values["description_text"],
-    ]  # fmt: skip
-
-
 def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -> None:
     """Make the stored rows of ``product_id`` be ``rows`` (unless they reflect a newer version)."""
     write_many([(product_id, version, rows)])
@@ -159,19 +147,14 @@ def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) 
         Upsert(
             key={"product_id": product_id, "locale": locale},
             version=version,
-            values={
-                **values,
-                # Raw SQL: the price maps go in as jsonb themselves.
-                "price_min": Jsonb(values["price_min"]),
-                "price_max": Jsonb(values["price_max"]),
-                "indexed_at": now,
-            },
-            computed={"search_vector": (VECTOR_FROM_PARAMS, _vector_params(values))},
+            values={**values, "indexed_at": now},
         )
         for product_id, version, rows in items
         for locale, values in rows.items()
     ]
-    versioned_upsert_many(ProductListing, upserts, replace_equal=True)
+    versioned_upsert_many(
+        ProductListing, upserts, computed={"search_vector": VECTOR_FROM_COLUMNS}, replace_equal=True
+    )
     delete_stale(
         ProductListing, "product_id", [(pk, version, list(rows)) for pk, version, rows in items]
     )
