@@ -1152,6 +1152,8 @@ def run_projections(
     def with_workers() -> None:
         fresh_real_backlog(tenants, catalogue, args)
         worker.wait_idle(client)
+        if pending_count() != n:
+            raise Interference("pending rows differ from the backlog before the kick")
         cpu = CpuMeter(worker.pgid).start()
         started = db_now()
         kick_tasks(args.concurrency)()
