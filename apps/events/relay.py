@@ -465,8 +465,11 @@ def _run_group(
                 _run_all(work, fresh)
             _observe_successes(work)
             return [], True
-        except Exception:
-            logger.info("a handler failed in a batch of %s; retrying one by one", len(events))
+        except Exception as error:
+            logger.info(
+                "a handler failed in a batch of %s (%s: %s); retrying one by one",
+                len(events), type(error).__name__, error,
+            )  # fmt: skip
     failures: list[Failure] = []
     for event, sub in work:
         key = (sub.name, *event.aggregate_key)
