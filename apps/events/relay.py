@@ -71,11 +71,14 @@ _COLUMNS = ", ".join(f"e.{name}" for name in ENVELOPE_COLUMNS)
 # full scan of another partial index, per claim. For the claim's transaction
 # only, the alternatives are ruled out, so the plan is the same whatever the
 # statistics say (tests/events/test_claims.py checks it right after a burst).
-PIN_CLAIM_PLAN_SQL = """
-SELECT set_config('enable_seqscan', 'off', true),
+CLAIM_PLAN_SETTINGS = """
+       set_config('enable_seqscan', 'off', true),
        set_config('enable_bitmapscan', 'off', true),
        set_config('enable_sort', 'off', true)
 """
+PIN_CLAIM_PLAN_SQL = f"SELECT {CLAIM_PLAN_SETTINGS}"
+# A claim's first round trip: the claim lock, then the plan's settings.
+START_CLAIM_SQL = f"SELECT pg_advisory_xact_lock(%s), {CLAIM_PLAN_SETTINGS}"
 
 # The pending events in position order from ``after`` on.
 PENDING_SCAN_SQL = """
@@ -571,8 +574,7 @@ def claim_events(
 
 def claim_batch(owner: str, *, limit: int, lease_seconds: float, lock: int | None) -> Claim:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
-        cursor.execute(PIN_CLAIM_PLAN_SQL)
+        cursor.execute(START_CLAIM_SQL, [CLAIM_LOCK])
         claim = _pick(cursor, limit=limit, lock=lock)
         if not claim.positions:
             return claim

@@ -75,11 +75,11 @@ def _queries_to_handle_one_update_each(nodes) -> tuple[int, int]:
     return pending, len(queries)
 
 
-# The claim (lock, plan, scan, update), the holds, then the tenant group in one transaction:
+# The claim (lock and plan, scan, update), the holds, then the tenant group in one transaction:
 # the ledger, the activity projection's one upsert, the listing's read (the tenant's locales,
 # the nodes, their tags, their translations), its one upsert and one delete, the webhooks'
 # endpoints; then the acknowledgement. Each transaction adds BEGIN, SET search_path, COMMIT.
-BATCH_QUERIES = 24
+BATCH_QUERIES = 23
 
 
 @pytest.mark.parametrize("count", [3, 12])

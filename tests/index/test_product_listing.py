@@ -305,3 +305,39 @@ def test_the_main_image_is_the_first_in_the_products_order(committed_shop, media
     _drained()
     assert {row.image_id for row in _rows(product_id=made.pk).values()} == {front.pk}
     assert_products_match_oracle("acme", rows=2)
+
+
+def _queries_to_handle_one_retitle_each(count: int) -> tuple[int, int]:
+    """``count`` products, drained; then each retitled twice (two versions of each in one
+    batch): returns (events, queries of the batch that handles them)."""
+    from django.test.utils import CaptureQueriesContext
+
+    with schema_context("acme"):
+        made = [product(f"Product {n}", variants=2) for n in range(count)]
+    _drained()
+    with schema_context("acme"):
+        for item in made:
+            for title in ("first", "last"):
+                commerce.product_update(product_id=item.pk, fields={"title": f"{item.pk} {title}"})
+    pending = OutboxEvent.objects.filter(status="pending").count()
+    connection.set_schema_to_public()
+    with CaptureQueriesContext(connection) as queries:
+        stats = relay.relay_batch(limit=100)
+    assert (stats.handled, stats.failed) == (pending, 0)
+    with schema_context("acme"):
+        titles = set(ProductListing.objects.filter(locale="en").values_list("title", flat=True))
+    assert titles == {f"{item.pk} last" for item in made}
+    return pending, len(queries)
+
+
+# As for the content listing (tests/index/test_batch_handling.py), with the product read:
+# the products, their variants, prices, option values, options with their values, images,
+# collections, categories and translations, and the stock of their variants.
+PRODUCT_BATCH_QUERIES = 31
+
+
+@pytest.mark.parametrize("count", [3, 12])
+def test_a_batch_of_product_events_costs_the_same_queries_whatever_its_size(committed_shop, count):
+    events, queries = _queries_to_handle_one_retitle_each(count)
+    assert events == 2 * count
+    assert queries == PRODUCT_BATCH_QUERIES
