@@ -15,14 +15,13 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.utils import timezone
 
 from apps.content import selectors as content
 from apps.content.selectors import NodeStatus
 from apps.tenancy.selectors import tenant_list
 
 from .models import ContentListing
-from .projections import Upsert, delete_stale, versioned_upsert_many
+from .projections import write_by_locale
 from .text import (
     MAX_BODY_TEXT,
     author_display_name,
@@ -117,26 +116,9 @@ def write(node_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -
 
 
 def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
-    """``write`` for many nodes: one upsert of every row and one delete of the stale ones.
-
-    A node without rows (gone or unpublished) loses all of its rows not newer than its
-    version (with no version, all of them).
-    """
-    now = timezone.now()
-    upserts = [
-        Upsert(
-            key={"node_id": node_id, "locale": locale},
-            version=version,
-            values={**values, "indexed_at": now},
-        )
-        for node_id, version, rows in items
-        for locale, values in rows.items()
-    ]
-    versioned_upsert_many(
-        ContentListing, upserts, computed={"search_vector": VECTOR_FROM_COLUMNS}, replace_equal=True
-    )
-    delete_stale(
-        ContentListing, "node_id", [(pk, version, list(rows)) for pk, version, rows in items]
+    """``write`` for many nodes: one upsert and one delete (``write_by_locale``)."""
+    write_by_locale(
+        ContentListing, "node_id", items, computed={"search_vector": VECTOR_FROM_COLUMNS}
     )
 
 

@@ -14,15 +14,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
-from django.utils import timezone
-
 from apps.commerce import selectors as commerce
 from apps.commerce.money import round_amount
 from apps.core.generations import Generations
 
 from .content_listing import Locales, tenant_locales
 from .models import ProductListing
-from .projections import Upsert, delete_stale, versioned_upsert_many
+from .projections import write_by_locale
 from .text import MAX_BODY_TEXT, search_config, text_of
 
 CHUNK = 500
@@ -140,23 +138,9 @@ def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]
 
 
 def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
-    """``write`` for many products: one upsert of every row and one delete of the stale ones
-    (a product without rows loses those not newer than its version; with none, all)."""
-    now = timezone.now()
-    upserts = [
-        Upsert(
-            key={"product_id": product_id, "locale": locale},
-            version=version,
-            values={**values, "indexed_at": now},
-        )
-        for product_id, version, rows in items
-        for locale, values in rows.items()
-    ]
-    versioned_upsert_many(
-        ProductListing, upserts, computed={"search_vector": VECTOR_FROM_COLUMNS}, replace_equal=True
-    )
-    delete_stale(
-        ProductListing, "product_id", [(pk, version, list(rows)) for pk, version, rows in items]
+    """``write`` for many products: one upsert and one delete (``write_by_locale``)."""
+    write_by_locale(
+        ProductListing, "product_id", items, computed={"search_vector": VECTOR_FROM_COLUMNS}
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from apps.events.envelope import StoredEvent
 from apps.events.registry import subscribe
@@ -173,6 +174,31 @@ def versioned_upsert_many(
     with connection.cursor() as cursor:
         cursor.execute(sql, [document])
         return cursor.rowcount
+
+
+def write_by_locale(
+    model: type[models.Model],
+    key: str,
+    items: list[tuple[Any, int | None, dict[str, dict[str, Any]]]],
+    *,
+    computed: dict[str, str],
+) -> None:
+    """Make the stored rows of each source be its rows by locale, for a listing keyed by
+    (``key``, locale): one upsert of every row (unless a stored row is newer) and one delete
+    of the stale ones. ``items`` holds (source id, version, rows by locale); a source without
+    rows (gone, unlisted) loses those not newer than its version (with none, all)."""
+    now = timezone.now()
+    upserts = [
+        Upsert(
+            key={key: source, "locale": locale},
+            version=version,
+            values={**values, "indexed_at": now},
+        )
+        for source, version, rows in items
+        for locale, values in rows.items()
+    ]
+    versioned_upsert_many(model, upserts, computed=computed, replace_equal=True)
+    delete_stale(model, key, [(source, version, list(rows)) for source, version, rows in items])
 
 
 def delete_stale(
