@@ -386,9 +386,8 @@ def _run(sub: Subscriber, event: StoredEvent, attempt: int = 1) -> None:
 
 def _run_batch(sub: Subscriber, events: list[StoredEvent]) -> None:
     """One call of the subscriber's batch function for its events (one tenant, position
-    order), in the context and span of the last: what the batch leaves is that event's state."""
-    last = events[-1]
-    with context.use(_handler_context(last)), tracing.handler_span(sub.name, last):
+    order), in the context of the last: what the batch leaves is that event's state."""
+    with context.use(_handler_context(events[-1])), tracing.batch_span(sub.name, events):
         sub.batch(events)
 
 
