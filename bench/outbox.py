@@ -591,31 +591,6 @@ def fresh_backlog(
     return seconds
 
 
-def relay_rates(
-    tenants: list[Tenant], *, events: int, aggregates: int, batch: int = 500
-) -> dict[str, float]:
-    """The raw floor and ``relay.drain()`` in this process on identical backlogs over
-    ``tenants`` (for ``bench/tenants.py``: the active tenants among many).
-
-    Nothing on the claim and drain path reads the tenant table as a whole: the claim walks
-    ``outbox_pending_idx``, a tenant group looks its tenant up by schema (the resolver's
-    cache) and the listings read their tenant's locales by schema, so the cost follows the
-    tenants with events, not the tenants there are. Returns events/s of both, their
-    ratio, and the drain's seconds; raises when the drain's result is wrong.
-    """
-    args = argparse.Namespace(events=events, aggregates=aggregates)
-    fresh_backlog(tenants, args)
-    raw_total, raw_seconds = drain_raw(batch)
-    fresh_backlog(tenants, args)
-    handled, seconds, _ = drain_in_process()
-    verify_drain(tenants, events, aggregates)
-    delete_bench_events([t.schema_name for t in tenants])
-    reset_bench_schemas(tenants)
-    raw = raw_total / raw_seconds
-    relayed = handled / seconds
-    return {"raw": raw, "relay": relayed, "ratio": relayed / raw, "seconds": seconds}
-
-
 def drain_raw(batch: int) -> tuple[int, float]:
     total = 0
     started = time.perf_counter()
