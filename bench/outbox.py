@@ -92,6 +92,7 @@ TARGET_OVERHEAD = 1.3
 TARGET_DRAIN = 2000.0
 TARGET_P50_MS = 50.0
 TARGET_P99_MS = 500.0
+TARGET_PROJECTION_RATIO = 0.25
 
 
 # -- small helpers -------------------------------------------------------------
@@ -891,6 +892,325 @@ def run_drain(
     reset_bench_schemas(tenants)
 
 
+# -- 2b. drain into the real projections -----------------------------------------------
+
+REAL_TYPES = ("content.node.updated", "commerce.product.updated")
+REAL_HANDLERS_NOTE = (
+    "content and product listings with their search vectors, and every other subscriber"
+)
+
+# Event n goes to tenant n % T; within a tenant, runs of ``burst`` consecutive events
+# belong to one aggregate (an editor saving a node a few times in a row), aggregates in
+# turn over the tenant's nodes, then its products. Each event is the one the service
+# writes for an edit: ``content.node.updated`` or ``commerce.product.updated`` with the
+# aggregate's next version, and ``changed`` naming the title.
+INSERT_REAL_BACKLOG_SQL = """
+INSERT INTO public.events_outbox (
+    event_id, event_type, schema_version, tenant_id, schema_name, actor,
+    aggregate_type, aggregate_id, aggregate_version, correlation_id, causation_id,
+    trace_context, occurred_at, payload, status, claims, lease_owner
+)
+SELECT t.event_id,
+       CASE WHEN a.kind = 'node' THEN 'content.node.updated' ELSE 'commerce.product.updated' END,
+       1, k.tenant_id, k.schema_name, NULL, a.kind, a.id, k.version, 'bench-outbox', NULL,
+       '{}'::jsonb, clock_timestamp(),
+       CASE WHEN a.kind = 'node'
+            THEN jsonb_build_object('node_id', a.id, 'kind', 'post', 'version', k.version,
+                                    'changed', jsonb_build_array('title'))
+            ELSE jsonb_build_object('product_id', a.id, 'version', k.version,
+                                    'changed', jsonb_build_array('title'))
+       END,
+       'pending', 0, ''
+FROM unnest(%(event_ids)s::uuid[]) WITH ORDINALITY AS t(event_id, ord),
+     LATERAL (
+         SELECT ((t.ord - 1) %% %(tenants)s)::int AS tenant,
+                ((t.ord - 1) / %(tenants)s / %(burst)s) %% %(aggregates)s AS slot,
+                (t.ord - 1) / %(tenants)s / %(burst)s / %(aggregates)s * %(burst)s
+                    + ((t.ord - 1) / %(tenants)s) %% %(burst)s + 1000 AS version
+     ) n,
+     LATERAL (
+         SELECT (%(tenant_ids)s::bigint[])[n.tenant + 1] AS tenant_id,
+                (%(schemas)s::text[])[n.tenant + 1] AS schema_name,
+                n.version
+     ) k,
+     LATERAL (
+         SELECT (%(kinds)s::text[])[n.slot::int + 1] AS kind,
+                (%(ids)s::text[])[n.tenant * %(aggregates)s + n.slot::int + 1] AS id
+     ) a
+ORDER BY t.ord
+"""
+
+
+def ensure_catalogue(tenants: list[Tenant], nodes: int, products: int) -> dict[int, list[tuple]]:
+    """Each tenant's first ``nodes`` published posts and ``products`` active products, made
+    through the services on first use (they stay): tenant id -> [(kind, id), ...]."""
+    from apps.blog import services as blog
+    from apps.blog.services import TranslationInput
+    from apps.commerce import services as commerce
+    from apps.commerce.models import Product
+    from apps.commerce.services import ProductInput, VariantInput
+    from apps.content.models import Node
+
+    body = "<p>" + " ".join(f"word{n} of the bench body text" for n in range(60)) + "</p>"
+    found: dict[int, list[tuple]] = {}
+    for tenant in tenants:
+        with tenant_context(tenant):
+            have = list(Node.objects.filter(kind="post").order_by("created_at", "pk")[:nodes])
+            for number in range(len(have), nodes):
+                node = blog.post_create(
+                    translations=[
+                        TranslationInput(
+                            locale="en", title=f"Bench post {number}", slug=f"bench-{number}",
+                            excerpt="", body=body,
+                        )
+                    ],
+                    tag_names=[f"tag-{number % 7}"],
+                )  # fmt: skip
+                have.append(blog.post_publish(post_id=node.pk))
+            made = list(Product.objects.order_by("created_at", "pk")[:products])
+            if len(made) < products:
+                commerce.store_settings_update(default_currency="USD", enabled_currencies=["USD"])
+            for number in range(len(made), products):
+                product = commerce.product_create(
+                    data=ProductInput(
+                        title=f"Bench product {number}", handle=f"bench-product-{number}",
+                        description=f"A product of the bench. {body[:400]}", vendor="Bench",
+                    )
+                )  # fmt: skip
+                variant = commerce.variant_create(
+                    product_id=product.pk, data=VariantInput(sku=f"B-{number}")
+                )
+                commerce.price_set(variant_id=variant.pk, currency="USD", amount="9.50")
+                made.append(commerce.product_transition(product_id=product.pk, action="activate"))
+            found[tenant.pk] = [("node", str(n.pk)) for n in have] + [
+                ("product", str(p.pk)) for p in made
+            ]
+        log(f"catalogue of {tenant.slug}: {nodes} posts, {products} products")
+    return found
+
+
+def reset_real_schemas(tenants: list[Tenant], catalogue: dict[int, list[tuple]]) -> None:
+    """Empty the activity projection and the ledger of the bench tenants, and take the
+    backlog's aggregates out of the listings (the drain must write them all again)."""
+    tables = []
+    for tenant in tenants:
+        quoted = connection.ops.quote_name(tenant.schema_name)
+        tables += [f"{quoted}.index_aggregate_activity", f"{quoted}.events_processed"]
+    sql(f"TRUNCATE {', '.join(tables)}")
+    for tenant in tenants:
+        quoted = connection.ops.quote_name(tenant.schema_name)
+        for kind, table, column in (
+            ("node", "index_content_listing", "node_id"),
+            ("product", "index_product_listing", "product_id"),
+        ):
+            ids = [pk for what, pk in catalogue[tenant.pk] if what == kind]
+            sql(f"DELETE FROM {quoted}.{table} WHERE {column} = ANY(%s::uuid[])", [ids])  # noqa: S608
+
+
+def rebuild_listings(tenants: list[Tenant]) -> None:
+    """Both listings of the bench tenants rebuilt from the write model: rows of posts and
+    products outside the backlog (an earlier, larger run's) are then as the check expects."""
+    from apps.index.projections import projections
+
+    for tenant in tenants:
+        with tenant_context(tenant):
+            for name in ("content_listing", "product_listing"):
+                projections()[name].rebuild()
+
+
+def delete_real_events() -> None:
+    sql(
+        "DELETE FROM public.events_delivery d USING public.events_outbox o "
+        "WHERE d.event_id = o.position AND o.correlation_id = 'bench-outbox' "
+        "AND o.event_type = ANY(%s)",
+        [list(REAL_TYPES)],
+    )
+    sql(
+        "DELETE FROM public.events_outbox WHERE correlation_id = 'bench-outbox' "
+        "AND event_type = ANY(%s)",
+        [list(REAL_TYPES)],
+    )
+
+
+def fresh_real_backlog(
+    tenants: list[Tenant], catalogue: dict[int, list[tuple]], args: argparse.Namespace
+) -> float:
+    delete_real_events()
+    reset_real_schemas(tenants, catalogue)
+    vacuum_outbox()
+    per_tenant = len(next(iter(catalogue.values())))
+    started = time.perf_counter()
+    with transaction.atomic():
+        sql(
+            INSERT_REAL_BACKLOG_SQL,
+            {
+                "event_ids": [uuid7() for _ in range(args.real_events)],
+                "tenant_ids": [t.pk for t in tenants],
+                "schemas": [t.schema_name for t in tenants],
+                "tenants": len(tenants),
+                "burst": args.burst,
+                "aggregates": per_tenant,
+                "kinds": [kind for kind, _ in catalogue[tenants[0].pk]],
+                "ids": [pk for t in tenants for _, pk in catalogue[t.pk]],
+            },
+        )
+    sql("ANALYZE public.events_outbox")
+    return time.perf_counter() - started
+
+
+def verify_real_drain(tenants: list[Tenant], events: int) -> str:
+    """Every event dispatched, no deliveries, a ledger row per subscriber and event, and both
+    listings equal to what the write model says (the consistency check)."""
+    from apps.events.registry import subscribers_for
+    from apps.index.consistency import check_content_listing, check_product_listing
+
+    rows = dict(
+        sql(
+            "SELECT status, count(*) FROM public.events_outbox WHERE correlation_id = "
+            "'bench-outbox' AND event_type = ANY(%s) GROUP BY 1",
+            [list(REAL_TYPES)],
+        )
+    )
+    by_type = dict(
+        sql(
+            "SELECT event_type, count(*) FROM public.events_outbox WHERE correlation_id = "
+            "'bench-outbox' AND event_type = ANY(%s) GROUP BY 1",
+            [list(REAL_TYPES)],
+        )
+    )
+    expected_ledger = sum(count * len(subscribers_for(kind)) for kind, count in by_type.items())
+    deliveries = scalar(
+        "SELECT count(*) FROM public.events_delivery d JOIN public.events_outbox o "
+        "ON o.position = d.event_id WHERE o.correlation_id = 'bench-outbox'"
+    )
+    ledger = 0
+    problems = []
+    listed = 0
+    for tenant in tenants:
+        quoted = connection.ops.quote_name(tenant.schema_name)
+        ledger += scalar(f"SELECT count(*) FROM {quoted}.events_processed")  # noqa: S608
+        with tenant_context(tenant):
+            for report in (check_content_listing(), check_product_listing()):
+                listed += report.rows
+                if not report.ok:
+                    problems.append(
+                        f"{tenant.slug} {report.projection}: {report.differences} differences"
+                    )
+    if rows.get("pending", 0) or rows.get("dispatched", 0) != events:
+        problems.append(f"{rows} (expected {events} dispatched)")
+    if deliveries:
+        problems.append(f"{deliveries} deliveries")
+    if ledger != expected_ledger:
+        problems.append(f"{ledger} ledger rows, expected {expected_ledger}")
+    if problems:
+        raise SystemExit("projection drain verification failed: " + "; ".join(problems))
+    return (
+        f"verified: {events} dispatched, 0 deliveries, {ledger} ledger rows, {listed} listing "
+        "rows equal to the write model"
+    )
+
+
+def run_projections(
+    args: argparse.Namespace, tenants: list[Tenant], worker: Worker, report: Report
+) -> None:
+    """The drain into the real projections: raw floor, the relay event by event and with the
+    batch handlers in this process, and the worker; all on identical backlogs."""
+    catalogue = ensure_catalogue(tenants, args.real_nodes, args.real_products)
+    drained = drain_everything_pending()
+    if drained:
+        log(f"relayed {drained} events of the catalogue's set-up")
+    rebuild_listings(tenants)
+    n = args.real_events
+    aggregates = len(tenants) * (args.real_nodes + args.real_products)
+    label_backlog = (
+        f"{n:,} events, {len(tenants)} tenants x {args.real_nodes} posts + "
+        f"{args.real_products} products, runs of {args.burst} per aggregate"
+    )
+    log(f"projection drain backlog: {label_backlog} ({aggregates} aggregates)")
+    floor = {}
+
+    def raw() -> None:
+        fresh_real_backlog(tenants, catalogue, args)
+        cpu = CpuMeter().start()
+        total, seconds = drain_raw(args.batch)
+        if total != n:
+            raise Interference(f"the raw drain removed {total} rows, expected {n}")
+        log(f"raw drain (projection backlog): {n / seconds:,.0f} events/s; {cpu.stop()}")
+        floor["rate"] = n / seconds
+        report.add(
+            "project", f"raw DELETE ... RETURNING * loop, batches of {args.batch}", n / seconds,
+            "events/s", note=f"{seconds:.2f} s, no handlers{cpu.disturbed()}",
+        )  # fmt: skip
+
+    def in_process(batched: bool) -> Callable[[], None]:
+        def run() -> None:
+            fresh_real_backlog(tenants, catalogue, args)
+            settings.EVENTS["BATCH_HANDLERS"] = batched
+            try:
+                cpu = CpuMeter().start()
+                handled, seconds, stats = drain_in_process()
+                usage = cpu.stop()
+            finally:
+                settings.EVENTS["BATCH_HANDLERS"] = True
+            if handled != n:
+                raise Interference(f"relay.drain() here handled {handled} of {n} events")
+            how = "batch handlers" if batched else "event by event"
+            log(f"in-process drain into the projections ({how}): {seconds:.2f} s; {usage}")
+            log("  " + verify_real_drain(tenants, n))
+            ratio = n / seconds / floor["rate"]
+            report.add(
+                "project", f"relay.drain(), 1 process, {how}", n / seconds, "events/s",
+                f">= {TARGET_PROJECTION_RATIO}x raw" if batched else "",
+                ratio >= TARGET_PROJECTION_RATIO if batched else None,
+                note=f"{ratio:.2f}x raw; {seconds:.2f} s, {stats.batches} batches{cpu.disturbed()}",
+            )  # fmt: skip
+
+        return run
+
+    def with_workers() -> None:
+        fresh_real_backlog(tenants, catalogue, args)
+        worker.wait_idle(client)
+        if pending_count() != n:
+            raise Interference("pending rows differ from the backlog before the kick")
+        cpu = CpuMeter(worker.pgid).start()
+        started = db_now()
+        kick_tasks(args.concurrency)()
+        deadline = time.monotonic() + max(120.0, n / 200)
+        while time.monotonic() < deadline and scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM public.events_outbox WHERE status = 'pending' "
+            "AND correlation_id = 'bench-outbox' LIMIT 1) s"
+        ):
+            time.sleep(0.1)
+        finished = scalar(
+            "SELECT extract(epoch FROM max(dispatched_at))::float8 FROM public.events_outbox "
+            "WHERE correlation_id = 'bench-outbox' AND event_type = ANY(%s)",
+            [list(REAL_TYPES)],
+        )
+        usage = cpu.stop()
+        worker.wait_idle(client)
+        seconds = finished - started
+        log(f"worker drain into the projections: {seconds:.2f} s; {usage}")
+        log("  " + verify_real_drain(tenants, n))
+        ratio = n / seconds / floor["rate"]
+        report.add(
+            "project", f"Celery worker, {args.concurrency} processes, batch handlers",
+            n / seconds, "events/s", f">= {TARGET_PROJECTION_RATIO}x raw",
+            ratio >= TARGET_PROJECTION_RATIO,
+            note=f"{ratio:.2f}x raw; {seconds:.2f} s from kick to last ack{cpu.disturbed()}",
+        )  # fmt: skip
+
+    attempts("raw drain (projections)", raw)
+    attempts("in-process drain, event by event", in_process(False))
+    attempts("in-process drain, batch handlers", in_process(True))
+    worker.start()
+    client = rds()
+    worker.wait_idle(client)
+    attempts("worker drain (projections)", with_workers)
+    delete_real_events()
+    reset_real_schemas(tenants, catalogue)
+    rebuild_listings(tenants)
+
+
 # -- 3. latency ----------------------------------------------------------------
 
 
@@ -1059,15 +1379,28 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--publish-count", type=int, default=5000, help="commits per variant")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved publish rounds")
     parser.add_argument("--warmup", type=int, default=200, help="untimed commits per variant")
+    parser.add_argument(
+        "--real-events", type=int, default=20000, help="projection drain: backlog size"
+    )
+    parser.add_argument(
+        "--real-nodes", type=int, default=100, help="projection drain: posts per tenant"
+    )
+    parser.add_argument(
+        "--real-products", type=int, default=50, help="projection drain: products per tenant"
+    )
+    parser.add_argument(
+        "--burst", type=int, default=4, help="projection drain: consecutive events per aggregate"
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
     parser.add_argument(
-        "--parts", default="publish,drain,latency", help="comma-separated parts to run"
+        "--parts", default="publish,drain,projections,latency", help="comma-separated parts to run"
     )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     args = parser.parse_args()
     if args.quick:
         args.events, args.tenants, args.aggregates = 2000, 2, 100
         args.seconds, args.publish_count, args.rounds, args.warmup = 3, 500, 2, 20
+        args.real_events, args.real_nodes, args.real_products = 2000, 20, 10
     if min(args.events, args.tenants, args.aggregates, args.publish_count, args.rounds) < 1:
         parser.error("sizes must be positive")
     if args.publishers < 1:
@@ -1075,8 +1408,8 @@ def parse_args() -> argparse.Namespace:
     if args.tenants > 99 or args.rate <= 0 or args.seconds <= 0:
         parser.error("need 1..99 tenants and a positive rate and duration")
     args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    if not args.parts or args.parts - {"publish", "drain", "latency"}:
-        parser.error("--parts takes publish, drain and latency")
+    if not args.parts or args.parts - {"publish", "drain", "projections", "latency"}:
+        parser.error("--parts takes publish, drain, projections and latency")
     return args
 
 
@@ -1145,6 +1478,8 @@ def main() -> None:
                 run_publish(args, report)
             if "drain" in args.parts:
                 run_drain(args, tenants, worker, report)
+            if "projections" in args.parts:
+                run_projections(args, tenants, worker, report)
             if "latency" in args.parts:
                 run_latency(args, worker, report)
         except BaseException:

@@ -83,12 +83,13 @@ def _params(
 
 
 def _after_commit(event_types: list[str]) -> None:
-    def count() -> None:
+    # One callback for the count and the wake-up: the commit path pays for each callback.
+    def committed() -> None:
         for event_type in event_types:
             metrics.PUBLISHED.labels(event_type).inc()
+        wakeup.request_drain_soon()
 
-    transaction.on_commit(count)
-    transaction.on_commit(wakeup.request_drain_soon)
+    transaction.on_commit(committed)
 
 
 def publish(event: DomainEvent, *, actor=None, tenant: Tenant | None = None) -> Published:

@@ -71,11 +71,14 @@ _COLUMNS = ", ".join(f"e.{name}" for name in ENVELOPE_COLUMNS)
 # full scan of another partial index, per claim. For the claim's transaction
 # only, the alternatives are ruled out, so the plan is the same whatever the
 # statistics say (tests/events/test_claims.py checks it right after a burst).
-PIN_CLAIM_PLAN_SQL = """
-SELECT set_config('enable_seqscan', 'off', true),
+CLAIM_PLAN_SETTINGS = """
+       set_config('enable_seqscan', 'off', true),
        set_config('enable_bitmapscan', 'off', true),
        set_config('enable_sort', 'off', true)
 """
+PIN_CLAIM_PLAN_SQL = f"SELECT {CLAIM_PLAN_SETTINGS}"
+# A claim's first round trip: the claim lock, then the plan's settings.
+START_CLAIM_SQL = f"SELECT pg_advisory_xact_lock(%s), {CLAIM_PLAN_SETTINGS}"
 
 # The pending events in position order from ``after`` on.
 PENDING_SCAN_SQL = """
@@ -381,9 +384,46 @@ def _run(sub: Subscriber, event: StoredEvent, attempt: int = 1) -> None:
         sub.func(event)
 
 
+def _run_batch(sub: Subscriber, events: list[StoredEvent]) -> None:
+    """One call of the subscriber's batch function for its events (one tenant, position
+    order), in the context of the last: what the batch leaves is that event's state."""
+    with context.use(_handler_context(events[-1])), tracing.batch_span(sub.name, events):
+        sub.batch(events)
+
+
+def _run_all(work: list[tuple[StoredEvent, Subscriber]], fresh: set) -> None:
+    """Run the fresh (not yet processed) pairs of ``work``: subscribers with a batch function
+    once for all their events, after the others, which run event by event in order."""
+    batches: dict[str, tuple[Subscriber, list[StoredEvent]]] = {}
+    batched = settings.EVENTS["BATCH_HANDLERS"]
+    for event, sub in work:
+        if (sub.name, event.event_id) not in fresh:
+            continue
+        if sub.batch is None or not batched:
+            _run(sub, event)
+        else:
+            batches.setdefault(sub.name, (sub, []))[1].append(event)
+    for sub, events in batches.values():
+        if len(events) == 1:
+            _run(sub, events[0])
+        else:
+            _run_batch(sub, events)
+
+
 def _observe_success(sub: Subscriber, event: StoredEvent) -> None:
     metrics.DISPATCHED.labels(event.event_type, sub.name).inc()
     metrics.DISPATCH_LATENCY.observe(max(0.0, (timezone.now() - event.occurred_at).total_seconds()))
+
+
+def _observe_successes(work: list[tuple[StoredEvent, Subscriber]]) -> None:
+    """``_observe_success`` for a batch: one counter step per event type and subscriber."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    now = timezone.now()
+    for event, sub in work:
+        counts[(event.event_type, sub.name)] += 1
+        metrics.DISPATCH_LATENCY.observe(max(0.0, (now - event.occurred_at).total_seconds()))
+    for (event_type, name), count in counts.items():
+        metrics.DISPATCHED.labels(event_type, name).inc(count)
 
 
 def _failure(event: StoredEvent, sub: Subscriber, error: BaseException, attempts: int) -> Failure:
@@ -407,9 +447,10 @@ def _run_group(
 ) -> tuple[list[Failure], bool]:
     """Run every subscriber of ``events`` (one tenant, position order) in the active schema.
 
-    First optimistically in one transaction; if any subscriber raises, again
-    event by event with a savepoint each, recording failures and the events
-    held back behind them.
+    First optimistically in one transaction, a subscriber with a batch function
+    called once for all its events (each still gets its ledger row); if any
+    subscriber raises, again event by event through ``func`` with a savepoint
+    each, recording failures and the events held back behind them.
     """
     work = [(event, sub) for event in events for sub in subscribers_for(event.event_type)]
     if any(sub.module for _, sub in work):
@@ -423,14 +464,14 @@ def _run_group(
         try:
             with transaction.atomic():
                 fresh = _mark_processed([(sub.name, event.event_id) for event, sub in work])
-                for event, sub in work:
-                    if (sub.name, event.event_id) in fresh:
-                        _run(sub, event)
-            for event, sub in work:
-                _observe_success(sub, event)
+                _run_all(work, fresh)
+            _observe_successes(work)
             return [], True
-        except Exception:
-            logger.info("a handler failed in a batch of %s; retrying one by one", len(events))
+        except Exception as error:
+            logger.info(
+                "a handler failed in a batch of %s (%s: %s); retrying one by one",
+                len(events), type(error).__name__, error,
+            )  # fmt: skip
     failures: list[Failure] = []
     for event, sub in work:
         key = (sub.name, *event.aggregate_key)
@@ -532,8 +573,7 @@ def claim_events(
 
 def claim_batch(owner: str, *, limit: int, lease_seconds: float, lock: int | None) -> Claim:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
-        cursor.execute(PIN_CLAIM_PLAN_SQL)
+        cursor.execute(START_CLAIM_SQL, [CLAIM_LOCK])
         claim = _pick(cursor, limit=limit, lock=lock)
         if not claim.positions:
             return claim

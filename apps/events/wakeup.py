@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 import redis
 from celery import current_app
@@ -53,7 +54,12 @@ def request_helper() -> bool:
 class _Sender:
     """A per-process thread that sends wake-ups, so a commit never waits on Redis.
 
-    Many pokes while a send is in flight collapse into one more send.
+    Many pokes while a send is in flight collapse into one more send, and sends are
+    at least ``WAKEUP_MIN_INTERVAL_SECONDS`` apart: under a steady stream of commits
+    the thread makes one Redis call per interval instead of one per commit (each
+    call took CPU and the GIL from the committing threads). An idle process sends at
+    once; a busy one delays a wake-up by at most the interval, while the relay it
+    would wake is usually still draining anyway.
     """
 
     def __init__(self) -> None:
@@ -68,14 +74,21 @@ class _Sender:
                     self._wanted = threading.Event()
                     threading.Thread(target=self._run, name="relay-wakeup", daemon=True).start()
                     self._pid = os.getpid()
-        self._wanted.set()
+        if not self._wanted.is_set():  # set() takes a lock and wakes the thread: once is enough
+            self._wanted.set()
 
     def _run(self) -> None:
         wanted = self._wanted
+        interval = settings.EVENTS["WAKEUP_MIN_INTERVAL_SECONDS"]
         while True:
             wanted.wait()
             wanted.clear()
+            sent_at = time.monotonic()
             request_drain()
+            # Commits during the send or the pause set ``wanted`` again: one send for them all.
+            pause = interval - (time.monotonic() - sent_at)
+            if pause > 0:
+                time.sleep(pause)
 
 
 _sender = _Sender()

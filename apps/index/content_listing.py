@@ -8,20 +8,20 @@ construction. A row is written only if it is not older than the stored one
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.utils import timezone
 
 from apps.content import selectors as content
 from apps.content.selectors import NodeStatus
 from apps.tenancy.selectors import tenant_list
 
 from .models import ContentListing
-from .projections import versioned_upsert
+from .projections import write_by_locale
 from .text import (
     MAX_BODY_TEXT,
     author_display_name,
@@ -39,7 +39,6 @@ VECTOR_SQL = (
     "setweight(to_tsvector({config}::regconfig, {excerpt}), 'B') || "
     "setweight(to_tsvector({config}::regconfig, {body}), 'C')"
 )
-VECTOR_FROM_PARAMS = VECTOR_SQL.format(config="%s", title="%s", excerpt="%s", body="%s")
 VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", excerpt="excerpt", body="body_text"
 )
@@ -111,52 +110,52 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _vector_params(values: dict[str, Any]) -> list[str]:
-    config = values["search_config"]
-    return [config, values["title"], config, values["excerpt"], config, values["body_text"]]
-
-
 def write(node_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -> None:
     """Make the stored rows of ``node_id`` be ``rows`` (unless they already reflect a newer version)."""
-    now = timezone.now()
-    for locale, values in rows.items():
-        versioned_upsert(
-            ContentListing,
-            key={"node_id": node_id, "locale": locale},
-            version=version,
-            values={**values, "indexed_at": now},
-            computed={"search_vector": (VECTOR_FROM_PARAMS, _vector_params(values))},
-            replace_equal=True,
-        )
-    stale = ContentListing.objects.filter(node_id=node_id).exclude(locale__in=list(rows))
-    if version is not None:
-        stale = stale.filter(source_version__lte=version)
-    stale.delete()
+    write_many([(node_id, version, rows)])
+
+
+def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
+    """``write`` for many nodes: one upsert and one delete (``write_by_locale``)."""
+    write_by_locale(
+        ContentListing, "node_id", items, computed={"search_vector": VECTOR_FROM_COLUMNS}
+    )
 
 
 def sync_node(node_id: UUID | str, locales: Locales | None = None) -> None:
     """Bring one node's rows in line with its current state (gone, unpublished: no rows)."""
-    node = content.node_get(node_id)
-    if node is None:
-        ContentListing.objects.filter(node_id=node_id).delete()
-        return
-    write(node.pk, node.version, expected_rows(node, locales or tenant_locales()))
+    sync_nodes([node_id], locales)
 
 
-def sync_nodes(node_ids: Iterable[UUID], locales: Locales | None = None) -> int:
-    """``sync_node`` for many nodes, a chunk at a time (a fixed number of queries per chunk)."""
+def sync_nodes(node_ids: Iterable[UUID | str], locales: Locales | None = None) -> int:
+    """``sync_node`` for many nodes, a chunk at a time: per chunk one read of the nodes (with
+    what their rows show), one upsert and one delete, however many nodes and locales."""
+    ids = list(dict.fromkeys(_uuids(node_ids)))
+    if not ids:
+        return 0
     locales = locales or tenant_locales()
-    ids = list(dict.fromkeys(node_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         found = {node.pk: node for node in content.nodes().filter(pk__in=chunk)}
-        for node_id in chunk:
-            node = found.get(node_id)
-            if node is None:
-                ContentListing.objects.filter(node_id=node_id).delete()
-            else:
-                write(node.pk, node.version, expected_rows(node, locales))
+        write_many(
+            [
+                (node.pk, node.version, expected_rows(node, locales))
+                if (node := found.get(node_id))
+                else (node_id, None, {})
+                for node_id in chunk
+            ]
+        )
     return len(ids)
+
+
+def _uuids(values: Iterable[UUID | str]) -> Iterator[UUID]:
+    """The values that are node ids (an id that is not a UUID names no node)."""
+    for value in values:
+        if isinstance(value, UUID):
+            yield value
+            continue
+        with contextlib.suppress(ValueError):
+            yield UUID(str(value))
 
 
 def published_nodes() -> Iterator:

@@ -26,7 +26,6 @@ VECTOR_SQL = (
     "setweight(to_tsvector({config}::regconfig, {body}), 'B') || "
     "setweight(to_tsvector({config}::regconfig, {replies}), 'C')"
 )
-VECTOR_FROM_PARAMS = VECTOR_SQL.format(config="%s", title="%s", body="%s", replies="%s")
 VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", body="body_text", replies="replies_text"
 )
@@ -100,18 +99,12 @@ def write_topic(topic_id: int, version: int | None, row: dict[str, Any] | None) 
     if row is None:
         ForumTopicListing.objects.filter(topic_id=topic_id).delete()
         return
-    config = row["search_config"]
     versioned_upsert(
         ForumTopicListing,
         key={"topic_id": topic_id},
         version=version,
         values={**row, "indexed_at": timezone.now()},
-        computed={
-            "search_vector": (
-                VECTOR_FROM_PARAMS,
-                [config, row["title"], config, row["body_text"], config, row["replies_text"]],
-            )
-        },
+        computed={"search_vector": VECTOR_FROM_COLUMNS},
         replace_equal=True,
     )
 

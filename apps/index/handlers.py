@@ -27,7 +27,7 @@ from .models import (
     ForumTopicListing,
     ProductListing,
 )
-from .projections import Projection, register, versioned_upsert
+from .projections import Projection, Upsert, register, versioned_upsert_many
 
 
 @register
@@ -39,8 +39,11 @@ class AggregateActivityProjection(Projection):
     model = AggregateActivity
 
     def apply(self, event: StoredEvent) -> None:
-        versioned_upsert(
-            AggregateActivity,
+        versioned_upsert_many(AggregateActivity, [self._row(event)])
+
+    @staticmethod
+    def _row(event: StoredEvent) -> Upsert:
+        return Upsert(
             key={"aggregate_type": event.aggregate_type, "aggregate_id": event.aggregate_id},
             version=event.aggregate_version,
             values={
@@ -50,6 +53,25 @@ class AggregateActivityProjection(Projection):
                 "actor_label": ((event.actor or {}).get("label") or "")[:255],
             },
         )
+
+    def apply_many(self, events: list[StoredEvent]) -> None:
+        """One upsert for the batch: per aggregate only the event that one-by-one ``apply``
+        would leave in the row (the first of the highest version; the last when none has a
+        version). An aggregate whose events mix both kinds goes one by one."""
+        by_aggregate: dict[tuple[str, str], list[StoredEvent]] = {}
+        for event in events:
+            by_aggregate.setdefault((event.aggregate_type, event.aggregate_id), []).append(event)
+        winners = []
+        for group in by_aggregate.values():
+            versions = [event.aggregate_version for event in group]
+            if all(version is None for version in versions):
+                winners.append(group[-1])
+            elif None in versions:
+                for event in group:
+                    self.apply(event)
+            else:
+                winners.append(max(group, key=lambda event: event.aggregate_version))
+        versioned_upsert_many(AggregateActivity, [self._row(event) for event in winners])
 
     def _events(self):
         tenant = tenant_by_schema(connection.schema_name)
@@ -150,6 +172,18 @@ class ContentListingProjection(Projection):
                 .distinct()
             )
 
+    def apply_many(self, events: list[StoredEvent]) -> None:
+        """The batch's node events coalesced: each node read again once, whatever number of
+        its versions the batch holds, and all of them in one read and one write. Every
+        event only names what to re-read, so the order of the re-reads does not matter."""
+        node_ids = []
+        for event in events:
+            if event.event_type in NODE_EVENTS:
+                node_ids.append(event.aggregate_id)
+            else:
+                self.apply(event)
+        content_listing.sync_nodes(node_ids)
+
     def source(self) -> Iterable[tuple]:
         locales = content_listing.tenant_locales()
         for node in content_listing.published_nodes():
@@ -240,6 +274,19 @@ class ProductListingProjection(Projection):
             )
         elif kind in TENANT_EVENTS:
             product_listing.sync_all()
+
+    def apply_many(self, events: list[StoredEvent]) -> None:
+        """The batch's product and stock events coalesced into one re-read of their products
+        (as for the content listing); the others one by one."""
+        product_ids = []
+        for event in events:
+            if event.event_type in PRODUCT_EVENT_TYPES:
+                product_ids.append(event.aggregate_id)
+            elif event.event_type in STOCK_EVENTS:
+                product_ids.append(event.event.product_id)
+            else:
+                self.apply(event)
+        product_listing.sync_products(product_ids)
 
     def reset(self) -> None:
         super().reset()

@@ -14,16 +14,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
-from django.utils import timezone
-from psycopg.types.json import Jsonb
-
 from apps.commerce import selectors as commerce
 from apps.commerce.money import round_amount
 from apps.core.generations import Generations
 
 from .content_listing import Locales, tenant_locales
 from .models import ProductListing
-from .projections import versioned_upsert
+from .projections import write_by_locale
 from .text import MAX_BODY_TEXT, search_config, text_of
 
 CHUNK = 500
@@ -36,9 +33,6 @@ VECTOR_SQL = (
     "setweight(to_tsvector({config}::regconfig, {title}), 'A') || "
     "setweight(to_tsvector({config}::regconfig, {vendor} || ' ' || {kind}), 'B') || "
     "setweight(to_tsvector({config}::regconfig, {description}), 'C')"
-)
-VECTOR_FROM_PARAMS = VECTOR_SQL.format(
-    config="%s", title="%s", vendor="%s", kind="%s", description="%s"
 )
 VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", vendor="vendor", kind="product_type",
@@ -138,36 +132,16 @@ def expected_rows(
     return rows
 
 
-def _vector_params(values: dict[str, Any]) -> list[str]:
-    config = values["search_config"]
-    return [
-        config, values["title"], config, values["vendor"], values["product_type"], config,
-        values["description_text"],
-    ]  # fmt: skip
-
-
 def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -> None:
     """Make the stored rows of ``product_id`` be ``rows`` (unless they reflect a newer version)."""
-    now = timezone.now()
-    for locale, values in rows.items():
-        versioned_upsert(
-            ProductListing,
-            key={"product_id": product_id, "locale": locale},
-            version=version,
-            values={
-                **values,
-                # Raw SQL: the price maps go in as jsonb themselves.
-                "price_min": Jsonb(values["price_min"]),
-                "price_max": Jsonb(values["price_max"]),
-                "indexed_at": now,
-            },
-            computed={"search_vector": (VECTOR_FROM_PARAMS, _vector_params(values))},
-            replace_equal=True,
-        )
-    stale = ProductListing.objects.filter(product_id=product_id).exclude(locale__in=list(rows))
-    if version is not None:
-        stale = stale.filter(source_version__lte=version)
-    stale.delete()
+    write_many([(product_id, version, rows)])
+
+
+def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
+    """``write`` for many products: one upsert and one delete (``write_by_locale``)."""
+    write_by_locale(
+        ProductListing, "product_id", items, computed={"search_vector": VECTOR_FROM_COLUMNS}
+    )
 
 
 def availability(products: Iterable) -> dict[UUID, int]:
@@ -180,20 +154,23 @@ def availability(products: Iterable) -> dict[UUID, int]:
 def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = None) -> int:
     """Bring the rows of these products in line with their current state, a chunk at a time
     (a fixed number of queries per chunk); a product that is gone loses its rows."""
-    locales = locales or tenant_locales()
     ids = [UUID(str(pk)) for pk in dict.fromkeys(product_ids)]
+    if not ids:
+        return 0
+    locales = locales or tenant_locales()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         found = {product.pk: product for product in commerce.products_by_ids(chunk)}
         available = availability(found.values())
-        for product_id in chunk:
-            product = found.get(product_id)
-            if product is None:
-                ProductListing.objects.filter(product_id=product_id).delete()
-            else:
-                write(product.pk, product.version, expected_rows(product, locales, available))
-    if ids:
-        LISTING_CACHE.invalidate()  # once for the lot, not once per product
+        write_many(
+            [
+                (product.pk, product.version, expected_rows(product, locales, available))
+                if (product := found.get(product_id))
+                else (product_id, None, {})
+                for product_id in chunk
+            ]
+        )
+    LISTING_CACHE.invalidate()  # once for the lot, not once per product
     return len(ids)
 
 

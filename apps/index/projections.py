@@ -8,10 +8,16 @@ Every projection can be rebuilt from its source for one tenant or all.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any, ClassVar
+from uuid import UUID
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from apps.events.envelope import StoredEvent
 from apps.events.registry import subscribe
@@ -28,6 +34,10 @@ class Projection:
 
     def apply(self, event: StoredEvent) -> None:
         raise NotImplementedError
+
+    # Optional: ``apply`` for the events of one relay batch and tenant (position order), with
+    # the same end state as applying them one by one (``apps.events.registry.Subscriber``).
+    apply_many: ClassVar[Callable[[Any, list[StoredEvent]], None] | None] = None
 
     # -- rebuilding -------------------------------------------------------
 
@@ -70,6 +80,7 @@ def register(projection_class: type[Projection]) -> type[Projection]:
         projection.event_types,
         projection.apply,
         module=projection.module,
+        batch=projection.apply_many,
     )
     return projection_class
 
@@ -78,38 +89,146 @@ def projections() -> dict[str, Projection]:
     return dict(_projections)
 
 
+@dataclass(frozen=True)
+class Upsert:
+    """One row for ``versioned_upsert_many``: its key, its version and its values."""
+
+    key: dict[str, Any]
+    version: int | None
+    values: dict[str, Any]
+
+
 def versioned_upsert(
     model: type[models.Model],
     *,
     key: dict[str, Any],
     version: int | None,
     values: dict[str, Any],
-    computed: dict[str, tuple[str, list[Any]]] | None = None,
+    computed: dict[str, str] | None = None,
     replace_equal: bool = False,
 ) -> bool:
     """Insert or update one row, unless the stored row already reflects a newer version.
 
     Returns whether the row was written. ``version`` goes into ``source_version``.
-    ``computed`` maps fields to an SQL expression and its parameters (a search
-    vector, say). With ``replace_equal`` a row of the same version is written
-    again: for projections that read the current state of their source, where
-    an equal version may still carry news (a renamed category).
+    ``computed`` maps fields to an SQL expression over the row's other columns (a
+    search vector, say). With ``replace_equal`` a row of the same version is written
+    again: for projections that read the current state of their source, where an
+    equal version may still carry news (a renamed category).
     """
+    row = Upsert(key, version, values)
+    return versioned_upsert_many(model, [row], computed=computed, replace_equal=replace_equal) == 1
+
+
+def _json_value(value: Any) -> Any:
+    # Full precision: timestamps are compared with the write model's.
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} into a projection row")
+
+
+def versioned_upsert_many(
+    model: type[models.Model],
+    rows: list[Upsert],
+    *,
+    computed: dict[str, str] | None = None,
+    replace_equal: bool = False,
+) -> int:
+    """``versioned_upsert`` for many rows in one statement; returns how many were written.
+
+    The rows must name the same fields and have distinct keys (one statement cannot
+    update a row twice). They travel as one JSON document read back with the table's
+    row type: the statement's text is the same whatever the number of rows, so it is
+    parsed once per process, and there is one parameter to send instead of thousands.
+    """
+    if not rows:
+        return 0
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = {**key, **values, "source_version": version}
-    expressions = computed or {}
-    names = [model._meta.get_field(name).column for name in [*columns, *expressions]]
-    placeholders = ["%s"] * len(columns) + [sql for sql, _ in expressions.values()]
-    params = list(columns.values()) + [param for _, ps in expressions.values() for param in ps]
-    key_names = [model._meta.get_field(name).column for name in key]
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in key_names)
+    computed = computed or {}
+    first = rows[0]
+    fields = [*first.key, *first.values, "source_version"]
+    names = [model._meta.get_field(name).column for name in fields]
+    extra = [model._meta.get_field(name).column for name in computed]
+    document = json.dumps(
+        [
+            dict(zip(names, [*row.key.values(), *row.values.values(), row.version], strict=True))
+            for row in rows
+        ],
+        default=_json_value,
+    )
+    key_names = [model._meta.get_field(name).column for name in first.key]
+    updates = ", ".join(
+        f"{name} = EXCLUDED.{name}" for name in [*names, *extra] if name not in key_names
+    )
     newer = "<=" if replace_equal else "<"
+    # The computed expressions name the record's columns (``VECTOR_FROM_COLUMNS``).
     sql = (
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(placeholders)}) "
+        f"INSERT INTO {table} ({', '.join([*names, *extra])}) "
+        f"SELECT {', '.join([*names, *computed.values()])} "
+        f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) "
         f"ON CONFLICT ({', '.join(key_names)}) DO UPDATE SET {updates} "
         f"WHERE EXCLUDED.source_version IS NULL OR {table}.source_version IS NULL "
         f"OR {table}.source_version {newer} EXCLUDED.source_version"
     )
     with connection.cursor() as cursor:
+        cursor.execute(sql, [document])
+        return cursor.rowcount
+
+
+def write_by_locale(
+    model: type[models.Model],
+    key: str,
+    items: list[tuple[Any, int | None, dict[str, dict[str, Any]]]],
+    *,
+    computed: dict[str, str],
+) -> None:
+    """Make the stored rows of each source be its rows by locale, for a listing keyed by
+    (``key``, locale): one upsert of every row (unless a stored row is newer) and one delete
+    of the stale ones. ``items`` holds (source id, version, rows by locale); a source without
+    rows (gone, unlisted) loses those not newer than its version (with none, all)."""
+    now = timezone.now()
+    upserts = [
+        Upsert(
+            key={key: source, "locale": locale},
+            version=version,
+            values={**values, "indexed_at": now},
+        )
+        for source, version, rows in items
+        for locale, values in rows.items()
+    ]
+    versioned_upsert_many(model, upserts, computed=computed, replace_equal=True)
+    delete_stale(model, key, [(source, version, list(rows)) for source, version, rows in items])
+
+
+def delete_stale(
+    model: type[models.Model], key: str, kept: list[tuple[Any, int | None, list[str]]]
+) -> int:
+    """Delete the rows of these sources that are not in the locales kept, in one statement.
+
+    ``kept`` holds (source id, version, locales): a source's other rows go, unless they
+    reflect a newer version than ``version`` (None: whatever their version; a source that
+    is gone keeps no locale).
+    """
+    if not kept:
+        return 0
+    table = connection.ops.quote_name(model._meta.db_table)
+    field = model._meta.get_field(key)
+    column = connection.ops.quote_name(field.column)
+    array = f"{field.db_type(connection)}[]"
+    pairs = [(source, locale) for source, _, locales in kept for locale in locales]
+    sql = (
+        f"DELETE FROM {table} t USING unnest(%s::{array}, %s::bigint[]) AS v(source, version) "
+        f"WHERE t.{column} = v.source "
+        "AND (v.version IS NULL OR t.source_version <= v.version) "
+        f"AND (t.{column}, t.locale) NOT IN (SELECT * FROM unnest(%s::{array}, %s::text[]))"
+    )
+    params = [
+        [source for source, _, _ in kept],
+        [version for _, version, _ in kept],
+        [source for source, _ in pairs],
+        [locale for _, locale in pairs],
+    ]
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount == 1
+        return cursor.rowcount

@@ -12,6 +12,17 @@ from . import site
 SHOWN_KINDS = {PAGE_KIND, POST_KIND}
 
 
+def _shows(event: StoredEvent) -> bool:
+    kind = event.payload.get("kind")
+    return kind is None or kind in SHOWN_KINDS
+
+
+def contents_changed(events: list[StoredEvent]) -> None:
+    """A relay batch's events: one invalidation for all of them."""
+    if any(_shows(event) for event in events):
+        site.invalidate()
+
+
 @handles(
     *NODE_EVENT_TYPES,
     "content.category.updated",
@@ -19,10 +30,9 @@ SHOWN_KINDS = {PAGE_KIND, POST_KIND}
     "content.media.deleted",
     "content.media.renditions_made",
     name="pages.site_cache",
+    batch=contents_changed,
 )
 def content_changed(event: StoredEvent) -> None:
     """Pages and posts appear in what the site cache holds: menus, the home page's newest
     posts (read from the content listing) and the sitemap. Rebuild those."""
-    kind = event.payload.get("kind")
-    if kind is None or kind in SHOWN_KINDS:
-        site.invalidate()
+    contents_changed([event])

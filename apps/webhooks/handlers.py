@@ -14,6 +14,13 @@ from apps.events.registry import ALL, handles
 from . import services
 
 
-@handles(ALL, name="webhooks.deliveries")
+def make_deliveries_many(events: list[StoredEvent]) -> None:
+    """A relay batch's events: a tenant without active endpoints is done after one read."""
+    if services.has_active_endpoints():
+        for event in events:
+            services.deliveries_create_for_event(event)
+
+
+@handles(ALL, name="webhooks.deliveries", batch=make_deliveries_many)
 def make_deliveries(event: StoredEvent) -> None:
     services.deliveries_create_for_event(event)

@@ -310,6 +310,12 @@ def _active_endpoints(cursor) -> list[tuple[int, list[str]]]:
     return active
 
 
+def has_active_endpoints() -> bool:
+    """Whether the active tenant has an active endpoint (read once per transaction)."""
+    with connection.cursor() as cursor:
+        return bool(_active_endpoints(cursor))
+
+
 def deliveries_create_for_event(event: StoredEvent) -> list[int]:
     """One pending delivery per active endpoint that wants ``event``, sent after the commit.
 

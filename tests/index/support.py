@@ -166,3 +166,18 @@ def committed_content(live_db):
     for values in saved:
         Tenant.objects.filter(pk=values.pop("pk")).update(**values)
     tenant_cache.clear_local()
+
+
+def queries_of_one_batch() -> tuple[int, int]:
+    """Relay everything pending in one batch, from ``public`` as a worker does; returns the
+    events handled and the queries it took."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.events import relay
+
+    pending = OutboxEvent.objects.filter(status="pending").count()
+    connection.set_schema_to_public()
+    with CaptureQueriesContext(connection) as queries:
+        stats = relay.relay_batch(limit=max(pending, 1))
+    assert (stats.handled, stats.failed) == (pending, 0)
+    return pending, len(queries)

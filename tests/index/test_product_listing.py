@@ -21,7 +21,7 @@ from apps.tenancy.models import Tenant
 from apps.tenancy.resolver import tenant_cache
 from tests.index.oracle import assert_products_match_oracle
 from tests.index.shop import first_variant, product, shop, wipe_commerce
-from tests.index.support import serve_locales
+from tests.index.support import queries_of_one_batch, serve_locales
 from tests.pages.support import png_upload
 
 HANDLER = "projection.product_listing"
@@ -305,3 +305,33 @@ def test_the_main_image_is_the_first_in_the_products_order(committed_shop, media
     _drained()
     assert {row.image_id for row in _rows(product_id=made.pk).values()} == {front.pk}
     assert_products_match_oracle("acme", rows=2)
+
+
+def _queries_to_handle_one_retitle_each(count: int) -> tuple[int, int]:
+    """``count`` products, drained; then each retitled twice (two versions of each in one
+    batch): returns (events, queries of the batch that handles them)."""
+    with schema_context("acme"):
+        made = [product(f"Product {n}", variants=2) for n in range(count)]
+    _drained()
+    with schema_context("acme"):
+        for item in made:
+            for title in ("first", "last"):
+                commerce.product_update(product_id=item.pk, fields={"title": f"{item.pk} {title}"})
+    handled = queries_of_one_batch()
+    with schema_context("acme"):
+        titles = set(ProductListing.objects.filter(locale="en").values_list("title", flat=True))
+    assert titles == {f"{item.pk} last" for item in made}
+    return handled
+
+
+# As for the content listing (tests/index/test_batch_handling.py), with the product read:
+# the products, their variants, prices, option values, options with their values, images,
+# collections, categories and translations, and the stock of their variants.
+PRODUCT_BATCH_QUERIES = 31
+
+
+@pytest.mark.parametrize("count", [3, 12])
+def test_a_batch_of_product_events_costs_the_same_queries_whatever_its_size(committed_shop, count):
+    events, queries = _queries_to_handle_one_retitle_each(count)
+    assert events == 2 * count
+    assert queries == PRODUCT_BATCH_QUERIES

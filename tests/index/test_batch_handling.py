@@ -1,0 +1,84 @@
+"""The listings' batch handlers on committed data: coalesced versions, constant queries."""
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from apps.blog import services as blog
+from apps.blog.services import TranslationInput
+from apps.content.models import Node
+from apps.events import relay
+from apps.events.models import OutboxEvent
+from apps.index.models import ContentListing
+from tests.index.support import post, queries_of_one_batch
+
+LISTING = "projection.content_listing"
+
+
+def _ledger(schema: str, handler: str) -> set[str]:
+    with schema_context(schema), connection.cursor() as cursor:
+        cursor.execute("SELECT event_id FROM events_processed WHERE handler = %s", [handler])
+        return {str(row[0]) for row in cursor.fetchall()}
+
+
+def _retitle(node, title: str) -> None:
+    blog.post_translation_upsert(
+        post_id=node.pk, data=TranslationInput(locale="en", title=title, body="Same body.")
+    )
+
+
+def test_versions_of_one_node_in_one_batch_end_at_the_last(committed_content):
+    with schema_context("acme"):
+        first = post("First", "Body.")
+        other = post("Other", "Body.")
+        _retitle(first, "First, again")
+        _retitle(first, "First, at last")
+        node = Node.objects.get(pk=first.pk)
+    events = list(OutboxEvent.objects.filter(schema_name="acme").order_by("position"))
+    of_first = [e for e in events if e.aggregate_id == str(first.pk)]
+    assert len(of_first) >= 4  # created, published, two updates
+
+    stats = relay.relay_batch(limit=len(events))
+
+    assert (stats.claimed, stats.handled, stats.failed) == (len(events), len(events), 0)
+    assert not OutboxEvent.objects.filter(status="pending").exists()
+    # Each event has its ledger row, coalesced or not.
+    assert _ledger("acme", LISTING) == {str(e.event_id) for e in events}
+    with schema_context("acme"):
+        rows = {r.node_id: r for r in ContentListing.objects.all()}
+    assert set(rows) == {first.pk, other.pk}
+    assert rows[first.pk].title == "First, at last"
+    assert rows[first.pk].source_version == node.version
+
+
+def _publish_posts(count: int) -> list:
+    with schema_context("acme"):
+        return [post(f"Post {n}", f"Body of post {n}.", tags=("misc",)) for n in range(count)]
+
+
+def _queries_to_handle_one_update_each(nodes) -> tuple[int, int]:
+    """Drain everything, then retitle each node once and count the queries of the batch that
+    handles the events; returns (events, queries)."""
+    relay.drain()
+    with schema_context("acme"):
+        for node in nodes:
+            _retitle(node, f"{node.pk} retitled")
+    handled = queries_of_one_batch()
+    with schema_context("acme"):
+        titles = set(ContentListing.objects.values_list("title", flat=True))
+    assert titles == {f"{node.pk} retitled" for node in nodes}
+    return handled
+
+
+# The claim (lock and plan, scan, update), the holds, then the tenant group in one transaction:
+# the ledger, the activity projection's one upsert, the listing's read (the tenant's locales,
+# the nodes, their tags, their translations), its one upsert and one delete, the webhooks'
+# endpoints; then the acknowledgement. Each transaction adds BEGIN, SET search_path, COMMIT.
+BATCH_QUERIES = 23
+
+
+@pytest.mark.parametrize("count", [3, 12])
+def test_a_batch_costs_the_same_queries_whatever_its_size(committed_content, count):
+    events, queries = _queries_to_handle_one_update_each(_publish_posts(count))
+    assert events == 2 * count  # a retitle is a translation update and a node update
+    assert queries == BATCH_QUERIES
