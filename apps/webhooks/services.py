@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from apps.core.error_policy import Action, ErrorPolicy
 from apps.events.envelope import StoredEvent
 from apps.events.schema import known_event_types
 from apps.people.selectors import administrator_emails
+from apps.tenancy.services import work_due
 
 from . import addresses, metrics, sender, signing
 from .errors import DeliveryNotFound, EndpointInvalid, EndpointNotFound, UnsafeUrl
@@ -272,6 +273,26 @@ def patterns_for(event_type: str) -> list[str]:
     return [ALL_EVENTS, *(".".join(parts[:n]) + ".*" for n in range(1, len(parts))), event_type]
 
 
+# The beat jobs of webhooks, by their names in the due-work index. The sweep is due when a
+# pending delivery's next attempt is overdue by the grace: marked where a delivery becomes
+# pending or its next attempt comes sooner (a new one, a retry, a deferral, a redelivery),
+# not where a worker's claim only moves it later. The prune is due when a finished
+# delivery passes the retention: marked where one finishes.
+SWEEP_JOB = "webhooks.sweep"
+PRUNE_JOB = "webhooks.prune"
+
+
+def _mark_sweep(next_attempt_at) -> None:
+    work_due(
+        kind=SWEEP_JOB,
+        at=next_attempt_at + timedelta(seconds=settings.WEBHOOKS["SWEEP_GRACE_SECONDS"]),
+    )
+
+
+def retention() -> timedelta:
+    return timedelta(days=settings.WEBHOOKS["RETENTION_DAYS"])
+
+
 CREATE_DELIVERIES_SQL = f"""
 INSERT INTO {WebhookDelivery._meta.db_table}
     (endpoint_id, event_id, event_type, payload, status, attempts, attempts_before_redelivery,
@@ -310,6 +331,23 @@ def _active_endpoints(cursor) -> list[tuple[int, list[str]]]:
     return active
 
 
+# The atomic block (and schema) in which new deliveries were last marked for the sweep: while
+# that block is still open, nothing has undone the mark, and a relay batch of many events
+# marks once, with the earliest time. A savepoint rolled back closes its block: the next
+# delivery marks again.
+_SWEEP_MARK_MEMO = "_webhooks_sweep_marked"
+
+
+def _mark_sweep_once_per_block() -> None:
+    memo = getattr(connection, _SWEEP_MARK_MEMO, None)
+    open_blocks = connection.atomic_blocks
+    if memo and memo[1] == connection.schema_name and any(b is memo[0] for b in open_blocks):
+        return
+    _mark_sweep(timezone.now())
+    block = connection.atomic_blocks[-1] if connection.atomic_blocks else None
+    setattr(connection, _SWEEP_MARK_MEMO, (block, connection.schema_name) if block else None)
+
+
 def deliveries_create_for_event(event: StoredEvent) -> list[int]:
     """One pending delivery per active endpoint that wants ``event``, sent after the commit.
 
@@ -336,6 +374,7 @@ def deliveries_create_for_event(event: StoredEvent) -> list[int]:
         )
         created = [row[0] for row in cursor.fetchall()]
     if created:
+        _mark_sweep_once_per_block()
         slug = _tenant_slug()
         transaction.on_commit(lambda: _enqueue(slug, created))
     return created
@@ -363,11 +402,11 @@ def _enqueue(slug: str, delivery_ids: list[int], countdown: float = 0) -> None:
         )  # fmt: skip
 
 
-def deliveries_prune(*, older_than_days: int | None = None) -> int:
+def deliveries_prune(*, older_than_days: int | None = None, now: datetime | None = None) -> int:
     """Delete finished deliveries (and their attempts) made more than the retention ago;
     how many deliveries went. Pending ones stay: they are still being tried."""
     days = settings.WEBHOOKS["RETENTION_DAYS"] if older_than_days is None else older_than_days
-    cutoff = timezone.now() - timedelta(days=days)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
     with transaction.atomic():
         old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
             status=DeliveryStatus.PENDING
@@ -392,6 +431,7 @@ def delivery_redeliver(*, delivery_id: int) -> WebhookDelivery:
         delivery.next_attempt_at = timezone.now()
         delivery.attempts_before_redelivery = delivery.attempts
         delivery.save(update_fields=["status", "next_attempt_at", "attempts_before_redelivery"])
+        _mark_sweep(delivery.next_attempt_at)
         slug = _tenant_slug()
         transaction.on_commit(lambda: _enqueue(slug, [delivery.pk]))
     return delivery
@@ -496,11 +536,14 @@ def _defer(claimed: WebhookDelivery) -> None:
     that holds a slot has surely ended (its timeouts): trying again sooner would only fill
     the queue in front of other endpoints' deliveries."""
     delay = _send_seconds()
-    WebhookDelivery.objects.filter(pk=claimed.pk).update(
-        attempts=F("attempts") - 1, next_attempt_at=timezone.now() + timedelta(seconds=delay)
-    )
-    slug = _tenant_slug()
-    transaction.on_commit(lambda: _enqueue(slug, [claimed.pk], countdown=delay))
+    next_attempt_at = timezone.now() + timedelta(seconds=delay)
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=claimed.pk).update(
+            attempts=F("attempts") - 1, next_attempt_at=next_attempt_at
+        )
+        _mark_sweep(next_attempt_at)
+        slug = _tenant_slug()
+        transaction.on_commit(lambda: _enqueue(slug, [claimed.pk], countdown=delay))
 
 
 # Readiness shows webhook delivery degraded while any endpoint's receiver fails: each failing
@@ -571,6 +614,10 @@ def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:
                 "status", "next_attempt_at", "last_status_code", "last_error", "delivered_at",
             ]
         )  # fmt: skip
+        if delivery.next_attempt_at is not None:
+            _mark_sweep(delivery.next_attempt_at)
+        else:
+            work_due(kind=PRUNE_JOB, at=delivery.created_at + retention())
         if retry_in is not None and retry_in <= config["COUNTDOWN_MAX_SECONDS"]:
             slug = _tenant_slug()
             transaction.on_commit(lambda: _enqueue(slug, [delivery_id], countdown=retry_in))
