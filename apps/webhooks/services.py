@@ -301,7 +301,7 @@ SELECT e.id, %(event_id)s, %(event_type)s, %(payload)s::jsonb, 'pending', 0, 0, 
 FROM unnest(%(endpoint_ids)s::bigint[]) AS e(id)
 ORDER BY e.id
 ON CONFLICT (endpoint_id, event_id) DO NOTHING
-RETURNING id
+RETURNING id, next_attempt_at
 """  # noqa: S608 (constant table names)
 
 ACTIVE_ENDPOINTS_SQL = f"""
@@ -338,12 +338,12 @@ def _active_endpoints(cursor) -> list[tuple[int, list[str]]]:
 _SWEEP_MARK_MEMO = "_webhooks_sweep_marked"
 
 
-def _mark_sweep_once_per_block() -> None:
+def _mark_sweep_once_per_block(next_attempt_at: datetime) -> None:
     memo = getattr(connection, _SWEEP_MARK_MEMO, None)
     open_blocks = connection.atomic_blocks
     if memo and memo[1] == connection.schema_name and any(b is memo[0] for b in open_blocks):
         return
-    _mark_sweep(timezone.now())
+    _mark_sweep(next_attempt_at)
     block = connection.atomic_blocks[-1] if connection.atomic_blocks else None
     setattr(connection, _SWEEP_MARK_MEMO, (block, connection.schema_name) if block else None)
 
@@ -372,9 +372,10 @@ def deliveries_create_for_event(event: StoredEvent) -> list[int]:
                 "endpoint_ids": wanted,
             },
         )
-        created = [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    created = [row[0] for row in rows]
     if created:
-        _mark_sweep_once_per_block()
+        _mark_sweep_once_per_block(min(row[1] for row in rows))
         slug = _tenant_slug()
         transaction.on_commit(lambda: _enqueue(slug, created))
     return created
