@@ -49,7 +49,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.errors import Conflict, PlatformError
-from apps.tenancy.services import work_due
+from apps.tenancy.services import due_work_kind, work_due
 
 from .models import IdempotentResponse
 
@@ -57,7 +57,7 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
 # The job that deletes them, by its name in the due-work index.
-PRUNE_JOB = "api.prune_idempotent_responses"
+PRUNE_JOB = due_work_kind("api.prune_idempotent_responses")
 # Printable ASCII, not only spaces (a header's edges are trimmed before it gets here).
 KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}")
 STORED_HEADERS = ("Content-Type", "Content-Language", "Location", "ETag", "Retry-After")

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from apps.tenancy.services import work_due
+from apps.tenancy.services import due_work_kind, work_due
 
 from .errors import (
     CartLineNotFound,
@@ -50,7 +50,7 @@ STALE_AFTER = timedelta(days=30)
 # The hourly job that deletes them, and its mark in the due-work index. Only a new visitor's
 # cart is marked (once per cart, not per change): touching a cart only moves its own
 # deadline later, so the tenant's earliest one never comes sooner.
-PRUNE_STALE_CARTS = "commerce.prune_stale_carts"
+PRUNE_STALE_CARTS = due_work_kind("commerce.prune_stale_carts")
 
 
 # -- helpers ----------------------------------------------------------------------------------

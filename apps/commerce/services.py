@@ -39,7 +39,7 @@ from apps.core.models import model_update, would_cycle
 from apps.core.rendering import render_body
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish, publish_many
-from apps.tenancy.services import work_due
+from apps.tenancy.services import due_work_kind, work_due
 
 from . import events
 from .csv_format import ImportRejected, RowError
@@ -1851,7 +1851,7 @@ def _release(stock: _LockedStock, reservation: Reservation, *, expired: bool, ac
 # The beat job that releases expired reservations, and its mark in the due-work index: one
 # statement per reservation call, a read and a key-share lock when an earlier expiry is
 # already marked (the usual case), so concurrent checkouts do not queue on it.
-EXPIRE_RESERVATIONS = "commerce.expire_reservations"
+EXPIRE_RESERVATIONS = due_work_kind("commerce.expire_reservations")
 
 
 def stock_reserve(

@@ -24,7 +24,7 @@ from apps.core.images import IMAGE_TYPES
 from apps.core.models import model_update, would_cycle
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
-from apps.tenancy.services import work_due
+from apps.tenancy.services import due_work_kind, work_due
 
 from . import events
 from .errors import ContentInvalid, NodeNotFound
@@ -290,7 +290,7 @@ def _user(actor):
 # -- nodes -------------------------------------------------------------------------
 
 # The beat job that publishes scheduled drafts, and its mark in the due-work index.
-PUBLISH_DUE = "content.publish_due"
+PUBLISH_DUE = due_work_kind("content.publish_due")
 
 
 def _mark_scheduled(node: Node) -> None:

@@ -400,6 +400,29 @@ def _bump(tenant: Tenant) -> None:
 
 # -- due work ----------------------------------------------------------------------------------
 
+# The beat jobs that read the due-work index, declared by the modules that own them.
+_DUE_WORK_KINDS: set[str] = set()
+
+
+def due_work_kind(name: str) -> str:
+    """Declare the beat job ``name`` as one that reads the due-work index; ``name`` back."""
+    _DUE_WORK_KINDS.add(name)
+    return name
+
+
+def due_work_kinds() -> list[str]:
+    """The declared jobs (their modules imported: a command loads every app's ``tasks``)."""
+    return sorted(_DUE_WORK_KINDS)
+
+
+def due_work_mark_now(*, tenants: list[Tenant]) -> int:
+    """Every declared job due now for each of ``tenants`` (a restored schema's work is unknown
+    to the index), in one statement; each job's next run sets the true time. How many marks
+    there are now."""
+    with connection.cursor() as cursor:
+        cursor.execute(MARK_NOW_SQL, [due_work_kinds(), [tenant.pk for tenant in tenants]])
+        return cursor.rowcount
+
 
 def _public_table(model) -> str:
     quote = connection.ops.quote_name
@@ -423,6 +446,15 @@ WITH target AS (
 )
 INSERT INTO {_public_table(DueWork)} AS w (tenant_id, kind, due_at)
 SELECT id, %(kind)s, %(at)s FROM target WHERE NOT EXISTS (SELECT FROM held)
+ON CONFLICT (tenant_id, kind) DO UPDATE SET due_at = LEAST(w.due_at, EXCLUDED.due_at)
+"""  # noqa: S608 (constant table names)
+
+
+MARK_NOW_SQL = f"""
+INSERT INTO {_public_table(DueWork)} AS w (tenant_id, kind, due_at)
+SELECT t.id, k.kind, now()
+FROM {_public_table(Tenant)} AS t CROSS JOIN unnest(%s::varchar[]) AS k(kind)
+WHERE t.id = ANY(%s)
 ON CONFLICT (tenant_id, kind) DO UPDATE SET due_at = LEAST(w.due_at, EXCLUDED.due_at)
 """  # noqa: S608 (constant table names)
 

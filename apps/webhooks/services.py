@@ -33,7 +33,7 @@ from apps.core.error_policy import Action, ErrorPolicy
 from apps.events.envelope import StoredEvent
 from apps.events.schema import known_event_types
 from apps.people.selectors import administrator_emails
-from apps.tenancy.services import work_due
+from apps.tenancy.services import due_work_kind, work_due
 
 from . import addresses, metrics, sender, signing
 from .errors import DeliveryNotFound, EndpointInvalid, EndpointNotFound, UnsafeUrl
@@ -278,8 +278,8 @@ def patterns_for(event_type: str) -> list[str]:
 # pending or its next attempt comes sooner (a new one, a retry, a deferral, a redelivery),
 # not where a worker's claim only moves it later. The prune is due when a finished
 # delivery passes the retention: marked where one finishes.
-SWEEP_JOB = "webhooks.sweep"
-PRUNE_JOB = "webhooks.prune"
+SWEEP_JOB = due_work_kind("webhooks.sweep")
+PRUNE_JOB = due_work_kind("webhooks.prune")
 
 
 def _mark_sweep(next_attempt_at) -> None:

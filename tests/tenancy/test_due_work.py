@@ -5,6 +5,7 @@ tenants that exist at the upgrade."""
 from __future__ import annotations
 
 import importlib
+import io
 import threading
 from datetime import timedelta
 
@@ -258,3 +259,34 @@ def test_a_mark_after_the_job_deleted_the_row_makes_it_again(committed_nodes):
     connection.set_schema_to_public()
     assert content.PUBLISH_DUE in _marks(committed_nodes.tenant)
     assert content_tasks.publish_due() == 1
+
+
+def test_the_jobs_declare_the_kinds_the_seed_marks():
+    from django.utils.module_loading import autodiscover_modules
+
+    from apps.tenancy.services import due_work_kinds
+
+    autodiscover_modules("tasks")
+    assert due_work_kinds() == sorted(seeding.KINDS)
+
+
+def test_the_command_marks_a_restored_tenant_due_now_for_every_job(no_marks, acme, globex):
+    """After a restore, the schema may hold work the index never heard of: the command marks
+    the tenant due now, and the next run of each job sets the true time."""
+    from django.core.management import CommandError, call_command
+
+    with schema_context("acme"):
+        node = _draft("Restored", timezone.now() - timedelta(minutes=1))
+    connection.set_schema_to_public()
+    DueWork.objects.all().delete()  # what the index knew before the restore
+
+    out = io.StringIO()
+    call_command("due_work_mark", "--tenant", "acme", stdout=out)
+    assert out.getvalue().startswith(f"{len(seeding.KINDS)} mark(s): 1 tenant(s)")
+    assert sorted(_marks(acme)) == sorted(seeding.KINDS)
+    assert _marks(globex) == {}
+    assert content_tasks.publish_due() == 1
+    with schema_context("acme"):
+        assert Node.objects.get(pk=node.pk).status == NodeStatus.PUBLISHED
+    with pytest.raises(CommandError):
+        call_command("due_work_mark", "--tenant", "nobody")
