@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 def expire_reservations(now: datetime | None = None) -> int:
     return for_each_tenant_with_due_work(
         EXPIRE_RESERVATIONS,
-        lambda at: reservations_expire(now=at),
+        reservations_expire,
         reservations_next_expiry,
         logger=logger,
         done="released %s expired reservation(s) of %s",
@@ -36,7 +36,7 @@ def prune_stale_carts(now: datetime | None = None) -> int:
     most one batch per tenant, so a backlog drains over a few runs."""
     return for_each_tenant_with_due_work(
         PRUNE_STALE_CARTS,
-        lambda at: carts_prune_stale(now=at),
+        carts_prune_stale,
         carts_next_stale_at,
         logger=logger,
         done="deleted %s stale cart(s) of %s",

@@ -20,7 +20,7 @@ def publish_due(now: datetime | None = None) -> int:
     """Publish the due drafts of the tenants that have some (``now``: the job's time)."""
     return for_each_tenant_with_due_work(
         PUBLISH_DUE,
-        lambda at: nodes_publish_due(now=at),
+        nodes_publish_due,
         next_publication_at,
         logger=logger,
         done="published %s scheduled node(s) of %s",

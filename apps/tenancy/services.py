@@ -432,10 +432,11 @@ def _public_table(model) -> str:
 # One statement. When the tenant's row is already due at or before ``at`` (the common case on
 # a hot path: a new reservation expires after the oldest one) nothing is written: the row is
 # only held with FOR KEY SHARE, which writers do not contend on. That hold is what keeps the
-# mark from being lost: a job settling the row locks it FOR UPDATE (SKIP LOCKED) before it
-# reads the schema's next due time, so it either waits for this transaction's work to be
-# visible or leaves the row due for its next run. Otherwise the row is inserted, or moved
-# earlier (never later).
+# mark from being lost: a job settling the row locks it FOR UPDATE SKIP LOCKED before it
+# reads the schema's next due time, so while this transaction runs the job leaves the row
+# due for its next run, and a job that locked first makes this statement wait and see the
+# row as the job left it (gone or later: marked again). Otherwise the row is inserted, or
+# moved earlier (never later).
 WORK_DUE_SQL = f"""
 WITH target AS (
     SELECT id FROM {_public_table(Tenant)} WHERE schema_name = %(schema)s

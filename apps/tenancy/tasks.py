@@ -79,14 +79,14 @@ def for_each_active_tenant(work: Callable[[], int], *, logger: logging.Logger, d
 
 def for_each_tenant_with_due_work(
     kind: str,
-    work: Callable[[datetime], int],
+    work: Callable[..., int],
     next_due: Callable[[], datetime | None],
     *,
     logger: logging.Logger,
     done: str,
     now: datetime | None = None,
 ) -> int:
-    """Run ``work(now)`` in the schema of every active tenant whose ``kind`` work is due; the
+    """Run ``work(now=now)`` in the schema of every active tenant whose ``kind`` work is due; the
     total it did. Marks come from ``apps.tenancy.services.work_due``.
 
     One query in ``public`` finds the tenants (suspended ones keep their rows and wait). After
@@ -104,7 +104,7 @@ def for_each_tenant_with_due_work(
     total = 0
     for row in list(due):
         with schema_context(row.tenant.schema_name):
-            count = work(now)
+            count = work(now=now)
             _settle(row, next_due)
         if count:
             logger.info(done, count, row.tenant.slug)

@@ -37,8 +37,8 @@ def sweep(now: datetime | None = None) -> int:
     tenants that have one."""
     grace = settings.WEBHOOKS["SWEEP_GRACE_SECONDS"]
 
-    def enqueue_due(at: datetime) -> int:
-        due = selectors.due_delivery_ids(limit=SWEEP_BATCH, overdue_by=grace, now=at)
+    def enqueue_due(*, now: datetime) -> int:
+        due = selectors.due_delivery_ids(limit=SWEEP_BATCH, overdue_by=grace, now=now)
         services.deliveries_enqueue(delivery_ids=due)
         return len(due)
 
@@ -54,7 +54,7 @@ def prune(now: datetime | None = None) -> int:
     tenants that have some."""
     return for_each_tenant_with_due_work(
         services.PRUNE_JOB,
-        lambda at: services.deliveries_prune(now=at),
+        services.deliveries_prune,
         lambda: selectors.next_expiry_at(retention=services.retention()),
         logger=logger,
         done="pruned %s webhook deliveries of %s",
