@@ -22,10 +22,12 @@ get the first answer instead of a second effect:
 - Authentication, permission and throttling refusals come before the key is looked at
   and are never stored (there is no principal to store them for).
 
-The answer is stored after the view's own transaction committed, in a statement of its
-own: a process that dies between the two leaves the effect without its answer, and a retry
-then runs again (the window Stripe has too). Rows older than 24 hours are ignored at once
-and deleted hourly by ``api.prune_idempotent_responses``.
+The answer is stored after the view's own transaction committed, in a transaction of its
+own (the row and its mark in the tenants' due-work index): a process that dies between the
+two leaves the effect without its answer, and a retry then runs again (the window Stripe
+has too). Rows older than 24 hours are ignored at once and deleted by
+``api.prune_idempotent_responses``, which beat runs hourly and which visits only the
+tenants with answers past their 24 hours.
 
 This module never runs a view's logic: ``IdempotentPostMixin`` wraps every view set of the
 API (``apps.api.viewsets.ApiViewSetMixin``).
@@ -37,21 +39,25 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Min
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from apps.core.errors import Conflict, PlatformError
+from apps.tenancy.services import due_work_kind, work_due
 
 from .models import IdempotentResponse
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
+# The job that deletes them, by its name in the due-work index.
+PRUNE_JOB = due_work_kind("api.prune_idempotent_responses")
 # Printable ASCII, not only spaces (a header's edges are trimmed before it gets here).
 KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}")
 STORED_HEADERS = ("Content-Type", "Content-Language", "Location", "ETag", "Retry-After")
@@ -155,13 +161,15 @@ class Claim:
             key=self.key, fingerprint=self.fingerprint, status=response.status_code,
             headers=headers, body=bytes(response.content), created_at=timezone.now(),
         )  # fmt: skip
-        # One statement; an expired row of the same scope (not pruned yet) is replaced.
-        IdempotentResponse.objects.bulk_create(
-            [row],
-            update_conflicts=True,
-            unique_fields=["scope"],
-            update_fields=["fingerprint", "status", "headers", "body", "created_at"],
-        )
+        with transaction.atomic():
+            # One statement; an expired row of the same scope (not pruned yet) is replaced.
+            IdempotentResponse.objects.bulk_create(
+                [row],
+                update_conflicts=True,
+                unique_fields=["scope"],
+                update_fields=["fingerprint", "status", "headers", "body", "created_at"],
+            )
+            work_due(kind=PRUNE_JOB, at=row.created_at + RETENTION)
 
     def release(self) -> None:
         if not self.released:
@@ -234,12 +242,19 @@ def _replayed(stored: IdempotentResponse) -> HttpResponse:
     return response
 
 
-def prune() -> int:
-    """Delete this schema's answers older than 24 hours (one statement); how many went."""
+def prune(now: datetime | None = None) -> int:
+    """Delete this schema's answers older than 24 hours at ``now`` (one statement); how many
+    went."""
     deleted, _ = IdempotentResponse.objects.filter(
-        created_at__lt=timezone.now() - RETENTION
+        created_at__lt=(now or timezone.now()) - RETENTION
     ).delete()
     return deleted
+
+
+def next_prune_at() -> datetime | None:
+    """When this schema's oldest stored answer is 24 hours old (``None``: none is stored)."""
+    oldest = IdempotentResponse.objects.aggregate(oldest=Min("created_at"))["oldest"]
+    return oldest + RETENTION if oldest else None
 
 
 class IdempotentPostMixin:

@@ -24,10 +24,12 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, Min, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from apps.tenancy.services import due_work_kind, work_due
 
 from .errors import (
     CartLineNotFound,
@@ -45,6 +47,10 @@ from .selectors import store_settings, variant_sells_without_stock
 MAX_LINE_QUANTITY = 99
 MAX_LINES = 100
 STALE_AFTER = timedelta(days=30)
+# The hourly job that deletes them, and its mark in the due-work index. Only a new visitor's
+# cart is marked (once per cart, not per change): touching a cart only moves its own
+# deadline later, so the tenant's earliest one never comes sooner.
+PRUNE_STALE_CARTS = due_work_kind("commerce.prune_stale_carts")
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -199,9 +205,12 @@ def cart_for(
     currency = _clean_currency(currency)
     try:
         with transaction.atomic():
-            return Cart.objects.create(
+            cart = Cart.objects.create(
                 customer_id=customer_id, currency=currency, locale=str(locale or "en")[:16]
             )
+            if customer_id is None:
+                work_due(kind=PRUNE_STALE_CARTS, at=cart.updated_at + STALE_AFTER)
+            return cart
     except IntegrityError:
         # The customer's other request made the cart meanwhile.
         return Cart.objects.get(customer_id=customer_id)
@@ -385,6 +394,12 @@ def cart_merge_for_login(
 
 
 # -- housekeeping -----------------------------------------------------------------------------
+
+
+def carts_next_stale_at() -> datetime | None:
+    """When the active schema's least recently touched visitor's cart turns stale."""
+    oldest = Cart.objects.filter(customer__isnull=True).aggregate(oldest=Min("updated_at"))
+    return oldest["oldest"] + STALE_AFTER if oldest["oldest"] else None
 
 
 def carts_prune_stale(*, now: datetime | None = None, batch: int = 1000) -> int:

@@ -27,7 +27,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -39,6 +39,7 @@ from apps.core.models import model_update, would_cycle
 from apps.core.rendering import render_body
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish, publish_many
+from apps.tenancy.services import due_work_kind, work_due
 
 from . import events
 from .csv_format import ImportRejected, RowError
@@ -1847,6 +1848,12 @@ def _release(stock: _LockedStock, reservation: Reservation, *, expired: bool, ac
     reservation.delete()
 
 
+# The beat job that releases expired reservations, and its mark in the due-work index: one
+# statement per reservation call, a read and a key-share lock when an earlier expiry is
+# already marked (the usual case), so concurrent checkouts do not queue on it.
+EXPIRE_RESERVATIONS = due_work_kind("commerce.expire_reservations")
+
+
 def stock_reserve(
     *,
     lines: Sequence[ReservationLine],
@@ -1907,6 +1914,7 @@ def stock_reserve(
             level.updated_at = timezone.now()
         StockLevel.objects.bulk_update(list(touched.values()), ["reserved", "updated_at"])
         Reservation.objects.bulk_create(made)
+        work_due(kind=EXPIRE_RESERVATIONS, at=expires_at)
         reserved_after = {key: level.reserved for key, level in touched.items()}
         for reservation in made:
             publish(
@@ -1935,6 +1943,11 @@ def reservation_release(*, reservation_id: UUID, actor=None) -> None:
         if reservation is None:
             raise ReservationNotFound(_("No such reservation."))
         _release(stock, reservation, expired=False, actor=actor)
+
+
+def reservations_next_expiry() -> datetime | None:
+    """When the soonest reservation of the active schema expires (``None``: none is held)."""
+    return Reservation.objects.aggregate(soonest=Min("expires_at"))["soonest"]
 
 
 def reservations_expire(*, now: datetime | None = None, batch: int = 500) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Prefetch, QuerySet
+from django.db.models import Min, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import JSONObject
 
 from apps.tenancy.selectors import current_locales  # noqa: F401 (re-exported for its users)
@@ -211,3 +212,9 @@ def og_image_srcset(node: Node) -> str:
 def scheduled() -> QuerySet[Node]:
     """Drafts waiting for their publication time, soonest first."""
     return nodes(status=NodeStatus.DRAFT).filter(publish_at__isnull=False).order_by("publish_at")
+
+
+def next_publication_at() -> datetime | None:
+    """The soonest time a draft of the active schema is scheduled for (``None``: none is)."""
+    drafts = Node.objects.filter(status=NodeStatus.DRAFT, publish_at__isnull=False)
+    return drafts.aggregate(soonest=Min("publish_at"))["soonest"]

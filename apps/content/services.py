@@ -24,6 +24,7 @@ from apps.core.images import IMAGE_TYPES
 from apps.core.models import model_update, would_cycle
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
+from apps.tenancy.services import due_work_kind, work_due
 
 from . import events
 from .errors import ContentInvalid, NodeNotFound
@@ -288,6 +289,16 @@ def _user(actor):
 
 # -- nodes -------------------------------------------------------------------------
 
+# The beat job that publishes scheduled drafts, and its mark in the due-work index.
+PUBLISH_DUE = due_work_kind("content.publish_due")
+
+
+def _mark_scheduled(node: Node) -> None:
+    """A draft with a publication time is due work for ``PUBLISH_DUE`` (in the caller's
+    transaction, so the mark commits or rolls back with the schedule)."""
+    if node.status == NodeStatus.DRAFT and node.publish_at is not None:
+        work_due(kind=PUBLISH_DUE, at=node.publish_at)
+
 
 def node_create(*, data: NodeInput, rules: NodeRules | None = None, actor=None) -> Node:
     """A new draft node with its translations; ``rules`` are the wrapper module's, if any."""
@@ -313,6 +324,7 @@ def node_create(*, data: NodeInput, rules: NodeRules | None = None, actor=None) 
         node.tags.set(data.tag_ids)
         for translation in translations:
             _write_translation(node, translation)
+        _mark_scheduled(node)
         _revise(node, actor=_user(actor), message="Created", before=None)
         publish(
             events.NodeCreated(node_id=node.pk, kind=node.kind, version=node.version), actor=actor
@@ -435,6 +447,8 @@ def node_patch(
 
         if changes:
             node.save()
+        if "publish_at" in changes:
+            _mark_scheduled(node)
         if tag_ids is not None:
             node.tags.set(tag_ids)
         changed_locales = [t for t in written if _write_translation(node, t)[1]]
@@ -514,6 +528,7 @@ def node_transition(
             node.publish_at = None
         node.version += 1
         node.save(update_fields=["status", "published_at", "publish_at", "version", "updated_at"])
+        _mark_scheduled(node)  # a restored draft keeps its publication time
         publish(
             transition.event(
                 node_id=node.pk,
@@ -630,6 +645,7 @@ def revision_restore(*, node_id: UUID, number: int, actor=None) -> Node:
             else None
         )
         node.save()
+        _mark_scheduled(node)
         node.tags.set(Tag.objects.filter(pk__in=state["tag_ids"]))
         node.translations.exclude(locale__in=list(state["translations"])).delete()
         for locale, values in state["translations"].items():

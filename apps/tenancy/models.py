@@ -170,3 +170,33 @@ class ModuleMode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.module}: {self.mode}"
+
+
+class DueWork(models.Model):
+    """When a tenant next has work for one beat job (``kind``, the job's name).
+
+    The jobs read this table (one query in ``public``) and visit only the tenants whose time
+    has come, instead of every schema every minute. Writers mark work in the transaction that
+    makes it (``apps.tenancy.services.work_due``); each visit moves the row to the schema's
+    next due time, or deletes it. A row may be early (a visit that finds nothing), never late.
+    """
+
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="due_work",
+        verbose_name=gettext_lazy("tenant"),
+    )
+    kind = models.CharField(max_length=64, verbose_name=gettext_lazy("kind"))
+    due_at = models.DateTimeField(verbose_name=gettext_lazy("due at"))
+
+    class Meta:
+        verbose_name = gettext_lazy("due work")
+        verbose_name_plural = gettext_lazy("due work")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind"], name="tenancy_duework_tenant_kind"),
+        ]
+        indexes = [models.Index(fields=["kind", "due_at"], name="tenancy_duework_kind_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.tenant_id} at {self.due_at:%Y-%m-%d %H:%M:%S}"

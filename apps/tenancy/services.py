@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,15 +15,15 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from apps.core import modules
 from apps.events.publisher import publish
 
 from . import events, template
-from .errors import TenantConflict, TenantInvalid, TenantNotFound
+from .errors import TenantConflict, TenantInvalid, TenantNotFound, TenantRequired
 from .identifiers import InvalidIdentifier, sanitize_host, sanitize_slug, schema_name_for
-from .models import Domain, ModuleMode, Tenant, TenantStatus
+from .models import Domain, DueWork, ModuleMode, Tenant, TenantStatus
 from .resolver import MODULE_MODES_KEY, host_key, schema_key, slug_key, tenant_cache
 from .roles import DEFAULT_GROUPS, grants_query
 
@@ -428,3 +429,79 @@ def domain_remove(*, domain: str) -> None:
 def _bump(tenant: Tenant) -> None:
     tenant.version += 1
     tenant.save(update_fields=["version", "updated_at"])
+
+
+# -- due work ----------------------------------------------------------------------------------
+
+# The beat jobs that read the due-work index, declared by the modules that own them.
+_DUE_WORK_KINDS: set[str] = set()
+
+
+def due_work_kind(name: str) -> str:
+    """Declare the beat job ``name`` as one that reads the due-work index; ``name`` back."""
+    _DUE_WORK_KINDS.add(name)
+    return name
+
+
+def due_work_kinds() -> list[str]:
+    """The declared jobs (their modules imported: a command loads every app's ``tasks``)."""
+    return sorted(_DUE_WORK_KINDS)
+
+
+def due_work_mark_now(*, tenants: list[Tenant]) -> int:
+    """Every declared job due now for each of ``tenants`` (a restored schema's work is unknown
+    to the index), in one statement; each job's next run sets the true time. How many marks
+    there are now."""
+    with connection.cursor() as cursor:
+        cursor.execute(MARK_NOW_SQL, [due_work_kinds(), [tenant.pk for tenant in tenants]])
+        return cursor.rowcount
+
+
+def _public_table(model) -> str:
+    quote = connection.ops.quote_name
+    return f"{quote(get_public_schema_name())}.{quote(model._meta.db_table)}"
+
+
+# One statement. When the tenant's row is already due at or before ``at`` (the common case on
+# a hot path: a new reservation expires after the oldest one) nothing is written: the row is
+# only held with FOR KEY SHARE, which writers do not contend on. That hold is what keeps the
+# mark from being lost: a job settling the row locks it FOR UPDATE SKIP LOCKED before it
+# reads the schema's next due time, so while this transaction runs the job leaves the row
+# due for its next run, and a job that locked first makes this statement wait and see the
+# row as the job left it (gone or later: marked again). Otherwise the row is inserted, or
+# moved earlier (never later).
+WORK_DUE_SQL = f"""
+WITH target AS (
+    SELECT id FROM {_public_table(Tenant)} WHERE schema_name = %(schema)s
+), held AS (
+    SELECT 1 FROM {_public_table(DueWork)} AS w
+    WHERE w.tenant_id = (SELECT id FROM target) AND w.kind = %(kind)s AND w.due_at <= %(at)s
+    FOR KEY SHARE
+)
+INSERT INTO {_public_table(DueWork)} AS w (tenant_id, kind, due_at)
+SELECT id, %(kind)s, %(at)s FROM target WHERE NOT EXISTS (SELECT FROM held)
+ON CONFLICT (tenant_id, kind) DO UPDATE SET due_at = LEAST(w.due_at, EXCLUDED.due_at)
+"""  # noqa: S608 (constant table names)
+
+
+MARK_NOW_SQL = f"""
+INSERT INTO {_public_table(DueWork)} AS w (tenant_id, kind, due_at)
+SELECT t.id, k.kind, now()
+FROM {_public_table(Tenant)} AS t CROSS JOIN unnest(%s::varchar[]) AS k(kind)
+WHERE t.id = ANY(%s)
+ON CONFLICT (tenant_id, kind) DO UPDATE SET due_at = LEAST(w.due_at, EXCLUDED.due_at)
+"""  # noqa: S608 (constant table names)
+
+
+def work_due(*, kind: str, at: datetime, tenant: Tenant | None = None) -> None:
+    """Note that ``tenant`` (the active one by default) has work for the beat job ``kind`` at
+    ``at``; the job's earliest due time is kept.
+
+    Call it in the transaction that makes the work (it is one statement of that transaction):
+    it commits with the work, and a rollback leaves no row, as the outbox does for events.
+    """
+    schema = tenant.schema_name if tenant is not None else connection.schema_name
+    if schema == get_public_schema_name():
+        raise TenantRequired(f"due work '{kind}' needs a tenant: none is active")
+    with connection.cursor() as cursor:
+        cursor.execute(WORK_DUE_SQL, {"schema": schema, "kind": kind, "at": at})

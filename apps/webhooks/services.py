@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from apps.core.error_policy import Action, ErrorPolicy
 from apps.events.envelope import StoredEvent
 from apps.events.schema import known_event_types
 from apps.people.selectors import administrator_emails
+from apps.tenancy.services import due_work_kind, work_due
 
 from . import addresses, metrics, sender, signing
 from .errors import DeliveryNotFound, EndpointInvalid, EndpointNotFound, UnsafeUrl
@@ -272,6 +273,26 @@ def patterns_for(event_type: str) -> list[str]:
     return [ALL_EVENTS, *(".".join(parts[:n]) + ".*" for n in range(1, len(parts))), event_type]
 
 
+# The beat jobs of webhooks, by their names in the due-work index. The sweep is due when a
+# pending delivery's next attempt is overdue by the grace: marked where a delivery becomes
+# pending or its next attempt comes sooner (a new one, a retry, a deferral, a redelivery),
+# not where a worker's claim only moves it later. The prune is due when a finished
+# delivery passes the retention: marked where one finishes.
+SWEEP_JOB = due_work_kind("webhooks.sweep")
+PRUNE_JOB = due_work_kind("webhooks.prune")
+
+
+def _mark_sweep(next_attempt_at) -> None:
+    work_due(
+        kind=SWEEP_JOB,
+        at=next_attempt_at + timedelta(seconds=settings.WEBHOOKS["SWEEP_GRACE_SECONDS"]),
+    )
+
+
+def retention() -> timedelta:
+    return timedelta(days=settings.WEBHOOKS["RETENTION_DAYS"])
+
+
 CREATE_DELIVERIES_SQL = f"""
 INSERT INTO {WebhookDelivery._meta.db_table}
     (endpoint_id, event_id, event_type, payload, status, attempts, attempts_before_redelivery,
@@ -280,7 +301,7 @@ SELECT e.id, %(event_id)s, %(event_type)s, %(payload)s::jsonb, 'pending', 0, 0, 
 FROM unnest(%(endpoint_ids)s::bigint[]) AS e(id)
 ORDER BY e.id
 ON CONFLICT (endpoint_id, event_id) DO NOTHING
-RETURNING id
+RETURNING id, next_attempt_at
 """  # noqa: S608 (constant table names)
 
 ACTIVE_ENDPOINTS_SQL = f"""
@@ -316,6 +337,23 @@ def has_active_endpoints() -> bool:
         return bool(_active_endpoints(cursor))
 
 
+# The atomic block (and schema) in which new deliveries were last marked for the sweep: while
+# that block is still open, nothing has undone the mark, and a relay batch of many events
+# marks once, with the earliest time. A savepoint rolled back closes its block: the next
+# delivery marks again.
+_SWEEP_MARK_MEMO = "_webhooks_sweep_marked"
+
+
+def _mark_sweep_once_per_block(next_attempt_at: datetime) -> None:
+    memo = getattr(connection, _SWEEP_MARK_MEMO, None)
+    open_blocks = connection.atomic_blocks
+    if memo and memo[1] == connection.schema_name and any(b is memo[0] for b in open_blocks):
+        return
+    _mark_sweep(next_attempt_at)
+    block = connection.atomic_blocks[-1] if connection.atomic_blocks else None
+    setattr(connection, _SWEEP_MARK_MEMO, (block, connection.schema_name) if block else None)
+
+
 def deliveries_create_for_event(event: StoredEvent) -> list[int]:
     """One pending delivery per active endpoint that wants ``event``, sent after the commit.
 
@@ -340,8 +378,10 @@ def deliveries_create_for_event(event: StoredEvent) -> list[int]:
                 "endpoint_ids": wanted,
             },
         )
-        created = [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    created = [row[0] for row in rows]
     if created:
+        _mark_sweep_once_per_block(min(row[1] for row in rows))
         slug = _tenant_slug()
         transaction.on_commit(lambda: _enqueue(slug, created))
     return created
@@ -369,11 +409,11 @@ def _enqueue(slug: str, delivery_ids: list[int], countdown: float = 0) -> None:
         )  # fmt: skip
 
 
-def deliveries_prune(*, older_than_days: int | None = None) -> int:
+def deliveries_prune(*, older_than_days: int | None = None, now: datetime | None = None) -> int:
     """Delete finished deliveries (and their attempts) made more than the retention ago;
     how many deliveries went. Pending ones stay: they are still being tried."""
     days = settings.WEBHOOKS["RETENTION_DAYS"] if older_than_days is None else older_than_days
-    cutoff = timezone.now() - timedelta(days=days)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
     with transaction.atomic():
         old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
             status=DeliveryStatus.PENDING
@@ -398,6 +438,7 @@ def delivery_redeliver(*, delivery_id: int) -> WebhookDelivery:
         delivery.next_attempt_at = timezone.now()
         delivery.attempts_before_redelivery = delivery.attempts
         delivery.save(update_fields=["status", "next_attempt_at", "attempts_before_redelivery"])
+        _mark_sweep(delivery.next_attempt_at)
         slug = _tenant_slug()
         transaction.on_commit(lambda: _enqueue(slug, [delivery.pk]))
     return delivery
@@ -502,11 +543,14 @@ def _defer(claimed: WebhookDelivery) -> None:
     that holds a slot has surely ended (its timeouts): trying again sooner would only fill
     the queue in front of other endpoints' deliveries."""
     delay = _send_seconds()
-    WebhookDelivery.objects.filter(pk=claimed.pk).update(
-        attempts=F("attempts") - 1, next_attempt_at=timezone.now() + timedelta(seconds=delay)
-    )
-    slug = _tenant_slug()
-    transaction.on_commit(lambda: _enqueue(slug, [claimed.pk], countdown=delay))
+    next_attempt_at = timezone.now() + timedelta(seconds=delay)
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=claimed.pk).update(
+            attempts=F("attempts") - 1, next_attempt_at=next_attempt_at
+        )
+        _mark_sweep(next_attempt_at)
+        slug = _tenant_slug()
+        transaction.on_commit(lambda: _enqueue(slug, [claimed.pk], countdown=delay))
 
 
 # Readiness shows webhook delivery degraded while any endpoint's receiver fails: each failing
@@ -577,6 +621,10 @@ def _record(claimed: WebhookDelivery, started, outcome: sender.Outcome) -> None:
                 "status", "next_attempt_at", "last_status_code", "last_error", "delivered_at",
             ]
         )  # fmt: skip
+        if delivery.next_attempt_at is not None:
+            _mark_sweep(delivery.next_attempt_at)
+        else:
+            work_due(kind=PRUNE_JOB, at=delivery.created_at + retention())
         if retry_in is not None and retry_in <= config["COUNTDOWN_MAX_SECONDS"]:
             slug = _tenant_slug()
             transaction.on_commit(lambda: _enqueue(slug, [delivery_id], countdown=retry_in))

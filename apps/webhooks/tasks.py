@@ -4,12 +4,13 @@ never hold up the relay or other work."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
 
 from apps.core.jobs import scheduled_job
-from apps.tenancy.tasks import TenantTask, for_each_active_tenant
+from apps.tenancy.tasks import TenantTask, for_each_tenant_with_due_work
 
 from . import selectors, services
 
@@ -29,26 +30,33 @@ def deliver(*, delivery_id: int, tenant) -> None:
         )  # fmt: skip
 
 
-@scheduled_job("webhooks.sweep", max_attempts=1)
-def sweep() -> int:
+@scheduled_job(services.SWEEP_JOB, max_attempts=1)
+def sweep(now: datetime | None = None) -> int:
     """Beat's safety net: hand the workers every delivery overdue by more than the grace
-    (a retry due later than a countdown reaches, or an enqueue the broker lost)."""
+    (a retry due later than a countdown reaches, or an enqueue the broker lost), in the
+    tenants that have one."""
     grace = settings.WEBHOOKS["SWEEP_GRACE_SECONDS"]
 
-    def enqueue_due() -> int:
-        due = selectors.due_delivery_ids(limit=SWEEP_BATCH, overdue_by=grace)
+    def enqueue_due(*, now: datetime) -> int:
+        due = selectors.due_delivery_ids(limit=SWEEP_BATCH, overdue_by=grace, now=now)
         services.deliveries_enqueue(delivery_ids=due)
         return len(due)
 
-    return for_each_active_tenant(
-        enqueue_due, logger=logger, done="webhook sweep: %s due deliveries of %s"
-    )
-
-
-@scheduled_job("webhooks.prune")
-def prune() -> int:
-    """Beat, hourly: finished deliveries past ``WEBHOOKS["RETENTION_DAYS"]`` go, per tenant."""
-    return for_each_active_tenant(
-        lambda: services.deliveries_prune(), logger=logger,
-        done="pruned %s webhook deliveries of %s",
+    return for_each_tenant_with_due_work(
+        services.SWEEP_JOB, enqueue_due, lambda: selectors.next_overdue_at(overdue_by=grace),
+        logger=logger, done="webhook sweep: %s due deliveries of %s", now=now,
     )  # fmt: skip
+
+
+@scheduled_job(services.PRUNE_JOB)
+def prune(now: datetime | None = None) -> int:
+    """Beat, hourly: finished deliveries past ``WEBHOOKS["RETENTION_DAYS"]`` go, in the
+    tenants that have some."""
+    return for_each_tenant_with_due_work(
+        services.PRUNE_JOB,
+        services.deliveries_prune,
+        lambda: selectors.next_expiry_at(retention=services.retention()),
+        logger=logger,
+        done="pruned %s webhook deliveries of %s",
+        now=now,
+    )

@@ -377,10 +377,10 @@ def test_the_periodic_task_expires_reservations_of_every_tenant(stock):
     variant, main, _north = stock
     services.stock_adjust(variant_id=variant.pk, location_id=main.pk, delta=2, reason="received")
     (held,) = services.stock_reserve(lines=[ReservationLine(variant.pk, main.pk, 2)], reference="a")
-    Reservation.objects.filter(pk=held.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert expire_reservations() == 1
-    assert _level(variant, main).reserved == 0
     assert expire_reservations() == 0
+    assert expire_reservations(now=held.expires_at + timedelta(seconds=1)) == 1
+    assert _level(variant, main).reserved == 0
+    assert expire_reservations(now=held.expires_at + timedelta(seconds=2)) == 0
 
 
 @pytest.mark.parametrize("cart_size", [1, 12])
@@ -395,8 +395,9 @@ def test_a_reservation_costs_one_outbox_row_per_line_and_nothing_else_per_line(
         )
     lines = [ReservationLine(variant.pk, main.pk, 2) for variant in variants]
     # savepoint, lock variants, share locations, ensure levels, lock levels, stale reservations,
-    # update levels, insert reservations, release savepoint: 9, then one outbox row per line.
-    with django_assert_num_queries(9 + cart_size):
+    # update levels, insert reservations, mark the due expiry, release savepoint: 10, then one
+    # outbox row per line.
+    with django_assert_num_queries(10 + cart_size):
         made = services.stock_reserve(lines=lines, reference="big-cart")
     assert len(made) == cart_size
     assert selectors.available_by_variant([v.pk for v in variants]) == {v.pk: 3 for v in variants}
