@@ -6,6 +6,9 @@ tenant raises ``TenantRequired``: such a task never falls back to ``public``.
 
 A beat task that does the same work for every tenant (``content.publish_due``,
 ``commerce.expire_reservations``) walks them with ``for_each_active_tenant``.
+
+``tenancy.refill_spares`` is tenancy's own beat job: it keeps the pool of spare
+schemas (``apps.tenancy.spares``) full, in ``public``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from celery import Task
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from apps.core.jobs import scheduled_job
+
+from . import spares
 from .errors import TenantNotFound, TenantRequired
 from .identifiers import InvalidIdentifier, sanitize_slug
 from .models import Tenant
@@ -70,3 +76,10 @@ def for_each_active_tenant(work: Callable[[], int], *, logger: logging.Logger, d
             logger.info(done, count, tenant.slug)
         total += count
     return total
+
+
+# Beat runs it again within seconds: its next run is its retry.
+@scheduled_job("tenancy.refill_spares", max_attempts=1)
+def refill_spares() -> int:
+    """Copy the template into spares until the pool is full; how many were copied."""
+    return spares.spares_refill().created

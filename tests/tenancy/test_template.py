@@ -379,7 +379,7 @@ def test_a_failure_after_the_clone_leaves_no_row_and_no_schema(cleanup, monkeypa
         real_clone(schema_name)
         clones.append(schema_name)
 
-    def explode(**kwargs):
+    def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(template, "clone_template", clone_and_count)
