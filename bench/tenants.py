@@ -114,7 +114,7 @@ def drop_tenant(slug: str) -> None:
 def timing_row(label: str, seconds: list[float], baseline: list[float] | None = None) -> str:
     ratio = f"{statistics.median(baseline) / statistics.median(seconds):>6.1f}x" if baseline else ""
     return (
-        f"{label:<14} {len(seconds):>6} {1000 * statistics.median(seconds):>9.0f} "
+        f"{label:<16} {len(seconds):>6} {1000 * statistics.median(seconds):>9.0f} "
         f"{1000 * percentile(seconds, 0.9):>9.0f} {1000 * max(seconds):>9.0f} {ratio}"
     )
 
@@ -153,7 +153,7 @@ def run_provision_sample(args: argparse.Namespace) -> None:
                 drop_tenant(slug)
     with transaction.atomic():
         spares.spares_drop()
-    rows = [f"{'path':<14} {'tenants':>6} {'p50 ms':>9} {'p90 ms':>9} {'max ms':>9} {'faster':>7}"]
+    rows = [f"{'path':<16} {'tenants':>6} {'p50 ms':>9} {'p90 ms':>9} {'max ms':>9} {'faster':>7}"]
     for hashed in (False, True):
         baseline = seconds[("migrate", hashed)]
         for via in ("migrate", "clone", "spare"):

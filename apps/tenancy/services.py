@@ -173,6 +173,7 @@ def tenant_create(
         slug=slug, name=name, admin_email=admin_email, domain=domain, default_locale=default_locale
     )
     slug, schema_name, domain_name = spec.slug, spec.schema_name, spec.domain
+    admin_password = admin_password or None  # an empty one is none, never a usable ""
 
     if connection.schema_name != "public":
         raise RuntimeError("tenants are created from the public schema")

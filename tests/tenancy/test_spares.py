@@ -24,7 +24,15 @@ from apps.tenancy.schema_migrations import UnknownSchemas, tenant_schema_lag
 from apps.tenancy.services import tenant_create
 from apps.tenancy.template import TEMPLATE_SCHEMA, template_refresh
 
-from .test_template import PASSWORD, _command_output, _default_rows, _make_stale, _rows, _shape
+from .test_template import (
+    PASSWORD,
+    _command_output,
+    _default_rows,
+    _make_stale,
+    _rows,
+    _shape,
+    signed_in_admin,
+)
 
 
 def _create(slug: str, **options):
@@ -57,6 +65,15 @@ def test_refill_copies_the_template_until_the_target(db):
     assert spares.spares_refill(2).created == 0  # full
     # A smaller target drops the spares beyond it.
     assert (spares.spares_refill(1).dropped, len(_spare_names())) == (1, 1)
+
+
+def test_taking_a_spare_is_three_statements_whatever_the_pool(db, django_assert_num_queries):
+    spares.spares_refill(3)
+    first = _spare_names()[0]
+    with transaction.atomic(), django_assert_num_queries(3):  # lock one, rename it, its row
+        assert spares.spare_take("taken_one")
+    assert schema_exists("taken_one") and not schema_exists(first)
+    assert len(_spare_names()) == 2
 
 
 def test_a_spare_is_no_tenant_and_no_slug_reaches_it(db):
@@ -107,13 +124,8 @@ def test_a_renamed_spare_has_its_own_sequences_and_trigger(db):
 def test_a_spare_tenant_serves_its_storefront_and_admin(db):
     spares.spares_refill(1)
     assert _create("spare-shop").path == "spare"
-    client = Client(HTTP_HOST="spare-shop.localhost")
-    assert client.get("/").status_code == 200
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": "owner@spare-shop.test", "password": PASSWORD}
-    )
-    assert response.status_code == 302 and response["Location"] == "/admin/"
-    assert client.get("/admin/").status_code == 200
+    assert Client(HTTP_HOST="spare-shop.localhost").get("/").status_code == 200
+    client = signed_in_admin("spare-shop.localhost", "owner@spare-shop.test")
     assert client.get("/admin/auth/group/").status_code == 200
 
 
@@ -226,6 +238,14 @@ def test_without_a_password_the_admin_gets_a_link_and_no_usable_password(db):
         assert admin.is_superuser and admin.is_staff and not admin.has_usable_password()
 
 
+def test_an_empty_password_is_no_password(db):
+    result = _create("empty-pw-shop", admin_password="")
+    assert result.admin_password is None and result.admin_setup_url
+    with schema_context("empty_pw_shop"):
+        admin = get_user_model().objects.get(username="owner@empty-pw-shop.test")
+        assert not admin.has_usable_password() and not admin.check_password("")
+
+
 def test_the_link_is_on_the_custom_domain_when_there_is_one(db):
     result = _create("domain-shop", admin_password=None, domain="shop.domain.test")
     assert urlsplit(result.admin_setup_url).netloc == "shop.domain.test"
@@ -246,13 +266,7 @@ def test_the_set_password_link_works_once_and_opens_the_admin(db):
     )
     assert done.status_code == 302 and done["Location"].endswith("/account/reset/done/")
 
-    admin_client = Client(HTTP_HOST=url.netloc)
-    login = admin_client.post(
-        "/admin/login/?next=/admin/",
-        {"username": "owner@setup-shop.test", "password": new_password},
-    )
-    assert login.status_code == 302 and login["Location"] == "/admin/"
-    assert admin_client.get("/admin/").status_code == 200
+    signed_in_admin(url.netloc, "owner@setup-shop.test", new_password)
     # Used once: the token was made with the old (unusable) password.
     again = Client(HTTP_HOST=url.netloc).get(url.path, follow=True)
     assert b"new_password1" not in again.content
