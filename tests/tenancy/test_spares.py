@@ -310,3 +310,15 @@ def test_tenant_spares_lists_and_refills_the_pool(db):
     listing = _command_output("tenant_spares", target=2)
     assert f"{names[0]}" in listing and "stale" in listing
     assert "1 current spare(s) of 2 wanted, 1 stale" in listing
+
+
+def test_beat_keeps_the_pool_full(db, settings):
+    from apps.tenancy.tasks import refill_spares
+
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    assert schedule["tenancy.refill_spares"] == 30.0
+    settings.TENANT_SPARE_SCHEMAS = 2
+    assert refill_spares() == 2 and len(_spare_names()) == 2
+    assert refill_spares() == 0
