@@ -20,7 +20,7 @@ from django_tenants.utils import schema_context, schema_exists
 from apps.tenancy import spares
 from apps.tenancy.errors import TenantInvalid
 from apps.tenancy.models import SpareSchema, Tenant
-from apps.tenancy.schema_migrations import UnknownSchemas, tenant_schema_lag
+from apps.tenancy.schema_migrations import UnknownSchemas, migrate_all, tenant_schema_lag
 from apps.tenancy.services import tenant_create
 from apps.tenancy.template import TEMPLATE_SCHEMA, template_refresh
 
@@ -160,6 +160,15 @@ def test_template_refresh_of_a_current_template_drops_the_stale_spares(db, monke
     SpareSchema.objects.update(template_state="0" * 64)  # copied before a migration
     assert template_refresh() == "current"
     assert _spare_names() == []
+
+
+def test_migrate_tenants_ends_by_dropping_the_spares_copied_before_it(db):
+    spares.spares_refill(2)
+    old, kept = _spare_names()
+    SpareSchema.objects.filter(name=old).update(template_state="0" * 64)  # before the migration
+    summary = migrate_all(tenants_only=True, schemas=[TEMPLATE_SCHEMA])
+    assert summary.ok and summary.template_refreshed
+    assert _spare_names() == [kept] and not schema_exists(old)
 
 
 def test_with_the_pool_off_tenants_are_cloned_and_refill_empties_it(db, settings):
