@@ -118,9 +118,9 @@ def spares_refill(
 
     Each copy is its own short transaction (a savepoint when called inside one, as tests
     do) under the template's shared lock: a refresh of the template waits for at most one
-    copy, and tenants are created meanwhile. Nothing is
-    copied from a template that is not current. ``on_progress(done, wanted)`` is called
-    after each copy. One refill at a time: another one started meanwhile returns at once.
+    copy, and tenants are created meanwhile. Nothing is copied from a template that is not
+    current. ``on_progress(done, wanted)`` is called after each copy. One refill at a time:
+    another one started meanwhile returns at once.
     """
     target = pool_target() if target is None else max(0, target)
     result = RefillResult()
@@ -156,8 +156,8 @@ def spares_refill(
 
 
 def _drop_unwanted(target: int) -> int:
-    """Drop the stale spares and the current ones beyond ``target`` (newest first), skipping
-    any a creation holds; how many went."""
+    """Drop the stale spares and the newest current ones beyond ``target``, skipping any a
+    creation holds; how many went."""
     with transaction.atomic():
         free = list(SpareSchema.objects.select_for_update(skip_locked=True).order_by("pk"))
         stale = [spare for spare in free if spare.template_state != current_state()]
