@@ -3,8 +3,9 @@ with ``--tenants`` tenants on one database.
 
 Parts (``--parts``, all by default), in this order:
 
-* ``provision`` -- a sample of tenants created by cloning the template schema and a smaller
-  one by running every migration, interleaved, then the tenants up to ``--tenants`` (named
+* ``provision`` -- a sample of tenants created from a spare schema, by cloning the template
+  schema and (a smaller one) by running every migration, interleaved, each with the first
+  admin's password given and without, then the tenants up to ``--tenants`` (named
   ``scale-00001`` ...; kept, so a later run with a larger count only adds the difference),
   by the clone path, in ``--jobs`` processes;
 * ``migrate`` -- ``migrate_tenants`` with nothing to apply, then a real run of one migration
@@ -38,6 +39,7 @@ import multiprocessing
 import os
 import random
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -113,38 +115,58 @@ def drop_tenant(slug: str) -> None:
 def timing_row(label: str, seconds: list[float], baseline: list[float] | None = None) -> str:
     ratio = f"{statistics.median(baseline) / statistics.median(seconds):>6.1f}x" if baseline else ""
     return (
-        f"{label:<10} {len(seconds):>6} {1000 * statistics.median(seconds):>9.0f} "
+        f"{label:<16} {len(seconds):>6} {1000 * statistics.median(seconds):>9.0f} "
         f"{1000 * percentile(seconds, 0.9):>9.0f} {1000 * max(seconds):>9.0f} {ratio}"
     )
 
 
+SAMPLE_PASSWORD = secrets.token_urlsafe(12)  # hashed as an operator's would be
+
+
 def run_provision_sample(args: argparse.Namespace) -> None:
-    """Tenants created by each path, interleaved (then dropped): the clone path against every
-    migration, at the database's current tenant count."""
-    from apps.tenancy import template
+    """Tenants created by each path, interleaved (then dropped): a spare renamed and the
+    template copied against every migration, each with the first admin's password given
+    (hashed) and without (a set-password link), at the database's current tenant count.
+    The spare path's pool is refilled before each one, untimed, as beat does out of band."""
+    from apps.tenancy import spares, template
     from apps.tenancy.services import tenant_create
 
     if template.template_status() != "current":
         log(f"template: {template.template_refresh()}")
-    paths = ["clone"] * args.sample
-    for index in range(max(3, args.sample // 4)):
-        paths.insert(index * 4 + 1, "migrate")
-    seconds: dict[str, list[float]] = {"clone": [], "migrate": []}
-    for number, via in enumerate(paths):
-        slug = f"sample-{via}-{number:03d}"
-        drop_tenant(slug)
-        made = tenant_create(slug=slug, name=slug, admin_email=f"admin@{slug}.test", via=via)
-        assert made.path == via, (made.path, via)
-        seconds[via].append(made.seconds)
-        drop_tenant(slug)
+    migrate_count = args.migrate_sample or max(3, args.sample // 4)
+    migrate_rounds = {index * args.sample // migrate_count for index in range(migrate_count)}
+    seconds: dict[tuple[str, bool], list[float]] = {}
+    for number in range(args.sample):
+        for via in ("spare", "clone", "migrate"):
+            if via == "migrate" and number not in migrate_rounds:
+                continue
+            for hashed in (False, True):
+                if via == "spare":
+                    spares.spares_refill(1)
+                slug = f"sample-{via}-{'pw' if hashed else 'link'}-{number:03d}"
+                drop_tenant(slug)
+                made = tenant_create(
+                    slug=slug, name=slug, admin_email=f"admin@{slug}.test", via=via,
+                    admin_password=SAMPLE_PASSWORD if hashed else None,
+                )  # fmt: skip
+                assert made.path == via, (made.path, via)
+                seconds.setdefault((via, hashed), []).append(made.seconds)
+                drop_tenant(slug)
+    with transaction.atomic():
+        spares.spares_drop()
+    rows = [f"{'path':<16} {'tenants':>6} {'p50 ms':>9} {'p90 ms':>9} {'max ms':>9} {'faster':>7}"]
+    for hashed in (False, True):
+        baseline = seconds[("migrate", hashed)]
+        for via in ("migrate", "clone", "spare"):
+            label = f"{via}, {'hashed' if hashed else 'link'}"
+            rows.append(
+                timing_row(label, seconds[(via, hashed)], None if via == "migrate" else baseline)
+            )
     print_table(
         f"provisioning with {tenant_count():,} tenants ({len(expected_migrations())} tenant "
-        "migrations): seconds per tenant",
-        [
-            f"{'path':<10} {'tenants':>6} {'p50 ms':>9} {'p90 ms':>9} {'max ms':>9} {'faster':>7}",
-            timing_row("migrate", seconds["migrate"]),
-            timing_row("clone", seconds["clone"], seconds["migrate"]),
-        ],
+        f"migrations; admin password hashed or a set-password link): seconds per tenant; load "
+        f"average after {os.getloadavg()[0]:.2f}",
+        rows,
     )
 
 
@@ -155,9 +177,9 @@ def expected_migrations() -> frozenset:
 
 
 def _create_one(slug: str, how: str) -> None:
-    """``service``: ``tenant_create``, as an operator does. ``schema``: only the tenant's row and
-    its copy of the template, in one transaction (no first admin, no event): the bulk of a large
-    run, where the hundreds of milliseconds of the admin's password hash would only add hours."""
+    """``service``: ``tenant_create``, as an operator does (spares while the pool lasts, then
+    copies). ``schema``: only the tenant's row and its copy of the template, in one transaction
+    (no first admin, no event): the bulk of a large run, at the least cost per tenant."""
     from apps.tenancy import template
     from apps.tenancy.identifiers import schema_name_for
     from apps.tenancy.services import tenant_create
@@ -680,6 +702,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--sample", type=int, default=40, help="tenants cloned for the timing")
+    parser.add_argument(
+        "--migrate-sample", type=int, help="tenants migrated for the timing (default: sample / 4)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="processes creating the tenants")
     parser.add_argument(
         "--bulk", choices=("service", "schema", "rows"), default="service",

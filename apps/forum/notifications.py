@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from apps.content.rendering import plain_text
 from apps.core.locale import LOCALE_PARAM
 from apps.people import selectors as people
-from apps.tenancy.selectors import tenant_by_schema
+from apps.tenancy.selectors import site_url, tenant_by_schema
 
 from . import selectors
 from .models import Notice, Reply, Review, Topic
@@ -177,7 +177,7 @@ def _messages(post: Post, recorded: dict[int, str]) -> list[EmailMultiAlternativ
     enabled = tuple(tenant.locales) if tenant else (default,)
     users = get_user_model().objects.filter(pk__in=list(recorded)).select_related(people.PROFILE)
     known = selectors.member_locales(recorded)
-    root = selectors.site_url("")
+    root = site_url("")
     excerpt = _excerpt(post)
     sender = _from_address(site_name)
     messages = []

@@ -17,7 +17,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.content import selectors as content
-from apps.tenancy.selectors import site_hosts, tenant_by_schema
 
 from .models import (
     Edit,
@@ -286,25 +285,6 @@ def member_locales(user_ids: Iterable[int]) -> dict[int, str]:
         .values_list("author_id", "locale")
     )
     return dict(rows)
-
-
-def site_url(path: str) -> str:
-    """``path`` as an absolute URL on the active tenant's own host, for links that leave
-    without a request to take the host from (emails): its primary custom domain if it has
-    one, else its subdomain of the platform; https where the site redirects to it."""
-    tenant = tenant_by_schema(connection.schema_name)
-    host = None
-    if tenant is not None:
-        host = (
-            tenant.domains.filter(is_primary=True)
-            .order_by("domain")
-            .values_list("domain", flat=True)
-            .first()
-        )
-        host = host or site_hosts(tenant.slug, [])[0]
-    scheme = "https" if settings.SECURE_SSL_REDIRECT else "http"
-    port = f":{settings.SITE_URL_PORT}" if settings.SITE_URL_PORT else ""
-    return f"{scheme}://{host or settings.TENANT_BASE_DOMAIN}{port}{path}"
 
 
 # -- the storefront's pages --------------------------------------------------------------

@@ -215,14 +215,14 @@ class TenantAdmin(ServiceAdmin):
             messages.success(
                 request,
                 gettext(
-                    "Tenant %(slug)s created in %(seconds).1f s. "
-                    "Admin %(email)s, password %(password)s"
+                    "Tenant %(slug)s created in %(seconds).1f s. Admin %(email)s sets a "
+                    "password once at %(url)s"
                 )
                 % {
                     "slug": tenant.slug,
                     "seconds": provisioned.seconds,
                     "email": provisioned.admin_email,
-                    "password": provisioned.admin_password,
+                    "url": provisioned.admin_setup_url,
                 },
             )
         obj.pk = tenant.pk

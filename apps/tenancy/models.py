@@ -200,3 +200,24 @@ class DueWork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.tenant_id} at {self.due_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SpareSchema(models.Model):
+    """A copy of the template schema made ahead of time, waiting to become a tenant's.
+
+    ``tenant_create`` renames one (``apps.tenancy.spares``) instead of copying the
+    template while the operator waits. Its name starts with "_", like the template's,
+    so no tenant's slug can take it; it has no ``Tenant`` row, so nothing that walks
+    tenants sees it. ``template_state`` is the digest of the tenant migrations the
+    copy was made with: a spare of another state is never used, only dropped.
+    """
+
+    name = models.CharField(max_length=63, unique=True)
+    template_state = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name

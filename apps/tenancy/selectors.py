@@ -17,7 +17,7 @@ from .resolver import tenant_by_host, tenant_by_schema, tenant_by_slug
 
 # The resolver's cached lookups are the reads other modules use: through here.
 __all__ = [
-    "TenantSite", "module_states", "serves", "site_hosts", "tenant_by_host", "tenant_by_schema", "tenant_by_slug",
+    "TenantSite", "module_states", "serves", "site_hosts", "site_url", "tenant_by_host", "tenant_by_schema", "tenant_by_slug",
     "tenant_get", "tenant_list", "tenant_sites",
 ]  # fmt: skip
 
@@ -70,6 +70,27 @@ def site_hosts(slug: str, domains: list[str]) -> list[str]:
     """Where a tenant's site lives: its subdomain of the platform, then its custom domains."""
     subdomain = f"{slug}.{settings.TENANT_BASE_DOMAIN}"
     return [subdomain, *sorted(domain for domain in set(domains) if domain != subdomain)]
+
+
+def site_url(path: str, tenant: Tenant | None = None) -> str:
+    """``path`` as an absolute URL on a tenant's own host (``tenant``, or the active one),
+    for links that leave without a request to take the host from (emails, set-password
+    links): its primary custom domain if it has one, else its subdomain of the platform;
+    https where the site redirects to it."""
+    if tenant is None:
+        tenant = tenant_by_schema(connection.schema_name)
+    host = None
+    if tenant is not None:
+        host = (
+            tenant.domains.filter(is_primary=True)
+            .order_by("domain")
+            .values_list("domain", flat=True)
+            .first()
+        )
+        host = host or site_hosts(tenant.slug, [])[0]
+    scheme = "https" if settings.SECURE_SSL_REDIRECT else "http"
+    port = f":{settings.SITE_URL_PORT}" if settings.SITE_URL_PORT else ""
+    return f"{scheme}://{host or settings.TENANT_BASE_DOMAIN}{port}{path}"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,37 +10,48 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from apps.core import modules
+from apps.core.breakers import BROKER, guarded
 from apps.events.publisher import publish
 
-from . import events, template
+from . import events, spares, template
 from .errors import TenantConflict, TenantInvalid, TenantNotFound, TenantRequired
 from .identifiers import InvalidIdentifier, sanitize_host, sanitize_slug, schema_name_for
 from .models import Domain, DueWork, ModuleMode, Tenant, TenantStatus
 from .resolver import MODULE_MODES_KEY, host_key, schema_key, slug_key, tenant_cache
 from .roles import DEFAULT_GROUPS, grants_query
+from .selectors import site_url
 
 logger = logging.getLogger(__name__)
 
 
-# The ways a tenant's schema is built: copied from the template, or every migration run.
-BUILD_PATHS = ("clone", "migrate")
+# The ways a tenant's schema is built: a spare copy of the template renamed, the template
+# copied, or every migration run.
+BUILD_PATHS = ("spare", "clone", "migrate")
 
 
 @dataclass(frozen=True)
 class ProvisionedTenant:
     tenant: Tenant
     admin_email: str
-    admin_password: str
+    # The password given, or None: then the admin sets one at ``admin_setup_url``.
+    admin_password: str | None
     seconds: float
-    # How the schema was built: "clone" (copied from the template) or "migrate".
+    # How the schema was built: "spare", "clone" or "migrate" (BUILD_PATHS).
     path: str
+    # A one-time link on the tenant's site where the admin sets a password (None when one
+    # was given). It works once, until the password changes, for PASSWORD_RESET_TIMEOUT.
+    admin_setup_url: str | None = None
 
 
 def _invalidate_on_commit(tenant: Tenant, extra_hosts: tuple[str, ...] = ()) -> None:
@@ -143,13 +153,19 @@ def tenant_create(
 ) -> ProvisionedTenant:
     """Create a tenant: its row, schema, tables, first admin and default groups.
 
-    The schema is a copy of the template schema when the template matches the
-    code's migrations; otherwise every migration runs in it (slower; a warning
-    says how to refresh the template). ``via`` ("clone" or "migrate") insists on
-    one path, for benchmarks and checks: "clone" with a template that is not
-    current raises ``TenantInvalid``. Everything happens in one transaction,
-    DDL included (PostgreSQL DDL is transactional): a failure at any step leaves
-    neither row nor schema.
+    The schema is a spare copy of the template renamed when one is ready
+    (``apps.tenancy.spares``), else a copy of the template schema made now when the
+    template matches the code's migrations; otherwise every migration runs in it
+    (slower; a warning says how to refresh the template). ``via`` ("spare", "clone"
+    or "migrate") insists on one path, for benchmarks and checks: "spare" without a
+    spare ready, or "spare"/"clone" with a template that is not current, raises
+    ``TenantInvalid``. Everything happens in one transaction, DDL included
+    (PostgreSQL DDL is transactional): a failure at any step leaves neither row nor
+    schema, and a spare taken is a spare again.
+
+    Without ``admin_password`` the first admin gets no usable password but a one-time
+    link to set one (``admin_setup_url``): hashing one with the production hasher
+    costs more than everything else here together.
     """
     started = time.perf_counter()
     if via not in (None, *BUILD_PATHS):
@@ -158,7 +174,7 @@ def tenant_create(
         slug=slug, name=name, admin_email=admin_email, domain=domain, default_locale=default_locale
     )
     slug, schema_name, domain_name = spec.slug, spec.schema_name, spec.domain
-    password = admin_password or secrets.token_urlsafe(12)
+    admin_password = admin_password or None  # an empty one is none, never a usable ""
 
     if connection.schema_name != "public":
         raise RuntimeError("tenants are created from the public schema")
@@ -175,7 +191,7 @@ def tenant_create(
             path = _build_schema(schema_name, verbosity=verbosity, via=via)
             with schema_context(schema_name):
                 tenant_groups_sync()
-                _create_admin(email=admin_email, password=password)
+                setup_url = _create_admin(tenant, email=admin_email, password=admin_password)
             publish(
                 events.TenantCreated(
                     tenant_id=tenant.pk, slug=tenant.slug, name=tenant.name,
@@ -184,22 +200,39 @@ def tenant_create(
                 tenant=tenant,
             )  # fmt: skip
             _invalidate_on_commit(tenant)
+            if path == "spare":
+                transaction.on_commit(_send_refill)
     except IntegrityError as exc:
         raise TenantConflict(f"'{slug}' or its domain is taken") from exc
     finally:
         connection.set_schema_to_public()
     seconds = time.perf_counter() - started
     logger.info("tenant %s created by %s in %.2f s", slug, path, seconds)
-    return ProvisionedTenant(tenant, spec.admin_email, password, seconds, path)
+    return ProvisionedTenant(
+        tenant, spec.admin_email, admin_password, seconds, path, admin_setup_url=setup_url
+    )
+
+
+def _send_refill() -> None:
+    """Ask a worker to copy a spare in place of the one just taken; if the broker is away,
+    beat's next ``tenancy.refill_spares`` does."""
+    from .tasks import refill_spares
+
+    guarded(BROKER, refill_spares.apply_async, retry=False, fallback=None)
 
 
 def _build_schema(schema_name: str, *, verbosity: int, via: str | None) -> str:
     """Create the tenant's schema with its tables, in the caller's transaction; returns the
-    path taken, "clone" or "migrate"."""
+    path taken (BUILD_PATHS)."""
     template.template_lock_shared()
     status = template.template_status()
-    if via == "clone" and status != "current":
+    if via in ("spare", "clone") and status != "current":
         raise TenantInvalid(f"via: the template schema is {status}; run template_refresh")
+    if status == "current" and via in (None, "spare"):
+        if spares.pool_target() and spares.spare_take(schema_name):
+            return "spare"
+        if via == "spare":
+            raise TenantInvalid("via: no spare schema is ready; run tenant_spares --refill")
     if status == "current" and via != "migrate":
         template.clone_template(schema_name)
         return "clone"
@@ -216,9 +249,22 @@ def _build_schema(schema_name: str, *, verbosity: int, via: str | None) -> str:
     return "migrate"
 
 
-def _create_admin(*, email: str, password: str) -> None:
+def _create_admin(tenant: Tenant, *, email: str, password: str | None) -> str | None:
+    """The first admin of the active (new) tenant; without ``password``, the link on the
+    tenant's site where they set one (the storefront's password reset confirmation)."""
     user_model = get_user_model()
-    user_model.objects.create_superuser(username=email, email=email, password=password)
+    user = user_model.objects.create_superuser(username=email, email=email, password=password)
+    if password is not None:
+        return None
+    path = reverse(
+        "account:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+        urlconf=settings.ROOT_URLCONF,  # the tenants' URLs, also from the public admin
+    )
+    return site_url(path, tenant)
 
 
 def tenant_groups_sync() -> dict[str, int]:

@@ -9,6 +9,9 @@ A beat task that does the same work in many tenants (``content.publish_due``,
 ``for_each_tenant_with_due_work``: one query in ``public`` finds them, so a run costs
 O(tenants with due work), not O(tenants). ``for_each_active_tenant`` remains for work that
 is not marked in the due-work index.
+
+``tenancy.refill_spares`` is tenancy's own beat job: it keeps the pool of spare
+schemas (``apps.tenancy.spares``) full, in ``public``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.core.jobs import scheduled_job
+
+from . import spares
 from .errors import TenantNotFound, TenantRequired
 from .identifiers import InvalidIdentifier, sanitize_slug
 from .models import DueWork, Tenant, TenantStatus
@@ -130,3 +136,10 @@ def _settle(row: DueWork, next_due: Callable[[], datetime | None]) -> None:
             locked.delete()
         else:
             locked.update(due_at=following)
+
+
+# Beat runs it again within seconds: its next run is its retry.
+@scheduled_job("tenancy.refill_spares", max_attempts=1)
+def refill_spares() -> int:
+    """Copy the template into spares until the pool is full; how many were copied."""
+    return spares.spares_refill().created

@@ -107,15 +107,21 @@ def template_refresh(*, verbosity: int = 0) -> str:
     so that it is what a new tenant would get by running every migration (and a
     migration removed from the code leaves nothing behind). Everything happens in
     one transaction under the template's lock: a failed refresh leaves the
-    previous template in place, and no tenant is copied from a half-built one.
+    previous template (and its spare copies) in place, and no tenant is copied from a
+    half-built one. The spare copies of the previous template are dropped with it.
     Safe to run again, and from several processes at once.
     """
-    from .services import tenant_groups_sync  # services uses this module to provision
+    # Both use this module to provision.
+    from .services import tenant_groups_sync
+    from .spares import spares_drop
 
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TEMPLATE_LOCK_KEY])
         status = template_status()
+        # Spares are copies of the template being replaced; a template migrated in place
+        # (migrate_tenants) leaves those copied before it stale.
+        spares_drop(stale_only=status == "current")
         if status == "current":
             return "current"
         previous_tenant = connection.tenant

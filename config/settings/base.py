@@ -100,6 +100,9 @@ TENANT_INVALIDATION_CHANNEL = env("TENANT_INVALIDATION_CHANNEL", "tenancy:invali
 # The migrated schema new tenants are copied from (apps.tenancy.template). It has no
 # Tenant row; its name starts with "_", which no tenant's schema can.
 TENANT_TEMPLATE_SCHEMA = env("TENANT_TEMPLATE_SCHEMA", "_template")
+# Copies of the template kept ready (apps.tenancy.spares): a new tenant renames one instead
+# of waiting for a copy. Each holds a tenant's empty tables and indexes; 0 turns the pool off.
+TENANT_SPARE_SCHEMAS = int(env("TENANT_SPARE_SCHEMAS", "3"))
 # Processes that migrate_tenants runs at once, one database connection each (plus one for
 # the command itself): about one per database core.
 TENANT_MIGRATE_WORKERS = int(env("TENANT_MIGRATE_WORKERS", "2"))
@@ -402,6 +405,10 @@ CELERY_BEAT_SCHEDULE = {
     "api-prune-idempotent-responses": {
         "task": "api.prune_idempotent_responses",
         "schedule": 3600.0,
+    },
+    "tenancy-refill-spares": {
+        "task": "tenancy.refill_spares",
+        "schedule": float(env("TENANT_SPARES_REFILL_SECONDS", "30")),
     },
 }
 

@@ -73,3 +73,19 @@ def test_an_operator_requires_if_match_for_a_tenant(operator_client, globex):
     globex.refresh_from_db()
     assert globex.require_if_match
     assert globex.version == version + 1  # written by the service, which bumps the version
+
+
+def test_a_tenant_added_by_an_operator_comes_with_its_admin_set_password_link(operator_client):
+    response = operator_client.post(
+        f"{TENANTS}add/",
+        {"slug": "op-made", "name": "Op Made", "default_locale": "en", "admin_email": "o@op.test"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    (message,) = [str(m) for m in response.context["messages"] if "o@op.test" in str(m)]
+    base = settings.TENANT_BASE_DOMAIN
+    assert re.fullmatch(
+        rf"Tenant op-made created in [\d.]+ s\. Admin o@op\.test sets a password once at "
+        rf"http://op-made\.{re.escape(base)}/account/reset/[\w-]+/[\w-]+/",
+        message,
+    ), message

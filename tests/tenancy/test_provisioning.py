@@ -18,10 +18,11 @@ def test_create_tenant_builds_schema_admin_and_groups(cleanup):
     assert (tenant.slug, tenant.schema_name) == ("new-shop", "new_shop")
     assert schema_exists("new_shop")
     assert Domain.objects.get(domain="shop.new.test").tenant == tenant
-    assert result.admin_password and result.seconds > 0
+    assert result.admin_password is None and result.seconds > 0
+    assert result.admin_setup_url.startswith("http://shop.new.test/account/reset/")
     with schema_context("new_shop"):
         admin = get_user_model().objects.get(username="owner@new.test")
-        assert admin.is_superuser and admin.is_staff and admin.check_password(result.admin_password)
+        assert admin.is_superuser and admin.is_staff and not admin.has_usable_password()
         assert set(Group.objects.values_list("name", flat=True)) == {
             "Editor",
             "Merchant",
@@ -62,7 +63,7 @@ def test_platform_hosts_and_malformed_domains_are_refused(db, domain):
 def test_a_failure_midway_rolls_back_row_and_schema(cleanup, monkeypatch):
     cleanup.append("doomed")
 
-    def explode(**kwargs):
+    def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("apps.tenancy.services._create_admin", explode)

@@ -379,7 +379,7 @@ def test_a_failure_after_the_clone_leaves_no_row_and_no_schema(cleanup, monkeypa
         real_clone(schema_name)
         clones.append(schema_name)
 
-    def explode(**kwargs):
+    def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(template, "clone_template", clone_and_count)
@@ -402,13 +402,19 @@ def test_an_admin_email_too_long_for_a_username_is_refused_before_anything(db):
 # --- a cloned tenant works ---------------------------------------------------------------------
 
 
-def test_a_cloned_tenant_serves_its_storefront_and_admin(db):
-    result = _create("served-shop")
-    assert result.path == "clone"
-    client = Client(HTTP_HOST="served-shop.localhost")
-    assert client.get("/").status_code == 200
+def signed_in_admin(host: str, username: str, password: str = PASSWORD) -> Client:
+    """A client of the tenant at ``host`` signed in to its admin, whose index answers."""
+    client = Client(HTTP_HOST=host)
     response = client.post(
-        "/admin/login/?next=/admin/", {"username": "owner@served-shop.test", "password": PASSWORD}
+        "/admin/login/?next=/admin/", {"username": username, "password": password}
     )
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+    return client
+
+
+def test_a_cloned_tenant_serves_its_storefront_and_admin(db):
+    result = _create("served-shop")
+    assert result.path == "clone"
+    assert Client(HTTP_HOST="served-shop.localhost").get("/").status_code == 200
+    signed_in_admin("served-shop.localhost", "owner@served-shop.test")

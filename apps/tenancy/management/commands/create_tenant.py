@@ -11,7 +11,10 @@ class Command(BaseCommand):
         parser.add_argument("--slug", required=True, help="a-z, 0-9 and '-', up to 63 characters")
         parser.add_argument("--name", required=True)
         parser.add_argument("--admin-email", required=True)
-        parser.add_argument("--admin-password", help="generated and printed when omitted")
+        parser.add_argument(
+            "--admin-password",
+            help="when omitted, a one-time link where the admin sets one is printed",
+        )
         parser.add_argument("--domain", help="an optional custom domain, e.g. shop.example.com")
         parser.add_argument("--locale", help="default locale (settings.LANGUAGES)")
 
@@ -37,4 +40,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"  admin:    {result.admin_email}")
-        self.stdout.write(f"  password: {result.admin_password}")
+        if result.admin_setup_url:
+            self.stdout.write(f"  set a password at (one time): {result.admin_setup_url}")
+        else:
+            self.stdout.write(f"  password: {result.admin_password}")
