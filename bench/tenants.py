@@ -372,7 +372,7 @@ def run_migrate(args: argparse.Namespace) -> None:
     rows = []
     seconds, output = manage("migrate_tenants", *workers)
     if "Migrated 0 schema(s)" not in output:
-        rows.append(migrate_row("first run: the bench app's table", seconds, output))
+        rows.append(migrate_row("first run: what each schema lacked", seconds, output))
     seconds, output = manage("migrate_tenants", *workers)
     rows.append(migrate_row("nothing to apply", seconds, output))
     if tenant_count() <= args.stock_max:
