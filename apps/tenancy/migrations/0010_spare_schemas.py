@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenancy', '0010_clone_plan'),
+        ('tenancy', '0009_duework_seed'),
     ]
 
     operations = [
