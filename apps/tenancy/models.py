@@ -212,12 +212,14 @@ class SpareSchema(models.Model):
     copy was made with: a spare of another state is never used, only dropped.
     """
 
-    name = models.CharField(max_length=63, unique=True)
-    template_state = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(max_length=63, unique=True, verbose_name=gettext_lazy("name"))
+    template_state = models.CharField(max_length=64, verbose_name=gettext_lazy("template state"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
         ordering = ["pk"]
+        verbose_name = gettext_lazy("spare schema")
+        verbose_name_plural = gettext_lazy("spare schemas")
 
     def __str__(self) -> str:
         return self.name

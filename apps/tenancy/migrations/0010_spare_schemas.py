@@ -14,11 +14,13 @@ class Migration(migrations.Migration):
             name='SpareSchema',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=63, unique=True)),
-                ('template_state', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('name', models.CharField(max_length=63, unique=True, verbose_name='name')),
+                ('template_state', models.CharField(max_length=64, verbose_name='template state')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
             ],
             options={
+                'verbose_name': 'spare schema',
+                'verbose_name_plural': 'spare schemas',
                 'ordering': ['pk'],
             },
         ),
