@@ -154,7 +154,7 @@ def availability(products: Iterable) -> dict[UUID, int]:
 def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = None) -> int:
     """Bring the rows of these products in line with their current state, a chunk at a time
     (a fixed number of queries per chunk); a product that is gone loses its rows."""
-    ids = [UUID(str(pk)) for pk in dict.fromkeys(product_ids)]
+    ids = list(dict.fromkeys(UUID(str(pk)) for pk in product_ids))
     if not ids:
         return 0
     locales = locales or tenant_locales()

@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from apps.commerce import services as commerce
@@ -335,3 +335,23 @@ def test_a_batch_of_product_events_costs_the_same_queries_whatever_its_size(comm
     events, queries = _queries_to_handle_one_retitle_each(count)
     assert events == 2 * count
     assert queries == PRODUCT_BATCH_QUERIES
+
+
+def test_a_product_named_by_two_kinds_of_event_in_one_batch_is_written_once(committed_shop, caplog):
+    """A product's own event names it by its aggregate id (text), a stock event by a UUID in its
+    payload: one batch with both must read and write the product once (one upsert cannot
+    affect a row twice), not fall back to handling its events one by one."""
+    with schema_context("acme"):
+        made = product("Wool socks", prices={"USD": "9"})
+        variant = first_variant(made)
+        location = commerce.location_create(name="Depot", code="DEP")
+    _drained()
+    with schema_context("acme"), transaction.atomic():
+        commerce.product_update(product_id=made.pk, fields={"title": "Wool socks II"})
+        commerce.stock_set(variant_id=variant.pk, location_id=location.pk, on_hand=4)
+    with caplog.at_level("INFO", logger="apps.events.relay"):
+        _drained()
+    assert "retrying one by one" not in caplog.text
+    rows = _rows(product_id=made.pk)
+    assert sorted(rows) == ["de", "en"]
+    assert (rows["en"].title, rows["en"].in_stock) == ("Wool socks II", True)
