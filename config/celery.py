@@ -109,6 +109,7 @@ ROUTINE_TASKS = frozenset(
         "webhooks.sweep",
         "webhooks.prune",
         "api.prune_idempotent_responses",
+        "tenancy.refill_spares",
     }
 )
 IDLE_RESULTS = frozenset({"None", "0", "{'handled': 0, 'failed': 0, 'more': False}"})
