@@ -67,8 +67,8 @@ class UnknownSchemas(ValueError):
 
 
 # One statement reads the django_migrations of a whole batch of schemas: the dynamic
-# part (query_to_xml) names each schema's table, which no static query can. The code's
-# migrations travel as two arrays, inlined as literals into each schema's query.
+# part (public.tenancy_missing_migrations, tenancy migration 0011) names each schema's
+# table, which no static query can. The code's migrations travel as two arrays.
 #
 # Batches, not one statement for all: a statement keeps a lock on every table it read
 # (and its index) until its transaction ends, and PostgreSQL's lock table has room for
@@ -89,11 +89,7 @@ SELECT b.schema,
     CASE
         WHEN n.oid IS NULL THEN NULL
         WHEN to_regclass(format('%%I.django_migrations', b.schema)) IS NULL THEN %(expected)s
-        ELSE (xpath('/row/missing/text()', query_to_xml(format(
-            'SELECT count(*) AS missing FROM unnest(%%L::text[], %%L::text[]) AS e(app, name) '
-            'WHERE NOT EXISTS (SELECT FROM %%I.django_migrations AS m '
-            'WHERE m.app = e.app AND m.name = e.name)',
-            %(apps)s::text[], %(names)s::text[], b.schema), false, true, '')))[1]::text::int
+        ELSE public.tenancy_missing_migrations(b.schema, %(apps)s::text[], %(names)s::text[])
     END AS missing
 FROM batch AS b LEFT JOIN pg_namespace AS n ON n.nspname = b.schema
 ORDER BY b.schema
