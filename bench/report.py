@@ -11,6 +11,21 @@ import django
 from django.db import connection
 
 
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def sql(statement: str, params=None) -> list[tuple]:
+    """``statement``'s rows (none for a statement that returns none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def scalar(statement: str, params=None):
+    return sql(statement, params)[0][0]
+
+
 def percentile(values: list[float], share: float) -> float:
     """The value at ``share`` (0.99 for p99) of ``values``, nearest rank; 0 for none."""
     ordered = sorted(values)

@@ -71,25 +71,11 @@ from prometheus_client import REGISTRY  # noqa: E402
 
 from apps.tenancy.models import Tenant  # noqa: E402
 from apps.tenancy.resolver import identify, shared_cache, tenant_cache  # noqa: E402
-from bench.report import machine, percentile, print_table  # noqa: E402
+from bench.report import log, machine, percentile, print_table, scalar, sql  # noqa: E402
 
 PARTS = ("provision", "migrate", "relay", "resolver", "beat", "catalog", "dump")
 SCALE_PREFIX = "scale-"
 RESTORED_SLUG = "scale-restored"
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def sql(statement: str, params=None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def scalar(statement: str, params=None):
-    return sql(statement, params)[0][0]
 
 
 def tenant_count() -> int:
