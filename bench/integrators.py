@@ -122,7 +122,7 @@ from apps.webhooks import services as webhooks  # noqa: E402
 from apps.webhooks.handlers import make_deliveries  # noqa: E402
 from apps.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: E402
 from bench.outbox_events import BenchTouched  # noqa: E402
-from bench.report import machine, percentile, print_table  # noqa: E402
+from bench.report import log, machine, percentile, print_table, scalar, sql  # noqa: E402
 
 TENANT_PREFIX = "intbench"
 WEBHOOKS_SUBSCRIBER = "webhooks.deliveries"
@@ -142,20 +142,6 @@ NOTE = (
     "A note as long as a small product change's payload is: a title, a handle and a few "
     "changed field names, give or take"
 )
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def sql(statement: str, params=None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def scalar(statement: str, params=None):
-    return sql(statement, params)[0][0]
 
 
 def ms(seconds: float) -> str:

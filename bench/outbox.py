@@ -81,6 +81,7 @@ from apps.events.tasks import drain as drain_task  # noqa: E402
 from apps.tenancy.models import Tenant  # noqa: E402
 from apps.tenancy.services import tenant_create  # noqa: E402
 from bench.outbox_events import HANDLED_KEY, BenchPinged, BenchTouched  # noqa: E402
+from bench.report import log, percentile, scalar, sql  # noqa: E402
 
 PUBLISH_TENANT = "acme"
 BENCH_TYPES = (BenchTouched.event_type, BenchPinged.event_type)
@@ -96,28 +97,6 @@ TARGET_PROJECTION_RATIO = 0.25
 
 
 # -- small helpers -------------------------------------------------------------
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def sql(statement: str, params=None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def scalar(statement: str, params=None):
-    return sql(statement, params)[0][0]
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def rds() -> redis.Redis:
@@ -333,7 +312,7 @@ class Timed:
         return len(self.samples_ns) / (sum(self.samples_ns) / 1e9)
 
     def ms(self, q: float) -> float:
-        return quantile(self.samples_ns, q) / 1e6
+        return percentile(self.samples_ns, q) / 1e6
 
 
 FLOOR_UPDATE_SQL = "UPDATE auth_user SET first_name = %s WHERE id = %s"
@@ -1323,10 +1302,10 @@ def run_latency(args: argparse.Namespace, worker: Worker, report: Report) -> Non
     missing = total - len(latencies)
     if not latencies:
         raise SystemExit(f"no event was handled\n{worker.tail()}")
-    p50, p90, p99 = (quantile(latencies, q) for q in (0.5, 0.9, 0.99))
+    p50, p90, p99 = (percentile(latencies, q) for q in (0.5, 0.9, 0.99))
     rate = total / publish_seconds
-    commit_p50 = quantile(commit_ns, 0.5) / 1e6
-    commit_p99 = quantile(commit_ns, 0.99) / 1e6
+    commit_p50 = percentile(commit_ns, 0.5) / 1e6
+    commit_p99 = percentile(commit_ns, 0.99) / 1e6
     log(
         f"latency: {total} events in {publish_seconds:.1f} s ({rate:.0f}/s, {late} sent late), "
         f"{missing} not handled within 60 s; p50 {p50:.1f} ms, p90 {p90:.1f} ms, "
