@@ -106,6 +106,7 @@ ROUTINE_TASKS = frozenset(
         "forum.flush_views",
         "commerce.expire_reservations",
         "commerce.prune_stale_carts",
+        "commerce.retry_order_emails",
         "webhooks.sweep",
         "webhooks.prune",
         "api.prune_idempotent_responses",

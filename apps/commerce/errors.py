@@ -226,6 +226,11 @@ class OrderNotFound(NotFound):
     title = "No such order"
 
 
+class OrderEmailNotFound(NotFound):
+    code = "order_email_not_found"
+    title = "No such order email"
+
+
 class OrderVersionConflict(Conflict):
     """The order changed since the version the caller saw (or a racing writer appended the
     same version first): reload it and decide again."""

@@ -1076,9 +1076,20 @@ class OrderEmailKind(models.TextChoices):
     SHIPPING = "shipping", _("Shipping notice")
 
 
+class OrderEmailState(models.TextChoices):
+    SENT = "sent", _("sent")
+    WAITING = "waiting", _("waiting to be sent")
+    NOT_SENT = "not_sent", _("not sent")
+
+
 class OrderEmail(models.Model):
-    """An email about an order, once per kind: the row is written in the handler's
-    transaction and the message goes out after it commits (``sent_at`` then says when)."""
+    """An email about an order, one per kind: the row is written in the handler's
+    transaction and the message goes out after it commits (``sent_at`` then says when).
+
+    Until it is sent, ``next_attempt_at`` is when beat tries it (again): a send that failed
+    waits its turn in the retry schedule; one that never answered (its worker died while the
+    mail server had it) is tried again once the hand-over time is past. ``None`` with no
+    ``sent_at``: every attempt failed, and only a merchant's "send again" sends it."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=16, choices=OrderEmailKind.choices)
@@ -1086,6 +1097,9 @@ class OrderEmail(models.Model):
     recipient = models.EmailField(max_length=254)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["created_at"]
@@ -1094,9 +1108,24 @@ class OrderEmail(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "kind"], name="commerce_orderemail_once"),
         ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(sent_at__isnull=True, next_attempt_at__isnull=False),
+                name="commerce_orderemail_due",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.order} {self.kind}"
+        return f"{self.order} {self.get_kind_display()}"
+
+    @property
+    def state(self) -> OrderEmailState:
+        if self.sent_at is not None:
+            return OrderEmailState.SENT
+        if self.next_attempt_at is not None:
+            return OrderEmailState.WAITING
+        return OrderEmailState.NOT_SENT
 
 
 # -- customers (admin) -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Every write to orders: placing one, moving it through ``ORDER_TRANSITIONS``, its emails.
+"""Every write to orders: placing one, moving it through ``ORDER_TRANSITIONS`` (their emails:
+``order_emails``).
 
 An order is event-sourced. Its stream (``OrderEvent``, append-only) is the record; the
 ``Order`` and ``OrderLine`` rows are a projection of it, written from the folded state
@@ -17,17 +18,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from email.utils import formataddr, parseaddr
 from typing import Any
 from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -35,7 +33,6 @@ from apps.core.context import Actor
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
 from apps.events.schema import DomainEvent
-from apps.tenancy.selectors import tenant_by_schema
 
 from . import events
 from .errors import OrderAlreadyPlaced, OrderNotFound, OrderVersionConflict
@@ -43,8 +40,6 @@ from .models import (
     ORDER_NUMBER_SEQUENCE,
     AdjustmentReason,
     Order,
-    OrderEmail,
-    OrderEmailKind,
     OrderEvent,
     OrderLine,
     OrderStatus,
@@ -66,7 +61,7 @@ from .services import _int, _raise, _text, stock_adjust
 
 __all__ = [
     "ORDER_TRANSITIONS", "OrderDraft", "OrderLineDraft", "order_cancel", "order_confirm",
-    "order_create", "order_deliver", "order_email_send", "order_mark_paid", "order_rebuild",
+    "order_create", "order_deliver", "order_mark_paid", "order_rebuild",
     "order_refund", "order_ship", "order_transition",
 ]  # fmt: skip
 
@@ -636,75 +631,3 @@ def order_rebuild(*, order_id: UUID | str) -> Order:
         OrderLine.objects.filter(order_id=state.id).delete()
         OrderLine.objects.bulk_create(_line_rows(state))
     return order
-
-
-# -- emails ------------------------------------------------------------------------------------
-
-EMAIL_TEMPLATES = {
-    OrderEmailKind.CONFIRMATION: "email/commerce/order_confirmation",
-    OrderEmailKind.SHIPPING: "email/commerce/order_shipped",
-}
-
-
-def _from_address() -> str:
-    """The platform's sender address under the shop's name."""
-    tenant = tenant_by_schema(connection.schema_name)
-    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    return formataddr((tenant.name if tenant else name, address))
-
-
-def _message(order: Order, kind: str) -> EmailMultiAlternatives:
-    template = EMAIL_TEMPLATES[kind]
-    with translation.override(order.locale):
-        tenant = tenant_by_schema(connection.schema_name)
-        context = {
-            "order": order, "lines": list(order.lines.all()), "shop": tenant.name if tenant else "",
-            "total": Money(order.total, order.currency),
-            "shipping": Money(order.shipping_price, order.currency),
-            "tax": Money(order.tax, order.currency),
-            "discount": Money(order.discount, order.currency),
-        }  # fmt: skip
-        if kind == OrderEmailKind.CONFIRMATION:
-            subject = _("Your order #%(number)s") % {"number": order.number}
-        else:
-            subject = _("Your order #%(number)s is on its way") % {"number": order.number}
-        text = render_to_string(f"{template}.txt", context)
-        html = render_to_string(f"{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, _from_address(), [order.email])
-    message.attach_alternative(html, "text/html")
-    return message
-
-
-def _deliver(message: EmailMultiAlternatives, email_id: int) -> None:
-    message.send()
-    OrderEmail.objects.filter(pk=email_id).update(sent_at=timezone.now())
-
-
-def order_email_send(*, order_id: UUID | str, kind: str, event_id: UUID) -> bool:
-    """Send the order's ``kind`` email once: ``False`` when it was sent (or is being sent)
-    already, or when the order is gone.
-
-    Once, not at least once: the ``OrderEmail`` row (unique per order and kind) is written in
-    this transaction (the relay's, with its ledger row), the message is built here and sent
-    only after the commit. A transaction that rolls back (this handler's batch failing
-    elsewhere) sends nothing and the retry sends it; a send that fails after the commit is
-    logged and leaves the row without ``sent_at`` (to be resent by hand), never a second mail
-    to the customer.
-    """
-    with transaction.atomic():
-        order = Order.objects.filter(pk=order_uuid(order_id)).first()
-        if order is None:
-            return False
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {OrderEmail._meta.db_table} "  # noqa: S608 (constant table name)
-                "(order_id, kind, event_id, recipient, created_at) VALUES (%s, %s, %s, %s, now()) "
-                "ON CONFLICT (order_id, kind) DO NOTHING RETURNING id",
-                [order.pk, kind, event_id, order.email],
-            )
-            inserted = cursor.fetchone()
-        if inserted is None:
-            return False
-        message = _message(order, kind)
-        transaction.on_commit(lambda: _deliver(message, inserted[0]), robust=True)
-    return True

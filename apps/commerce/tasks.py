@@ -1,8 +1,9 @@
 """Housekeeping of commerce. Reservation expiry: beat runs ``commerce.expire_reservations``
 every minute, so stock held by abandoned checkouts comes back even when nobody reserves the
 same variant again (``stock_reserve`` also releases what has expired under its locks).
-Stale visitors' carts: ``commerce.prune_stale_carts`` runs hourly. Both visit only the
-active tenants whose work is due (the due-work index in ``public``)."""
+Stale visitors' carts: ``commerce.prune_stale_carts`` runs hourly. Order emails the mail
+server refused or never answered for: ``commerce.retry_order_emails`` every minute. Each visits
+only the active tenants whose work is due (the due-work index in ``public``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from apps.core.jobs import scheduled_job
 from apps.tenancy.tasks import for_each_tenant_with_due_work
 
 from .carts import PRUNE_STALE_CARTS, carts_next_stale_at, carts_prune_stale
+from .order_emails import RETRY_ORDER_EMAILS, order_emails_next_retry, order_emails_retry
 from .services import EXPIRE_RESERVATIONS, reservations_expire, reservations_next_expiry
 
 logger = logging.getLogger(__name__)
@@ -40,5 +42,17 @@ def prune_stale_carts(now: datetime | None = None) -> int:
         carts_next_stale_at,
         logger=logger,
         done="deleted %s stale cart(s) of %s",
+        now=now,
+    )
+
+
+@scheduled_job(RETRY_ORDER_EMAILS)
+def retry_order_emails(now: datetime | None = None) -> int:
+    return for_each_tenant_with_due_work(
+        RETRY_ORDER_EMAILS,
+        order_emails_retry,
+        order_emails_next_retry,
+        logger=logger,
+        done="sent %s order email(s) of %s on a later attempt",
         now=now,
     )

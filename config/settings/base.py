@@ -402,6 +402,7 @@ CELERY_BEAT_SCHEDULE = {
     "forum-flush-views": {"task": "forum.flush_views", "schedule": 60.0},
     "commerce-expire-reservations": {"task": "commerce.expire_reservations", "schedule": 60.0},
     "commerce-prune-stale-carts": {"task": "commerce.prune_stale_carts", "schedule": 3600.0},
+    "commerce-retry-order-emails": {"task": "commerce.retry_order_emails", "schedule": 60.0},
     "api-prune-idempotent-responses": {
         "task": "api.prune_idempotent_responses",
         "schedule": 3600.0,
@@ -616,3 +617,9 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "shop@localhost")
+# Order emails (apps.commerce.order_emails): after a failed attempt, the next waits the next of
+# these steps (seconds); after the last, a merchant sends it again. An attempt that never
+# answered (its worker died with the message at the mail server) is tried again after
+# ORDER_EMAIL_HANDOVER_SECONDS.
+ORDER_EMAIL_RETRY_SECONDS = (60, 300, 1800, 3 * 3600, 12 * 3600)
+ORDER_EMAIL_HANDOVER_SECONDS = int(env("ORDER_EMAIL_HANDOVER_SECONDS", "600"))

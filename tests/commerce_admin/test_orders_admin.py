@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.commerce import orders
-from apps.commerce.models import Order
+from apps.commerce import order_emails, orders
+from apps.commerce.models import Order, OrderEmail
 from tests.commerce.order_factories import place
 from tests.factories import UserFactory
 from tests.storefront.test_i18n import compiled_messages  # noqa: F401 (fixture)
@@ -395,7 +397,97 @@ def test_the_order_page_costs_the_same_queries_for_3_and_30_lines_and_events(
             orders.order_refund(order_id=order.pk, amount=Decimal("0.01"))
     merchant_client.get(order_url(order))
     # session, user, permissions x2, the order (with its customer) and its lines, read for
-    # the page and again by the admin's view, and the stream.
-    with django_assert_num_queries(9):
+    # the page and again by the admin's view, its emails and the stream.
+    with django_assert_num_queries(10):
         content = page(merchant_client.get(order_url(order)))
     assert content.count('class="order-event"') == lines + 2
+
+
+# -- the order's emails ------------------------------------------------------------------------
+
+EMAILS = f"{ADMIN}orderemail/"
+
+
+def an_email(order: Order, **state) -> OrderEmail:
+    """The order's confirmation as the handler writes it, then ``state`` (what came of it)."""
+    with schema_context("acme"):
+        order_emails.order_email_send(order_id=order.pk, kind="confirmation", event_id=uuid4())
+        email = OrderEmail.objects.get(order=order)
+        OrderEmail.objects.filter(pk=email.pk).update(**state)
+        email.refresh_from_db()
+        return email
+
+
+def test_the_order_page_says_what_became_of_each_email_and_sends_one_again(
+    merchant_client, mailoutbox
+):
+    order = an_order(email="grace@example.test")
+    an_email(order, attempts=5, next_attempt_at=None, last_error="SMTPDataError: 554 refused")
+    content = page(merchant_client.get(order_url(order)))
+    [row] = re.findall(r'<tr class="order-email"[^>]*>.*?</tr>', content, re.S)
+    assert 'data-state="not_sent"' in row and "grace@example.test" in row
+    assert "Not sent after 5 attempts (SMTPDataError: 554 refused)." in row
+    send = re.search(r'<form method="post" action="([^"]+/send/)"', row).group(1)
+
+    response = merchant_client.post(send, follow=True)
+    assert messages_of(response) == [
+        f"Order confirmation of order #{order.number} sent again to grace@example.test."
+    ]
+    [message] = mailoutbox
+    assert message.to == ["grace@example.test"]
+    with schema_context("acme"):
+        email = OrderEmail.objects.get(order=order)
+    assert (email.state, email.attempts, email.last_error) == ("sent", 1, "")
+    assert "Sent " in re.search(r'<tr class="order-email".*?</tr>', page(response), re.S).group(0)
+
+
+def test_the_email_list_finds_the_unsent_ones_and_sends_them_again(merchant_client, mailoutbox):
+    sent, waiting, failed = (an_order(email=f"b{n}@example.test") for n in range(3))
+    an_email(sent, sent_at=timezone.now(), next_attempt_at=None)
+    an_email(waiting, attempts=2, last_error="TimeoutError: timed out")
+    an_email(failed, attempts=5, next_attempt_at=None, last_error="SMTPRecipientsRefused: 550")
+    listed = page(merchant_client.get(EMAILS, {"state": "not_sent"}))
+    assert f"#{failed.number}" in listed
+    assert f"#{sent.number}" not in listed and f"#{waiting.number}" not in listed
+    assert "SMTPRecipientsRefused: 550" in listed
+    assert f"#{waiting.number}" in page(merchant_client.get(EMAILS, {"state": "waiting"}))
+
+    with schema_context("acme"):
+        pk = OrderEmail.objects.get(order=failed).pk
+    response = merchant_client.post(
+        EMAILS, {"action": "send_again", "_selected_action": [pk]}, follow=True
+    )
+    assert messages_of(response) == [
+        f"Order confirmation of order #{failed.number} sent again to b2@example.test."
+    ]
+    assert [message.to for message in mailoutbox] == [["b2@example.test"]]
+
+
+def test_who_may_not_change_orders_sees_emails_but_cannot_send_them(acme_client, mailoutbox):
+    order = an_order()
+    an_email(order, next_attempt_at=None)
+    with schema_context("acme"):
+        viewer = login(acme_client, email="viewer@acme.test", groups=[])
+        viewer.user_permissions.add(
+            *Permission.objects.filter(codename__in=["view_order", "view_orderemail"])
+        )
+        pk = OrderEmail.objects.get(order=order).pk
+    content = page(acme_client.get(order_url(order)))
+    assert 'class="order-email"' in content and "/send/" not in content
+    assert acme_client.post(order_url(order, f"emails/{pk}/send/")).status_code == 403
+    listed = acme_client.get(EMAILS)
+    assert "send_again" not in page(listed)
+    assert mailoutbox == []
+
+
+def test_another_orders_or_tenants_email_is_a_404(merchant_client, mailoutbox):
+    mine, other = an_order(), an_order()
+    theirs_pk = an_email(other).pk
+    assert merchant_client.post(order_url(mine, f"emails/{theirs_pk}/send/")).status_code == 404
+    with schema_context("globex"):
+        globex_order = place()
+        order_emails.order_email_send(
+            order_id=globex_order.pk, kind="confirmation", event_id=uuid4()
+        )
+    assert merchant_client.post(order_url(globex_order, "emails/1/send/")).status_code == 404
+    assert mailoutbox == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import uuid4
 
 import pytest
 from django.conf import settings
@@ -24,9 +25,10 @@ from django_tenants.utils import schema_context
 from apps.api import idempotency
 from apps.api import tasks as api_tasks
 from apps.api.models import IdempotentResponse
-from apps.commerce import carts
+from apps.commerce import carts, order_emails, orders
 from apps.commerce import services as commerce
 from apps.commerce import tasks as commerce_tasks
+from apps.commerce.models import OrderEmail
 from apps.content import services as content
 from apps.content import tasks as content_tasks
 from apps.content.models import Node, NodeStatus
@@ -37,6 +39,7 @@ from apps.webhooks import services as webhooks
 from apps.webhooks import tasks as webhooks_tasks
 from apps.webhooks.models import WebhookDelivery
 from tests.commerce.conftest import make_location, make_product, make_variant
+from tests.commerce.order_factories import line_draft, order_draft
 from tests.eventapp.services import widget_change
 
 
@@ -113,6 +116,14 @@ def _finished_delivery() -> datetime:
     return delivery.created_at + webhooks.retention()
 
 
+def _unsent_email() -> datetime:
+    """An order's confirmation whose send never answered (the test's transaction never
+    commits, so the handler's send never runs): tried again after the hand-over time."""
+    order = orders.order_create(order_draft([line_draft()]))
+    order_emails.order_email_send(order_id=order.pk, kind="confirmation", event_id=uuid4())
+    return OrderEmail.objects.get(order=order).next_attempt_at
+
+
 JOBS = {
     "publish_due": Job(content_tasks.publish_due, content.PUBLISH_DUE, _scheduled_node, 14),
     "expire_reservations": Job(
@@ -128,6 +139,9 @@ JOBS = {
         webhooks_tasks.sweep, webhooks.SWEEP_JOB, _pending_delivery, 8, leaves_work=True
     ),
     "webhooks_prune": Job(webhooks_tasks.prune, webhooks.PRUNE_JOB, _finished_delivery, 15),
+    "retry_order_emails": Job(
+        commerce_tasks.retry_order_emails, order_emails.RETRY_ORDER_EMAILS, _unsent_email, 15
+    ),
 }
 
 

@@ -32,14 +32,16 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from apps.core.admin import pretty_json, short_date
+from apps.core.admin import pretty_json, short_date, truncated
 from apps.core.errors import PlatformError
+from apps.events.admin import ReadOnlyAdmin
 from apps.people.selectors import display_name
 
 from .. import selectors
 from ..errors import OrderNotFound, OrderVersionConflict
-from ..models import Customer, Order, OrderStatus, PaymentStatus
+from ..models import Customer, Order, OrderEmail, OrderEmailState, OrderStatus, PaymentStatus
 from ..money import Money
+from ..order_emails import order_email_resend
 from ..order_payments import order_transition_with_payment
 from ..orders import ACTION_DATA, ORDER_TRANSITIONS
 from .base import CommerceAdmin
@@ -270,6 +272,12 @@ class OrderAdmin(CommerceAdmin):
         if order is not None:
             extra["subtitle"] = gettext("Order #%(number)s") % {"number": order.number}
             extra["as_of_url"] = self.url("as_of", order.pk)
+            may_resend = self.may_transition(request)
+            extra["order_emails"] = [
+                (email, email_state_text(email),
+                 self.url("send_email", order.pk, email.pk) if may_resend else None)
+                for email in order.emails.order_by("created_at", "pk")
+            ]  # fmt: skip
             if self.may_transition(request):
                 extra["transition_forms"] = [
                     (transition, TransitionForm(order=order, action=transition.action),
@@ -286,6 +294,9 @@ class OrderAdmin(CommerceAdmin):
                  name="{}_{}_transition".format(*info)),
             path("<path:object_id>/as-of/", self.admin_site.admin_view(self.as_of_view),
                  name="{}_{}_as_of".format(*info)),
+            path("<path:object_id>/emails/<int:email_id>/send/",
+                 self.admin_site.admin_view(require_POST(self.send_email_view)),
+                 name="{}_{}_send_email".format(*info)),
             *super().get_urls(),
         ]  # fmt: skip
 
@@ -339,6 +350,16 @@ class OrderAdmin(CommerceAdmin):
                 messages.SUCCESS,
             )
         return back
+
+    def send_email_view(self, request, object_id, email_id: int):
+        """A merchant's "send again" of one of the order's emails."""
+        if not self.may_transition(request):
+            raise PermissionDenied
+        order = self.get_object(request, unquote(object_id))
+        if order is None or not order.emails.filter(pk=email_id).exists():
+            raise Http404(gettext("No such order email."))
+        report_resend(self, request, order_email_resend(email_id=email_id, actor=request.user))
+        return HttpResponseRedirect(f"{self.url('change', order.pk)}#order-emails")
 
     def as_of_view(self, request, object_id):
         """The order as its stream says it was at ``?at=`` (an ISO date and time)."""
@@ -464,6 +485,119 @@ def timeline_html(entries) -> str:
         ),
     )  # fmt: skip
     return format_html('<ol class="order-timeline">{}</ol>', items)
+
+
+# -- order emails ----------------------------------------------------------------------------
+
+
+def email_state_text(email: OrderEmail) -> str:
+    """What became of an email, in a sentence: when it was sent, when it is tried next, or
+    that it was not sent and why."""
+    state = email.state
+    if state == OrderEmailState.SENT:
+        return gettext("Sent %(time)s.") % {"time": short_date(email.sent_at)}
+    if state == OrderEmailState.WAITING and not email.last_error:
+        return gettext("Being sent (attempt %(attempt)s); checked again %(time)s.") % {
+            "attempt": email.attempts, "time": short_date(email.next_attempt_at),
+        }  # fmt: skip
+    if state == OrderEmailState.WAITING:
+        return gettext(
+            "Attempt %(attempt)s failed (%(error)s); tried again %(time)s."
+        ) % {"attempt": email.attempts, "error": email.last_error,
+             "time": short_date(email.next_attempt_at)}  # fmt: skip
+    if email.last_error:
+        return gettext("Not sent after %(attempts)s attempts (%(error)s).") % {
+            "attempts": email.attempts, "error": email.last_error,
+        }  # fmt: skip
+    return gettext("Not sent: it may not have reached the mail server.")
+
+
+def report_resend(model_admin, request, email: OrderEmail) -> None:
+    """Tell the merchant what came of a "send again"."""
+    values = {"kind": email.get_kind_display(), "number": email.order.number,
+              "recipient": email.recipient}  # fmt: skip
+    if email.sent_at is not None:
+        model_admin.message_user(
+            request,
+            gettext("%(kind)s of order #%(number)s sent again to %(recipient)s.") % values,
+            messages.SUCCESS,
+        )
+        return
+    model_admin.message_user(
+        request,
+        gettext("%(kind)s of order #%(number)s was not sent to %(recipient)s: %(error)s. It "
+                "is tried again %(time)s.")
+        % {**values, "error": email.last_error, "time": short_date(email.next_attempt_at)},
+        messages.ERROR,
+    )  # fmt: skip
+
+
+class EmailStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return OrderEmailState.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == OrderEmailState.SENT:
+            return queryset.filter(sent_at__isnull=False)
+        if value == OrderEmailState.WAITING:
+            return queryset.filter(sent_at__isnull=True, next_attempt_at__isnull=False)
+        if value == OrderEmailState.NOT_SENT:
+            return queryset.filter(sent_at__isnull=True, next_attempt_at__isnull=True)
+        return queryset
+
+
+@admin.register(OrderEmail)
+class OrderEmailAdmin(ReadOnlyAdmin, CommerceAdmin):
+    """Every order email and what became of it: a merchant finds the ones the mail server
+    refused and sends them again."""
+
+    list_display = ["created", "order_cell", "kind", "recipient", "state_cell", "attempts",
+                    "error_cell"]  # fmt: skip
+    list_display_links = None
+    list_filter = [EmailStateFilter, "kind"]
+    search_fields = ["=order__number", "recipient"]
+    search_help_text = gettext_lazy("Order number or recipient.")
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]
+    list_per_page = 100
+    actions = ["send_again"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, search_term.strip().lstrip("#"))
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("commerce.change_order")
+
+    @admin.display(description=gettext_lazy("created"), ordering="created_at")
+    def created(self, obj: OrderEmail):
+        return short_date(obj.created_at)
+
+    @admin.display(description=gettext_lazy("order"), ordering="order__number")
+    def order_cell(self, obj: OrderEmail):
+        url = self.change_url(Order, obj.order_id)
+        return format_html('<a href="{}">#{}</a>', url, obj.order.number)
+
+    @admin.display(description=gettext_lazy("state"))
+    def state_cell(self, obj: OrderEmail) -> str:
+        if obj.state == OrderEmailState.SENT:
+            return gettext("Sent %(time)s.") % {"time": short_date(obj.sent_at)}
+        return obj.state.label
+
+    @admin.display(description=gettext_lazy("error"))
+    def error_cell(self, obj: OrderEmail) -> str:
+        return truncated(obj.last_error, 80) if obj.last_error else "-"
+
+    @admin.action(description=gettext_lazy("Send again"), permissions=["resend"])
+    def send_again(self, request, queryset):
+        for pk in list(queryset.values_list("pk", flat=True)[:100]):
+            report_resend(self, request, order_email_resend(email_id=pk, actor=request.user))
 
 
 # -- customers -------------------------------------------------------------------------------
