@@ -485,14 +485,18 @@ def pay(request: HttpRequest, checkout) -> HttpResponse:
     """Pay and place the order: the confirmation on success; the payment page again, saying
     why, when the card is refused or the gateway is away (the cart and the hold are kept);
     the review when the hold is gone."""
-    locale = reader_locale(request).current
-    try:
-        rows = _money_rows(checkout, locale)
-    except CheckoutIncomplete as refused:
-        return _review(request, checkout, status=409, error=refused.detail)
     form = PaymentForm(request.POST)
+
+    def payment_page(**answer) -> HttpResponse:
+        # The totals are read for a page shown again only: the placement reads its own.
+        try:
+            rows = _money_rows(checkout, reader_locale(request).current)
+        except CheckoutIncomplete as refused:
+            return _review(request, checkout, status=409, error=refused.detail)
+        return _payment_page(request, checkout, rows, form=form, **answer)
+
     if not form.is_valid():
-        return _payment_page(request, checkout, rows, form=form, status=400)
+        return payment_page(status=400)
     code = form.cleaned_data["provider"]
     try:
         order = checkout_place_order(
@@ -505,15 +509,13 @@ def pay(request: HttpRequest, checkout) -> HttpResponse:
                 "provider" if name == "provider_code" else None
             )
             form.add_error(field if field in form.fields else None, message)
-        return _payment_page(request, checkout, rows, form=form, status=400)
+        return payment_page(status=400)
     except (CheckoutIncomplete, ReservationExpired, OutOfStock, VoucherExhausted) as refused:
         return _review(
             request, selectors.checkout_get(checkout.pk), status=409, error=refused.detail
         )
     except PlatformError as refused:  # declined (402), unavailable (503), a payment in flight (409)
-        response = _payment_page(
-            request, checkout, rows, form=form, error=refused.detail, status=refused.status
-        )
+        response = payment_page(error=refused.detail, status=refused.status)
         if refused.status == 503:
             response["Retry-After"] = "30"
         return response

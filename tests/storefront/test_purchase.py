@@ -99,3 +99,33 @@ def test_a_guest_pays_by_bank_transfer_and_gets_the_instructions(shop):
         order = Order.objects.get()
     assert order.status == OrderStatus.PENDING and order.total > 0
     assert re.search(rf"Your order number is {order.number}\.", done)
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_placing_the_order_costs_the_same_queries_for_1_and_20_lines(
+    shop, lines, django_assert_num_queries, settings
+):
+    """The shopper's "Place the order" (bank transfer): the whole request, the placement's
+    transaction with it."""
+    # The outbox's health (backpressure) read by the steps before, not again however long
+    # they took: the count is the request's own.
+    settings.EVENTS = {**settings.EVENTS, "BACKPRESSURE_CHECK_SECONDS": 3600}
+    client = tenant_client("acme")
+    with schema_context("acme"):
+        for index in range(lines - 1):
+            variant = eur_variant("3.00", f"Sock {index}")
+            stocked(variant, main=5)
+            services.product_transition(product_id=variant.product_id, action="activate")
+            client.post("/cart/add/", {"variant": str(variant.pk), "quantity": "1"})
+    _to_payment(client, shop)
+    with django_assert_num_queries(PAY_QUERIES):
+        placed = client.post("/checkout/pay/", {"provider": "manual"})
+    assert placed.status_code == 302
+    with schema_context("acme"):
+        assert Order.objects.get().lines.count() == lines
+
+
+# The session, the cart and its checkout; the placement's 42 (tests/commerce/test_placement.py:
+# 30 statements, and the transactions' BEGIN/COMMIT and savepoints); the session written with
+# the order's number (in a transaction of its own). The totals are not read before placing.
+PAY_QUERIES = 48
