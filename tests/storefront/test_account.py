@@ -595,6 +595,35 @@ def test_another_customers_and_another_tenants_addresses_are_never_shown():
     assert address_ids() == [address.pk]
 
 
+def test_an_acme_order_is_unreachable_from_globex():
+    from apps.storefront.checkout_views import PLACED_SESSION_KEY
+
+    adas = placed_for(customer())
+    customer("globex")  # the same email on globex: another person, with no orders
+    globex = logged_in("globex")
+    response = globex.get(f"/account/orders/{adas.number}/")
+    assert response.status_code == 404
+    assert "1 Analytical Way" not in text(response)
+    home = globex.get("/account/")
+    assert order_rows(home) == [] and "You have no orders yet." in text(home)
+
+    # The confirmation shows the order the session placed: acme's order is shown on acme ...
+    def confirmation(schema: str, visitor: Client):
+        with schema_context(schema):
+            session = visitor.session
+            session[PLACED_SESSION_KEY] = str(adas.pk)
+            session.save()
+        visitor.cookies["sessionid"] = session.session_key
+        return visitor.get("/checkout/complete/")
+
+    on_acme = confirmation("acme", client())
+    assert f"Your order number is {adas.number}." in text(on_acme)
+    # ... and globex, asked for it, finds none and sends the visitor to its shop.
+    for visitor in (client("globex"), globex):
+        response = confirmation("globex", visitor)
+        assert (response.status_code, response["Location"]) == (302, "/shop/")
+
+
 def test_a_session_of_acme_means_nothing_on_globex():
     customer()
     visitor = logged_in()
