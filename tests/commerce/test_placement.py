@@ -22,6 +22,7 @@ from apps.commerce import services
 from apps.commerce.errors import (
     OutOfStock,
     PaymentDeclined,
+    PaymentUnavailable,
     ReservationExpired,
     VoucherExhausted,
 )
@@ -54,6 +55,7 @@ PLACED_TABLES = (
 )
 VISA = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
 DECLINED = {**VISA, "number": "4000 0000 0000 0002"}
+SLOW = {**VISA, "number": "4000 0000 0000 0119"}  # answered after the client's timeout
 
 
 @pytest.fixture
@@ -133,6 +135,33 @@ def test_a_declined_card_keeps_the_cart_and_the_held_stock(placing):
     # The shopper tries another card: the order is placed from the same hold.
     order = checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=VISA)
     assert order.status == OrderStatus.PAID and _on_hand(shirt) == 3
+
+
+def test_a_card_payment_that_times_out_keeps_the_cart_and_the_held_stock(placing):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 2))
+    reference = checkout.reservation_reference
+    with pytest.raises(PaymentUnavailable) as refused:
+        checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=SLOW)
+    assert refused.value.status == 503
+    assert refused.value.detail == (
+        "The card service timed out. Try again: a retry is never charged twice."
+    )
+    assert not Order.objects.exists()
+    assert Cart.objects.filter(pk=checkout.cart_id).exists()
+    assert Reservation.objects.filter(reference=reference).count() == 1
+    assert StockLevel.objects.get(variant=shirt).reserved == 2 and _on_hand(shirt) == 5
+    attempt = PaymentAttempt.objects.get(reference=reference)
+    assert (attempt.outcome, attempt.error_code, attempt.order_id) == ("failed", "timeout", None)
+    # The gateway finished the charge after the checkout gave up on it; the shopper tries
+    # again with the same card: the same attempt, answered with that charge, not a second one.
+    assert len(placing["gateway"].wait_for_charges(reference, 1, timeout=10)) == 1
+    order = checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=SLOW)
+    assert order.status == OrderStatus.PAID and _on_hand(shirt) == 3
+    assert len(placing["gateway"].charges_for(reference)) == 1
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.tries, attempt.order_id) == ("approved", 2, order.pk)
 
 
 def test_an_expired_hold_whose_stock_is_gone_refunds_the_card_and_places_nothing(placing):

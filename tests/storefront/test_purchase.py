@@ -5,13 +5,14 @@ account. Paying runs outside any transaction, so this works on committed data.""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.commerce import services
-from apps.commerce.models import Order, OrderStatus, Reservation
+from apps.commerce.models import Cart, Order, OrderStatus, PaymentAttempt, Reservation
 from apps.commerce.payments import fake_gateway
 from tests.commerce.checkout_factories import (
     GERMAN_ADDRESS,
@@ -27,6 +28,7 @@ from tests.index.support import wipe_tables
 
 CARD = {"card_number": "4242 4242 4242 4242", "card_expiry_month": "12",
         "card_expiry_year": "2099", "card_cvc": "123"}  # fmt: skip
+SLOW_CARD = "4000 0000 0000 0119"  # the gateway answers after the checkout's timeout
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def shop(live_db, settings):
         shirt = eur_variant("10.00", "Shirt")
         stocked(shirt, main=5)
         services.product_transition(product_id=shirt.product_id, action="activate")
-    yield {"method": method, "variant": shirt}
+    yield {"method": method, "variant": shirt, "gateway": server.gateway}
     connection.set_schema_to_public()
     wipe_tables(PLACED_TABLES)
     server.shutdown()
@@ -99,3 +101,33 @@ def test_a_guest_pays_by_bank_transfer_and_gets_the_instructions(shop):
         order = Order.objects.get()
     assert order.status == OrderStatus.PENDING and order.total > 0
     assert re.search(rf"Your order number is {order.number}\.", done)
+
+
+def test_a_card_that_times_out_keeps_the_cart_and_says_why_and_the_retry_pays_once(shop):
+    client = tenant_client("acme")
+    _to_payment(client, shop)
+    timed_out = client.post(
+        "/checkout/pay/", {"provider": "test_card", **CARD, "card_number": SLOW_CARD}
+    )
+    assert (timed_out.status_code, timed_out["Retry-After"]) == (503, "30")
+    text = unescape(timed_out.content.decode())
+    assert "The card service timed out. Try again: a retry is never charged twice." in text
+    assert "Pay and place the order" in text  # the payment page again
+    with schema_context("acme"):
+        assert not Order.objects.exists() and Cart.objects.count() == 1
+        (held,) = Reservation.objects.all()
+        assert held.quantity == 2
+        attempt = PaymentAttempt.objects.get()
+    assert (attempt.outcome, attempt.error_code) == ("failed", "timeout")
+    assert 'class="mini-cart__count">2<' in client.get("/cart/").content.decode()
+    # The gateway finished the charge meanwhile; paying again with the same card is answered
+    # with that charge: the order is placed and the card charged once.
+    gateway = shop["gateway"]
+    assert len(gateway.wait_for_charges(held.reference, 1, timeout=10)) == 1
+    paid = client.post(
+        "/checkout/pay/", {"provider": "test_card", **CARD, "card_number": SLOW_CARD}
+    )
+    assert (paid.status_code, paid["Location"]) == (302, "/checkout/complete/")
+    with schema_context("acme"):
+        order = Order.objects.get()
+    assert order.status == OrderStatus.PAID and len(gateway.charges_for(held.reference)) == 1
