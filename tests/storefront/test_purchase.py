@@ -5,6 +5,7 @@ account. Paying runs outside any transaction, so this works on committed data.""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from html import unescape
 
 import pytest
@@ -29,6 +30,7 @@ from tests.index.support import wipe_tables
 CARD = {"card_number": "4242 4242 4242 4242", "card_expiry_month": "12",
         "card_expiry_year": "2099", "card_cvc": "123"}  # fmt: skip
 SLOW_CARD = "4000 0000 0000 0119"  # the gateway answers after the checkout's timeout
+PASSWORD = "plum-orchard-42"
 
 
 @pytest.fixture
@@ -131,3 +133,44 @@ def test_a_card_that_times_out_keeps_the_cart_and_says_why_and_the_retry_pays_on
     with schema_context("acme"):
         order = Order.objects.get()
     assert order.status == OrderStatus.PAID and len(gateway.charges_for(held.reference)) == 1
+
+
+@pytest.fixture
+def erika(shop):
+    """A customer of acme (committed, as the purchase is); she goes afterwards."""
+    from django.contrib.auth import get_user_model
+
+    from apps.people import services as people
+
+    with schema_context("acme"):
+        user = people.customer_sign_up(
+            email="erika@example.com", password=PASSWORD, display_name="Erika"
+        )
+    yield user
+    wipe_tables(PLACED_TABLES)  # her orders and carts first
+    with schema_context("acme"):
+        get_user_model().objects.filter(pk=user.pk).delete()
+    connection.set_schema_to_public()
+
+
+def test_a_customer_pays_and_finds_the_order_in_their_account(shop, erika):
+    client = tenant_client("acme")
+    login = client.post("/account/login/", {"email": erika.email, "password": PASSWORD})
+    assert login.status_code == 302
+    _to_payment(client, shop)
+    paid = client.post("/checkout/pay/", {"provider": "test_card", **CARD})
+    assert (paid.status_code, paid["Location"]) == (302, "/checkout/complete/")
+    with schema_context("acme"):
+        order = Order.objects.get()
+    assert order.customer_id == erika.pk and order.total == Decimal("24.90")
+    home = unescape(client.get("/account/").content.decode())
+    link = f"/account/orders/{order.number}/"
+    row = re.search(rf'<tr><td><a href="{link}">{order.number}</a></td>(.*?)</tr>', home)
+    assert row is not None, home
+    assert "<td>Paid</td>" in row[1] and "<td>€24.90</td>" in row[1]
+    page = unescape(client.get(link).content.decode())
+    assert f"<h1>Order {order.number}</h1>" in page
+    assert re.search(r"<td>Shirt[^<]*<br><small>[^<]+</small></td><td>2</td>", page)
+    assert "<dt>Total</dt><dd>€24.90</dd>" in page
+    # Another visitor, not logged in, is sent to the login instead.
+    assert tenant_client("acme").get(link).status_code == 302
