@@ -1,5 +1,6 @@
 """The blog's public pages, feeds and search, as a reader on a tenant's site sees them."""
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -7,7 +8,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.blog import services as blog
-from tests.index.support import author, category, post, project
+from tests.index.support import NEWEST_FIRST, author, category, post, project, tied_posts
 
 BASE = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -239,6 +240,19 @@ def test_search_page(acme_client):
     ).content.decode()
     assert "<script>alert(1)</script>" not in hostile and "&lt;script&gt;" in hostile
     assert acme_client.get("/blog/search/", {"q": "bicycle", "page": "9"}).status_code == 404
+
+
+def test_search_results_of_equal_rank_are_listed_newest_first(acme_client):
+    with schema_context("acme"):
+        tied_posts()
+    project()
+    html = acme_client.get("/blog/search/", {"q": "kettle"}).content.decode()
+    assert "7 results for" in html
+    links = re.findall(r'<a href="/blog/(kettle-[a-z-]+)/">', html)
+    assert links == [
+        "kettle-kettle-sunday",
+        *(title.lower().replace(" ", "-") for title in NEWEST_FIRST),
+    ]
 
 
 def test_locale_negotiation(acme_client, acme_en_de):

@@ -319,6 +319,46 @@ def test_ten_orders_race_for_the_last_use_and_exactly_one_gets_it(committed_vouc
         assert VoucherUse.objects.filter(voucher=committed_voucher).count() == 1
 
 
+@pytest.fixture
+def committed_customer_voucher(live_db):
+    """A customer, and a voucher each customer may use once (ten uses in all), committed."""
+    from django.contrib.auth import get_user_model
+
+    with schema_context("acme"):
+        customer = get_user_model().objects.create_user(
+            username="once@example.com", email="once@example.com", password="pw-once-12345"
+        )
+        code = voucher("ONCE-EACH", usage_limit=10, per_customer_limit=1)
+    yield code, customer
+    with schema_context("acme"):
+        VoucherUse.objects.filter(voucher=code).delete()
+        Voucher.objects.filter(pk=code.pk).delete()
+        customer.delete()
+    connection.set_schema_to_public()
+
+
+def test_two_checkouts_of_one_customer_race_for_their_one_use_and_exactly_one_gets_it(
+    committed_customer_voucher,
+):
+    code, customer = committed_customer_voucher
+
+    def take(index: int, email: str):
+        # Each checkout gives its own email: the account is what counts.
+        return co.voucher_use_take(
+            voucher_id=code.pk, checkout_reference=f"checkout:mine-{index}",
+            customer_id=customer.pk, email=email,
+        ).checkout_reference  # fmt: skip
+
+    emails = ["once@example.com", "once.at.work@example.com"]
+    outcomes = race([lambda i=i, email=email: take(i, email) for i, email in enumerate(emails)])
+    assert sorted(outcome[0] for outcome in outcomes) == ["ok", "refused"], outcomes
+    assert ("refused", "VoucherExhausted") in outcomes
+    with schema_context("acme"):
+        code.refresh_from_db()
+        assert code.used_count == 1
+        assert VoucherUse.objects.filter(voucher=code, customer=customer).count() == 1
+
+
 # -- holding the stock ---------------------------------------------------------------------------
 
 

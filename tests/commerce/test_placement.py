@@ -13,6 +13,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
@@ -22,6 +23,7 @@ from apps.commerce import services
 from apps.commerce.errors import (
     OutOfStock,
     PaymentDeclined,
+    PaymentUnavailable,
     ReservationExpired,
     VoucherExhausted,
 )
@@ -54,6 +56,7 @@ PLACED_TABLES = (
 )
 VISA = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
 DECLINED = {**VISA, "number": "4000 0000 0000 0002"}
+SLOW = {**VISA, "number": "4000 0000 0000 0119"}  # answered after the client's timeout
 
 
 @pytest.fixture
@@ -73,15 +76,18 @@ def placing(live_db, settings):
     thread.join(timeout=5)
 
 
-def _at_payment(method, *lines, email="erika@example.com", code=None, reserve=True):
-    """A checkout of ``lines`` ((variant, quantity) pairs) with every step done, its stock held."""
-    cart = make_cart(*lines)
+def _at_payment(method, *lines, email="erika@example.com", code=None, reserve=True, customer=None):
+    """A checkout of ``lines`` ((variant, quantity) pairs) with every step done, its stock held
+    (a visitor's, or the cart of ``customer``)."""
+    cart = make_cart(*lines, customer=customer)
     checkout = co.checkout_start(cart_id=cart.pk)
     co.checkout_set_email(checkout_id=checkout.pk, email=email)
     co.checkout_set_address(checkout_id=checkout.pk, address=GERMAN_ADDRESS)
     co.checkout_set_shipping(checkout_id=checkout.pk, method_id=method.pk)
     if code:
-        co.checkout_apply_voucher(checkout_id=checkout.pk, code=code, customer_id=None)
+        co.checkout_apply_voucher(
+            checkout_id=checkout.pk, code=code, customer_id=customer.pk if customer else None
+        )
     if reserve:
         co.checkout_reserve(checkout_id=checkout.pk)
     return checkout
@@ -135,6 +141,33 @@ def test_a_declined_card_keeps_the_cart_and_the_held_stock(placing):
     assert order.status == OrderStatus.PAID and _on_hand(shirt) == 3
 
 
+def test_a_card_payment_that_times_out_keeps_the_cart_and_the_held_stock(placing):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 2))
+    reference = checkout.reservation_reference
+    with pytest.raises(PaymentUnavailable) as refused:
+        checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=SLOW)
+    assert refused.value.status == 503
+    assert refused.value.detail == (
+        "The card service timed out. Try again: a retry is never charged twice."
+    )
+    assert not Order.objects.exists()
+    assert Cart.objects.filter(pk=checkout.cart_id).exists()
+    assert Reservation.objects.filter(reference=reference).count() == 1
+    assert StockLevel.objects.get(variant=shirt).reserved == 2 and _on_hand(shirt) == 5
+    attempt = PaymentAttempt.objects.get(reference=reference)
+    assert (attempt.outcome, attempt.error_code, attempt.order_id) == ("failed", "timeout", None)
+    # The gateway finished the charge after the checkout gave up on it; the shopper tries
+    # again with the same card: the same attempt, answered with that charge, not a second one.
+    assert len(placing["gateway"].wait_for_charges(reference, 1, timeout=10)) == 1
+    order = checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=SLOW)
+    assert order.status == OrderStatus.PAID and _on_hand(shirt) == 3
+    assert len(placing["gateway"].charges_for(reference)) == 1
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.tries, attempt.order_id) == ("approved", 2, order.pk)
+
+
 def test_an_expired_hold_whose_stock_is_gone_refunds_the_card_and_places_nothing(placing):
     shirt = eur_variant("10.00", "Shirt")
     stocked(shirt, main=1)
@@ -166,6 +199,47 @@ def test_the_vouchers_last_use_goes_to_one_order_only(placing):
         checkout_place_order(checkout_id=second.pk, provider_code="manual")
     assert Voucher.objects.get(pk=code.pk).used_count == 1
     assert VoucherUse.objects.count() == 1 and Order.objects.count() == 1
+
+
+@pytest.fixture
+def ada(placing):
+    """A customer of acme (committed); she goes after her orders and carts."""
+    with schema_context("acme"):
+        user = get_user_model().objects.create_user(
+            username="ada@example.com", email="ada@example.com", password="pw-ada-12345"
+        )
+    yield user
+    wipe_tables(PLACED_TABLES)
+    with schema_context("acme"):
+        get_user_model().objects.filter(pk=user.pk).delete()
+
+
+def test_two_checkouts_of_one_customer_race_for_their_one_use_and_one_order_gets_it(placing, ada):
+    """The customer's cart, and a visitor's cart with her email (she, logged out on another
+    device), place their orders at once on separate connections with a voucher each customer
+    may use once: one order is placed with it, the other is refused and keeps its hold."""
+    # Different products: no stock row is locked by both, only the voucher's.
+    shirt, hat = eur_variant("10.00", "Shirt"), eur_variant("10.00", "Hat")
+    stocked(shirt, main=10)
+    stocked(hat, main=10)
+    code = make_voucher("ONCE-EACH", percentage="10", usage_limit=10, per_customer_limit=1)
+    checkouts = [
+        _at_payment(placing["method"], (shirt, 1), email=ada.email, code="ONCE-EACH", customer=ada),
+        _at_payment(placing["method"], (hat, 1), email="Ada@Example.com", code="ONCE-EACH"),
+    ]
+    outcomes = race([
+        lambda pk=checkout.pk: checkout_place_order(checkout_id=pk, provider_code="manual").number
+        for checkout in checkouts
+    ])  # fmt: skip
+    assert sorted(outcome[0] for outcome in outcomes) == ["ok", "refused"], outcomes
+    assert ("refused", "VoucherExhausted") in outcomes
+    order = Order.objects.get()
+    assert order.voucher_code == "ONCE-EACH" and order.discount == Decimal("1.00")
+    assert Voucher.objects.get(pk=code.pk).used_count == 1 and VoucherUse.objects.count() == 1
+    refused = checkouts[[outcome[0] for outcome in outcomes].index("refused")]
+    assert Cart.objects.filter(pk=refused.cart_id).exists()
+    assert Reservation.objects.filter(reference=refused.reservation_reference).count() == 1
+    assert _on_hand(shirt) + _on_hand(hat) == 19
 
 
 def test_twenty_shoppers_race_for_five_units_and_exactly_five_orders_are_placed(placing):

@@ -11,7 +11,9 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db.models import Max
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -313,6 +315,26 @@ def test_another_tenants_order_is_a_404(merchant_client):
     )
     assert response.status_code == 404
     assert merchant_client.get(order_url(theirs, "as-of/")).status_code == 404
+
+
+def test_an_acme_customer_and_their_orders_are_not_in_globexs_admin(globex_client):
+    with schema_context("globex"):
+        hal = UserFactory(email="hal@globex.test")  # globex's own customer
+        # An id no globex user has: grace's page must not find someone else there either.
+        free_id = get_user_model().objects.aggregate(top=Max("pk"))["top"] + 1000
+    with schema_context("acme"):
+        grace = UserFactory(id=free_id, email="grace@example.test", first_name="Grace")
+    graces = an_order(customer_id=grace.pk, email=grace.email)
+    login(globex_client, schema="globex", email="merchant@globex.test", groups=["Merchant"])
+    listing = page(globex_client.get(CUSTOMERS))
+    assert "hal@globex.test" in listing and "grace@example.test" not in listing
+    assert "grace@example.test" not in page(globex_client.get(CUSTOMERS, {"q": "grace"}))
+    response = globex_client.get(f"{CUSTOMERS}{grace.pk}/change/")
+    assert response.status_code == 404
+    assert "grace@example.test" not in response.content.decode()
+    assert "hal@globex.test" in page(globex_client.get(f"{CUSTOMERS}{hal.pk}/change/"))
+    assert globex_client.get(order_url(graces)).status_code == 404
+    assert rows(page(globex_client.get(ORDERS))) == 0
 
 
 # -- customers ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -68,6 +68,22 @@ def post(
         type(node).objects.filter(pk=node.pk).update(published_at=published_at)
         node.refresh_from_db()
     return node
+
+
+# Posts whose text ranks exactly alike for "kettle", published days apart in no particular
+# order (after TIED_BASE), and the order a search must give them: the newest first.
+TIED_BASE = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+TIED = {"Kettle Monday": 3, "Kettle Tuesday": 0, "Kettle Wednesday": 5,
+        "Kettle Thursday": 1, "Kettle Friday": 4, "Kettle Saturday": 2}  # fmt: skip
+NEWEST_FIRST = sorted(TIED, key=TIED.get, reverse=True)
+
+
+def tied_posts() -> None:
+    """The ``TIED`` posts and one that outranks them (in the active tenant)."""
+    for title, days in TIED.items():
+        post(title, "The kettle boils.", published_at=TIED_BASE + timedelta(days=days))
+    # Ranked above them all, though published before them all.
+    post("Kettle, kettle Sunday", "The kettle boils.", published_at=TIED_BASE - timedelta(days=1))
 
 
 def category(name: str, **kwargs):

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.index import selectors
-from tests.index.support import post, project
+from tests.index.support import NEWEST_FIRST, post, project, tied_posts
 
 
 def _titles(page):
@@ -20,6 +20,17 @@ def test_a_match_in_the_title_ranks_above_one_in_the_body(acme_schema):
     page = selectors.search(query="bicycle", locale="en")
     assert _titles(page) == ["Bicycle maintenance", "Gardening notes"]
     assert page.object_list[0].rank > page.object_list[1].rank
+
+
+def test_results_of_equal_rank_come_newest_first(acme_schema):
+    tied_posts()
+    project()
+    page = selectors.search(query="kettle", locale="en")
+    assert _titles(page) == ["Kettle, kettle Sunday", *NEWEST_FIRST]
+    ranks = [hit.rank for hit in page.object_list]
+    assert ranks[0] > ranks[1] and len(set(ranks[1:])) == 1  # the six tie exactly
+    dates = [hit.published_at for hit in page.object_list[1:]]
+    assert dates == sorted(dates, reverse=True)
 
 
 def test_english_stemming_and_web_search_syntax(acme_schema):

@@ -380,6 +380,113 @@ def test_the_account_page_costs_the_same_queries_whatever_the_addresses(
     assert one == 7
 
 
+# -- the customer's orders -------------------------------------------------------------------
+
+
+def placed_for(user, schema="acme", **fields):
+    """An order of ``user``'s, placed by the orders' service (2 x $10.00 a line, $5.00 shipping)."""
+    from tests.commerce.order_factories import place
+
+    with schema_context(schema):
+        return place(customer_id=user.pk, email=user.email, **fields)
+
+
+def order_rows(response) -> list[tuple[str, str, str, str]]:
+    """The account page's orders, a (link, number, status, total) per row."""
+    section = text(response).split('id="orders"', 1)[1].split("</section>", 1)[0]
+    return re.findall(
+        r'<tr><td><a href="([^"]+)">(\d+)</a></td><td><time [^>]*>[^<]*</time></td>'
+        r"<td>([^<]*)</td><td>([^<]*)</td></tr>",
+        section,
+    )
+
+
+def details(response) -> dict[str, str]:
+    """The order page's terms and what they say, tags dropped."""
+    pairs = re.findall(r"<dt>([^<]*)</dt><dd>(.*?)</dd>", text(response), re.S)
+    return {term: re.sub(r"<[^>]+>", "", value).strip() for term, value in pairs}
+
+
+def test_the_account_page_lists_the_customers_orders_newest_first(monkeypatch):
+    from apps.commerce import orders
+    from tests.commerce.order_factories import Clock
+
+    monkeypatch.setattr(orders, "now", Clock())  # distinct, increasing placing times
+    ada = customer()
+    pending = placed_for(ada)
+    confirmed = placed_for(ada, lines=2)
+    paid = placed_for(ada, lines=3)
+    with schema_context("acme"):
+        orders.order_confirm(order_id=confirmed.pk)
+        orders.order_mark_paid(order_id=paid.pk, reference="PAY-1", amount=paid.total)
+    bob = customer(email="bob@example.test", name="Bob")
+    bobs = placed_for(bob)
+    page = logged_in().get("/account/")
+    assert page.status_code == 200
+    assert order_rows(page) == [
+        (f"/account/orders/{paid.number}/", str(paid.number), "Paid", "$65.00"),
+        (f"/account/orders/{confirmed.number}/", str(confirmed.number), "Confirmed", "$45.00"),
+        (f"/account/orders/{pending.number}/", str(pending.number), "Pending", "$25.00"),
+    ]
+    assert "You have no orders yet." not in text(page)
+    assert f"/account/orders/{bobs.number}/" not in text(page)
+    # Bob sees his order only.
+    bobs_page = logged_in(email="bob@example.test").get("/account/")
+    assert [row[1] for row in order_rows(bobs_page)] == [str(bobs.number)]
+
+
+def test_an_order_page_shows_the_order_its_lines_and_totals():
+    from apps.commerce import orders
+
+    ada = customer()
+    order = placed_for(ada, lines=2)
+    with schema_context("acme"):
+        orders.order_mark_paid(order_id=order.pk, reference="PAY-1", amount=order.total)
+        orders.order_ship(order_id=order.pk, carrier="DHL", tracking_number="00340434")
+    visitor = logged_in()
+    listed = order_rows(visitor.get("/account/"))
+    assert [row[0] for row in listed] == [f"/account/orders/{order.number}/"]
+    response = visitor.get(listed[0][0])
+    assert response.status_code == 200
+    assert "no-cache" in response["Cache-Control"]
+    page = text(response)
+    assert f"<h1>Order {order.number}</h1>" in page
+    shown = details(response)
+    assert (shown["Status"], shown["Payment"], shown["Shipment"]) == (
+        "Shipped", "Paid", "DHL 00340434",
+    )  # fmt: skip
+    assert shown["Ship to"] == "Ada Lovelace, 1 Analytical Way, N1 1AA London, GB"
+    assert (shown["Subtotal"], shown["Shipping"], shown["Total"]) == ("$40.00", "$5.00", "$45.00")
+    assert shown["Tax"] == f"${order.tax}" and order.tax > 0
+    assert "Discount" not in shown
+    lines = re.findall(
+        r"<tr><td>Linen shirt \(M / Blue\)<br><small>GONE-1</small></td><td>(\d+)</td>"
+        r"<td>([^<]*)</td><td>([^<]*)</td></tr>",
+        page,
+    )
+    assert lines == [("2", "$10.00", "$20.00")] * 2
+
+
+def test_another_customers_order_and_an_unknown_number_are_404():
+    ada = customer()
+    adas = placed_for(ada)
+    customer(email="bob@example.test", name="Bob")
+    bob = logged_in(email="bob@example.test")
+    response = bob.get(f"/account/orders/{adas.number}/")
+    assert response.status_code == 404
+    assert "Ada Lovelace" not in text(response) and "1 Analytical Way" not in text(response)
+    assert logged_in().get(f"/account/orders/{adas.number + 1000}/").status_code == 404
+    assert logged_in().get("/account/orders/abc/").status_code == 404
+    assert logged_in().get(f"/account/orders/{adas.number}/").status_code == 200
+
+
+def test_an_order_page_needs_a_login():
+    adas = placed_for(customer())
+    response = client().get(f"/account/orders/{adas.number}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/account/login/?next=/account/orders/{adas.number}/"
+
+
 # -- the address book ------------------------------------------------------------------------
 
 
@@ -486,6 +593,35 @@ def test_another_customers_and_another_tenants_addresses_are_never_shown():
     assert globex.get(f"/account/addresses/{address.pk}/").status_code == 404
     assert "Unter den Linden" not in text(globex.get("/account/"))
     assert address_ids() == [address.pk]
+
+
+def test_an_acme_order_is_unreachable_from_globex():
+    from apps.storefront.checkout_views import PLACED_SESSION_KEY
+
+    adas = placed_for(customer())
+    customer("globex")  # the same email on globex: another person, with no orders
+    globex = logged_in("globex")
+    response = globex.get(f"/account/orders/{adas.number}/")
+    assert response.status_code == 404
+    assert "1 Analytical Way" not in text(response)
+    home = globex.get("/account/")
+    assert order_rows(home) == [] and "You have no orders yet." in text(home)
+
+    # The confirmation shows the order the session placed: acme's order is shown on acme ...
+    def confirmation(schema: str, visitor: Client):
+        with schema_context(schema):
+            session = visitor.session
+            session[PLACED_SESSION_KEY] = str(adas.pk)
+            session.save()
+        visitor.cookies["sessionid"] = session.session_key
+        return visitor.get("/checkout/complete/")
+
+    on_acme = confirmation("acme", client())
+    assert f"Your order number is {adas.number}." in text(on_acme)
+    # ... and globex, asked for it, finds none and sends the visitor to its shop.
+    for visitor in (client("globex"), globex):
+        response = confirmation("globex", visitor)
+        assert (response.status_code, response["Location"]) == (302, "/shop/")
 
 
 def test_a_session_of_acme_means_nothing_on_globex():

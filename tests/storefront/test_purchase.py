@@ -5,13 +5,15 @@ account. Paying runs outside any transaction, so this works on committed data.""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.commerce import services
-from apps.commerce.models import Order, OrderStatus, Reservation
+from apps.commerce.models import Cart, Order, OrderStatus, PaymentAttempt, Reservation
 from apps.commerce.payments import fake_gateway
 from tests.commerce.checkout_factories import (
     GERMAN_ADDRESS,
@@ -27,6 +29,8 @@ from tests.index.support import wipe_tables
 
 CARD = {"card_number": "4242 4242 4242 4242", "card_expiry_month": "12",
         "card_expiry_year": "2099", "card_cvc": "123"}  # fmt: skip
+SLOW_CARD = "4000 0000 0000 0119"  # the gateway answers after the checkout's timeout
+PASSWORD = "plum-orchard-42"
 
 
 @pytest.fixture
@@ -41,7 +45,7 @@ def shop(live_db, settings):
         shirt = eur_variant("10.00", "Shirt")
         stocked(shirt, main=5)
         services.product_transition(product_id=shirt.product_id, action="activate")
-    yield {"method": method, "variant": shirt}
+    yield {"method": method, "variant": shirt, "gateway": server.gateway}
     connection.set_schema_to_public()
     wipe_tables(PLACED_TABLES)
     server.shutdown()
@@ -129,3 +133,74 @@ def test_placing_the_order_costs_the_same_queries_for_1_and_20_lines(
 # 30 statements, and the transactions' BEGIN/COMMIT and savepoints); the session written with
 # the order's number (in a transaction of its own). The totals are not read before placing.
 PAY_QUERIES = 48
+
+
+def test_a_card_that_times_out_keeps_the_cart_and_says_why_and_the_retry_pays_once(shop):
+    client = tenant_client("acme")
+    _to_payment(client, shop)
+    timed_out = client.post(
+        "/checkout/pay/", {"provider": "test_card", **CARD, "card_number": SLOW_CARD}
+    )
+    assert (timed_out.status_code, timed_out["Retry-After"]) == (503, "30")
+    text = unescape(timed_out.content.decode())
+    assert "The card service timed out. Try again: a retry is never charged twice." in text
+    assert "Pay and place the order" in text  # the payment page again
+    with schema_context("acme"):
+        assert not Order.objects.exists() and Cart.objects.count() == 1
+        (held,) = Reservation.objects.all()
+        assert held.quantity == 2
+        attempt = PaymentAttempt.objects.get()
+    assert (attempt.outcome, attempt.error_code) == ("failed", "timeout")
+    assert 'class="mini-cart__count">2<' in client.get("/cart/").content.decode()
+    # The gateway finished the charge meanwhile; paying again with the same card is answered
+    # with that charge: the order is placed and the card charged once.
+    gateway = shop["gateway"]
+    assert len(gateway.wait_for_charges(held.reference, 1, timeout=10)) == 1
+    paid = client.post(
+        "/checkout/pay/", {"provider": "test_card", **CARD, "card_number": SLOW_CARD}
+    )
+    assert (paid.status_code, paid["Location"]) == (302, "/checkout/complete/")
+    with schema_context("acme"):
+        order = Order.objects.get()
+    assert order.status == OrderStatus.PAID and len(gateway.charges_for(held.reference)) == 1
+
+
+@pytest.fixture
+def erika(shop):
+    """A customer of acme (committed, as the purchase is); she goes afterwards."""
+    from django.contrib.auth import get_user_model
+
+    from apps.people import services as people
+
+    with schema_context("acme"):
+        user = people.customer_sign_up(
+            email="erika@example.com", password=PASSWORD, display_name="Erika"
+        )
+    yield user
+    wipe_tables(PLACED_TABLES)  # her orders and carts first
+    with schema_context("acme"):
+        get_user_model().objects.filter(pk=user.pk).delete()
+    connection.set_schema_to_public()
+
+
+def test_a_customer_pays_and_finds_the_order_in_their_account(shop, erika):
+    client = tenant_client("acme")
+    login = client.post("/account/login/", {"email": erika.email, "password": PASSWORD})
+    assert login.status_code == 302
+    _to_payment(client, shop)
+    paid = client.post("/checkout/pay/", {"provider": "test_card", **CARD})
+    assert (paid.status_code, paid["Location"]) == (302, "/checkout/complete/")
+    with schema_context("acme"):
+        order = Order.objects.get()
+    assert order.customer_id == erika.pk and order.total == Decimal("24.90")
+    home = unescape(client.get("/account/").content.decode())
+    link = f"/account/orders/{order.number}/"
+    row = re.search(rf'<tr><td><a href="{link}">{order.number}</a></td>(.*?)</tr>', home)
+    assert row is not None, home
+    assert "<td>Paid</td>" in row[1] and "<td>€24.90</td>" in row[1]
+    page = unescape(client.get(link).content.decode())
+    assert f"<h1>Order {order.number}</h1>" in page
+    assert re.search(r"<td>Shirt[^<]*<br><small>[^<]+</small></td><td>2</td>", page)
+    assert "<dt>Total</dt><dd>€24.90</dd>" in page
+    # Another visitor, not logged in, is sent to the login instead.
+    assert tenant_client("acme").get(link).status_code == 302
