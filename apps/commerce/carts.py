@@ -141,10 +141,17 @@ def _sellable_variant(variant_id: Any, currency: str) -> Variant:
 
 
 def _set_line(
-    cart: Cart, variant: Variant, line: CartLine | None, quantity: int, *, line_count: int
+    cart: Cart,
+    variant: Variant,
+    line: CartLine | None,
+    quantity: int,
+    *,
+    line_count: int,
+    bump: bool = True,
 ) -> CartLine:
     """``line`` (or a new line of ``variant``, the cart having ``line_count`` lines) at
-    ``quantity``, checked against the stock."""
+    ``quantity``, checked against the stock; the cart's version moves on (``bump``: not for a
+    cart made in this transaction)."""
     available = available_units([variant.pk])[variant.pk]
     if quantity > _limit(variant, available):
         if quantity > MAX_LINE_QUANTITY:
@@ -161,7 +168,8 @@ def _set_line(
     else:
         line.quantity = quantity
         line.save(update_fields=["quantity", "updated_at"])
-    _bump(cart)
+    if bump:
+        _bump(cart)
     return line
 
 
@@ -205,15 +213,20 @@ def cart_for(
     currency = _clean_currency(currency)
     try:
         with transaction.atomic():
-            cart = Cart.objects.create(
-                customer_id=customer_id, currency=currency, locale=str(locale or "en")[:16]
-            )
-            if customer_id is None:
-                work_due(kind=PRUNE_STALE_CARTS, at=cart.updated_at + STALE_AFTER)
-            return cart
+            return _new_cart(customer_id, currency, locale)
     except IntegrityError:
         # The customer's other request made the cart meanwhile.
         return Cart.objects.get(customer_id=customer_id)
+
+
+def _new_cart(customer_id: int | None, currency: str, locale: str) -> Cart:
+    """A new cart (in the caller's transaction); a visitor's is marked for the stale sweep."""
+    cart = Cart.objects.create(
+        customer_id=customer_id, currency=currency, locale=str(locale or "en")[:16]
+    )
+    if customer_id is None:
+        work_due(kind=PRUNE_STALE_CARTS, at=cart.updated_at + STALE_AFTER)
+    return cart
 
 
 # -- lines ------------------------------------------------------------------------------------
@@ -232,6 +245,32 @@ def cart_add(*, cart_id: UUID, variant_id: UUID, quantity: int, actor=None) -> C
         return _set_line(
             cart, variant, line, quantity + (line.quantity if line else 0), line_count=len(lines)
         )
+
+
+def cart_start(
+    *,
+    customer_id: int | None,
+    currency: str,
+    locale: str,
+    variant_id: UUID,
+    quantity: int,
+    actor=None,
+) -> CartLine:
+    """A new cart holding its first line, checked as ``cart_add`` checks it, in one
+    transaction: a refused line leaves no empty cart behind. A customer's other request that
+    made their cart meanwhile: the line goes into that cart."""
+    quantity = _quantity(quantity, minimum=1)
+    currency = _clean_currency(currency)
+    try:
+        with transaction.atomic():
+            variant = _sellable_variant(variant_id, currency)
+            cart = _new_cart(customer_id, currency, locale)
+            return _set_line(cart, variant, None, quantity, line_count=0, bump=False)
+    except IntegrityError:
+        if customer_id is None:
+            raise
+    cart = Cart.objects.get(customer_id=customer_id)
+    return cart_add(cart_id=cart.pk, variant_id=variant_id, quantity=quantity, actor=actor)
 
 
 def _line_of(cart: Cart, *, line_id: Any, variant_id: Any) -> CartLine:

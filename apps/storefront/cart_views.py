@@ -52,16 +52,10 @@ def session_token(request: HttpRequest) -> UUID | None:
         return None
 
 
-def _cart(request: HttpRequest, *, create: bool):
-    """The shopper's cart (with ``create``, a new one in the reader's currency when there is
-    none); a visitor's cart token is kept in the session."""
-    locale = reader_locale(request)
+def _cart(request: HttpRequest):
+    """The shopper's cart, or None; a visitor's cart token is kept in the session."""
     found = {"token": session_token(request), "customer_id": _customer_id(request)}
-    cart = carts.cart_for(**found, currency="", locale=locale.current, create=False)
-    if cart is None and create:
-        cart = carts.cart_for(
-            **found, currency=reader_currency(request), locale=locale.current, create=True
-        )
+    cart = carts.cart_for(**found, currency="", locale="", create=False)
     visitors = cart is not None and cart.customer_id is None
     if visitors and request.session.get(SESSION_KEY) != str(cart.token):
         request.session[SESSION_KEY] = str(cart.token)
@@ -184,7 +178,7 @@ def _line(line: CartLineView, currency: str, locale: ReaderLocale) -> dict[str, 
 @require_safe
 def cart_page(request: HttpRequest) -> HttpResponse:
     locale = reader_locale(request)
-    cart = _cart(request, create=False)
+    cart = _cart(request)
     currency = cart.currency if cart is not None else reader_currency(request)
     view = commerce.cart_view(
         cart.pk if cart is not None else None, currency=currency, locale=locale.current
@@ -212,15 +206,24 @@ def cart_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def cart_add(request: HttpRequest) -> HttpResponse:
     back = _back_to_product(request)
+    variant_id = request.POST.get("variant", "")
     try:
         quantity = _quantity(request.POST.get("quantity"), default=1)
-        cart = _cart(request, create=True)
-        currency = chosen_currency(request)
-        if currency is not None and cart.currency != currency:
-            cart = carts.cart_set_currency(cart_id=cart.pk, currency=currency)
-        line = carts.cart_add(
-            cart_id=cart.pk, variant_id=request.POST.get("variant", ""), quantity=quantity
-        )
+        cart = _cart(request)
+        if cart is None:
+            # The first item: the cart and its line in one go (a refused item leaves no cart).
+            customer_id = _customer_id(request)
+            line = carts.cart_start(
+                customer_id=customer_id, currency=reader_currency(request),
+                locale=reader_locale(request).current, variant_id=variant_id, quantity=quantity,
+            )  # fmt: skip
+            if customer_id is None:
+                request.session[SESSION_KEY] = str(line.cart.token)
+        else:
+            currency = chosen_currency(request)
+            if currency is not None and cart.currency != currency:
+                cart = carts.cart_set_currency(cart_id=cart.pk, currency=currency)
+            line = carts.cart_add(cart_id=cart.pk, variant_id=variant_id, quantity=quantity)
     except PlatformError as error:
         return _refused(request, error, back=back)
     messages.success(
@@ -239,7 +242,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
 def cart_update(request: HttpRequest) -> HttpResponse:
     try:
         quantity = _quantity(request.POST.get("quantity"))
-        cart = _cart(request, create=False)
+        cart = _cart(request)
         if cart is None:
             raise CartNotFound(gettext("Your cart is empty."))
         line = carts.cart_set_quantity(
@@ -257,7 +260,7 @@ def cart_update(request: HttpRequest) -> HttpResponse:
 @require_POST
 def cart_remove(request: HttpRequest) -> HttpResponse:
     try:
-        cart = _cart(request, create=False)
+        cart = _cart(request)
         if cart is None:
             raise CartNotFound(gettext("Your cart is empty."))
         removed = carts.cart_remove(cart_id=cart.pk, variant_id=request.POST.get("variant", ""))
