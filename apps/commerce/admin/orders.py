@@ -27,7 +27,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html, format_html_join
+from django.utils.formats import date_format
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
@@ -490,25 +492,36 @@ def timeline_html(entries) -> str:
 # -- order emails ----------------------------------------------------------------------------
 
 
-def email_state_text(email: OrderEmail) -> str:
+def _sentence(template: str, **values):
+    """A translated ``template`` (``%(name)s`` placeholders) with ``values``, escaped unless
+    they are HTML already (``short_date``)."""
+    return mark_safe(  # noqa: S308 (the template and every value are escaped here)
+        conditional_escape(template) % {k: conditional_escape(v) for k, v in values.items()}
+    )
+
+
+def email_state_text(email: OrderEmail):
     """What became of an email, in a sentence: when it was sent, when it is tried next, or
     that it was not sent and why."""
     state = email.state
     if state == OrderEmailState.SENT:
-        return gettext("Sent %(time)s.") % {"time": short_date(email.sent_at)}
+        return _sentence(gettext("Sent %(time)s."), time=short_date(email.sent_at))
     if state == OrderEmailState.WAITING and not email.last_error:
-        return gettext("Being sent (attempt %(attempt)s); checked again %(time)s.") % {
-            "attempt": email.attempts, "time": short_date(email.next_attempt_at),
-        }  # fmt: skip
+        return _sentence(
+            gettext("Being sent (attempt %(attempt)s); checked again %(time)s."),
+            attempt=email.attempts, time=short_date(email.next_attempt_at),
+        )  # fmt: skip
     if state == OrderEmailState.WAITING:
-        return gettext(
-            "Attempt %(attempt)s failed (%(error)s); tried again %(time)s."
-        ) % {"attempt": email.attempts, "error": email.last_error,
-             "time": short_date(email.next_attempt_at)}  # fmt: skip
+        return _sentence(
+            gettext("Attempt %(attempt)s failed (%(error)s); tried again %(time)s."),
+            attempt=email.attempts, error=truncated(email.last_error, 120),
+            time=short_date(email.next_attempt_at),
+        )  # fmt: skip
     if email.last_error:
-        return gettext("Not sent after %(attempts)s attempts (%(error)s).") % {
-            "attempts": email.attempts, "error": email.last_error,
-        }  # fmt: skip
+        return _sentence(
+            gettext("Not sent after %(attempts)s attempts (%(error)s)."),
+            attempts=email.attempts, error=truncated(email.last_error, 120),
+        )  # fmt: skip
     return gettext("Not sent: it may not have reached the mail server.")
 
 
@@ -523,11 +536,13 @@ def report_resend(model_admin, request, email: OrderEmail) -> None:
             messages.SUCCESS,
         )
         return
+    retry = email.next_attempt_at
     model_admin.message_user(
         request,
         gettext("%(kind)s of order #%(number)s was not sent to %(recipient)s: %(error)s. It "
                 "is tried again %(time)s.")
-        % {**values, "error": email.last_error, "time": short_date(email.next_attempt_at)},
+        % {**values, "error": email.last_error,
+           "time": date_format(timezone.localtime(retry), "DATETIME_FORMAT") if retry else "-"},
         messages.ERROR,
     )  # fmt: skip
 
@@ -555,8 +570,7 @@ class OrderEmailAdmin(ReadOnlyAdmin, CommerceAdmin):
     """Every order email and what became of it: a merchant finds the ones the mail server
     refused and sends them again."""
 
-    list_display = ["created", "order_cell", "kind", "recipient", "state_cell", "attempts",
-                    "error_cell"]  # fmt: skip
+    list_display = ["created", "order_cell", "kind", "recipient", "state_cell"]
     list_display_links = None
     list_filter = [EmailStateFilter, "kind"]
     search_fields = ["=order__number", "recipient"]
@@ -585,14 +599,8 @@ class OrderEmailAdmin(ReadOnlyAdmin, CommerceAdmin):
         return format_html('<a href="{}">#{}</a>', url, obj.order.number)
 
     @admin.display(description=gettext_lazy("state"))
-    def state_cell(self, obj: OrderEmail) -> str:
-        if obj.state == OrderEmailState.SENT:
-            return gettext("Sent %(time)s.") % {"time": short_date(obj.sent_at)}
-        return obj.state.label
-
-    @admin.display(description=gettext_lazy("error"))
-    def error_cell(self, obj: OrderEmail) -> str:
-        return truncated(obj.last_error, 80) if obj.last_error else "-"
+    def state_cell(self, obj: OrderEmail):
+        return email_state_text(obj)
 
     @admin.action(description=gettext_lazy("Send again"), permissions=["resend"])
     def send_again(self, request, queryset):
