@@ -42,6 +42,8 @@ VECTOR_SQL = (
 VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", excerpt="excerpt", body="body_text"
 )
+# The columns it reads: a row whose values of these did not change keeps its vector.
+VECTOR_COLUMNS = ("search_config", "title", "excerpt", "body_text")
 
 # What a row holds besides its key and the bookkeeping (source_version, indexed_at, vector).
 ROW_FIELDS = (
@@ -118,8 +120,9 @@ def write(node_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -
 def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
     """``write`` for many nodes: one upsert and one delete (``write_by_locale``)."""
     write_by_locale(
-        ContentListing, "node_id", items, computed={"search_vector": VECTOR_FROM_COLUMNS}
-    )
+        ContentListing, "node_id", items,
+        computed={"search_vector": VECTOR_FROM_COLUMNS}, computed_from=VECTOR_COLUMNS,
+    )  # fmt: skip
 
 
 def sync_node(node_id: UUID | str, locales: Locales | None = None) -> None:

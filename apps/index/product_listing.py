@@ -38,6 +38,8 @@ VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", vendor="vendor", kind="product_type",
     description="description_text",
 )  # fmt: skip
+# The columns it reads: a row whose values of these did not change keeps its vector.
+VECTOR_COLUMNS = ("search_config", "title", "vendor", "product_type", "description_text")
 
 ROW_FIELDS = (
     "content_locale", "title", "handle", "status", "vendor", "product_type", "description_text",
@@ -140,8 +142,9 @@ def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]
 def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
     """``write`` for many products: one upsert and one delete (``write_by_locale``)."""
     write_by_locale(
-        ProductListing, "product_id", items, computed={"search_vector": VECTOR_FROM_COLUMNS}
-    )
+        ProductListing, "product_id", items,
+        computed={"search_vector": VECTOR_FROM_COLUMNS}, computed_from=VECTOR_COLUMNS,
+    )  # fmt: skip
 
 
 def availability(products: Iterable) -> dict[UUID, int]:
