@@ -25,7 +25,7 @@ from .projections import write_by_locale
 from .text import (
     MAX_BODY_TEXT,
     author_display_name,
-    excerpt_of,
+    excerpt_of_text,
     reading_minutes,
     search_config,
     text_of,
@@ -83,13 +83,14 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
         translation = content.pick_translation(node, locale, locales.default)
         if translation is None:
             continue
-        body_text = text_of(translation.body_html)[:MAX_BODY_TEXT]
+        full_text = text_of(translation.body_html)
+        body_text = full_text[:MAX_BODY_TEXT]
         rows[locale] = {
             "kind": node.kind,
             "content_locale": translation.locale,
             "title": translation.title,
             "slug": translation.slug,
-            "excerpt": excerpt_of(translation.excerpt, translation.body_html),
+            "excerpt": excerpt_of_text(translation.excerpt, full_text),
             "body_text": body_text,
             "author_id": node.author_id,
             "author_name": author_display_name(node.author)[:255],
