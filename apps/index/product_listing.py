@@ -163,7 +163,7 @@ def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = N
     locales = locales or tenant_locales()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        found = {product.pk: product for product in commerce.products_by_ids(chunk)}
+        found = {product.pk: product for product in commerce.products_for_listing(chunk)}
         available = availability(found.values())
         write_many(
             [
@@ -181,7 +181,7 @@ def active_products() -> Iterator[tuple[Any, dict[UUID, int]]]:
     """Every active product of the active tenant with its variants' availability, in chunks."""
     ids = list(commerce.active_products().order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK):
-        chunk = list(commerce.products_by_ids(ids[start : start + CHUNK]).order_by("pk"))
+        chunk = list(commerce.products_for_listing(ids[start : start + CHUNK]).order_by("pk"))
         available = availability(chunk)
         for product in chunk:
             yield product, available
