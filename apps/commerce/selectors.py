@@ -138,6 +138,30 @@ def products_by_ids(product_ids: Iterable[UUID]) -> QuerySet[Product]:
     return products().filter(pk__in=list(product_ids))
 
 
+def products_for_listing(product_ids: Iterable[UUID]) -> QuerySet[Product]:
+    """``products_by_ids`` with what a listing row shows: translations, options (and values),
+    variants with their prices, categories, collections and images, but not the variants'
+    option choices (one query fewer for every read of the read side)."""
+    return Product.objects.filter(pk__in=list(product_ids)).prefetch_related(
+        Prefetch("translations", queryset=ProductTranslation.objects.order_by("locale")),
+        Prefetch(
+            "options",
+            queryset=ProductOption.objects.order_by("position").prefetch_related(
+                Prefetch("values", queryset=OptionValue.objects.order_by("position"))
+            ),
+        ),
+        Prefetch(
+            "variants",
+            queryset=Variant.objects.order_by("position", "created_at").prefetch_related(
+                Prefetch("prices", queryset=Price.objects.order_by("currency"))
+            ),
+        ),
+        Prefetch("categories", queryset=Category.objects.order_by("position", "name")),
+        Prefetch("collections", queryset=Collection.objects.order_by("title")),
+        Prefetch("images", queryset=ProductImage.objects.order_by("position")),
+    )
+
+
 @dataclass(frozen=True)
 class ProductText:
     """A product's text fields in one locale (its own fields when there is no translation)."""

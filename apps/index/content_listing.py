@@ -25,7 +25,7 @@ from .projections import write_by_locale
 from .text import (
     MAX_BODY_TEXT,
     author_display_name,
-    excerpt_of,
+    excerpt_of_text,
     reading_minutes,
     search_config,
     text_of,
@@ -42,6 +42,8 @@ VECTOR_SQL = (
 VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", excerpt="excerpt", body="body_text"
 )
+# The columns it reads: a row whose values of these did not change keeps its vector.
+VECTOR_COLUMNS = ("search_config", "title", "excerpt", "body_text")
 
 # What a row holds besides its key and the bookkeeping (source_version, indexed_at, vector).
 ROW_FIELDS = (
@@ -81,13 +83,14 @@ def expected_rows(node, locales: Locales) -> dict[str, dict[str, Any]]:
         translation = content.pick_translation(node, locale, locales.default)
         if translation is None:
             continue
-        body_text = text_of(translation.body_html)[:MAX_BODY_TEXT]
+        full_text = text_of(translation.body_html)
+        body_text = full_text[:MAX_BODY_TEXT]
         rows[locale] = {
             "kind": node.kind,
             "content_locale": translation.locale,
             "title": translation.title,
             "slug": translation.slug,
-            "excerpt": excerpt_of(translation.excerpt, translation.body_html),
+            "excerpt": excerpt_of_text(translation.excerpt, full_text),
             "body_text": body_text,
             "author_id": node.author_id,
             "author_name": author_display_name(node.author)[:255],
@@ -118,8 +121,9 @@ def write(node_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]) -
 def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
     """``write`` for many nodes: one upsert and one delete (``write_by_locale``)."""
     write_by_locale(
-        ContentListing, "node_id", items, computed={"search_vector": VECTOR_FROM_COLUMNS}
-    )
+        ContentListing, "node_id", items,
+        computed={"search_vector": VECTOR_FROM_COLUMNS}, computed_from=VECTOR_COLUMNS,
+    )  # fmt: skip
 
 
 def sync_node(node_id: UUID | str, locales: Locales | None = None) -> None:

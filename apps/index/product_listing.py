@@ -38,6 +38,8 @@ VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
     config="search_config", title="title", vendor="vendor", kind="product_type",
     description="description_text",
 )  # fmt: skip
+# The columns it reads: a row whose values of these did not change keeps its vector.
+VECTOR_COLUMNS = ("search_config", "title", "vendor", "product_type", "description_text")
 
 ROW_FIELDS = (
     "content_locale", "title", "handle", "status", "vendor", "product_type", "description_text",
@@ -140,8 +142,9 @@ def write(product_id: UUID, version: int | None, rows: dict[str, dict[str, Any]]
 def write_many(items: list[tuple[UUID, int | None, dict[str, dict[str, Any]]]]) -> None:
     """``write`` for many products: one upsert and one delete (``write_by_locale``)."""
     write_by_locale(
-        ProductListing, "product_id", items, computed={"search_vector": VECTOR_FROM_COLUMNS}
-    )
+        ProductListing, "product_id", items,
+        computed={"search_vector": VECTOR_FROM_COLUMNS}, computed_from=VECTOR_COLUMNS,
+    )  # fmt: skip
 
 
 def availability(products: Iterable) -> dict[UUID, int]:
@@ -160,7 +163,7 @@ def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = N
     locales = locales or tenant_locales()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        found = {product.pk: product for product in commerce.products_by_ids(chunk)}
+        found = {product.pk: product for product in commerce.products_for_listing(chunk)}
         available = availability(found.values())
         write_many(
             [
@@ -178,7 +181,7 @@ def active_products() -> Iterator[tuple[Any, dict[UUID, int]]]:
     """Every active product of the active tenant with its variants' availability, in chunks."""
     ids = list(commerce.active_products().order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK):
-        chunk = list(commerce.products_by_ids(ids[start : start + CHUNK]).order_by("pk"))
+        chunk = list(commerce.products_for_listing(ids[start : start + CHUNK]).order_by("pk"))
         available = availability(chunk)
         for product in chunk:
             yield product, available

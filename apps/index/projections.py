@@ -133,6 +133,7 @@ def versioned_upsert_many(
     rows: list[Upsert],
     *,
     computed: dict[str, str] | None = None,
+    computed_from: tuple[str, ...] = (),
     replace_equal: bool = False,
 ) -> int:
     """``versioned_upsert`` for many rows in one statement; returns how many were written.
@@ -141,6 +142,10 @@ def versioned_upsert_many(
     update a row twice). They travel as one JSON document read back with the table's
     row type: the statement's text is the same whatever the number of rows, so it is
     parsed once per process, and there is one parameter to send instead of thousands.
+
+    ``computed_from`` names the fields the ``computed`` expressions read: a stored row
+    whose values of these equal the new row's keeps its computed values instead of
+    computing them again (a search vector costs far more than the rest of the row).
     """
     if not rows:
         return 0
@@ -163,10 +168,31 @@ def versioned_upsert_many(
     )
     newer = "<=" if replace_equal else "<"
     # The computed expressions name the record's columns (``VECTOR_FROM_COLUMNS``).
+    expressions = list(computed.values())
+    source = f"jsonb_populate_recordset(NULL::{table}, %s::jsonb)"
+    if computed_from and computed:
+        # The stored row of each key beside the new one: where the columns the expressions
+        # read are unchanged, its computed values are taken as they are.
+        read = [model._meta.get_field(name).column for name in computed_from]
+        same = (
+            f"s.{key_names[0]} IS NOT NULL AND "
+            f"ROW({', '.join(f's.{name}' for name in read)}) IS NOT DISTINCT FROM "
+            f"ROW({', '.join(f'v.{name}' for name in read)})"
+        )
+        stored = ", ".join(f"s.{name} AS stored__{name}" for name in extra)
+        join = " AND ".join(f"s.{name} = v.{name}" for name in key_names)
+        source = (
+            f"(SELECT v.*, {same} AS unchanged__, {stored} FROM {source} v "
+            f"LEFT JOIN {table} s ON {join}) v"
+        )
+        expressions = [
+            f"CASE WHEN unchanged__ THEN stored__{name} ELSE {expression} END"
+            for name, expression in zip(extra, expressions, strict=True)
+        ]
     sql = (
         f"INSERT INTO {table} ({', '.join([*names, *extra])}) "
-        f"SELECT {', '.join([*names, *computed.values()])} "
-        f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) "
+        f"SELECT {', '.join([*names, *expressions])} "
+        f"FROM {source} "
         f"ON CONFLICT ({', '.join(key_names)}) DO UPDATE SET {updates} "
         f"WHERE EXCLUDED.source_version IS NULL OR {table}.source_version IS NULL "
         f"OR {table}.source_version {newer} EXCLUDED.source_version"
@@ -182,6 +208,7 @@ def write_by_locale(
     items: list[tuple[Any, int | None, dict[str, dict[str, Any]]]],
     *,
     computed: dict[str, str],
+    computed_from: tuple[str, ...] = (),
 ) -> None:
     """Make the stored rows of each source be its rows by locale, for a listing keyed by
     (``key``, locale): one upsert of every row (unless a stored row is newer) and one delete
@@ -197,7 +224,9 @@ def write_by_locale(
         for source, version, rows in items
         for locale, values in rows.items()
     ]
-    versioned_upsert_many(model, upserts, computed=computed, replace_equal=True)
+    versioned_upsert_many(
+        model, upserts, computed=computed, computed_from=computed_from, replace_equal=True
+    )
     delete_stale(model, key, [(source, version, list(rows)) for source, version, rows in items])
 
 

@@ -57,7 +57,15 @@ def excerpt_of(excerpt: str, body_html: str, *, words: int = EXCERPT_WORDS) -> s
     text = text_of(excerpt)
     if text:
         return text
-    body_words = text_of(body_html).split()
+    return excerpt_of_text("", text_of(body_html), words=words)
+
+
+def excerpt_of_text(excerpt: str, body_text: str, *, words: int = EXCERPT_WORDS) -> str:
+    """``excerpt_of`` for a caller that has the body's plain text (``text_of``) already."""
+    text = text_of(excerpt)
+    if text:
+        return text
+    body_words = body_text.split()
     if len(body_words) <= words:
         return " ".join(body_words)
     return " ".join(body_words[:words]) + "\u2026"

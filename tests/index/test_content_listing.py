@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from PIL import Image
 
 from apps.blog import services as blog
@@ -241,3 +242,31 @@ def test_a_row_follows_the_renditions_of_its_image(acme_schema, media_root):
     assert check_content_listing().ok
     projections()["content_listing"].rebuild()
     assert ContentListing.objects.get(node_id=node.pk).image_srcset == srcset
+
+
+def _vector(node_id) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT search_vector::text FROM index_content_listing WHERE node_id = %s", [node_id]
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_row_whose_text_did_not_change_keeps_its_search_vector(acme_schema):
+    node = post("Dogs", "Dogs bark.")
+    project()
+    # A stored vector that its text would not give: kept while the text stays the same.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE index_content_listing SET search_vector = to_tsvector('simple', 'kept') "
+            "WHERE node_id = %s",
+            [node.pk],
+        )
+    locales = content_listing.tenant_locales()
+    content_listing.write(node.pk, node.version, content_listing.expected_rows(node, locales))
+    assert _vector(node.pk) == "'kept':1"
+    rows = content_listing.expected_rows(node, locales)
+    rows["en"]["title"] = "Cats"
+    content_listing.write(node.pk, node.version, rows)
+    assert "'cat':1A" in _vector(node.pk)
+    assert "kept" not in _vector(node.pk)
