@@ -107,6 +107,7 @@ ROUTINE_TASKS = frozenset(
         "commerce.expire_reservations",
         "commerce.prune_stale_carts",
         "commerce.retry_order_emails",
+        "commerce.reconcile_payments",
         "webhooks.sweep",
         "webhooks.prune",
         "api.prune_idempotent_responses",

@@ -572,6 +572,14 @@ class PaymentAttempt(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("payment attempt")
         verbose_name_plural = _("payment attempts")
+        indexes = [
+            # The charges of checkouts without an order (few), read by the reconciliation job.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(kind="charge", order_id__isnull=True),
+                name="commerce_payment_unlinked",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference", "kind", "number"], name="commerce_payment_attempt_number"

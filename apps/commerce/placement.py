@@ -18,6 +18,11 @@ and the held stock). Then ONE transaction, in this order:
 When that transaction fails after an approved charge (the hold expired and the stock went
 to someone else, the voucher's last use was taken), the charge is refunded at once and the
 shopper is told why; nothing else has changed.
+
+The approved charge may be an earlier one: a card payment that timed out and that the
+gateway finished meanwhile pays the checkout when the shopper tries again with another card
+or method (``payment_charge`` settles it first and charges nothing new). The order then
+names the provider that paid, not the one just chosen.
 """
 
 from __future__ import annotations
@@ -164,7 +169,8 @@ def checkout_place_order(
                     voucher_id=checkout.voucher_id, checkout_reference=reference,
                     customer_id=checkout.cart.customer_id, email=checkout.email, actor=actor,
                 )  # fmt: skip
-            draft = order_draft(checkout, pricing, provider_code=chosen.code, sold=sold)
+            # The provider that paid: an earlier charge found approved may be another's.
+            draft = order_draft(checkout, pricing, provider_code=attempt.provider, sold=sold)
             order = order_create(draft, actor=actor)
             if approved:
                 order = order_mark_paid(

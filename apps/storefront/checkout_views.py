@@ -37,7 +37,9 @@ from apps.commerce.errors import (
     VoucherNotApplicable,
 )
 from apps.commerce.payments.base import providers
+from apps.commerce.payments.cards import normalize_card_number
 from apps.commerce.payments.manual import bank_details
+from apps.commerce.payments.selectors import payment_paid_by
 from apps.commerce.placement import checkout_place_order
 from apps.commerce.selectors import order_placed_in_session
 from apps.core.errors import PlatformError
@@ -428,6 +430,8 @@ TEST_CARDS = (
     ("4000 0000 0000 0119", gettext_lazy("the gateway does not answer in time")),
 )
 PLACED_SESSION_KEY = "placed_order"
+# Set when the order was paid by an earlier charge, not by the card just entered.
+PAID_EARLIER_SESSION_KEY = "placed_order_paid_earlier"
 
 
 class PaymentForm(forms.Form):
@@ -520,7 +524,21 @@ def pay(request: HttpRequest, checkout) -> HttpResponse:
             response["Retry-After"] = "30"
         return response
     request.session[PLACED_SESSION_KEY] = str(order.pk)
+    request.session[PAID_EARLIER_SESSION_KEY] = _paid_earlier(order, form)
     return HttpResponseRedirect(reverse("checkout:complete") + reader_locale(request).query)
+
+
+def _paid_earlier(order, form: PaymentForm) -> bool:
+    """Whether an earlier charge of the checkout (found approved after it had timed out)
+    paid the order, and not the method or card the shopper has just chosen."""
+    code = form.cleaned_data["provider"]
+    if order.payment_provider != code:
+        return True
+    if code != "test_card":
+        return False
+    paid = payment_paid_by(order.checkout_reference)
+    entered = normalize_card_number(form.cleaned_data.get("card_number"))
+    return paid is not None and paid.card_last4 != entered[-4:]
 
 
 def _actor(request: HttpRequest):
@@ -540,6 +558,9 @@ def complete(request: HttpRequest) -> HttpResponse:
         "order": order, "locale": locale, "lang_query": locale.query,
         "total": format_money(order.total, order.currency, locale.current),
         "bank_details": bank_details() if order.payment_provider == "manual" else None,
+        "paid_by": None if order.payment_provider == "manual"
+        else payment_paid_by(order.checkout_reference),
+        "paid_earlier": request.session.get(PAID_EARLIER_SESSION_KEY, False),
     }  # fmt: skip
     response = render(request, "shop/checkout/complete.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -403,6 +403,7 @@ CELERY_BEAT_SCHEDULE = {
     "commerce-expire-reservations": {"task": "commerce.expire_reservations", "schedule": 60.0},
     "commerce-prune-stale-carts": {"task": "commerce.prune_stale_carts", "schedule": 3600.0},
     "commerce-retry-order-emails": {"task": "commerce.retry_order_emails", "schedule": 60.0},
+    "commerce-reconcile-payments": {"task": "commerce.reconcile_payments", "schedule": 60.0},
     "api-prune-idempotent-responses": {
         "task": "api.prune_idempotent_responses",
         "schedule": 3600.0,
@@ -521,6 +522,10 @@ TEST_CARD_BREAKER_FAIL_MAX = int(env("TEST_CARD_BREAKER_FAIL_MAX", "3"))
 TEST_CARD_BREAKER_RESET_SECONDS = float(env("TEST_CARD_BREAKER_RESET_SECONDS", "60"))
 # An attempt still "processing" after this long was abandoned: the next call retries it.
 PAYMENT_ATTEMPT_STALE_SECONDS = float(env("PAYMENT_ATTEMPT_STALE_SECONDS", "60"))
+# A card charge still unsettled this long after its last change (no answer came: a timeout,
+# an outage, a crash) for a checkout without an order is looked up at the provider by
+# commerce.reconcile_payments; found approved, it is refunded.
+PAYMENT_RECONCILE_AFTER_SECONDS = float(env("PAYMENT_RECONCILE_AFTER_SECONDS", str(15 * 60)))
 # Where shoppers who pay by bank transfer send the money.
 PAYMENT_MANUAL_BANK_DETAILS = {
     "account_holder": env("PAYMENT_BANK_ACCOUNT_HOLDER", "Demo Shop Ltd"),

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 import socket
+from datetime import timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 import pytest
 import requests
 from django.db import connection, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 from hypothesis import given
 from hypothesis import strategies as st
@@ -30,8 +32,15 @@ from apps.commerce.models import PaymentAttempt
 from apps.commerce.payments import fake_gateway
 from apps.commerce.payments.base import providers
 from apps.commerce.payments.cards import card_brand, luhn_valid, normalize_card_number
+from apps.commerce.payments.reconciliation import payments_next_reconcile, payments_reconcile
 from apps.commerce.payments.selectors import payments_for
-from apps.commerce.payments.services import payment_charge, payment_confirm, payment_refund
+from apps.commerce.payments.services import (
+    payment_charge,
+    payment_confirm,
+    payment_refund,
+    payments_link_order,
+)
+from apps.core.breakers import reset_all as reset_breakers
 from apps.core.errors import InvalidTransition
 from apps.events.models import OutboxEvent
 
@@ -196,11 +205,113 @@ def test_a_timeout_fails_and_the_retry_of_the_same_attempt_charges_once(paying):
     ]
 
 
-def test_a_retry_with_another_card_after_a_timeout_is_a_new_attempt(paying):
+NOT_KNOWN_YET = (
+    "The outcome of your earlier payment is not known yet, so nothing was charged now. "
+    "Try again in a minute."
+)
+
+
+def test_another_card_while_the_gateway_still_works_on_the_timed_out_charge_is_refused(paying):
     with pytest.raises(PaymentUnavailable):
         charge(number=SLOW)
+    # The gateway is still sleeping on the slow card: the earlier charge's outcome is unknown.
+    with pytest.raises(PaymentUnavailable) as refused:
+        charge(number=VISA)
+
+    assert (refused.value.status, refused.value.detail) == (503, NOT_KNOWN_YET)
+    [attempt] = payments_for("chk-1")
+    assert (attempt.outcome, attempt.error_code, attempt.tries) == ("failed", "timeout", 1)
+    assert paying.requests == 1  # the slow charge only: the new card was never sent
+    assert [c["last4"] for c in paying.wait_for_charges("chk-1", 1, timeout=10)] == ["0119"]
+
+
+def test_another_card_after_a_timeout_the_gateway_finished_is_not_charged(paying):
+    """The first card's charge went through after the shop stopped waiting: paying with
+    another card settles it as approved, and that charge pays; the new card is not sent."""
+    with pytest.raises(PaymentUnavailable):
+        charge(number=SLOW)
+    [finished] = paying.wait_for_charges("chk-1", 1, timeout=10)
+
+    paid = charge(number=VISA)
+
+    [attempt] = payments_for("chk-1")
+    assert paid.pk == attempt.pk and attempt.number == 1
+    assert (attempt.outcome, attempt.provider_reference, attempt.tries) == (
+        "approved", finished["id"], 1,
+    )  # fmt: skip
+    assert attempt.card_last4 == "0119" and "finished this payment" in attempt.message
+    assert [c["id"] for c in paying.charges_for("chk-1")] == [finished["id"]]
+    assert [(e["outcome"], e["error_code"]) for e in attempted_events(attempt)] == [
+        ("failed", "timeout"),
+        ("approved", ""),
+    ]
+    with pytest.raises(PaymentConflict):  # paid: no other card is charged afterwards either
+        charge(number=MASTERCARD)
+    assert len(paying.charges_for("chk-1")) == 1
+
+
+def test_an_earlier_charge_found_approved_for_another_total_is_refunded_and_nothing_charged(
+    paying,
+):
+    with pytest.raises(PaymentUnavailable):
+        charge(number=SLOW, amount="12.50")
+    [finished] = paying.wait_for_charges("chk-1", 1, timeout=10)
+
+    with pytest.raises(PaymentConflict) as refused:
+        charge(number=VISA, amount="15.00")  # the cart changed meanwhile
+
+    assert "12.50 EUR went through after all" in refused.value.detail
+    assert [(a.kind, a.outcome) for a in payments_for("chk-1")] == [
+        ("charge", "approved"), ("refund", "approved"),
+    ]  # fmt: skip
+    [charged] = paying.charges_for("chk-1")
+    assert charged["id"] == finished["id"] and charged["refunded"] == "12.50"
+
+
+def test_another_card_after_a_timeout_that_never_reached_the_gateway_is_charged(paying):
+    """The first request was lost on its way: the look-up finds nothing, the first attempt
+    is settled as not received, and the other card is a new attempt with a new key."""
+    paying.lose_next(1)
+    with pytest.raises(PaymentUnavailable):
+        charge(number=MASTERCARD)
+    [first] = payments_for("chk-1")
+    assert (first.outcome, first.error_code) == ("failed", "timeout")
+
     second = charge(number=VISA)
-    assert second.number == 2 and second.idempotency_key == "chk-1:charge:2"
+
+    first.refresh_from_db()
+    assert (first.outcome, first.error_code) == ("failed", "not_received")
+    assert first.message == "The payment service never received this payment; nothing was charged."
+    assert (second.number, second.idempotency_key, second.outcome) == (
+        2, "chk-1:charge:2", "approved",
+    )  # fmt: skip
+    [at_gateway] = paying.charges_for("chk-1")
+    assert (at_gateway["id"], at_gateway["last4"]) == (second.provider_reference, "4242")
+    assert at_gateway["idempotency_key"] == "chk-1:charge:2"
+    assert [e["error_code"] for e in attempted_events(first)] == ["timeout", "not_received"]
+
+
+def test_another_card_while_the_gateway_is_down_is_refused_and_charges_nothing(paying, settings):
+    with pytest.raises(PaymentUnavailable):
+        charge(number=SLOW)
+    paying.wait_for_charges("chk-1", 1, timeout=10)
+    live_url = settings.TEST_CARD_GATEWAY_URL
+    settings.TEST_CARD_GATEWAY_URL = f"http://127.0.0.1:{closed_port()}"
+
+    with pytest.raises(PaymentUnavailable) as refused:
+        charge(number=VISA)
+
+    assert (refused.value.status, refused.value.detail) == (503, NOT_KNOWN_YET)
+    [attempt] = payments_for("chk-1")
+    assert (attempt.outcome, attempt.error_code, attempt.tries) == ("failed", "timeout", 1)
+    assert len(attempted_events(attempt)) == 1
+    assert paying.requests == 1 and len(paying.charges_for("chk-1")) == 1
+    # Back up, and the breaker (opened by the timeout and the look-up's two tries) lets calls
+    # through again: the look-up finds the first charge approved, nothing else is charged.
+    settings.TEST_CARD_GATEWAY_URL = live_url
+    reset_breakers()
+    assert charge(number=VISA).pk == attempt.pk
+    assert len(paying.charges_for("chk-1")) == 1
 
 
 def test_a_paid_checkout_refuses_another_charge(paying):
@@ -411,9 +522,116 @@ def test_a_charge_costs_the_same_queries_after_1_or_12_declines(
     for _round in range(declined_before):
         with pytest.raises(PaymentDeclined):
             charge(number="4000 0000 0000 0002")
-    # The search path, the advisory lock, the checkout's charges, the new attempt, COMMIT;
-    # then the attempt locked, updated, the event's tenant, the outbox row, COMMIT: none of
-    # it grows with the attempts before.
-    with django_assert_num_queries(10):
+    # The search path, the advisory lock, the checkout's charges, the new attempt, its due
+    # reconciliation marked, COMMIT; then the attempt locked, updated, the event's tenant, the
+    # outbox row, COMMIT: none of it grows with the attempts before.
+    with django_assert_num_queries(11):
         attempt = charge()
     assert attempt.number == declined_before + 1
+
+
+# -- reconciliation: charges nobody came back for ----------------------------------------------
+
+
+def later(settings, extra: float = 1):
+    """When an attempt made now is due for reconciliation, and ``extra`` seconds more."""
+    return timezone.now() + timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS + extra)
+
+
+def timed_out(at_gateway, reference: str = "chk-1", *, finished: bool) -> PaymentAttempt:
+    """A charge whose answer never came: the gateway finished it, or never received it."""
+    if not finished:
+        at_gateway.lose_next(1)
+    with pytest.raises(PaymentUnavailable):
+        charge(reference=reference, number=SLOW if finished else MASTERCARD)
+    if finished:
+        assert len(at_gateway.wait_for_charges(reference, 1, timeout=10)) == 1
+    [attempt] = payments_for(reference)
+    assert (attempt.outcome, attempt.error_code) == ("failed", "timeout")
+    return attempt
+
+
+def test_an_abandoned_charge_the_gateway_finished_is_refunded_exactly_once(
+    paying, settings, caplog
+):
+    attempt = timed_out(paying, finished=True)
+    assert payments_next_reconcile() == attempt.updated_at + timedelta(
+        seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS
+    )
+    assert payments_reconcile(now=timezone.now()) == 0  # not yet: the shopper may come back
+    caplog.set_level(logging.WARNING)
+
+    assert payments_reconcile(now=later(settings)) == 1
+    assert payments_reconcile(now=later(settings, 3600)) == 0  # a second run finds nothing
+
+    [charged] = paying.charges_for("chk-1")
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.provider_reference) == ("approved", charged["id"])
+    assert [(a.kind, a.outcome, a.amount) for a in payments_for("chk-1")] == [
+        ("charge", "approved", Decimal("12.50")),
+        ("refund", "approved", Decimal("12.50")),
+    ]
+    assert charged["refunded"] == "12.50" and len(paying.refunds) == 1
+    assert [e["outcome"] for e in attempted_events(attempt)] == ["failed", "approved"]
+    assert "has no order: refunding it" in caplog.text
+    assert payments_next_reconcile() is None
+
+
+def test_an_abandoned_charge_that_never_reached_the_gateway_is_settled_as_not_received(
+    paying, settings
+):
+    attempt = timed_out(paying, finished=False)
+
+    assert payments_reconcile(now=later(settings)) == 1
+
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.error_code) == ("failed", "not_received")
+    assert paying.charges_for("chk-1") == [] and paying.refunds == {}
+    assert payments_reconcile(now=later(settings, 3600)) == 0
+    assert payments_next_reconcile() is None
+
+
+def test_a_charge_whose_checkout_became_an_order_is_left_alone(paying, settings):
+    attempt = timed_out(paying, finished=True)
+    payments_link_order(reference="chk-1", order_id=uuid4())
+    requests_before = paying.requests
+
+    assert payments_next_reconcile() is None
+    assert payments_reconcile(now=later(settings)) == 0
+
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.error_code) == ("failed", "timeout")
+    assert paying.requests == requests_before and paying.refunds == {}
+
+
+def test_a_gateway_that_cannot_tell_leaves_the_charge_for_a_later_run(paying, settings):
+    attempt = timed_out(paying, finished=True)
+    paying.fail_next(settings.ERROR_POLICIES["payments"]["MAX_ATTEMPTS"])  # the look-up's tries
+    first_run = later(settings)
+
+    assert payments_reconcile(now=first_run) == 0
+
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.error_code) == ("failed", "timeout")
+    assert paying.refunds == {}
+    # Taken by that run: due again a period after it (the breaker has closed by then).
+    reset_breakers()
+    assert payments_reconcile(now=first_run + timedelta(seconds=1)) == 0
+    period = timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
+    assert payments_next_reconcile() == first_run + period
+    assert payments_reconcile(now=first_run + period) == 1
+    assert [a.kind for a in payments_for("chk-1")] == ["charge", "refund"]
+
+
+def test_two_runs_at_once_refund_once(paying, settings):
+    for number in range(2):
+        timed_out(paying, f"chk-{number}", finished=True)
+    at = later(settings)
+
+    outcomes = race([lambda: payments_reconcile(now=at)] * 2)
+
+    assert sorted(outcome[0] for outcome in outcomes) == ["ok", "ok"], outcomes
+    assert sum(outcome[1] for outcome in outcomes) == 2
+    assert len(paying.refunds) == 2
+    refunds = PaymentAttempt.objects.filter(kind="refund", outcome="approved")
+    assert sorted(refunds.values_list("reference", flat=True)) == ["chk-0", "chk-1"]

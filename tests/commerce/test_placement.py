@@ -168,6 +168,72 @@ def test_a_card_payment_that_times_out_keeps_the_cart_and_the_held_stock(placing
     assert (attempt.outcome, attempt.tries, attempt.order_id) == ("approved", 2, order.pk)
 
 
+def test_after_a_timeout_the_gateway_finished_another_card_places_the_order_paid_by_the_first(
+    placing,
+):
+    """The shopper gives up on the slow card and pays with another (or by transfer): the
+    first charge went through meanwhile, so it pays the order and nothing else is charged."""
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 2))
+    reference = checkout.reservation_reference
+    with pytest.raises(PaymentUnavailable):
+        checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=SLOW)
+    [first] = placing["gateway"].wait_for_charges(reference, 1, timeout=10)
+
+    order = checkout_place_order(checkout_id=checkout.pk, provider_code="manual")
+
+    assert order.status == OrderStatus.PAID and order.payment_provider == "test_card"
+    assert (order.payment_reference, order.paid_amount) == (first["id"], order.total)
+    attempt = PaymentAttempt.objects.get(reference=reference)
+    assert (attempt.outcome, attempt.card_last4, attempt.order_id) == ("approved", "0119", order.pk)
+    assert placing["gateway"].charges_for(reference) == [first]
+    assert _on_hand(shirt) == 3 and not Cart.objects.filter(pk=checkout.cart_id).exists()
+
+
+def test_after_a_timeout_that_never_reached_the_gateway_another_card_pays(placing):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 1))
+    reference = checkout.reservation_reference
+    placing["gateway"].lose_next(1)
+    with pytest.raises(PaymentUnavailable):
+        checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=SLOW)
+
+    order = checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=VISA)
+
+    [charged] = placing["gateway"].charges_for(reference)
+    assert order.status == OrderStatus.PAID and order.payment_reference == charged["id"]
+    attempts = PaymentAttempt.objects.filter(reference=reference).order_by("number")
+    assert [(a.number, a.outcome, a.error_code, a.card_last4) for a in attempts] == [
+        (1, "failed", "not_received", "0119"),
+        (2, "approved", "", "4242"),
+    ]
+    assert {a.order_id for a in attempts} == {order.pk}
+
+
+def test_another_card_while_the_gateway_is_down_keeps_the_cart_and_charges_nothing(
+    placing, settings
+):
+    shirt = eur_variant("10.00", "Shirt")
+    stocked(shirt, main=5)
+    checkout = _at_payment(placing["method"], (shirt, 1))
+    reference = checkout.reservation_reference
+    with pytest.raises(PaymentUnavailable):
+        checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=SLOW)
+    placing["gateway"].wait_for_charges(reference, 1, timeout=10)
+    placing["gateway"].fail_next(settings.ERROR_POLICIES["payments"]["MAX_ATTEMPTS"])
+
+    with pytest.raises(PaymentUnavailable) as refused:
+        checkout_place_order(checkout_id=checkout.pk, provider_code="test_card", card=VISA)
+
+    assert refused.value.status == 503 and "nothing was charged now" in refused.value.detail
+    assert not Order.objects.exists() and Cart.objects.filter(pk=checkout.cart_id).exists()
+    assert [c["last4"] for c in placing["gateway"].charges_for(reference)] == ["0119"]
+    attempt = PaymentAttempt.objects.get(reference=reference)
+    assert (attempt.outcome, attempt.error_code) == ("failed", "timeout")
+
+
 def test_an_expired_hold_whose_stock_is_gone_refunds_the_card_and_places_nothing(placing):
     shirt = eur_variant("10.00", "Shirt")
     stocked(shirt, main=1)
@@ -332,10 +398,11 @@ def test_placing_an_order_costs_the_same_queries_for_1_and_20_lines(placing, lin
 
 TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b")
 # Reading the checkout, its lines, the store's settings, the shipping rate and the tax rate;
-# the payment attempt written, then its answer recorded with its event; then the one
+# the payment attempt written (with its reconciliation marked due in the due-work index),
+# then its answer recorded with its event; then the one
 # transaction: the checkout locked, the held stock sold under its locks (with one event row for
 # every line), the order numbered, its stream, row, lines and event written, the attempts
 # linked, the cart removed.
-PLACE_ORDER_STATEMENTS = 30
+PLACE_ORDER_STATEMENTS = 31
 # The same with the transactions' BEGIN/COMMIT and their savepoints.
-PLACE_ORDER_QUERIES = 42
+PLACE_ORDER_QUERIES = 43

@@ -129,10 +129,10 @@ def test_placing_the_order_costs_the_same_queries_for_1_and_20_lines(
         assert Order.objects.get().lines.count() == lines
 
 
-# The session, the cart and its checkout; the placement's 42 (tests/commerce/test_placement.py:
-# 30 statements, and the transactions' BEGIN/COMMIT and savepoints); the session written with
+# The session, the cart and its checkout; the placement's 43 (tests/commerce/test_placement.py:
+# 31 statements, and the transactions' BEGIN/COMMIT and savepoints); the session written with
 # the order's number (in a transaction of its own). The totals are not read before placing.
-PAY_QUERIES = 48
+PAY_QUERIES = 49
 
 
 def test_a_card_that_times_out_keeps_the_cart_and_says_why_and_the_retry_pays_once(shop):
@@ -163,6 +163,44 @@ def test_a_card_that_times_out_keeps_the_cart_and_says_why_and_the_retry_pays_on
     with schema_context("acme"):
         order = Order.objects.get()
     assert order.status == OrderStatus.PAID and len(gateway.charges_for(held.reference)) == 1
+
+
+def test_a_timed_out_card_that_went_through_pays_when_the_shopper_tries_another(shop):
+    """The slow card times out; the shopper pays with another card. The gateway had finished
+    the first charge: the order is placed and paid by it, the other card is never charged,
+    and the confirmation says which card paid."""
+    client = tenant_client("acme")
+    _to_payment(client, shop)
+    timed_out = client.post(
+        "/checkout/pay/", {"provider": "test_card", **CARD, "card_number": SLOW_CARD}
+    )
+    assert timed_out.status_code == 503
+    with schema_context("acme"):
+        (held,) = Reservation.objects.all()
+    gateway = shop["gateway"]
+    [first] = gateway.wait_for_charges(held.reference, 1, timeout=10)
+
+    paid = client.post("/checkout/pay/", {"provider": "test_card", **CARD})
+
+    assert (paid.status_code, paid["Location"]) == (302, "/checkout/complete/")
+    done = unescape(client.get("/checkout/complete/").content.decode())
+    assert "Paid with the card Visa •••• 0119." in done
+    assert "Your earlier card payment went through after all" in done
+    with schema_context("acme"):
+        order = Order.objects.get()
+        attempt = PaymentAttempt.objects.get()
+    assert order.status == OrderStatus.PAID and order.payment_reference == first["id"]
+    assert (attempt.outcome, attempt.order_id) == ("approved", order.pk)
+    assert gateway.charges_for(held.reference) == [first]
+
+
+def test_the_confirmation_names_the_card_that_paid(shop):
+    client = tenant_client("acme")
+    _to_payment(client, shop)
+    client.post("/checkout/pay/", {"provider": "test_card", **CARD})
+    done = unescape(client.get("/checkout/complete/").content.decode())
+    assert "Paid with the card Visa •••• 4242." in done
+    assert "Your earlier card payment" not in done
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from uuid import uuid4
 
 import pytest
@@ -29,6 +30,8 @@ from apps.commerce import carts, order_emails, orders
 from apps.commerce import services as commerce
 from apps.commerce import tasks as commerce_tasks
 from apps.commerce.models import OrderEmail
+from apps.commerce.payments import base as payment_base
+from apps.commerce.payments import services as payments
 from apps.content import services as content
 from apps.content import tasks as content_tasks
 from apps.content.models import Node, NodeStatus
@@ -124,6 +127,17 @@ def _unsent_email() -> datetime:
     return OrderEmail.objects.get(order=order).next_attempt_at
 
 
+def _abandoned_charge() -> datetime:
+    """A charge's first step (its attempt written before the provider is called), as a worker
+    that died right after it leaves it: looked up once the reconciliation period is over.
+    By bank transfer, whose provider is not called over the network (the test's transaction
+    is open): it is settled as not received."""
+    attempt = payments._charge_start(
+        "checkout:abandoned", Decimal("9.90"), "EUR", payment_base.provider("manual"), None
+    )
+    return attempt.updated_at + payments.reconcile_after()
+
+
 JOBS = {
     "publish_due": Job(content_tasks.publish_due, content.PUBLISH_DUE, _scheduled_node, 14),
     "expire_reservations": Job(
@@ -141,6 +155,9 @@ JOBS = {
     "webhooks_prune": Job(webhooks_tasks.prune, webhooks.PRUNE_JOB, _finished_delivery, 15),
     "retry_order_emails": Job(
         commerce_tasks.retry_order_emails, order_emails.RETRY_ORDER_EMAILS, _unsent_email, 15
+    ),
+    "reconcile_payments": Job(
+        commerce_tasks.reconcile_payments, payments.RECONCILE_PAYMENTS, _abandoned_charge, 19
     ),
 }
 

@@ -138,18 +138,30 @@ class ChargeResult:
 
 
 class PaymentProvider:
-    """A way to pay. Subclasses set ``code`` and ``label`` and implement ``charge``; those that
-    can give money back set ``refunds`` and implement ``refund``."""
+    """A way to pay. Subclasses set ``code`` and ``label`` and implement ``charge`` and
+    ``lookup``; those that can give money back set ``refunds`` and implement ``refund``."""
 
     code: str = ""
     label: Any = ""
     needs_card: bool = False
     refunds: bool = False
+    remote: bool = True  # it calls a service outside the shop (never inside a transaction)
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         raise NotImplementedError
 
     def refund(self, request: RefundRequest) -> ChargeResult:
+        raise NotImplementedError
+
+    def lookup(self, reference: str, idempotency_key: str) -> ChargeResult | None:
+        """What became of the charge of the checkout ``reference`` sent with
+        ``idempotency_key`` whose answer never came (a timeout, an outage, a crash).
+
+        ``None``: the provider has no such charge (it never arrived); an ``approved`` or
+        ``declined`` result: the provider's answer to it, with its reference; ``failed``: the
+        provider cannot tell now (it cannot be reached, or the charge is still being worked
+        on), so the outcome is still unknown. Like ``charge`` it never raises for those.
+        """
         raise NotImplementedError
 
 
@@ -175,6 +187,12 @@ def provider(code: object) -> PaymentProvider:
     if found is None:
         raise CommerceInvalid({"provider": _("this payment method is not available")})
     return found
+
+
+def registered_provider(code: str) -> PaymentProvider | None:
+    """The provider ``code``, enabled or not (an earlier attempt's may be disabled since)."""
+    _load()
+    return _providers.get(code)
 
 
 def _load() -> None:

@@ -25,11 +25,17 @@ API (JSON in and out):
   body it is 422 ``idempotency_key_reused``.
 - ``POST /v1/refunds`` ``{charge, amount, currency}`` with an ``Idempotency-Key``: 201
   ``{id: "re_...", status: "succeeded"}``, 402 when more than the charge's remainder.
-- ``GET /v1/charges?reference=...``: the charges made for a reference (for tests).
+- ``GET /v1/charges?reference=...``: the charges made for a reference; with
+  ``idempotency_key=...`` only the charge made with that key (each charge records the key it
+  was made with, as a real processor keeps it in the charge's metadata). A charge whose
+  request is still being worked on is listed as ``{"status": "processing", ...}``.
 - ``GET /health``: ``{"status": "ok"}``.
 
-Tests make it fail on purpose: ``Gateway.fail_next(n)`` answers the next ``n`` POSTs with
-503 (an outage) before reading them.
+Tests make it fail on purpose: ``Gateway.fail_next(n)`` answers the next ``n`` requests to
+``/v1/...`` (charges, refunds and look-ups) with 503 (an outage) before reading them;
+``Gateway.lose_next(n)`` reads the next ``n`` POSTs and never acts on them: it holds each
+for ``slow_seconds`` (past a client's timeout) and closes the connection, as a request lost
+on its way to the processor.
 """
 
 from __future__ import annotations
@@ -89,19 +95,35 @@ class Gateway:
         self.answers: dict[str, tuple[str, int, dict]] = {}  # key -> (body hash, status, body)
         self.key_locks: dict[str, threading.Lock] = {}
         self.requests = 0  # POSTs received, replays included
-        self.outages = 0  # POSTs still to answer with 503 (``fail_next``)
+        self.outages = 0  # requests still to answer with 503 (``fail_next``)
+        self.losses = 0  # POSTs still to drop unanswered (``lose_next``)
+        self.in_flight: dict[str, dict] = {}  # key -> the charge request being worked on
 
     def fail_next(self, count: int) -> None:
-        """Answer the next ``count`` POSTs with 503 before looking at them (an outage)."""
+        """Answer the next ``count`` requests with 503 before looking at them (an outage)."""
         with self.lock:
             self.outages = count
 
+    def lose_next(self, count: int) -> None:
+        """Drop the next ``count`` POSTs unanswered, after ``slow_seconds``, acting on none."""
+        with self.lock:
+            self.losses = count
+
     def take_outage(self) -> bool:
-        """Whether this POST falls in an outage (counted in ``requests`` as received)."""
+        """Whether this request falls in an outage (counted in ``requests`` as received)."""
         with self.lock:
             if self.outages <= 0:
                 return False
             self.outages -= 1
+            self.requests += 1
+            return True
+
+    def take_loss(self) -> bool:
+        """Whether this POST is lost on its way (counted in ``requests`` as received)."""
+        with self.lock:
+            if self.losses <= 0:
+                return False
+            self.losses -= 1
             self.requests += 1
             return True
 
@@ -125,7 +147,7 @@ class Gateway:
                 self.answers[key] = (digest, status, answer)
             return status, answer
 
-    def charge(self, body: dict) -> tuple[int, dict]:
+    def charge(self, body: dict, key: str = "") -> tuple[int, dict]:
         amount, currency = _amount(body.get("amount")), _currency(body.get("currency"))
         card = body.get("card")
         reference = body.get("reference")
@@ -134,6 +156,20 @@ class Gateway:
         number = normalize_card_number(str(card.get("number", "")))
         if not number.isdigit() or not 12 <= len(number) <= 19:
             raise BadRequest("card.number must be 12 to 19 digits")
+        with self.lock:  # listed as "processing" by a look-up until it is stored
+            self.in_flight[key] = {
+                "id": "", "amount": str(amount), "currency": currency, "reference": reference,
+                "idempotency_key": key, "status": "processing",
+            }  # fmt: skip
+        try:
+            charge, decline = self._decide(number, card, amount, currency, reference, key)
+        finally:
+            with self.lock:
+                self.in_flight.pop(key, None)
+        return (201 if decline is None else 402), charge
+
+    def _decide(self, number, card, amount, currency, reference, key) -> tuple[dict, tuple | None]:
+        """The charge made (stored, with its decline if any), after the slow card's sleep."""
         if number == SLOW_CARD:
             time.sleep(self.slow_seconds)
         charge = {
@@ -141,6 +177,7 @@ class Gateway:
             "amount": str(amount),
             "currency": currency,
             "reference": reference,
+            "idempotency_key": key,
             "last4": number[-4:],
             "refunded": "0",
             "status": "succeeded",
@@ -155,9 +192,10 @@ class Gateway:
         if decline is not None:
             charge.update(status="declined", decline_code=decline[0], message=decline[1])
         with self.lock:
+            self.in_flight.pop(key, None)
             self.charges[charge["id"]] = charge
             self.charged.notify_all()
-        return (201 if decline is None else 402), charge
+        return charge, decline
 
     @staticmethod
     def _expired(card: dict) -> bool:
@@ -168,7 +206,7 @@ class Gateway:
         now = time.gmtime()
         return (year, month) < (now.tm_year, now.tm_mon)
 
-    def refund(self, body: dict) -> tuple[int, dict]:
+    def refund(self, body: dict, key: str = "") -> tuple[int, dict]:
         amount, currency = _amount(body.get("amount")), _currency(body.get("currency"))
         with self.lock:
             charge = self.charges.get(str(body.get("charge")))
@@ -196,6 +234,16 @@ class Gateway:
     def charges_for(self, reference: str) -> list[dict]:
         with self.lock:
             return self._charges_for(reference)
+
+    def lookup(self, reference: str, key: str) -> list[dict]:
+        """The charges of ``reference`` (made with ``key`` when given), those still being
+        worked on included (as ``processing``)."""
+        with self.lock:
+            found = [*self._charges_for(reference), *map(dict, self.in_flight.values())]
+        return [
+            charge for charge in found
+            if charge["reference"] == reference and (not key or charge["idempotency_key"] == key)
+        ]  # fmt: skip
 
     def wait_for_charges(self, reference: str, count: int, timeout: float) -> list[dict]:
         """The charges of ``reference`` once there are ``count`` (a slow one has finished),
@@ -226,8 +274,13 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/health":
             self._send(200, {"status": "ok"})
         elif url.path == "/v1/charges":
-            reference = parse_qs(url.query).get("reference", [""])[0]
-            self._send(200, {"data": self.server.gateway.charges_for(reference)})
+            if self.server.gateway.take_outage():
+                self._send(503, {"error": "unavailable", "message": "Try again later."})
+                return
+            query = parse_qs(url.query)
+            reference = query.get("reference", [""])[0]
+            key = query.get("idempotency_key", [""])[0]
+            self._send(200, {"data": self.server.gateway.lookup(reference, key)})
         else:
             self._send(404, {"error": "not_found"})
 
@@ -250,6 +303,10 @@ class Handler(BaseHTTPRequestHandler):
         if gateway.take_outage():
             self._send(503, {"error": "unavailable", "message": "Try again later."})
             return
+        if gateway.take_loss():
+            time.sleep(gateway.slow_seconds)
+            self.close_connection = True
+            return
         key = self.headers.get("Idempotency-Key", "").strip()
         try:
             body = json.loads(raw or b"null")
@@ -257,7 +314,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise BadRequest("the body must be a JSON object")
             if not key or len(key) > 255:
                 raise BadRequest("an Idempotency-Key header is required")
-            status, answer = gateway.idempotent(key, body, lambda: operation(body))
+            status, answer = gateway.idempotent(key, body, lambda: operation(body, key))
         except (BadRequest, json.JSONDecodeError) as exc:
             status, answer = 400, {"error": "bad_request", "message": str(exc)}
         self._send(status, answer)

@@ -20,6 +20,7 @@ def bank_details() -> dict[str, str]:
 class ManualProvider(PaymentProvider):
     code = "manual"
     label = gettext_lazy("Bank transfer")
+    remote = False
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         details = bank_details()
@@ -38,6 +39,11 @@ class ManualProvider(PaymentProvider):
         return ChargeResult(
             outcome=Outcome.PENDING, provider_reference=request.reference, message=message
         )
+
+    def lookup(self, reference: str, idempotency_key: str) -> ChargeResult | None:
+        # Nothing outside the shop acts on a transfer before the shopper pays it: an attempt
+        # whose answer was never recorded took nothing.
+        return None
 
 
 register(ManualProvider())

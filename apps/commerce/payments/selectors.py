@@ -31,3 +31,15 @@ def payment_refunds_approved(reference: str) -> list[PaymentAttempt]:
             reference=reference, kind=PaymentKind.REFUND, outcome=PaymentOutcome.APPROVED
         ).order_by("number")
     )
+
+
+def payment_paid_by(reference: str) -> PaymentAttempt | None:
+    """The approved charge that paid the checkout ``reference`` (its card's brand and last
+    four digits say which card paid), if there is one."""
+    return (
+        PaymentAttempt.objects.filter(
+            reference=reference, kind=PaymentKind.CHARGE, outcome=PaymentOutcome.APPROVED
+        )
+        .order_by("-number")
+        .first()
+    )

@@ -13,10 +13,21 @@ refuse to run inside ``transaction.atomic()``.
 
 Attempts of one checkout are serialized by an advisory lock on its reference: two clicks
 on "Pay" make one attempt and a ``PaymentConflict``, never two charges.
+
+An attempt whose answer never came (a timeout, an outage, a crash) is *unsettled*: the
+provider may have charged the card. Before a charge with other details (another card,
+provider or amount) the provider is asked what became of it (``PaymentProvider.lookup``)
+and the answer is recorded on it: approved (then the checkout is paid by that earlier
+charge and nothing new is charged), declined, or never received (``failed`` with
+``not_received``); while the provider cannot tell, the new charge is refused (503). Beat's
+``commerce.reconcile_payments`` (``reconciliation``) settles those a shopper left: a
+charge found approved for a checkout that has no order is refunded at once.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,6 +43,7 @@ from django.utils.translation import gettext_lazy
 from apps.core.models import model_update
 from apps.core.transitions import Transition, TransitionTable
 from apps.events.publisher import publish
+from apps.tenancy.services import due_work_kind, work_due
 
 from .. import events
 from ..errors import (
@@ -53,13 +65,20 @@ from .base import (
     RefundRequest,
     clean_card,
     provider,
+    registered_provider,
 )
 from .metrics import count_attempt
+
+logger = logging.getLogger(__name__)
 
 LOCK_CLASS = 0x706179  # advisory lock class of payments ("pay"); the key is the reference's hash
 # Failures after which the outcome at the provider is unknown or nothing happened there: a
 # new call for the checkout retries the same attempt with the same idempotency key.
 RETRY_SAME_KEY = frozenset({"timeout", "unavailable"})
+# An unsettled attempt the provider says it never received: settled, nothing was charged.
+NOT_RECEIVED = "not_received"
+# The beat job that settles unsettled charges nobody came back for (``reconciliation``).
+RECONCILE_PAYMENTS = due_work_kind("commerce.reconcile_payments")
 
 
 # -- the attempt's status machine ----------------------------------------------------------
@@ -78,7 +97,9 @@ def _unknown(status: str, action: str) -> str:
 
 # processing -> approved | declined | pending | failed (the provider's answer);
 # failed, processing (a crashed call) -> processing (a retry with the same key);
+# failed, processing (unsettled) -> approved | declined | failed (what a look-up found);
 # pending -> approved (a merchant confirms the transfer).
+UNSETTLED = frozenset({Outcome.PROCESSING, Outcome.FAILED})
 PAYMENT_TRANSITIONS: TransitionTable[type[events.DomainEvent]] = TransitionTable(
     [
         Transition("approve", frozenset({Outcome.PROCESSING}), Outcome.APPROVED, events.PaymentAttempted,
@@ -93,6 +114,13 @@ PAYMENT_TRANSITIONS: TransitionTable[type[events.DomainEvent]] = TransitionTable
                    gettext_lazy("Retry"), gettext_lazy("retried")),
         Transition("confirm", frozenset({Outcome.PENDING}), Outcome.APPROVED, events.PaymentConfirmed,
                    gettext_lazy("Mark as paid"), gettext_lazy("marked as paid")),
+        Transition("settle_approved", UNSETTLED, Outcome.APPROVED, events.PaymentAttempted,
+                   gettext_lazy("Settle as approved"), gettext_lazy("found approved by the provider")),
+        Transition("settle_declined", UNSETTLED, Outcome.DECLINED, events.PaymentAttempted,
+                   gettext_lazy("Settle as declined"), gettext_lazy("found declined by the provider")),
+        Transition("settle_not_received", UNSETTLED, Outcome.FAILED, events.PaymentAttempted,
+                   gettext_lazy("Settle as not received"),
+                   gettext_lazy("found never received by the provider")),
     ],
     refusal=_refusal,
     unknown=_unknown,
@@ -102,6 +130,11 @@ ANSWER_ACTIONS = {
     Outcome.DECLINED: "decline",
     Outcome.PENDING: "hold",
     Outcome.FAILED: "fail",
+}
+SETTLE_ACTIONS = {
+    Outcome.APPROVED: "settle_approved",
+    Outcome.DECLINED: "settle_declined",
+    Outcome.FAILED: "settle_not_received",
 }
 
 
@@ -170,11 +203,21 @@ def _retry(attempt: PaymentAttempt) -> PaymentAttempt:
     return attempt
 
 
+def reconcile_after() -> timedelta:
+    return timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
+
+
 def _new_attempt(*, reference: str, kind: str, number: int, **fields: Any) -> PaymentAttempt:
-    return PaymentAttempt.objects.create(
+    attempt = PaymentAttempt.objects.create(
         reference=reference, kind=kind, number=number,
         idempotency_key=f"{reference}:{kind}:{number}", **fields,
     )  # fmt: skip
+    if kind == PaymentKind.CHARGE:
+        # A charge may be left unsettled (a crash, a timeout, an outage, the shopper gone):
+        # beat looks at it then. The job moves the mark to whatever is left, so a charge that
+        # fails or is retried later needs no mark of its own.
+        work_due(kind=RECONCILE_PAYMENTS, at=attempt.updated_at + reconcile_after())
+    return attempt
 
 
 def _latest(attempts: list[PaymentAttempt]) -> PaymentAttempt | None:
@@ -198,11 +241,34 @@ def _refuse_in_flight(latest: PaymentAttempt | None) -> None:
         )
 
 
-def _record(attempt: PaymentAttempt, result: ChargeResult, *, actor) -> PaymentAttempt:
-    """The provider's answer, in the attempt's second transaction, with its event."""
+def _as_looked_up(current: PaymentAttempt, looked_up: PaymentAttempt) -> bool:
+    """Whether ``current`` is still the unsettled attempt ``looked_up`` was: not retried,
+    settled or linked to an order meanwhile."""
+    return (
+        _unsettled(current)
+        and current.order_id is None
+        and (current.outcome, current.error_code, current.tries)
+        == (looked_up.outcome, looked_up.error_code, looked_up.tries)
+    )
+
+
+def _record(
+    attempt: PaymentAttempt, result: ChargeResult, *, actor, settling: bool = False
+) -> PaymentAttempt | None:
+    """The provider's answer, in the attempt's second transaction, with its event.
+
+    ``settling``: ``result`` is what a look-up found of an unsettled attempt; it is recorded
+    only if the attempt is still as it was looked up (under the checkout's lock, so no retry
+    starts meanwhile), else nothing is and the answer is ``None``."""
     with transaction.atomic():
+        if settling:
+            _lock_reference(attempt.reference)
+        looked_up = attempt
         attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
-        PAYMENT_TRANSITIONS.check(attempt.outcome, ANSWER_ACTIONS[result.outcome])
+        if settling and not _as_looked_up(attempt, looked_up):
+            return None
+        actions = SETTLE_ACTIONS if settling else ANSWER_ACTIONS
+        PAYMENT_TRANSITIONS.check(attempt.outcome, actions[result.outcome])
         model_update(
             instance=attempt,
             fields=["outcome", "provider_reference", "error_code", "message", "version"],
@@ -247,10 +313,90 @@ def _refused(attempt: PaymentAttempt) -> Exception | None:
 
 def _finish(attempt: PaymentAttempt, result: ChargeResult, *, actor) -> PaymentAttempt:
     attempt = _record(attempt, result, actor=actor)
+    assert attempt is not None  # only a settling record is ever skipped
     refused = _refused(attempt)
     if refused is not None:
         raise refused
     return attempt
+
+
+# -- settling an attempt whose answer never came ---------------------------------------------
+
+
+class _SettleFirst(Exception):
+    """``_charge_start`` found the checkout's latest charge unsettled and the new one
+    different: what became of it must be known before anything else is charged."""
+
+    def __init__(self, attempt: PaymentAttempt) -> None:
+        super().__init__(attempt.idempotency_key)
+        self.attempt = attempt
+
+
+def _outcome_unknown(attempt: PaymentAttempt, error_code: str) -> PaymentUnavailable:
+    return PaymentUnavailable(
+        _(
+            "The outcome of your earlier payment is not known yet, so nothing was charged now. "
+            "Try again in a minute."
+        ),
+        retry_after=60, attempt_id=str(attempt.pk), error_code=error_code,
+    )  # fmt: skip
+
+
+def payment_settle(*, attempt: PaymentAttempt, actor=None) -> PaymentAttempt | None:
+    """Ask the provider what became of the unsettled charge ``attempt`` and record it on the
+    attempt with its event: approved (with the provider's reference), declined, or failed
+    with ``not_received`` when the provider never got it. ``PaymentUnavailable`` (503),
+    recording nothing, while the provider cannot tell (it cannot be reached, or the charge
+    is still being worked on). ``None`` when the attempt changed meanwhile (retried, settled
+    by another call, linked to an order): this call recorded nothing."""
+    chosen = registered_provider(attempt.provider)
+    if chosen is None:
+        raise _outcome_unknown(attempt, "unknown_provider")
+    if chosen.remote:
+        _outside_transaction("payment_settle")
+    found = chosen.lookup(attempt.reference, attempt.idempotency_key)
+    if found is None:
+        found = ChargeResult(
+            outcome=Outcome.FAILED,
+            error_code=NOT_RECEIVED,
+            message=_("The payment service never received this payment; nothing was charged."),
+        )
+    elif found.outcome not in SETTLE_ACTIONS or found.outcome == Outcome.FAILED:
+        raise _outcome_unknown(attempt, found.error_code or "unknown")
+    elif found.outcome == Outcome.APPROVED and not found.message:
+        found = replace(
+            found,
+            message=_(
+                "Approved: the payment service finished this payment after its answer had "
+                "not come, and said so when it was asked again."
+            ),
+        )
+    return _record(attempt, found, actor=actor, settling=True)
+
+
+def _paid_earlier(attempt: PaymentAttempt, amount: Decimal, currency: str, actor) -> PaymentAttempt:
+    """The checkout's earlier charge, found approved when the shopper paid again with other
+    details: it pays the checkout when it is for the same amount. For another amount (the
+    cart changed since) it is refunded at once and the payment refused."""
+    logger.warning(
+        "charge %s of %s was found approved after it had no answer: no new charge made",
+        attempt.idempotency_key, attempt.reference,
+    )  # fmt: skip
+    if (attempt.amount, attempt.currency) == (amount, currency):
+        return attempt
+    try:
+        payment_refund(order_reference=attempt.reference, actor=actor)
+    except (PaymentUnavailable, PaymentConflict):
+        # Recorded as a refund in flight; beat's reconciliation tries it again.
+        logger.error("refund of %s's earlier charge could not be made now", attempt.reference)
+    raise PaymentConflict(
+        _(
+            "Your earlier payment of %(amount)s %(currency)s went through after all, but your "
+            "order's total has changed since. It is being refunded, and nothing was charged now."
+        )
+        % {"amount": round_amount(attempt.amount, attempt.currency), "currency": attempt.currency},
+        attempt_id=str(attempt.pk),
+    )
 
 
 # -- charges -------------------------------------------------------------------------------
@@ -274,6 +420,12 @@ def payment_charge(
     flight; ``PaymentDeclined`` (402) and ``PaymentUnavailable`` (503) after recording the
     attempt. A retry after a timeout or an outage, with the same amount and card, is the
     same attempt again (same idempotency key, one more ``tries``).
+
+    With other details after such a failure, the earlier attempt is settled first
+    (``payment_settle``): found approved, it is returned and nothing new is charged (the
+    checkout is paid by the earlier card; for another amount it is refunded and
+    ``PaymentConflict`` raised); found declined or never received, the new charge goes on;
+    while the provider cannot tell, ``PaymentUnavailable`` and nothing is charged.
     """
     _outside_transaction("payment_charge")
     errors: dict[str, str] = {}
@@ -292,7 +444,18 @@ def payment_charge(
     if errors:
         raise CommerceInvalid(errors)
     card = card if chosen.needs_card else None
-    attempt = _charge_start(reference, amount, currency, chosen, card)
+    for _round in range(3):
+        try:
+            attempt = _charge_start(reference, amount, currency, chosen, card)
+            break
+        except _SettleFirst as unsettled:
+            settled = payment_settle(attempt=unsettled.attempt, actor=actor)
+            if settled is not None and settled.outcome == Outcome.APPROVED:
+                return _paid_earlier(settled, amount, currency, actor)
+    else:  # other calls kept making and leaving attempts meanwhile
+        raise PaymentConflict(
+            _("A payment for this checkout is being processed; wait for its answer.")
+        )
     result = chosen.charge(
         ChargeRequest(
             reference=reference, amount=amount, currency=currency,
@@ -321,8 +484,10 @@ def _charge_start(
             raise PaymentConflict(_("This checkout is paid already."))
         latest = _latest(charges)
         _refuse_in_flight(latest)
-        if _unsettled(latest) and all(getattr(latest, k) == v for k, v in details.items()):
-            return _retry(latest)
+        if _unsettled(latest):
+            if all(getattr(latest, k) == v for k, v in details.items()):
+                return _retry(latest)
+            raise _SettleFirst(latest)
         number = latest.number + 1 if latest else 1
         return _new_attempt(reference=reference, kind=PaymentKind.CHARGE, number=number, **details)
 

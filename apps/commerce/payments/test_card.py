@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 BREAKER = "payments.test_card"
 UNAVAILABLE = "unavailable"
 TIMEOUT = "timeout"
+IN_PROGRESS = "in_progress"
 
 
 class GatewayFailed(TransientError):
@@ -76,6 +77,26 @@ def _post(path: str, body: dict, key: str) -> requests.Response:
     if response.status_code >= 500:
         raise GatewayFailed(f"{path} answered {response.status_code}")
     return response
+
+
+def _get(path: str, params: dict) -> requests.Response:
+    timeout = float(settings.TEST_CARD_GATEWAY_TIMEOUT)
+    try:
+        response = requests.get(
+            settings.TEST_CARD_GATEWAY_URL.rstrip("/") + path,
+            params=params,
+            timeout=(timeout, timeout),
+        )
+    except requests.RequestException as exc:  # a look-up changes nothing: safe to try again
+        raise GatewayFailed(f"{path}: {type(exc).__name__}") from exc
+    if response.status_code >= 500:
+        raise GatewayFailed(f"{path} answered {response.status_code}")
+    return response
+
+
+def _unknown_yet(error_code: str) -> ChargeResult:
+    """A look-up that cannot tell (the payment service words the refusal)."""
+    return ChargeResult(outcome=Outcome.FAILED, error_code=error_code)
 
 
 def _unavailable() -> ChargeResult:
@@ -181,6 +202,47 @@ class TestCardProvider(PaymentProvider):
             "currency": request.currency,
         }
         return _call("/v1/refunds", body, request.idempotency_key, what="refund")
+
+    def lookup(self, reference: str, idempotency_key: str) -> ChargeResult | None:
+        """The gateway's charges of ``reference`` made with ``idempotency_key`` (a real
+        processor finds them by the key it keeps in the charge's metadata)."""
+        params = {"reference": reference, "idempotency_key": idempotency_key}
+        try:
+            response = policy("payments").call(gateway_breaker().call, _get, "/v1/charges", params)
+        except Unrecovered as gave_up:
+            logger.warning(
+                "test_card look-up of %s failed (%s): %s",
+                idempotency_key, gave_up.decision.action.name, type(gave_up.error).__name__,
+            )  # fmt: skip
+            return _unknown_yet(UNAVAILABLE)
+        try:
+            found = response.json()["data"] if response.status_code == 200 else None
+        except (ValueError, KeyError, TypeError):
+            found = None
+        if not isinstance(found, list):
+            logger.warning("test_card look-up of %s: unreadable answer", idempotency_key)
+            return _unknown_yet("gateway_answer")
+        charges = [
+            c for c in found if isinstance(c, dict) and c.get("idempotency_key") == idempotency_key
+        ]
+        by_status = {str(c.get("status")): c for c in charges}
+        if "succeeded" in by_status:
+            charge = by_status["succeeded"]
+            return ChargeResult(
+                outcome=Outcome.APPROVED, provider_reference=str(charge.get("id") or "")[:100]
+            )
+        if "processing" in by_status:
+            return _unknown_yet(IN_PROGRESS)
+        if "declined" in by_status:
+            charge = by_status["declined"]
+            code = str(charge.get("decline_code") or "declined")[:64]
+            return ChargeResult(
+                outcome=Outcome.DECLINED,
+                provider_reference=str(charge.get("id") or "")[:100],
+                error_code=code,
+                message=_decline_messages().get(code, _("The payment was declined.")),
+            )
+        return None
 
 
 register(TestCardProvider())
