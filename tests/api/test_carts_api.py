@@ -623,8 +623,8 @@ def test_placing_costs_the_same_queries_for_1_and_20_lines(placing, lines, setti
 
 
 TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b")
-# The cart by its token and its checkout's id; then checkout_place_order's 31 (see
+# The cart by its token and its checkout's id; then checkout_place_order's 30 (see
 # tests/commerce/test_placement.py: the checkout read again, its lines, settings, shipping and
 # tax, the payment with its reconciliation marked due, then the one transaction); then the
 # order's lines for the answer.
-PLACE_STATEMENTS = 34
+PLACE_STATEMENTS = 33

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select
 
 from tests.conftest import ADMIN_PASSWORD, TEST_TENANTS
@@ -57,8 +58,12 @@ def _to_payment(browser: Browser, site: Site, *, width: int) -> None:
     browser.click(".cart__summary a.button")
     browser.visible("input[name=email]").send_keys("erika@example.com")
     _submit(browser, ".checkout form", "/checkout/address/")
-    Select(browser.visible("select[name=country]")).select_by_value("DE")
+    country = browser.visible("select[name=country]")
+    Select(country).select_by_value("DE")
     browser.click("button[name=refresh]")  # the fields a German address has
+    # The page comes again: fields found before it has would be the old page's, and what is
+    # typed into them would be lost with it.
+    browser.wait(staleness_of(country), "the address form again")
     browser.wait(lambda driver: browser.find_all("input[name=postal_code]"), "the DE fields")
     for name, value in GERMAN_ADDRESS.items():
         field = browser.find(f"input[name={name}]")

@@ -400,9 +400,9 @@ TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAV
 # Reading the checkout, its lines, the store's settings, the shipping rate and the tax rate;
 # the payment attempt written (with its reconciliation marked due in the due-work index),
 # then its answer recorded with its event; then the one
-# transaction: the checkout locked, the held stock sold under its locks (with one event row for
-# every line), the order numbered, its stream, row, lines and event written, the attempts
+# transaction: the checkout locked, the held stock sold under its locks (the reservations gone
+# in one DELETE, one event row for every line), the order numbered, its stream, row, lines and event written, the attempts
 # linked, the cart removed.
-PLACE_ORDER_STATEMENTS = 31
+PLACE_ORDER_STATEMENTS = 30
 # The same with the transactions' BEGIN/COMMIT and their savepoints.
-PLACE_ORDER_QUERIES = 43
+PLACE_ORDER_QUERIES = 42

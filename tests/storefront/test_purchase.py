@@ -129,10 +129,10 @@ def test_placing_the_order_costs_the_same_queries_for_1_and_20_lines(
         assert Order.objects.get().lines.count() == lines
 
 
-# The session, the cart and its checkout; the placement's 43 (tests/commerce/test_placement.py:
-# 31 statements, and the transactions' BEGIN/COMMIT and savepoints); the session written with
+# The session, the cart and its checkout; the placement's 42 (tests/commerce/test_placement.py:
+# 30 statements, and the transactions' BEGIN/COMMIT and savepoints); the session written with
 # the order's number (in a transaction of its own). The totals are not read before placing.
-PAY_QUERIES = 49
+PAY_QUERIES = 48
 
 
 def test_a_card_that_times_out_keeps_the_cart_and_says_why_and_the_retry_pays_once(shop):
