@@ -267,6 +267,21 @@ def test_an_earlier_charge_found_approved_for_another_total_is_refunded_and_noth
     [charged] = paying.charges_for("chk-1")
     assert charged["id"] == finished["id"] and charged["refunded"] == "12.50"
 
+    # The shopper pays the new total: the refunded charge does not count as paying it.
+    paid = charge(number=VISA, amount="15.00")
+    assert (paid.outcome, paid.number, paid.amount) == ("approved", 2, Decimal("15.00"))
+    assert [c["amount"] for c in paying.charges_for("chk-1")] == ["12.50", "15.00"]
+    with pytest.raises(PaymentConflict):
+        charge(number=VISA, amount="15.00")  # paid now
+    # A refund of that order gives back the second charge, never more than it.
+    with pytest.raises(CommerceInvalid) as too_much:
+        payment_refund(order_reference="chk-1", amount="15.01")
+    assert "15.00" in str(too_much.value.errors["amount"])
+    refund = payment_refund(order_reference="chk-1")
+    assert (refund.amount, refund.outcome) == (Decimal("15.00"), "approved")
+    second = next(c for c in paying.charges_for("chk-1") if c["amount"] == "15.00")
+    assert second["refunded"] == "15.00"
+
 
 def test_another_card_after_a_timeout_that_never_reached_the_gateway_is_charged(paying):
     """The first request was lost on its way: the look-up finds nothing, the first attempt

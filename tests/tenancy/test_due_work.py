@@ -165,10 +165,16 @@ def test_the_upgrade_marks_every_tenant_for_every_job(no_marks, acme, globex):
 
 def test_the_seed_knows_every_job_that_reads_the_index():
     from apps.api.tasks import prune_idempotent_responses
-    from apps.commerce.tasks import expire_reservations, prune_stale_carts
+    from apps.commerce.tasks import (
+        expire_reservations,
+        prune_stale_carts,
+        reconcile_payments,
+        retry_order_emails,
+    )
     from apps.webhooks.tasks import prune, sweep
 
     jobs = [content_tasks.publish_due, expire_reservations, prune_stale_carts]
+    jobs += [retry_order_emails, reconcile_payments]
     jobs += [prune_idempotent_responses, sweep, prune]
     assert sorted(seeding.KINDS) == sorted(job.name for job in jobs)
 

@@ -479,9 +479,10 @@ def _charge_start(
     }  # fmt: skip
     with transaction.atomic():
         _lock_reference(reference)
-        charges = list(PaymentAttempt.objects.filter(reference=reference, kind=PaymentKind.CHARGE))
-        if any(attempt.outcome == Outcome.APPROVED for attempt in charges):
+        attempts = list(PaymentAttempt.objects.filter(reference=reference))
+        if any(left > 0 for _charge, left in _charges_left(attempts)):
             raise PaymentConflict(_("This checkout is paid already."))
+        charges = [attempt for attempt in attempts if attempt.kind == PaymentKind.CHARGE]
         latest = _latest(charges)
         _refuse_in_flight(latest)
         if _unsettled(latest):
@@ -490,6 +491,31 @@ def _charge_start(
             raise _SettleFirst(latest)
         number = latest.number + 1 if latest else 1
         return _new_attempt(reference=reference, kind=PaymentKind.CHARGE, number=number, **details)
+
+
+def _charges_left(attempts: list[PaymentAttempt]) -> list[tuple[PaymentAttempt, Decimal]]:
+    """The approved charges among a checkout's ``attempts``, oldest first, each with what of
+    it is not refunded. The approved refunds are counted against the charges in order: a
+    charge refunded whole (one found approved after the shopper paid otherwise, or left
+    behind) comes before the charge that pays the checkout afterwards."""
+    refunded = sum(
+        (
+            a.amount
+            for a in attempts
+            if a.kind == PaymentKind.REFUND and a.outcome == Outcome.APPROVED
+        ),
+        Decimal(0),
+    )
+    charges = sorted(
+        (a for a in attempts if a.kind == PaymentKind.CHARGE and a.outcome == Outcome.APPROVED),
+        key=lambda attempt: attempt.number,
+    )
+    left = []
+    for charge in charges:
+        taken = min(charge.amount, refunded)
+        refunded -= taken
+        left.append((charge, charge.amount - taken))
+    return left
 
 
 # -- refunds -------------------------------------------------------------------------------
@@ -529,12 +555,12 @@ def _refund_start(reference: str, amount: Any) -> tuple[PaymentAttempt, PaymentA
     with transaction.atomic():
         _lock_reference(reference)
         attempts = list(PaymentAttempt.objects.filter(reference=reference))
-        charge = next(
-            (a for a in attempts if a.kind == PaymentKind.CHARGE and a.outcome == Outcome.APPROVED),
-            None,
-        )
-        if charge is None:
+        charges = _charges_left(attempts)
+        if not charges:
             raise PaymentNotFound(_("This checkout has no approved payment to refund."))
+        # The charge with money left (one at most: a checkout is paid once at a time), else
+        # the last one, with nothing left.
+        charge, remainder = next(((c, left) for c, left in charges if left > 0), charges[-1])
         if not provider(charge.provider).refunds:
             raise PaymentConflict(
                 _("Payments by %(method)s are refunded outside the shop, by the merchant's bank.")
@@ -544,8 +570,6 @@ def _refund_start(reference: str, amount: Any) -> tuple[PaymentAttempt, PaymentA
         latest = _latest(refunds)
         _refuse_in_flight(latest)
         retrying = _unsettled(latest)
-        refunded = sum((a.amount for a in refunds if a.outcome == Outcome.APPROVED), Decimal(0))
-        remainder = charge.amount - refunded
         errors: dict[str, str] = {}
         if amount is None:
             amount = latest.amount if retrying else remainder

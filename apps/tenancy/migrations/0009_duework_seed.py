@@ -10,6 +10,8 @@ KINDS = [
     "content.publish_due",
     "commerce.expire_reservations",
     "commerce.prune_stale_carts",
+    "commerce.retry_order_emails",
+    "commerce.reconcile_payments",
     "api.prune_idempotent_responses",
     "webhooks.sweep",
     "webhooks.prune",
