@@ -231,6 +231,13 @@ class OrderEmailNotFound(NotFound):
     title = "No such order email"
 
 
+class OrderEmailBusy(Conflict):
+    """The email is on its way to the mail server now: sending it again could send it twice."""
+
+    code = "order_email_busy"
+    title = "The email is being sent"
+
+
 class OrderVersionConflict(Conflict):
     """The order changed since the version the caller saw (or a racing writer appended the
     same version first): reload it and decide again."""

@@ -31,12 +31,13 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from apps.tenancy.selectors import tenant_by_schema
 from apps.tenancy.services import due_work_kind, work_due
 
-from .errors import OrderEmailNotFound
+from .errors import OrderEmailBusy, OrderEmailNotFound
 from .models import Order, OrderEmail, OrderEmailKind
 from .money import Money
 from .order_reads import order_uuid
@@ -119,9 +120,10 @@ def _deliver(message: EmailMultiAlternatives, email: OrderEmail) -> bool:
             f"next attempt at {following.isoformat()}" if following else "no attempt left",
         )  # fmt: skip
         with transaction.atomic():
-            OrderEmail.objects.filter(pk=email.pk, sent_at__isnull=True).update(
-                last_error=f"{type(error).__name__}: {detail}", next_attempt_at=following
-            )
+            # Only while no later attempt has been taken: a late failure never overwrites it.
+            OrderEmail.objects.filter(
+                pk=email.pk, sent_at__isnull=True, attempts=email.attempts
+            ).update(last_error=f"{type(error).__name__}: {detail}", next_attempt_at=following)
             if following is not None:
                 work_due(kind=RETRY_ORDER_EMAILS, at=following)
         return False
@@ -206,24 +208,45 @@ def order_emails_next_retry() -> datetime | None:
     )["soonest"]
 
 
+def _being_sent(email: OrderEmail, now: datetime) -> bool:
+    """Handed to the mail server without an answer yet (its hand-over time not over)."""
+    return (
+        email.sent_at is None
+        and not email.last_error
+        and email.next_attempt_at is not None
+        and email.next_attempt_at > now
+    )
+
+
+def _locked_emails(email_ids: list[int]) -> list[OrderEmail]:
+    return list(
+        OrderEmail.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .filter(pk__in=email_ids)
+        .order_by("pk")
+    )
+
+
 def order_email_resend(*, email_id: int, actor=None) -> OrderEmail:
     """A merchant's "send again": the email goes out now, to the order's current address,
     whether it was sent before or every attempt failed; a failure starts the retry schedule
-    afresh. The row as it stands afterwards."""
+    afresh. The row as it stands afterwards. ``OrderEmailBusy`` (409) while the email is
+    being sent: a second copy could go out beside it."""
+    now = timezone.now()
     with transaction.atomic():
-        email = (
-            OrderEmail.objects.select_for_update(of=("self",))
-            .select_related("order")
-            .filter(pk=email_id)
-            .first()
-        )
+        [email] = _locked_emails([email_id]) or [None]
         if email is None:
             raise OrderEmailNotFound(_("No such order email."))
+        if _being_sent(email, now):
+            raise OrderEmailBusy(
+                _("This email is being sent; if it has not gone out, send it again after %(time)s.")
+                % {"time": date_format(timezone.localtime(email.next_attempt_at), "TIME_FORMAT")}
+            )
         email.recipient = email.order.email
         email.sent_at = None
         email.attempts = 0
         email.save(update_fields=["recipient", "sent_at"])
-        _take([email], timezone.now())
+        _take([email], now)
     logger.info(
         "order email %s (%s of order %s) sent again by %s",
         email.pk, email.kind, email.order_id, getattr(actor, "pk", None) or "the system",
@@ -231,3 +254,27 @@ def order_email_resend(*, email_id: int, actor=None) -> OrderEmail:
     _deliver(_message(email.order, email), email)
     email.refresh_from_db()
     return email
+
+
+def order_emails_send_again(*, email_ids: list[int], actor=None) -> int:
+    """ "Send again" for many emails at once: each not being sent is handed to beat's next
+    retry run (within a minute), to the order's current address; how many were."""
+    now = timezone.now()
+    with transaction.atomic():
+        queued = [email for email in _locked_emails(email_ids) if not _being_sent(email, now)]
+        for email in queued:
+            email.recipient = email.order.email
+            email.sent_at = None
+            email.attempts = 0
+            email.last_error = ""
+            email.next_attempt_at = now
+        OrderEmail.objects.bulk_update(
+            queued, ["recipient", "sent_at", "attempts", "last_error", "next_attempt_at"]
+        )
+        if queued:
+            work_due(kind=RETRY_ORDER_EMAILS, at=now)
+    logger.info(
+        "%s order email(s) queued to be sent again by %s",
+        len(queued), getattr(actor, "pk", None) or "the system",
+    )  # fmt: skip
+    return len(queued)

@@ -39,11 +39,11 @@ VECTOR_SQL = (
     "setweight(to_tsvector({config}::regconfig, {excerpt}), 'B') || "
     "setweight(to_tsvector({config}::regconfig, {body}), 'C')"
 )
-VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
-    config="search_config", title="title", excerpt="excerpt", body="body_text"
-)
+VECTOR_SOURCE = {"config": "search_config", "title": "title", "excerpt": "excerpt",
+                 "body": "body_text"}  # fmt: skip
+VECTOR_FROM_COLUMNS = VECTOR_SQL.format(**VECTOR_SOURCE)
 # The columns it reads: a row whose values of these did not change keeps its vector.
-VECTOR_COLUMNS = ("search_config", "title", "excerpt", "body_text")
+VECTOR_COLUMNS = tuple(VECTOR_SOURCE.values())
 
 # What a row holds besides its key and the bookkeeping (source_version, indexed_at, vector).
 ROW_FIELDS = (

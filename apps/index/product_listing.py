@@ -34,12 +34,11 @@ VECTOR_SQL = (
     "setweight(to_tsvector({config}::regconfig, {vendor} || ' ' || {kind}), 'B') || "
     "setweight(to_tsvector({config}::regconfig, {description}), 'C')"
 )
-VECTOR_FROM_COLUMNS = VECTOR_SQL.format(
-    config="search_config", title="title", vendor="vendor", kind="product_type",
-    description="description_text",
-)  # fmt: skip
+VECTOR_SOURCE = {"config": "search_config", "title": "title", "vendor": "vendor",
+                 "kind": "product_type", "description": "description_text"}  # fmt: skip
+VECTOR_FROM_COLUMNS = VECTOR_SQL.format(**VECTOR_SOURCE)
 # The columns it reads: a row whose values of these did not change keeps its vector.
-VECTOR_COLUMNS = ("search_config", "title", "vendor", "product_type", "description_text")
+VECTOR_COLUMNS = tuple(VECTOR_SOURCE.values())
 
 ROW_FIELDS = (
     "content_locale", "title", "handle", "status", "vendor", "product_type", "description_text",

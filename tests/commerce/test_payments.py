@@ -480,6 +480,17 @@ def test_refunds_never_add_up_to_more_than_the_charge(paying):
     ]  # fmt: skip
 
 
+def test_a_charge_through_a_provider_switched_off_since_is_still_refunded(paying, settings):
+    paid = charge(amount="20.00")
+    settings.PAYMENT_PROVIDERS = ["manual"]  # the card taken off the checkout meanwhile
+    refund = payment_refund(order_reference="chk-1")
+    assert (refund.provider, refund.outcome, refund.amount) == (
+        paid.provider, "approved", Decimal("20.00"),
+    )  # fmt: skip
+    [at_gateway] = paying.charges_for("chk-1")
+    assert at_gateway["refunded"] == "20.00"
+
+
 def test_a_refund_needs_an_approved_charge(paying):
     with pytest.raises(PaymentNotFound):
         payment_refund(order_reference="chk-none")

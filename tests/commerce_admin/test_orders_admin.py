@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.commerce import order_emails, orders
+from apps.commerce import tasks as commerce_tasks
 from apps.commerce.models import Order, OrderEmail
 from tests.commerce.order_factories import place
 from tests.factories import UserFactory
@@ -478,14 +479,22 @@ def test_the_email_list_finds_the_unsent_ones_and_sends_them_again(merchant_clie
     assert every.count('<time class="nowrap"') >= 4 and "&lt;time" not in every
 
     with schema_context("acme"):
-        pk = OrderEmail.objects.get(order=failed).pk
+        picked = [OrderEmail.objects.get(order=order).pk for order in (sent, failed)]
+        # One more that is on its way to the mail server now: left as it is.
+        busy = an_email(an_order(email="b3@example.test")).pk
     response = merchant_client.post(
-        EMAILS, {"action": "send_again", "_selected_action": [pk]}, follow=True
+        EMAILS, {"action": "send_again", "_selected_action": [*picked, busy]}, follow=True
     )
     assert messages_of(response) == [
-        f"Order confirmation of order #{failed.number} sent again to b2@example.test."
+        "2 emails will be sent within a minute.",
+        "1 email is being sent already and was left as it is.",
     ]
-    assert [message.to for message in mailoutbox] == [["b2@example.test"]]
+    assert mailoutbox == []  # the request sends nothing: beat does
+    with schema_context("acme"):
+        queued = OrderEmail.objects.filter(pk__in=picked)
+        assert {(e.state, e.attempts, e.last_error) for e in queued} == {("waiting", 0, "")}
+        assert commerce_tasks.retry_order_emails(now=timezone.now()) == 2
+    assert sorted(message.to[0] for message in mailoutbox) == ["b0@example.test", "b2@example.test"]
 
 
 def test_who_may_not_change_orders_sees_emails_but_cannot_send_them(acme_client, mailoutbox):
@@ -514,5 +523,23 @@ def test_another_orders_or_tenants_email_is_a_404(merchant_client, mailoutbox):
         order_emails.order_email_send(
             order_id=globex_order.pk, kind="confirmation", event_id=uuid4()
         )
+        globex_email = OrderEmail.objects.get(order=globex_order).pk
+    # globex's email by its id, on an acme order with no email of that id: not found.
+    with schema_context("acme"):
+        assert not OrderEmail.objects.filter(pk=globex_email).exists()
+    assert merchant_client.post(order_url(mine, f"emails/{globex_email}/send/")).status_code == 404
     assert merchant_client.post(order_url(globex_order, "emails/1/send/")).status_code == 404
+    assert mailoutbox == []
+
+
+def test_an_email_being_sent_is_not_sent_again_beside_it(merchant_client, mailoutbox):
+    order = an_order()
+    an_email(order)  # handed to the mail server, no answer yet
+    content = page(merchant_client.get(order_url(order)))
+    [row] = re.findall(r'<tr class="order-email"[^>]*>.*?</tr>', content, re.S)
+    assert "Being sent (attempt 1); checked again" in row
+    send = re.search(r'<form method="post" action="([^"]+/send/)"', row).group(1)
+    response = merchant_client.post(send, follow=True)
+    [said] = messages_of(response)
+    assert said.startswith("This email is being sent; if it has not gone out, send it again")
     assert mailoutbox == []

@@ -31,7 +31,7 @@ from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from apps.core.admin import pretty_json, short_date, truncated
@@ -43,7 +43,7 @@ from .. import selectors
 from ..errors import OrderNotFound, OrderVersionConflict
 from ..models import Customer, Order, OrderEmail, OrderEmailState, OrderStatus, PaymentStatus
 from ..money import Money
-from ..order_emails import order_email_resend
+from ..order_emails import order_email_resend, order_emails_send_again
 from ..order_payments import order_transition_with_payment
 from ..orders import ACTION_DATA, ORDER_TRANSITIONS
 from .base import CommerceAdmin
@@ -137,8 +137,16 @@ def _form_errors(form: forms.Form) -> str:
 # -- orders --------------------------------------------------------------------------------
 
 
+class OrderNumberSearch:
+    """Mixed into an admin searching by order number: "#1001" is how an order is written
+    everywhere else."""
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, search_term.strip().lstrip("#"))
+
+
 @admin.register(Order)
-class OrderAdmin(CommerceAdmin):
+class OrderAdmin(OrderNumberSearch, CommerceAdmin):
     change_form_template = "admin/commerce/order/change_form.html"
     list_display = ["number_cell", "placed", "customer_cell", "status_badge", "payment_status",
                     "total_cell"]  # fmt: skip
@@ -184,10 +192,6 @@ class OrderAdmin(CommerceAdmin):
 
     def may_transition(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
-
-    def get_search_results(self, request, queryset, search_term):
-        # "#1001" is how an order is written everywhere else.
-        return super().get_search_results(request, queryset, search_term.strip().lstrip("#"))
 
     def display_name(self, obj) -> str:
         return f"#{obj.number}"
@@ -274,13 +278,13 @@ class OrderAdmin(CommerceAdmin):
         if order is not None:
             extra["subtitle"] = gettext("Order #%(number)s") % {"number": order.number}
             extra["as_of_url"] = self.url("as_of", order.pk)
-            may_resend = self.may_transition(request)
+            may_change = self.may_transition(request)
             extra["order_emails"] = [
                 (email, email_state_text(email),
-                 self.url("send_email", order.pk, email.pk) if may_resend else None)
+                 self.url("send_email", order.pk, email.pk) if may_change else None)
                 for email in order.emails.order_by("created_at", "pk")
             ]  # fmt: skip
-            if self.may_transition(request):
+            if may_change:
                 extra["transition_forms"] = [
                     (transition, TransitionForm(order=order, action=transition.action),
                      self.url("transition", order.pk, transition.action))
@@ -360,7 +364,12 @@ class OrderAdmin(CommerceAdmin):
         order = self.get_object(request, unquote(object_id))
         if order is None or not order.emails.filter(pk=email_id).exists():
             raise Http404(gettext("No such order email."))
-        report_resend(self, request, order_email_resend(email_id=email_id, actor=request.user))
+        try:
+            email = order_email_resend(email_id=email_id, actor=request.user)
+        except PlatformError as refused:
+            self.message_user(request, refused.detail, messages.WARNING)
+        else:
+            report_resend(self, request, email)
         return HttpResponseRedirect(f"{self.url('change', order.pk)}#order-emails")
 
     def as_of_view(self, request, object_id):
@@ -500,22 +509,31 @@ def _sentence(template: str, **values):
     )
 
 
+def _moment(moment) -> str:
+    """A date with its time (a retry minutes away needs the time to say anything)."""
+    when = timezone.localtime(moment)
+    return format_html(
+        '<time class="nowrap" datetime="{}">{}</time>',
+        when.isoformat(), date_format(when, "SHORT_DATETIME_FORMAT"),
+    )  # fmt: skip
+
+
 def email_state_text(email: OrderEmail):
     """What became of an email, in a sentence: when it was sent, when it is tried next, or
     that it was not sent and why."""
     state = email.state
     if state == OrderEmailState.SENT:
-        return _sentence(gettext("Sent %(time)s."), time=short_date(email.sent_at))
+        return _sentence(gettext("Sent %(time)s."), time=_moment(email.sent_at))
     if state == OrderEmailState.WAITING and not email.last_error:
         return _sentence(
             gettext("Being sent (attempt %(attempt)s); checked again %(time)s."),
-            attempt=email.attempts, time=short_date(email.next_attempt_at),
+            attempt=email.attempts, time=_moment(email.next_attempt_at),
         )  # fmt: skip
     if state == OrderEmailState.WAITING:
         return _sentence(
             gettext("Attempt %(attempt)s failed (%(error)s); tried again %(time)s."),
             attempt=email.attempts, error=truncated(email.last_error, 120),
-            time=short_date(email.next_attempt_at),
+            time=_moment(email.next_attempt_at),
         )  # fmt: skip
     if email.last_error:
         return _sentence(
@@ -566,7 +584,7 @@ class EmailStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OrderEmail)
-class OrderEmailAdmin(ReadOnlyAdmin, CommerceAdmin):
+class OrderEmailAdmin(OrderNumberSearch, ReadOnlyAdmin, CommerceAdmin):
     """Every order email and what became of it: a merchant finds the ones the mail server
     refused and sends them again."""
 
@@ -582,9 +600,6 @@ class OrderEmailAdmin(ReadOnlyAdmin, CommerceAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")
-
-    def get_search_results(self, request, queryset, search_term):
-        return super().get_search_results(request, queryset, search_term.strip().lstrip("#"))
 
     def has_resend_permission(self, request) -> bool:
         return request.user.has_perm("commerce.change_order")
@@ -604,8 +619,29 @@ class OrderEmailAdmin(ReadOnlyAdmin, CommerceAdmin):
 
     @admin.action(description=gettext_lazy("Send again"), permissions=["resend"])
     def send_again(self, request, queryset):
-        for pk in list(queryset.values_list("pk", flat=True)[:100]):
-            report_resend(self, request, order_email_resend(email_id=pk, actor=request.user))
+        """Hands the emails to beat's next retry run: a mail server that is slow or still
+        refusing never holds the merchant's request up."""
+        chosen = list(queryset.values_list("pk", flat=True))
+        queued = order_emails_send_again(email_ids=chosen, actor=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d email will be sent within a minute.",
+                "%(count)d emails will be sent within a minute.",
+                queued,
+            ) % {"count": queued},
+            messages.SUCCESS,
+        )  # fmt: skip
+        if queued < len(chosen):
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d email is being sent already and was left as it is.",
+                    "%(count)d emails are being sent already and were left as they are.",
+                    len(chosen) - queued,
+                ) % {"count": len(chosen) - queued},
+                messages.WARNING,
+            )  # fmt: skip
 
 
 # -- customers -------------------------------------------------------------------------------

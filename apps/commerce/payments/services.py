@@ -540,7 +540,9 @@ def payment_refund(
     if errors:
         raise CommerceInvalid(errors)
     attempt, charge = _refund_start(reference, amount)
-    chosen = provider(charge.provider)
+    # The charge's own provider, enabled or not: money taken through a provider switched
+    # off since is still given back through it.
+    chosen = registered_provider(charge.provider)
     result = chosen.refund(
         RefundRequest(
             reference=reference, charge_reference=charge.provider_reference,
@@ -561,10 +563,11 @@ def _refund_start(reference: str, amount: Any) -> tuple[PaymentAttempt, PaymentA
         # The charge with money left (one at most: a checkout is paid once at a time), else
         # the last one, with nothing left.
         charge, remainder = next(((c, left) for c, left in charges if left > 0), charges[-1])
-        if not provider(charge.provider).refunds:
+        charged_by = registered_provider(charge.provider)
+        if charged_by is None or not charged_by.refunds:
             raise PaymentConflict(
                 _("Payments by %(method)s are refunded outside the shop, by the merchant's bank.")
-                % {"method": provider(charge.provider).label}
+                % {"method": charged_by.label if charged_by else charge.provider}
             )
         refunds = [a for a in attempts if a.kind == PaymentKind.REFUND]
         latest = _latest(refunds)
