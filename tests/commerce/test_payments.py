@@ -603,6 +603,27 @@ def test_an_abandoned_charge_the_gateway_finished_is_refunded_exactly_once(
     assert payments_next_reconcile() is None
 
 
+def test_a_shopper_who_paid_again_after_a_refund_and_left_is_refunded_too(paying, settings):
+    """The first charge was refunded (reconciled); the shopper came back, paid again, and left
+    before any order: that second charge is money taken with no order as well."""
+    timed_out(paying, finished=True)
+    assert payments_reconcile(now=later(settings)) == 1
+    again = charge(number=VISA)
+    assert (again.outcome, again.number) == ("approved", 2)
+    assert payments_reconcile(now=timezone.now()) == 0  # not yet: an order may follow
+
+    assert payments_reconcile(now=later(settings)) == 1
+    assert [(a.kind, a.outcome, a.amount) for a in payments_for("chk-1")] == [
+        ("charge", "approved", Decimal("12.50")),
+        ("refund", "approved", Decimal("12.50")),
+        ("charge", "approved", Decimal("12.50")),
+        ("refund", "approved", Decimal("12.50")),
+    ]
+    assert {c["refunded"] for c in paying.charges_for("chk-1")} == {"12.50"}
+    assert payments_reconcile(now=later(settings, 3600)) == 0
+    assert payments_next_reconcile() is None
+
+
 def test_an_abandoned_charge_that_never_reached_the_gateway_is_settled_as_not_received(
     paying, settings
 ):

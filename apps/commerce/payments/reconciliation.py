@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import DecimalField, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 from apps.core.errors import PlatformError
@@ -47,18 +50,31 @@ __all__ = ["RECONCILE_PAYMENTS", "payments_next_reconcile", "payments_reconcile"
 RECONCILE_BATCH = 20
 
 
+def _total(kind: str) -> Coalesce:
+    """The approved amounts of ``kind`` of the outer attempt's checkout, added up."""
+    approved = (
+        PaymentAttempt.objects.filter(
+            reference=OuterRef("reference"), kind=kind, outcome=Outcome.APPROVED
+        )
+        .order_by()
+        .values("reference")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(approved), Value(Decimal(0)), output_field=DecimalField())
+
+
 def _left_behind() -> Q:
     """Charges of checkouts without an order whose money may be at the provider: unsettled,
-    or approved and not refunded."""
-    refunded = PaymentAttempt.objects.filter(
-        reference=OuterRef("reference"), kind=PaymentKind.REFUND, outcome=Outcome.APPROVED
-    )
+    or approved while the checkout's approved refunds give back less than its approved
+    charges took (refunds count against the charges in order: ``services._charges_left``)."""
     unsettled = Q(outcome=Outcome.PROCESSING) | Q(
         outcome=Outcome.FAILED, error_code__in=RETRY_SAME_KEY
     )
-    return Q(kind=PaymentKind.CHARGE, order_id__isnull=True) & (
-        unsettled | (Q(outcome=Outcome.APPROVED) & ~Exists(refunded))
+    kept = Q(outcome=Outcome.APPROVED) & Q(
+        LessThan(_total(PaymentKind.REFUND), _total(PaymentKind.CHARGE))
     )
+    return Q(kind=PaymentKind.CHARGE, order_id__isnull=True) & (unsettled | kept)
 
 
 def _take(now: datetime, batch: int) -> list[PaymentAttempt]:
