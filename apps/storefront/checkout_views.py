@@ -37,9 +37,8 @@ from apps.commerce.errors import (
     VoucherNotApplicable,
 )
 from apps.commerce.payments.base import providers
-from apps.commerce.payments.cards import normalize_card_number
 from apps.commerce.payments.manual import bank_details
-from apps.commerce.payments.selectors import payment_paid_by
+from apps.commerce.payments.selectors import payment_paid_by, payment_paid_earlier
 from apps.commerce.placement import checkout_place_order
 from apps.commerce.selectors import order_placed_in_session
 from apps.core.errors import PlatformError
@@ -524,21 +523,10 @@ def pay(request: HttpRequest, checkout) -> HttpResponse:
             response["Retry-After"] = "30"
         return response
     request.session[PLACED_SESSION_KEY] = str(order.pk)
-    request.session[PAID_EARLIER_SESSION_KEY] = _paid_earlier(order, form)
+    request.session[PAID_EARLIER_SESSION_KEY] = payment_paid_earlier(
+        order, provider_code=code, card_number=form.cleaned_data.get("card_number")
+    )
     return HttpResponseRedirect(reverse("checkout:complete") + reader_locale(request).query)
-
-
-def _paid_earlier(order, form: PaymentForm) -> bool:
-    """Whether an earlier charge of the checkout (found approved after it had timed out)
-    paid the order, and not the method or card the shopper has just chosen."""
-    code = form.cleaned_data["provider"]
-    if order.payment_provider != code:
-        return True
-    if code != "test_card":
-        return False
-    paid = payment_paid_by(order.checkout_reference)
-    entered = normalize_card_number(form.cleaned_data.get("card_number"))
-    return paid is not None and paid.card_last4 != entered[-4:]
 
 
 def _actor(request: HttpRequest):

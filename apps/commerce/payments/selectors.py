@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from ..models import PaymentAttempt, PaymentKind, PaymentOutcome
+from .cards import normalize_card_number
 
 
 def payments_for(reference: str) -> QuerySet[PaymentAttempt]:
@@ -43,3 +44,16 @@ def payment_paid_by(reference: str) -> PaymentAttempt | None:
         .order_by("-number")
         .first()
     )
+
+
+def payment_paid_earlier(order, *, provider_code: str, card_number: str | None = None) -> bool:
+    """Whether ``order`` was paid by an earlier charge of its checkout (one found approved
+    after its answer had not come) rather than by the method, or the card, just given."""
+    if order.payment_provider != provider_code:
+        return True
+    if not card_number:  # no card given: the method itself paid (a transfer waits)
+        return False
+    paid = payment_paid_by(order.checkout_reference)
+    if paid is None or not paid.card_last4:
+        return False
+    return paid.card_last4 != normalize_card_number(card_number)[-4:]
