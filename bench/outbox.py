@@ -60,9 +60,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-EXTRA_MODULE = "bench.outbox_events"
-_extra = [m for m in os.environ.get("EVENTS_EXTRA_MODULES", "").split(",") if m.strip()]
-os.environ["EVENTS_EXTRA_MODULES"] = ",".join(dict.fromkeys([*_extra, EXTRA_MODULE]))
+# The benches' own events (the relay's backlog) are loaded with the apps.
+from bench.start import with_bench_events  # noqa: E402
+
+EXTRA_MODULE = with_bench_events()
 
 import django  # noqa: E402
 
