@@ -40,7 +40,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState, StateApps
 from django.db.models.signals import post_migrate
 
-from . import template
+from . import locks, template
 from .models import Tenant
 from .template import expected_tenant_migrations
 
@@ -50,8 +50,8 @@ SCHEMA_MISSING = "the tenant's schema does not exist"
 
 
 # Held (a session lock, on a connection of its own) for the whole of a run: two runs at once
-# would migrate the same schemas at the same time. Any fixed 64-bit key of ours.
-RUN_LOCK_KEY = 0x7E_4A_9C_31_0D_5B_20_17
+# would migrate the same schemas at the same time.
+RUN_LOCK_KEY = locks.MIGRATE_RUN
 
 
 def default_workers() -> int:

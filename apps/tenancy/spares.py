@@ -31,15 +31,15 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, transaction
 
-from . import template
+from . import locks, template
 from .models import SpareSchema
 
 logger = logging.getLogger(__name__)
 
 SPARE_PREFIX = "_spare_"
 # Held (for the session) by one refill at a time, so two refills never both top the pool
-# up to its target. (Any fixed 64-bit key of ours, distinct from the template's.)
-_REFILL_LOCK_KEY = 0x7E_4A_9C_31_0D_5B_20_17
+# up to its target.
+_REFILL_LOCK_KEY = locks.SPARE_REFILL
 
 
 @functools.cache

@@ -29,6 +29,8 @@ from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_context
 
+from . import locks
+
 logger = logging.getLogger(__name__)
 
 TemplateStatus = Literal["current", "stale", "missing"]
@@ -36,8 +38,8 @@ TemplateStatus = Literal["current", "stale", "missing"]
 # A schema name no slug can produce: tenant schemas start with a letter or digit.
 _TEMPLATE_NAME_RE = re.compile(r"_[a-z0-9_]{0,62}")
 # Held shared by every clone and exclusively by a refresh, so no tenant is copied
-# from a template half way through its migrations. (Any fixed 64-bit key of ours.)
-_TEMPLATE_LOCK_KEY = 0x7E_4A_9C_31_0D_5B_20_16
+# from a template half way through its migrations.
+_TEMPLATE_LOCK_KEY = locks.TEMPLATE
 
 
 def _template_schema_name() -> str:

@@ -17,10 +17,15 @@ from django.db import connections, transaction
 from django.test import Client
 from django_tenants.utils import schema_context, schema_exists
 
-from apps.tenancy import spares
+from apps.tenancy import locks, spares
 from apps.tenancy.errors import TenantInvalid
 from apps.tenancy.models import SpareSchema, Tenant
-from apps.tenancy.schema_migrations import UnknownSchemas, migrate_all, tenant_schema_lag
+from apps.tenancy.schema_migrations import (
+    UnknownSchemas,
+    exclusive_run,
+    migrate_all,
+    tenant_schema_lag,
+)
 from apps.tenancy.services import tenant_create
 from apps.tenancy.template import TEMPLATE_SCHEMA, template_refresh
 
@@ -65,6 +70,15 @@ def test_refill_copies_the_template_until_the_target(db):
     assert spares.spares_refill(2).created == 0  # full
     # A smaller target drops the spares beyond it.
     assert (spares.spares_refill(1).dropped, len(_spare_names())) == (1, 1)
+
+
+def test_a_refill_runs_while_a_migrate_tenants_run_holds_its_lock(db):
+    """Their locks are two keys: beat's refill every 30 s never makes a migration run refuse
+    to start, nor a run stop the refill."""
+    assert len(set(locks.KEYS)) == len(locks.KEYS)
+    with exclusive_run():
+        result = spares.spares_refill(1)
+    assert (result.created, result.skipped) == (1, "")
 
 
 def test_taking_a_spare_is_three_statements_whatever_the_pool(db, django_assert_num_queries):
