@@ -61,6 +61,7 @@ from apps.people import events as _people_events  # noqa: F401
 from apps.tenancy import events as _tenancy_events  # noqa: F401
 
 from . import personal
+from .shop_money import CURRENCY_COOKIE, CURRENCY_PARAM
 
 # Generations live as long as Redis keeps them; the pages under them expire on their own.
 SITE = Generations("storefront:pages:site", ttl=0)
@@ -192,13 +193,17 @@ def cached_page(
 ) -> Callable:
     """Cache the view's pages (see the module's docstring).
 
-    :param shows: the generations of what the page shows (``SITE``, ``SHOP``).
+    :param shows: the generations of what the page shows (``SITE``, ``SHOP``). A page that
+        shows the shop shows prices in the reader's currency: ``?currency=`` and its cookie
+        are part of its key whatever the view names.
     :param params: the query parameters the view reads; any other one leaves the request
         uncached.
     :param cookies: the cookies the view's HTML depends on.
     """
+    if SHOP in shows:
+        params, cookies = (*params, CURRENCY_PARAM), (*cookies, CURRENCY_COOKIE)
     allowed = frozenset(params)
-    cookies = tuple(cookies)
+    cookies = tuple(dict.fromkeys(cookies))
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)

@@ -48,7 +48,6 @@ from .blog_views import _pagination, not_found_as_404
 from .page_cache import SHOP, SITE, cached_page
 from .shop_cards import listing_cards
 from .shop_money import (
-    CURRENCY_COOKIE,
     CURRENCY_PARAM,
     enabled_currencies,
     format_money,
@@ -211,8 +210,7 @@ def _localized(path: str, code: str, locale: ReaderLocale) -> str:
 # Not a search (``q``): its long tail would fill the cache with pages read once.
 @cached_page(
     shows=(SITE, SHOP),
-    params=(LOCALE_PARAM, CURRENCY_PARAM, "page", "sort", *(p for p in FILTER_PARAMS if p != "q")),
-    cookies=(CURRENCY_COOKIE,),
+    params=(LOCALE_PARAM, "page", "sort", *(p for p in FILTER_PARAMS if p != "q")),
 )
 @not_found_as_404
 def shop_index(request: HttpRequest) -> HttpResponse:
@@ -395,9 +393,7 @@ def _structured_data(
 
 
 @require_safe
-@cached_page(
-    shows=(SITE, SHOP), params=(LOCALE_PARAM, CURRENCY_PARAM, "variant"), cookies=(CURRENCY_COOKIE,)
-)
+@cached_page(shows=(SITE, SHOP), params=(LOCALE_PARAM, "variant"))
 def product_detail(request: HttpRequest, handle: str) -> HttpResponse:
     locale = reader_locale(request)
     product = commerce.product_for_page(handle)

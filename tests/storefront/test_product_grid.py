@@ -5,6 +5,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from apps.commerce import services as commerce
+from tests.conftest import tenant_client
 from tests.index.shop import product, shop
 from tests.pages.support import make_page
 
@@ -131,3 +132,18 @@ def test_a_grid_costs_the_same_queries_for_4_and_24_products(
     with django_assert_num_queries(GRID_QUERIES):
         html = acme_client.get(url).content.decode()
     assert html.count('class="product-card"') == count
+
+
+def test_a_cached_grid_page_shows_each_reader_their_own_currency(catalog, settings):
+    """The grid prices in the reader's currency (its cookie): one reader's choice never
+    reaches the next reader through the page cache."""
+    settings.STOREFRONT_PAGE_CACHE_SECONDS = 300
+    path = grid_page(grid(category="tents", count=2))
+    dollars = tenant_client("acme")
+    dollars.cookies["currency"] = "USD"
+    assert "$120.00" in dollars.get(path).content.decode()
+    assert "$120.00" in dollars.get(path).content.decode()  # stored, then served
+    default = tenant_client("acme").get(path).content.decode()
+    assert "€100.00" in default and "$120.00" not in default
+    asked = tenant_client("acme").get(f"{path}?currency=USD").content.decode()
+    assert "$120.00" in asked
