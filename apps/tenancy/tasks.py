@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import Task
 from django.db import connection, transaction
@@ -83,6 +83,14 @@ def for_each_active_tenant(work: Callable[[], int], *, logger: logging.Logger, d
     return total
 
 
+# How long a tenant whose visit failed waits before the job tries it again.
+FAILED_VISIT_DELAY = timedelta(minutes=1)
+
+
+class DueWorkFailed(RuntimeError):
+    """A beat job's work failed for some tenants (the others were done)."""
+
+
 def for_each_tenant_with_due_work(
     kind: str,
     work: Callable[..., int],
@@ -100,6 +108,11 @@ def for_each_tenant_with_due_work(
     work is left there (``None``: nothing left), and the row moves to it or goes. ``work``
     returns how many things it did; where that is not zero, ``logger`` logs ``done`` at INFO
     with that count and the tenant's slug as its two ``%s`` arguments.
+
+    A tenant whose work fails is logged with its error, its row put off by
+    ``FAILED_VISIT_DELAY`` (it would come first on every run, being the oldest), and the
+    others are visited all the same; ``DueWorkFailed`` names the failed ones at the end, so
+    the job's error policy counts the run as failed.
     """
     now = now or timezone.now()
     due = (
@@ -107,14 +120,29 @@ def for_each_tenant_with_due_work(
         .select_related("tenant")
         .order_by("due_at", "pk")
     )
-    total = 0
+    total, failed = 0, []
     for row in list(due):
-        with schema_context(row.tenant.schema_name):
-            count = work(now=now)
-            _settle(row, next_due)
+        try:
+            with schema_context(row.tenant.schema_name):
+                count = work(now=now)
+                _settle(row, next_due)
+        except Exception:
+            retry_at = timezone.now() + FAILED_VISIT_DELAY
+            logger.exception(
+                "%s failed for %s; tried again from %s, the other tenants go on",
+                kind, row.tenant.slug, retry_at.isoformat(),
+            )  # fmt: skip
+            DueWork.objects.filter(pk=row.pk).update(due_at=retry_at)
+            failed.append(row.tenant.slug)
+            continue
         if count:
             logger.info(done, count, row.tenant.slug)
         total += count
+    if failed:
+        raise DueWorkFailed(
+            f"{kind} failed for {len(failed)} tenant(s): {', '.join(failed[:20])}"
+            f"{' ...' if len(failed) > 20 else ''} (the others were done: {total})"
+        )
     return total
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 import threading
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ from apps.index.models import ContentListing
 from apps.tenancy.errors import TenantRequired
 from apps.tenancy.models import DueWork, Tenant
 from apps.tenancy.services import tenant_activate, tenant_suspend, work_due
+from apps.tenancy.tasks import FAILED_VISIT_DELAY, DueWorkFailed, for_each_tenant_with_due_work
 
 seeding = importlib.import_module("apps.tenancy.migrations.0009_duework_seed")
 
@@ -141,6 +143,42 @@ def test_a_suspended_tenant_keeps_its_marks_and_is_visited_once_active(no_marks,
     assert content_tasks.publish_due() == 1
     with schema_context("acme"):
         assert Node.objects.get(pk=node.pk).status == NodeStatus.PUBLISHED
+
+
+def test_a_tenant_whose_work_fails_is_put_off_and_the_others_are_visited(
+    no_marks, acme, globex, caplog
+):
+    """acme's row is the oldest: were the run to stop at it, globex would never be visited."""
+    kind = "tests.flaky"
+    now = timezone.now()
+    DueWork.objects.create(tenant=acme, kind=kind, due_at=now - timedelta(minutes=5))
+    DueWork.objects.create(tenant=globex, kind=kind, due_at=now - timedelta(minutes=1))
+    visited = []
+
+    def work(now):
+        visited.append(connection.schema_name)
+        if connection.schema_name == "acme":
+            raise RuntimeError("acme's schema is broken")
+        return 2
+
+    with pytest.raises(DueWorkFailed, match=r"tests.flaky failed for 1 tenant\(s\): acme"):
+        for_each_tenant_with_due_work(
+            kind, work, lambda: None, logger=logging.getLogger("tests"), done="%s of %s", now=now
+        )
+    assert visited == ["acme", "globex"]
+    assert _marks(globex) == {}  # done, nothing left
+    put_off = _marks(acme)[kind]
+    assert put_off >= now + FAILED_VISIT_DELAY - timedelta(seconds=5)
+    assert "acme's schema is broken" in caplog.text
+    # The next run before that time visits nobody.
+    visited.clear()
+    assert (
+        for_each_tenant_with_due_work(
+            kind, work, lambda: None, logger=logging.getLogger("tests"), done="%s of %s", now=now
+        )
+        == 0
+    )
+    assert visited == []
 
 
 def test_the_upgrade_marks_every_tenant_for_every_job(no_marks, acme, globex):
