@@ -423,10 +423,10 @@ EVENTS = {
     "RETRY_MAX_SECONDS": float(env("EVENTS_RETRY_MAX_SECONDS", "300")),
     "DRAIN_TIME_BUDGET_SECONDS": float(env("EVENTS_DRAIN_TIME_BUDGET_SECONDS", "20")),
     "WAKEUP_COALESCE_SECONDS": int(env("EVENTS_WAKEUP_COALESCE_SECONDS", "2")),
-    # A process's wake-ups are at least this far apart (apps.events.wakeup._Sender).
     # Subscribers with a batch function (the projections) take a batch's events at once;
     # off: event by event, as every other subscriber (apps.events.relay._run_all).
     "BATCH_HANDLERS": env_bool("EVENTS_BATCH_HANDLERS", True),
+    # A process's wake-ups are at least this far apart (apps.events.wakeup._Sender).
     "WAKEUP_MIN_INTERVAL_SECONDS": float(env("EVENTS_WAKEUP_MIN_INTERVAL_SECONDS", "0.005")),
     "RETENTION_DAYS": int(env("EVENTS_RETENTION_DAYS", "30")),
     "BACKLOG_HIGH_WATER": int(env("EVENTS_BACKLOG_HIGH_WATER", "100000")),

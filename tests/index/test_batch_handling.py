@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from apps.blog import services as blog
@@ -38,9 +39,15 @@ def test_versions_of_one_node_in_one_batch_end_at_the_last(committed_content):
     of_first = [e for e in events if e.aggregate_id == str(first.pk)]
     assert len(of_first) >= 4  # created, published, two updates
 
-    stats = relay.relay_batch(limit=len(events))
+    with CaptureQueriesContext(connection) as run:
+        stats = relay.relay_batch(limit=len(events))
 
     assert (stats.claimed, stats.handled, stats.failed) == (len(events), len(events), 0)
+    # Coalesced: the whole batch's rows in one upsert (event by event there would be one
+    # per event of a node, each re-reading the node).
+    table = connection.ops.quote_name(ContentListing._meta.db_table)
+    upserts = [q for q in run.captured_queries if q["sql"].startswith(f"INSERT INTO {table}")]
+    assert len(upserts) == 1
     assert not OutboxEvent.objects.filter(status="pending").exists()
     # Each event has its ledger row, coalesced or not.
     assert _ledger("acme", LISTING) == {str(e.event_id) for e in events}
