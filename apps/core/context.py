@@ -56,17 +56,17 @@ class Actor:
         return cls("api_key", str(key.pk), key.name, cls.from_user(key.owner))
 
     @classmethod
-    def resolve(cls, actor) -> Actor | None:
+    def resolve(cls, actor, context: EventContext | None = None) -> Actor | None:
         """The actor to record for a write that names ``actor`` (an ``Actor``, a user or None).
 
         A user who is the owner of the API key the current request came with is recorded as
         that key (``act_with_key``), so the audit trail names the integration: services take
         the user (their rights, their foreign keys), and no delivery code has to know.
-        Without an actor, the current context's.
+        Without an actor, the context's (``context``, by default the current one).
         """
         if isinstance(actor, Actor):
             return actor
-        ambient = current().actor
+        ambient = (context or current()).actor
         if getattr(actor, "is_authenticated", False):
             user = cls.from_user(actor)
             if ambient is not None and ambient.kind == "api_key" and ambient.owner == user:
