@@ -11,7 +11,8 @@ from html import unescape
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.test import Client
+from django.http import HttpResponse, HttpResponseNotFound, HttpResponsePermanentRedirect
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
@@ -137,7 +138,40 @@ def test_a_page_by_path_is_cached_and_purged_by_its_edit(
         )
     relay.drain()
     assert "About the team" in _html(client.get("/about/"))
-    assert client.get("/about").status_code == 301  # the redirect is rendered, not stored
+
+
+@pytest.mark.parametrize(
+    ("answer", "stored"),
+    [
+        (lambda: HttpResponse("<p>page</p>"), True),
+        (lambda: HttpResponsePermanentRedirect("/elsewhere/"), False),
+        (lambda: HttpResponseNotFound("<p>gone</p>"), False),
+        (lambda: HttpResponse("<p>mine</p>", headers={"Cache-Control": "private"}), False),
+        (lambda: _with_cookie(HttpResponse("<p>set</p>")), False),
+    ],
+    ids=["page", "redirect", "not found", "private", "sets a cookie"],
+)
+def test_only_a_plain_page_is_stored(acme, page_cache_on, answer, stored):
+    """A redirect, an error or a response for one reader is answered by the view each time."""
+    runs = []
+
+    @page_cache.cached_page(shows=(page_cache.SITE,), params=())
+    def view(request):
+        runs.append(request.path)
+        return answer()
+
+    path = f"/cache-probe/{len(runs)}-{id(answer)}/"
+    for _ in range(2):
+        request = RequestFactory().get(path, HTTP_HOST="acme.localhost")
+        request.tenant = acme
+        response = view(request)
+    assert response.status_code == answer().status_code
+    assert len(runs) == (1 if stored else 2)
+
+
+def _with_cookie(response: HttpResponse) -> HttpResponse:
+    response.set_cookie("seen", "1")
+    return response
 
 
 def test_a_rolled_back_change_purges_nothing_and_shows_nothing(
