@@ -13,3 +13,9 @@ from apps.core import telemetry  # noqa: E402 - needs the settings
 
 telemetry.setup("web")
 application = WSGIHandler()
+
+# The page cache's release digest reads some 500 files: once as the process starts, not in the
+# first reader's request.
+from apps.storefront.page_cache import release  # noqa: E402
+
+release()
