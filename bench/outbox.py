@@ -47,6 +47,7 @@ import multiprocessing
 import os
 import platform
 import re
+import secrets
 import signal
 import statistics
 import subprocess
@@ -61,6 +62,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# --production: this script, its publishers and its worker with the production settings (DEBUG
+# off, so no process keeps a log of its queries), as `make run` serves; decided before Django
+# is set up. Plain logs: the script reads the worker's.
+if "--production" in sys.argv:
+    os.environ.update(DJANGO_SETTINGS_MODULE="config.settings.prod", LOG_FORMAT="plain")
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ.setdefault("METRICS_TOKEN", secrets.token_urlsafe(20))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 # The benches' own events (the relay's backlog) are loaded with the apps.
 from bench.start import with_bench_events  # noqa: E402
@@ -673,7 +681,7 @@ class Worker:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            DJANGO_SETTINGS_MODULE="config.settings.dev",
+            DJANGO_SETTINGS_MODULE=os.environ["DJANGO_SETTINGS_MODULE"],
             EVENTS_EXTRA_MODULES=EXTRA_MODULE,
             DATABASE_URL=settings.DATABASE_URL,
             REDIS_URL=settings.REDIS_URL,
@@ -1409,6 +1417,10 @@ def parse_args() -> argparse.Namespace:
         "--parts", default="publish,drain,projections,latency", help="comma-separated parts to run"
     )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument(
+        "--production", action="store_true",
+        help="the production settings (DEBUG off) for this script and the worker",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.quick:
         args.events, args.tenants, args.aggregates = 2000, 2, 100
