@@ -35,6 +35,7 @@ processes use more than 5 % of the CPU says so. A drain that another relay
     python bench/outbox.py [--events 50000] [--tenants 20] [--rate 200] [--seconds 20]
     python bench/outbox.py --quick     # a smoke run of a few seconds
     python bench/outbox.py --parts latency --publishers 1
+    python bench/outbox.py --parts latency --rate 1000 --production   # DEBUG off, as served
 """
 
 from __future__ import annotations
