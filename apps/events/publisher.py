@@ -61,9 +61,10 @@ MANY_CHUNK = 1000
 
 def _checked(event: DomainEvent) -> tuple[DomainEvent, dict]:
     """The event validated again from its payload (model_construct() or mutation could have
-    bypassed the schema), with that payload: it is what the row stores."""
-    payload = event.payload()
-    return type(event)(**payload), payload
+    bypassed the schema), with the payload of the validated event: what the row stores, as
+    validation normalizes it."""
+    checked = type(event)(**event.payload())
+    return checked, checked.payload()
 
 
 def _params(

@@ -159,6 +159,17 @@ def test_publish_revalidates_events_built_without_validation(acme):
         publish(bad)
 
 
+def test_publish_stores_the_payload_as_validation_normalizes_it(acme):
+    widget_id = uuid.uuid4()
+    unchecked = WidgetPriced.model_construct(
+        widget_id=widget_id, amount=Decimal("9.99"), currency=" usd ", quantity=3, label="x"
+    )
+    with schema_context("acme"), transaction.atomic():
+        publish(unchecked)
+    stored = OutboxEvent.objects.get(aggregate_id=str(widget_id))
+    assert stored.payload["currency"] == "USD"
+
+
 @given(st.text(max_size=300))
 def test_text_fields_accept_only_bounded_non_empty_strings(note):
     try:
