@@ -1,7 +1,7 @@
 """The outbox subscriber that turns every event into deliveries to the tenant's endpoints.
 
 It runs in the relay's tenant transaction, with the relay's ledger row, and only writes
-rows (one statement per event): no HTTP request is made here, so a slow receiver never
+rows (one statement for a relay batch's events): no HTTP request is made here, so a slow receiver never
 holds the relay, and a crash between the write and the send loses nothing (the sweep
 sends what was written).
 """
@@ -15,10 +15,9 @@ from . import services
 
 
 def make_deliveries_many(events: list[StoredEvent]) -> None:
-    """A relay batch's events: a tenant without active endpoints is done after one read."""
-    if services.has_active_endpoints():
-        for event in events:
-            services.deliveries_create_for_event(event)
+    """A relay batch's events: one read of the endpoints, then (for a tenant with some) one
+    insert of all their deliveries."""
+    services.deliveries_create_for_events(events)
 
 
 @handles(ALL, name="webhooks.deliveries", batch=make_deliveries_many)

@@ -293,13 +293,18 @@ def retention() -> timedelta:
     return timedelta(days=settings.WEBHOOKS["RETENTION_DAYS"])
 
 
+# One row per (endpoint, event) pair given, in the order given (events in position order, each
+# event's endpoints by id).
 CREATE_DELIVERIES_SQL = f"""
 INSERT INTO {WebhookDelivery._meta.db_table}
     (endpoint_id, event_id, event_type, payload, status, attempts, attempts_before_redelivery,
      next_attempt_at, last_error, created_at)
-SELECT e.id, %(event_id)s, %(event_type)s, %(payload)s::jsonb, 'pending', 0, 0, now(), '', now()
-FROM unnest(%(endpoint_ids)s::bigint[]) AS e(id)
-ORDER BY e.id
+SELECT d.endpoint_id, d.event_id, d.event_type, d.payload, 'pending', 0, 0, now(), '', now()
+FROM unnest(
+    %(endpoint_ids)s::bigint[], %(event_ids)s::uuid[], %(event_types)s::text[],
+    %(payloads)s::jsonb[]
+) WITH ORDINALITY AS d(endpoint_id, event_id, event_type, payload, n)
+ORDER BY d.n
 ON CONFLICT (endpoint_id, event_id) DO NOTHING
 RETURNING id, next_attempt_at
 """  # noqa: S608 (constant table names)
@@ -331,12 +336,6 @@ def _active_endpoints(cursor) -> list[tuple[int, list[str]]]:
     return active
 
 
-def has_active_endpoints() -> bool:
-    """Whether the active tenant has an active endpoint (read once per transaction)."""
-    with connection.cursor() as cursor:
-        return bool(_active_endpoints(cursor))
-
-
 # The atomic block (and schema) in which new deliveries were last marked for the sweep: while
 # that block is still open, nothing has undone the mark, and a relay batch of many events
 # marks once, with the earliest time. A savepoint rolled back closes its block: the next
@@ -355,27 +354,40 @@ def _mark_sweep_once_per_block(next_attempt_at: datetime) -> None:
 
 
 def deliveries_create_for_event(event: StoredEvent) -> list[int]:
-    """One pending delivery per active endpoint that wants ``event``, sent after the commit.
+    """One pending delivery per active endpoint that wants ``event``, sent after the commit
+    (``deliveries_create_for_events`` for one event)."""
+    return deliveries_create_for_events([event])
 
-    Runs in the caller's transaction (the relay's, with its ledger row). A tenant without
-    active endpoints pays one small read per transaction (``_active_endpoints``); the
-    envelope is built and written only for endpoints that want the event.
+
+def deliveries_create_for_events(events: list[StoredEvent]) -> list[int]:
+    """One pending delivery per event of ``events`` (the active tenant's, in position order)
+    and active endpoint that wants it, sent after the commit; the new deliveries' ids.
+
+    Runs in the caller's transaction (the relay's, with its ledger rows). A tenant without
+    active endpoints pays one small read per transaction (``_active_endpoints``); envelopes
+    are built only for the endpoints that want an event, and every delivery of the events is
+    written with one statement.
     """
     with connection.cursor() as cursor:
         active = _active_endpoints(cursor)
         if not active:
             return []
-        patterns = set(patterns_for(event.event_type))
-        wanted = [pk for pk, types in active if patterns.intersection(types)]
-        if not wanted:
+        pairs = []
+        for event in events:
+            patterns = set(patterns_for(event.event_type))
+            wanted = [pk for pk, types in active if patterns.intersection(types)]
+            if wanted:
+                payload = json.dumps(envelope(event))
+                pairs += [(pk, event, payload) for pk in sorted(wanted)]
+        if not pairs:
             return []
         cursor.execute(
             CREATE_DELIVERIES_SQL,
             {
-                "event_id": event.event_id,
-                "event_type": event.event_type,
-                "payload": json.dumps(envelope(event)),
-                "endpoint_ids": wanted,
+                "endpoint_ids": [pk for pk, _, _ in pairs],
+                "event_ids": [event.event_id for _, event, _ in pairs],
+                "event_types": [event.event_type for _, event, _ in pairs],
+                "payloads": [payload for _, _, payload in pairs],
             },
         )
         rows = cursor.fetchall()

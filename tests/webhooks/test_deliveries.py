@@ -18,6 +18,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from apps.events.models import OutboxEvent
 from apps.webhooks import selectors, services
+from apps.webhooks.models import WebhookDelivery
 from tests.conftest import as_tenant_admin, tenant_client
 
 from .conftest import endpoint_in, publish_widget, relay
@@ -178,6 +179,40 @@ def test_in_one_transaction_the_endpoints_are_read_once_and_a_change_is_seen(
     # Another transaction reads again: what it holds is not the rolled-back endpoint.
     with schema_context("globex"), transaction.atomic():
         assert services.deliveries_create_for_event(events[0]) == []
+
+
+@pytest.mark.parametrize("count", [2, 12])
+def test_a_relay_batch_writes_all_its_deliveries_with_one_statement(
+    count, django_assert_num_queries
+):
+    """The batch function: one read of the endpoints, one insert for every (endpoint, event)
+    pair, one due-work mark, whatever the number of events; in the events' order."""
+    from apps.events.envelope import ENVELOPE_COLUMNS, StoredEvent
+
+    for number in range(count):
+        publish_widget("globex", f"note {number}")
+    events = [
+        StoredEvent.from_row(row)
+        for row in OutboxEvent.objects.order_by("position").values(*ENVELOPE_COLUMNS)
+    ]
+    with schema_context("globex"):
+        first, _ = services.endpoint_create(url="http://127.0.0.1:9/a", event_types=["testing.*"])
+        second, _ = services.endpoint_create(url="http://127.0.0.1:9/b", event_types=["*"])
+        services.endpoint_create(url="http://127.0.0.1:9/c", event_types=["commerce.*"])
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")  # the schema switch (the relay's, done already)
+            with django_assert_num_queries(3):
+                created = services.deliveries_create_for_events(events)
+            made = list(WebhookDelivery.objects.filter(pk__in=created).order_by("pk"))
+            # Again in this transaction (a replayed batch): the endpoints are known, the insert
+            # makes nothing, and nothing is marked.
+            with django_assert_num_queries(1):
+                assert services.deliveries_create_for_events(events) == []
+    assert [(d.event_id, d.endpoint_id) for d in made] == [
+        (event.event_id, endpoint.pk) for event in events for endpoint in (first, second)
+    ]
+    assert {d.payload["id"] for d in made} == {str(event.event_id) for event in events}
 
 
 def test_failures_are_retried_with_backoff_and_every_attempt_is_recorded(receiver, settings):
