@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -85,6 +86,12 @@ def nodes(
 
 def published(kind: str | None = None) -> QuerySet[Node]:
     return nodes(kind=kind, status=NodeStatus.PUBLISHED).order_by("-published_at", "-created_at")
+
+
+def node_ids_tagged(tag_ids: Iterable[int]) -> QuerySet:
+    """The ids of the nodes carrying any of ``tag_ids``, each once."""
+    tagged = Node.objects.filter(tags__pk__in=list(tag_ids)).order_by()
+    return tagged.values_list("pk", flat=True).distinct()
 
 
 def node_get(node_id: UUID | str) -> Node | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable
+from functools import reduce
 
 from django.db import connection
 from django.db.models import Q
@@ -112,6 +114,21 @@ def _changes_rows(event: StoredEvent) -> bool:
     return changed is None or any(LISTED_CHANGE.fullmatch(name) for name in changed)
 
 
+def _rows_showing(event: StoredEvent) -> Q | None:
+    """The listing rows that show what a category, tag, media or profile event changed (None:
+    no row shows it, or the event is of another kind)."""
+    kind = event.event_type
+    if kind in CATEGORY_EVENTS:
+        return Q(category_id=event.event.category_id) if _changes_rows(event) else None
+    if kind in TAG_EVENTS:
+        return Q(tag_slugs__contains=[event.event.slug])
+    if kind in MEDIA_EVENTS:
+        return Q(image_id=event.aggregate_id)
+    if kind in PROFILE_EVENTS:
+        return Q(author_id=event.event.user_id)
+    return None
+
+
 @register
 class ContentListingProjection(Projection):
     """Published content per node and locale, with its search vector (``ContentListing``).
@@ -134,54 +151,31 @@ class ContentListingProjection(Projection):
     model = ContentListing
 
     def apply(self, event: StoredEvent) -> None:
-        kind = event.event_type
-        if kind in NODE_EVENTS:
-            content_listing.sync_node(event.aggregate_id)
-        elif kind in CATEGORY_EVENTS:
-            if not _changes_rows(event):
-                return
-            category_id = event.event.category_id
-            content_listing.sync_nodes(
-                ContentListing.objects.filter(category_id=category_id)
-                .values_list("node_id", flat=True)
-                .distinct()
-            )
-        elif kind in TAG_EVENTS:
-            content_listing.sync_nodes(
-                ContentListing.objects.filter(tag_slugs__contains=[event.event.slug])
-                .values_list("node_id", flat=True)
-                .distinct()
-            )
-        elif kind in MEDIA_EVENTS:
-            content_listing.sync_nodes(
-                ContentListing.objects.filter(image_id=event.aggregate_id)
-                .values_list("node_id", flat=True)
-                .distinct()
-            )
-        elif kind in TAG_RENAMES:
-            # By id, not by the event's slug: a later rename may have changed the slug again.
-            content_listing.sync_nodes(
-                content_selectors.nodes(tag_id=event.event.tag_id).values_list("pk", flat=True)
-            )
-        elif kind in TENANT_EVENTS:
-            content_listing.sync_all()
-        elif kind in PROFILE_EVENTS:
-            content_listing.sync_nodes(
-                ContentListing.objects.filter(author_id=event.event.user_id)
-                .values_list("node_id", flat=True)
-                .distinct()
-            )
+        self.apply_many([event])
 
     def apply_many(self, events: list[StoredEvent]) -> None:
-        """The batch's node events coalesced: each node read again once, whatever number of
-        its versions the batch holds, and all of them in one read and one write. Every
-        event only names what to re-read, so the order of the re-reads does not matter."""
-        node_ids = []
-        for event in events:
-            if event.event_type in NODE_EVENTS:
-                node_ids.append(event.aggregate_id)
-            else:
-                self.apply(event)
+        """The nodes the batch's events name, read again once each, whatever number of events
+        name them, in one read and one write: a node event names its node; a category, tag,
+        media or profile event the nodes whose rows show it (one query for all of them); a tag
+        rename the tag's nodes; a tenant event every node. Every event only names what to
+        re-read, so the order of the re-reads does not matter."""
+        if any(event.event_type in TENANT_EVENTS for event in events):
+            content_listing.sync_all()  # every row: what any other event names is in it
+            return
+        node_ids: list = [e.aggregate_id for e in events if e.event_type in NODE_EVENTS]
+        shown = [where for event in events if (where := _rows_showing(event)) is not None]
+        if shown:
+            node_ids += (
+                ContentListing.objects.filter(reduce(operator.or_, shown))
+                .order_by()
+                .values_list("node_id", flat=True)
+                .distinct()
+            )
+        # A renamed tag's nodes by the tag's id, not by the event's slug: a later rename may
+        # have changed the slug again.
+        renamed = {event.event.tag_id for event in events if event.event_type in TAG_RENAMES}
+        if renamed:
+            node_ids += content_selectors.node_ids_tagged(renamed)
         content_listing.sync_nodes(node_ids)
 
     def source(self) -> Iterable[tuple]:

@@ -106,3 +106,40 @@ def test_a_tag_renamed_twice_is_found_by_its_id_whatever_its_slug_is_now():
     _apply_last("content.tag.updated", payload=first)
     assert list(ContentListing.objects.values_list("tag_slugs", flat=True)) == [["gamma"]] * 2
     assert_listing_matches_oracle("acme", rows=2)
+
+
+def _taxonomy_batch(renames: int) -> list[StoredEvent]:
+    """``renames`` rounds of renaming both categories and both tags: their events, as one
+    relay batch would hold them."""
+    cats = [category("News"), category("Other")]
+    tags = [content.tag_get_or_create(name=name) for name in ("team", "misc")]
+    for number in range(8):
+        post(f"Post {number}", "Body.", category=cats[number % 2], tags=("team", "misc"))
+    project()
+    newest = OutboxEvent.objects.order_by("-position").values_list("position", flat=True)[0]
+    for round_ in range(renames):
+        for cat in cats:
+            content.category_update(category_id=cat.pk, name=f"{cat.name} {round_}")
+        for tag in tags:
+            content.tag_update(tag_id=tag.pk, translations={"de": {"name": f"{tag.name} {round_}"}})
+    rows = OutboxEvent.objects.filter(position__gt=newest).order_by("position").values()
+    return [StoredEvent.from_row(row) for row in rows]
+
+
+@pytest.mark.parametrize("renames", [1, 4])
+def test_a_batch_of_category_and_tag_changes_reads_and_writes_its_rows_once(
+    renames, django_assert_num_queries
+):
+    events = _taxonomy_batch(renames)
+    assert len(events) == 4 * renames
+    listing = projections()["content_listing"]
+    # The schema switch, one lookup of the rows that show any of the categories and tags, one
+    # of the renamed tags' nodes, the tenant's locales, the nodes with what their rows show
+    # (nodes, tags, translations), one upsert and one delete: event by event, all but the
+    # switch were once per event.
+    with schema_context("acme"), django_assert_num_queries(9):
+        listing.apply_many(events)
+    last = renames - 1
+    assert {name for name, _ in _names().values()} == {f"News {last}", f"Other {last}"}
+    assert sorted(_names()[("Post 0", "de")][1]) == [f"misc {last}", f"team {last}"]
+    assert_listing_matches_oracle("acme", rows=16)
