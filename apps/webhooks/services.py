@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import operator
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -314,10 +315,24 @@ SELECT id, event_types FROM {WebhookEndpoint._meta.db_table} WHERE is_active
 """  # noqa: S608 (a constant table name)
 
 
-# The active endpoints as read in the current transaction: (its outermost atomic block, the
-# schema, the rows). The relay runs a tenant's events of a batch in one transaction, so they
-# cost one read together, not one each; an endpoint written on this connection forgets it.
+# The active endpoints as read in the current transaction: (the transaction, the schema, the
+# rows). The relay runs a tenant's events of a batch in one transaction, so they cost one read
+# together, not one each; an endpoint written on this connection forgets it.
 _ACTIVE_MEMO = "_webhooks_active_endpoints"
+
+
+def _transaction_mark() -> tuple | None:
+    """What tells this transaction from any other on the connection (None outside one): its
+    outermost atomic block, and Django's list of on-commit callbacks, which Django replaces
+    when a transaction ends and when a savepoint is rolled back. The block alone is not enough:
+    a function decorated with ``transaction.atomic`` enters the same block object each call."""
+    if not connection.atomic_blocks:
+        return None
+    return (connection.atomic_blocks[0], connection.run_on_commit)
+
+
+def _same(mark: tuple | None, other: tuple | None) -> bool:
+    return mark is not None and other is not None and all(map(operator.is_, mark, other))
 
 
 def _forget_active_endpoints() -> None:
@@ -325,32 +340,31 @@ def _forget_active_endpoints() -> None:
 
 
 def _active_endpoints(cursor) -> list[tuple[int, list[str]]]:
-    block = connection.atomic_blocks[0] if connection.atomic_blocks else None
+    mark = _transaction_mark()
     memo = getattr(connection, _ACTIVE_MEMO, None)
-    # The block itself is kept (not its id): a later transaction's block cannot match it.
-    if block is not None and memo and memo[0] is block and memo[1] == connection.schema_name:
+    # The objects themselves are kept (not their ids): a later transaction's cannot match them.
+    if memo and _same(memo[0], mark) and memo[1] == connection.schema_name:
         return memo[2]
     cursor.execute(ACTIVE_ENDPOINTS_SQL)
     active = cursor.fetchall()
-    setattr(connection, _ACTIVE_MEMO, (block, connection.schema_name, active) if block else None)
+    setattr(connection, _ACTIVE_MEMO, (mark, connection.schema_name, active) if mark else None)
     return active
 
 
-# The atomic block (and schema) in which new deliveries were last marked for the sweep: while
-# that block is still open, nothing has undone the mark, and a relay batch of many events
-# marks once, with the earliest time. A savepoint rolled back closes its block: the next
-# delivery marks again.
+# The transaction (and schema) in which new deliveries were last marked for the sweep: while
+# it is open and no savepoint of it was rolled back, nothing has undone the mark, and a relay
+# batch of many events marks once, with the earliest time. A savepoint rolled back replaces
+# the transaction's mark: the next delivery marks again.
 _SWEEP_MARK_MEMO = "_webhooks_sweep_marked"
 
 
-def _mark_sweep_once_per_block(next_attempt_at: datetime) -> None:
+def _mark_sweep_once_per_transaction(next_attempt_at: datetime) -> None:
+    mark = _transaction_mark()
     memo = getattr(connection, _SWEEP_MARK_MEMO, None)
-    open_blocks = connection.atomic_blocks
-    if memo and memo[1] == connection.schema_name and any(b is memo[0] for b in open_blocks):
+    if memo and _same(memo[0], mark) and memo[1] == connection.schema_name:
         return
     _mark_sweep(next_attempt_at)
-    block = connection.atomic_blocks[-1] if connection.atomic_blocks else None
-    setattr(connection, _SWEEP_MARK_MEMO, (block, connection.schema_name) if block else None)
+    setattr(connection, _SWEEP_MARK_MEMO, (mark, connection.schema_name) if mark else None)
 
 
 def deliveries_create_for_event(event: StoredEvent) -> list[int]:
@@ -393,7 +407,7 @@ def deliveries_create_for_events(events: list[StoredEvent]) -> list[int]:
         rows = cursor.fetchall()
     created = [row[0] for row in rows]
     if created:
-        _mark_sweep_once_per_block(min(row[1] for row in rows))
+        _mark_sweep_once_per_transaction(min(row[1] for row in rows))
         slug = _tenant_slug()
         transaction.on_commit(lambda: _enqueue(slug, created))
     return created

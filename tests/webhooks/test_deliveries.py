@@ -7,6 +7,7 @@ a delivery's ``next_attempt_at``, never by sleeping.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from apps.events.models import OutboxEvent
+from apps.tenancy.models import DueWork, Tenant
 from apps.webhooks import selectors, services
 from apps.webhooks.models import WebhookDelivery
 from tests.conftest import as_tenant_admin, tenant_client
@@ -179,6 +181,39 @@ def test_in_one_transaction_the_endpoints_are_read_once_and_a_change_is_seen(
     # Another transaction reads again: what it holds is not the rolled-back endpoint.
     with schema_context("globex"), transaction.atomic():
         assert services.deliveries_create_for_event(events[0]) == []
+
+
+@transaction.atomic
+def _deliveries_in_a_transaction(event) -> list[int]:
+    # Decorated: every call enters the same atomic block object, each a new transaction.
+    return services.deliveries_create_for_event(event)
+
+
+def test_a_transaction_entered_through_the_same_atomic_block_reads_and_marks_anew():
+    """What one transaction remembers (the endpoints, the sweep's mark) is not taken for
+    another's, even when both enter the same atomic block object."""
+    from apps.events.envelope import ENVELOPE_COLUMNS, StoredEvent
+
+    def event(note: str) -> StoredEvent:
+        publish_widget("globex", note)
+        row = OutboxEvent.objects.filter(payload__note=note).values(*ENVELOPE_COLUMNS).get()
+        return StoredEvent.from_row(row)
+
+    globex = Tenant.objects.get(slug="globex")
+    sweep = DueWork.objects.filter(tenant=globex, kind="webhooks.sweep")
+    with schema_context("globex"):
+        assert _deliveries_in_a_transaction(event("first")) == []  # no endpoint yet
+    # An endpoint made meanwhile by another process (here: another thread's connection).
+    made = threading.Thread(target=endpoint_in, args=("globex", "http://127.0.0.1:9/in"))
+    made.start()
+    made.join()
+    with schema_context("globex"):
+        assert len(_deliveries_in_a_transaction(event("second"))) == 1
+    assert sweep.exists()
+    sweep.delete()  # a sweep's visit settled it
+    with schema_context("globex"):
+        assert len(_deliveries_in_a_transaction(event("third"))) == 1
+    assert sweep.exists()  # this transaction's delivery is marked again
 
 
 @pytest.mark.parametrize("count", [2, 12])
