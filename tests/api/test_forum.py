@@ -13,6 +13,7 @@ from apps.events.models import OutboxEvent
 from apps.forum import selectors
 from apps.forum.models import BODY_MAX, Flag, Topic
 from apps.forum.services import REPLY_REVIEW, TOPIC_ACTIONS
+from tests.clocks import ratelimit_clock
 from tests.conftest import tenant_client
 from tests.index.support import project
 
@@ -428,7 +429,15 @@ def test_a_review_action_resolves_the_replys_reports(board, mod_api, sam_api):
 # -- rate limits -------------------------------------------------------------------------------
 
 
-def test_posting_and_reporting_are_rate_limited_per_user(board, mod_api, sam_api, settings):
+@pytest.fixture
+def limits_clock(monkeypatch):
+    """The rate limits' clock, fixed so that no window ends in the middle of a test."""
+    return ratelimit_clock(monkeypatch)
+
+
+def test_posting_and_reporting_are_rate_limited_per_user(
+    board, mod_api, sam_api, settings, limits_clock
+):
     settings.RATE_LIMITS = {
         **settings.RATE_LIMITS,
         "forum_post_user": "2/m",
@@ -458,7 +467,9 @@ def test_posting_and_reporting_are_rate_limited_per_user(board, mod_api, sam_api
         assert not Flag.objects.filter(reply=second).exists()
 
 
-def test_a_retried_post_gets_its_first_answer_and_is_not_counted_again(board, sam_api, settings):
+def test_a_retried_post_gets_its_first_answer_and_is_not_counted_again(
+    board, sam_api, settings, limits_clock
+):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "forum_post_user": "1/m"}
     asked = topic(board["alice"], board["help"])
     data, key = {"topic_id": asked.pk, "body": "Once"}, {"HTTP_IDEMPOTENCY_KEY": "reply-1"}

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.clocks import frozen_clock
+from tests.clocks import ratelimit_clock
 from tests.pages.support import acme_site, globex_site  # noqa: F401
 
 
 @pytest.fixture
 def clock(monkeypatch):
     """django-ratelimit's clock, moved by the test (the storefront forms' limits)."""
-    return frozen_clock(monkeypatch, "django_ratelimit.core.time", time.time())
+    return ratelimit_clock(monkeypatch)
