@@ -1194,7 +1194,8 @@ def run_projections(
         )  # fmt: skip
 
     attempts("raw drain (projections)", raw)
-    attempts("in-process drain, event by event", in_process(False))
+    if not args.skip_event_by_event:
+        attempts("in-process drain, event by event", in_process(False))
     attempts("in-process drain, batch handlers", in_process(True))
     worker.start()
     client = rds()
@@ -1413,6 +1414,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--burst", type=int, default=4, help="projection drain: consecutive events per aggregate"
     )
+    parser.add_argument(
+        "--skip-event-by-event", action="store_true",
+        help="projection drain: leave out the event-by-event run (the slowest, for reference)",
+    )  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
     parser.add_argument(
         "--parts", default="publish,drain,projections,latency", help="comma-separated parts to run"

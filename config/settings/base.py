@@ -417,6 +417,9 @@ CELERY_BEAT_SCHEDULE = {
 # The event backbone (apps.events).
 EVENTS = {
     "BATCH_SIZE": int(env("EVENTS_BATCH_SIZE", "500")),
+    # While a backlog lasts, a drain's claims double up to this (apps.events.relay
+    # .next_claim_size); at most BATCH_SIZE means they never grow.
+    "MAX_BATCH_SIZE": int(env("EVENTS_MAX_BATCH_SIZE", "2000")),
     "LEASE_SECONDS": float(env("EVENTS_LEASE_SECONDS", "60")),
     "MAX_ATTEMPTS": int(env("EVENTS_MAX_ATTEMPTS", "8")),
     "RETRY_BASE_SECONDS": float(env("EVENTS_RETRY_BASE_SECONDS", "1")),

@@ -266,7 +266,9 @@ def test_concurrent_drains_split_a_burst_without_doubling(clean_events, settings
 
 # -- real workers ---------------------------------------------------------------------
 
-SLOW_WORKER = {"EVENTS_BATCH_SIZE": "10", "EVENTS_LEASE_SECONDS": "120"}
+SLOW_WORKER = {
+    "EVENTS_BATCH_SIZE": "10", "EVENTS_MAX_BATCH_SIZE": "10", "EVENTS_LEASE_SECONDS": "120"
+}  # fmt: skip
 
 
 def _publish(count: int) -> None:

@@ -113,7 +113,7 @@ def test_drain_outbox_relays_everything_and_sums_up(clean_events):
 
 
 def test_drain_outbox_stops_at_the_batch_limit_with_progress(clean_events, settings):
-    settings.EVENTS = {**settings.EVENTS, "BATCH_SIZE": 2}
+    settings.EVENTS = {**settings.EVENTS, "BATCH_SIZE": 2, "MAX_BATCH_SIZE": 2}
     publish_widgets("acme", "a", "b", "c", "d", "e")
     output = run("drain_outbox", "--max-batches", "2")
     progress = [line for line in output.splitlines() if line.startswith("  batch ")]

@@ -78,7 +78,7 @@ def test_a_dead_letter_replayed_after_the_fix_applies_once(workers, rds, setting
 def test_per_aggregate_order_holds_with_two_worker_processes(workers, rds):
     # More aggregates than a batch holds, so that one worker's leases never cover them
     # all and the other always finds work while the first is busy.
-    env = {"EVENTS_BATCH_SIZE": "4"}
+    env = {"EVENTS_BATCH_SIZE": "4", "EVENTS_MAX_BATCH_SIZE": "4"}  # claims that never grow
     workers.start(**env)
     workers.start(**env)
     rds.set("test:sleep_ms", 10)
@@ -100,7 +100,7 @@ def test_per_aggregate_order_holds_with_two_worker_processes(workers, rds):
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(workers, rds):
     rds.set("test:sleep_ms", 40)
-    victim = workers.start(EVENTS_BATCH_SIZE="20")
+    victim = workers.start(EVENTS_BATCH_SIZE="20", EVENTS_MAX_BATCH_SIZE="20")
     for n in range(60):
         _change(f"k{n}")
     wait_for(lambda: len(_effects()) >= 20, timeout=30, message=workers.logs)

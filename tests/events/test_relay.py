@@ -455,6 +455,39 @@ def test_a_full_first_batch_asks_for_help_once(clean_events, settings):
     assert calls == []
 
 
+def test_a_backlog_is_claimed_in_growing_batches(clean_events, settings):
+    settings.EVENTS = {**settings.EVENTS, "BATCH_SIZE": 2, "MAX_BATCH_SIZE": 8}
+    for n in range(19):
+        _change(f"backlog-{n}")
+    claimed: list[int] = []
+    stats = relay.drain(on_batch=lambda total: claimed.append(total.claimed))
+    assert stats.handled == 19 and len(_effects()) == 19
+    assert claimed == [2, 6, 14, 19]  # claims of 2, 4 and 8 events, then what was left
+    _change("steady")
+    claimed.clear()
+    relay.drain(on_batch=lambda total: claimed.append(total.claimed))
+    assert claimed == [1]
+
+
+def test_a_claim_grows_only_after_a_full_clean_batch_handled_well_within_the_lease(settings):
+    settings.EVENTS = {
+        **settings.EVENTS, "BATCH_SIZE": 500, "MAX_BATCH_SIZE": 2000, "LEASE_SECONDS": 60
+    }  # fmt: skip
+    size = relay.next_claim_size
+    assert size(500, relay.DrainStats(claimed=500), 0.2) == 1000
+    assert size(1000, relay.DrainStats(claimed=1000), 0.4) == 2000
+    assert size(2000, relay.DrainStats(claimed=2000), 0.8) == 2000  # MAX_BATCH_SIZE
+    assert size(1000, relay.DrainStats(claimed=999), 0.4) == 500  # the backlog is over
+    for trouble in ("failed", "blocked", "lost_leases"):
+        assert size(1000, relay.DrainStats(claimed=1000, **{trouble: 1}), 0.4) == 500
+    # 2,000 events at this pace would take 16 s, more than a quarter of the lease.
+    assert size(1000, relay.DrainStats(claimed=1000), 8.0) == 1000
+    # This batch itself took more than a quarter of the lease.
+    assert size(1000, relay.DrainStats(claimed=1000), 16.0) == 500
+    settings.EVENTS = {**settings.EVENTS, "MAX_BATCH_SIZE": 0}  # claims that never grow
+    assert size(500, relay.DrainStats(claimed=500), 0.2) == 500
+
+
 def test_retries_are_looked_for_at_the_start_and_the_end_of_a_drain_only(clean_events, settings):
     from django.test.utils import CaptureQueriesContext
 
