@@ -8,13 +8,14 @@ event published by a handler keeps the chain.
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 TRACEPARENT_RE = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -101,13 +102,25 @@ def clean_request_id(raw: str | None) -> str:
 
 
 def new_traceparent(trace_id: str | None = None) -> str:
-    """A W3C ``traceparent`` with a fresh span id, in the given trace or a new one."""
-    return f"00-{trace_id or secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    """A W3C ``traceparent`` with a fresh span id, in the given trace or a new one.
+
+    The ids are random, not secret (as OpenTelemetry's own generator makes them): ``random``
+    costs a fraction of a system call, and every published event takes one.
+    """
+    trace = trace_id or f"{random.getrandbits(128) or 1:032x}"  # all zeros is not an id
+    return f"00-{trace}-{random.getrandbits(64) or 1:016x}-01"
+
+
+@lru_cache(maxsize=1024)
+def _trace_id(traceparent: str) -> str | None:
+    match = TRACEPARENT_RE.fullmatch(traceparent)
+    return match.group(1) if match else None
 
 
 def child_traceparent(parent: str | None) -> str:
-    match = TRACEPARENT_RE.fullmatch(parent or "")
-    return new_traceparent(match.group(1) if match else None)
+    """A new span in ``parent``'s trace (a new trace when ``parent`` is not a traceparent).
+    A request's or a handler's events share their parent: it is parsed once."""
+    return new_traceparent(_trace_id(parent) if parent else None)
 
 
 def current() -> EventContext:

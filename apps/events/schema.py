@@ -18,9 +18,9 @@ naming the field. Stored payloads of older versions are upcast on read.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 from uuid import UUID
 
 from pydantic import (
@@ -87,6 +87,18 @@ class DomainEvent(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise _as_event_error(getattr(self, "event_type", type(self).__name__), exc) from None
+
+    # An event is valid from the moment it exists, and frozen: pydantic's two ways of building
+    # an instance without validation validate here, so ``publish()`` can trust what it gets.
+    @classmethod
+    def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
+        return cls(**values)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        if not update:
+            return super().model_copy(deep=deep)
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self)(**(fields | dict(update)))
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
