@@ -4,7 +4,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django_tenants.utils import schema_context
 from hypothesis import given
@@ -212,20 +212,51 @@ def test_unknown_types_and_versions_are_permanent_errors():
 
 
 def test_envelope_fields(acme, django_user_model):
+    parent = context.new_traceparent()
     with schema_context("acme"):
         user = django_user_model.objects.get(username="admin@acme.test")
-        with context.use(
-            context.EventContext(correlation_id="req-42", traceparent=context.new_traceparent())
-        ):
+        with context.use(context.EventContext(correlation_id="req-42", traceparent=parent)):
             widget_change(widget_id=uuid.uuid4(), note="enveloped", actor=user)
-    row = OutboxEvent.objects.get(payload__note="enveloped")
+            widget_change(widget_id=uuid.uuid4(), note="enveloped too", actor=user)
+    row, other = OutboxEvent.objects.filter(payload__note__startswith="enveloped").order_by(
+        "position"
+    )
     assert row.event_id.version == 7
     assert row.schema_version == 1
     assert row.aggregate_type == "widget" and row.aggregate_version == 1
     assert row.actor == {"kind": "user", "id": str(user.pk), "label": "admin@acme.test"}
     assert row.correlation_id == "req-42"
     assert row.causation_id is None
-    assert row.trace_context["traceparent"].startswith("00-")
+    # Each event is a new span in the request's trace.
+    spans = [r.trace_context["traceparent"].split("-") for r in (row, other)]
+    trace_id = parent.split("-")[1]
+    assert [(s[0], s[1], s[3]) for s in spans] == [("00", trace_id, "01")] * 2
+    assert len({s[2] for s in spans} | {parent.split("-")[2]}) == 3
+    # The statement's time: the row occurred and became pending at once, in the database.
+    assert row.occurred_at == row.pending_since
+    assert row.occurred_at < other.occurred_at
+    assert 0 < row.feed_clock <= other.feed_clock
+
+
+def test_the_insert_is_seen_by_query_counts_and_survives_a_new_connection(
+    clean_events, django_assert_num_queries
+):
+    # publish() keeps its cursor per connection: one made while queries went unlogged must not
+    # hide the INSERT from a count, and a reconnect must not leave it on the old connection.
+    widget_id = uuid.uuid4()
+    events = [WidgetChanged(widget_id=widget_id, version=n, note=f"cursor {n}") for n in (1, 2, 3)]
+    with schema_context("acme"):
+        with transaction.atomic():
+            publish(events[0])
+        connection.close()
+        with transaction.atomic():
+            publish(events[1])
+        with django_assert_num_queries(3) as captured, transaction.atomic():
+            publish(events[2])
+        statements = [query["sql"].split()[0] for query in captured.captured_queries]
+        assert statements == ["BEGIN", "INSERT", "COMMIT"]
+    rows = OutboxEvent.objects.filter(aggregate_id=str(widget_id)).order_by("position")
+    assert [row.aggregate_version for row in rows] == [1, 2, 3]
 
 
 def test_event_ids_are_time_ordered(acme):
