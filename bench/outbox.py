@@ -81,6 +81,11 @@ import django  # noqa: E402
 
 django.setup()
 
+from apps.core import gc_tuning  # noqa: E402
+
+# This process publishes and drains as a web or pool process does: with their collector.
+gc_tuning.tune()
+
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402

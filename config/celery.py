@@ -70,11 +70,13 @@ def _map_relay_stop_flag(**kwargs) -> None:
 
 
 @worker_process_init.connect(weak=False)
-def _set_up_tracing(**kwargs) -> None:
-    """Tracing in each pool process, after the fork (an exporter's thread does not survive one)."""
-    from apps.core import telemetry
+def _set_up_pool_process(**kwargs) -> None:
+    """Tracing in each pool process, after the fork (an exporter's thread does not survive one),
+    and its garbage collector tuned for batches of events."""
+    from apps.core import gc_tuning, telemetry
 
     telemetry.setup("worker")
+    gc_tuning.tune()
 
 
 @worker_process_shutdown.connect(weak=False)

@@ -19,3 +19,8 @@ application = WSGIHandler()
 from apps.storefront.page_cache import release  # noqa: E402
 
 release()
+
+# Last: what the process has built so far is frozen out of the collector's work.
+from apps.core import gc_tuning  # noqa: E402
+
+gc_tuning.tune()
