@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -19,6 +20,7 @@ from apps.events import relay, services
 from apps.events.errors import Backpressure
 from apps.events.models import Delivery, OutboxEvent
 from apps.events.publisher import publish
+from apps.events.registry import Subscriber
 from apps.index.models import AggregateActivity
 from apps.tenancy.models import Tenant
 from tests.conftest import ADMIN_PASSWORD
@@ -69,6 +71,19 @@ def test_a_redelivered_event_has_no_second_effect(clean_events):
     stats = relay.drain()
     assert stats.handled == 1
     assert _effects() == [("once", 1)]
+
+
+def test_the_ledger_gives_back_exactly_the_pairs_it_had_not_seen(acme):
+    a, b, c = (Subscriber(name, frozenset(), print) for name in ("t.a", "t.b", "t.c"))
+    first, second = (SimpleNamespace(event_id=uuid.uuid4()) for _ in range(2))
+    work = [(first, a), (first, b), (second, a), (second, c)]
+    with schema_context("acme"), transaction.atomic():
+        assert relay._mark_processed([(first, a), (second, c)]) is relay.ALL_NEW
+        assert relay._mark_processed(work) == {("t.b", first.event_id), ("t.a", second.event_id)}
+        assert relay._mark_processed(work) == set()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT handler, event_id FROM events_processed")
+            assert set(cursor.fetchall()) == {(s.name, e.event_id) for e, s in work}
 
 
 def test_replay_for_one_handler_applies_again_for_that_handler_only(clean_events):
