@@ -111,6 +111,9 @@ def new_traceparent(trace_id: str | None = None) -> str:
     return f"00-{trace}-{random.getrandbits(64) or 1:016x}-01"
 
 
+TRACEPARENT_LENGTH = 55
+
+
 @lru_cache(maxsize=1024)
 def _trace_id(traceparent: str) -> str | None:
     match = TRACEPARENT_RE.fullmatch(traceparent)
@@ -119,8 +122,10 @@ def _trace_id(traceparent: str) -> str | None:
 
 def child_traceparent(parent: str | None) -> str:
     """A new span in ``parent``'s trace (a new trace when ``parent`` is not a traceparent).
-    A request's or a handler's events share their parent: it is parsed once."""
-    return new_traceparent(_trace_id(parent) if parent else None)
+    A request's or a handler's events share their parent: it is parsed once (only a string
+    of a traceparent's length can be one, so a header cannot fill the cache with long ones)."""
+    is_one = parent is not None and len(parent) == TRACEPARENT_LENGTH
+    return new_traceparent(_trace_id(parent) if is_one else None)
 
 
 def current() -> EventContext:
