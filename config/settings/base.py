@@ -384,11 +384,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CONSUMER = "config.celery:PromptReconnectConsumer"
 CELERY_BEAT_SCHEDULER = "config.celery:PromptReconnectScheduler"
 BROKER_RECONNECT_MAX_SECONDS = float(env("BROKER_RECONNECT_MAX_SECONDS", "1"))
-
-# Web and pool processes collect their youngest generation of objects every this many
-# allocations (Python's default is 700) and freeze what they built at start-up
-# (apps.core.gc_tuning); 0 keeps Python's defaults.
-GC_GEN0_THRESHOLD = int(env("GC_GEN0_THRESHOLD", "10000"))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
@@ -418,6 +413,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("TENANT_SPARES_REFILL_SECONDS", "30")),
     },
 }
+
+# Web and pool processes collect their youngest generation of objects every this many
+# allocations (Python's default is 700) and freeze what they built at start-up
+# (apps.core.gc_tuning); 0 keeps Python's defaults.
+GC_GEN0_THRESHOLD = int(env("GC_GEN0_THRESHOLD", "10000"))
 
 # The event backbone (apps.events).
 EVENTS = {
