@@ -7,11 +7,16 @@ from apps.core import gc_tuning
 
 @pytest.fixture
 def collector():
-    """The collector's thresholds and frozen objects as they were, whatever the test did."""
+    """Nothing frozen to start with (a test that loaded ``config.wsgi`` tuned this process),
+    and the collector as it was afterwards, whatever the test did."""
     threshold = gc.get_threshold()
+    was_frozen = gc.get_freeze_count() > 0
+    gc.unfreeze()
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
+    if was_frozen:
+        gc.freeze()
 
 
 def test_a_tuned_process_collects_less_often_and_freezes_what_it_built(collector, settings):
