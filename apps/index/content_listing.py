@@ -21,7 +21,7 @@ from apps.content.selectors import NodeStatus
 from apps.tenancy.selectors import tenant_list
 
 from .models import ContentListing
-from .projections import write_by_locale
+from .projections import newest_versions, sources_behind, write_by_locale
 from .text import (
     MAX_BODY_TEXT,
     author_display_name,
@@ -150,6 +150,16 @@ def sync_nodes(node_ids: Iterable[UUID | str], locales: Locales | None = None) -
             ]
         )
     return len(ids)
+
+
+def nodes_behind(named: Iterable[tuple[UUID | str, int | None]]) -> list[UUID]:
+    """Of the nodes that events name with their versions, those whose rows may not show that
+    version yet (``sources_behind``): in a backlog, a node's rows are read at its last version
+    once, and its older events need no read."""
+    versions = newest_versions(
+        (node_id, version) for value, version in named for node_id in _uuids([value])
+    )
+    return sources_behind(ContentListing, "node_id", versions)
 
 
 def _uuids(values: Iterable[UUID | str]) -> Iterator[UUID]:

@@ -155,14 +155,17 @@ class ContentListingProjection(Projection):
 
     def apply_many(self, events: list[StoredEvent]) -> None:
         """The nodes the batch's events name, read again once each, whatever number of events
-        name them, in one read and one write: a node event names its node; a category, tag,
-        media or profile event the nodes whose rows show it (one query for all of them); a tag
-        rename the tag's nodes; a tenant event every node. Every event only names what to
-        re-read, so the order of the re-reads does not matter."""
+        name them, in one read and one write: a node event names its node (unless its rows
+        already show a later version: ``nodes_behind``); a category, tag, media or profile event
+        the nodes whose rows show it (one query for all of them); a tag rename the tag's nodes;
+        a tenant event every node. Every event only names what to re-read, so the order of the
+        re-reads does not matter."""
         if any(event.event_type in TENANT_EVENTS for event in events):
             content_listing.sync_all()  # every row: what any other event names is in it
             return
-        node_ids: list = [e.aggregate_id for e in events if e.event_type in NODE_EVENTS]
+        node_ids: list = content_listing.nodes_behind(
+            (e.aggregate_id, e.aggregate_version) for e in events if e.event_type in NODE_EVENTS
+        )
         shown = [where for event in events if (where := _rows_showing(event)) is not None]
         if shown:
             node_ids += (
@@ -237,10 +240,8 @@ class ProductListingProjection(Projection):
     def apply(self, event: StoredEvent) -> None:
         kind = event.event_type
         payload = event.event
-        if kind in PRODUCT_EVENT_TYPES:
-            product_listing.sync_products([event.aggregate_id])
-        elif kind in STOCK_EVENTS:
-            product_listing.sync_products([payload.product_id])
+        if kind in PRODUCT_EVENT_TYPES or kind in STOCK_EVENTS:
+            self.apply_many([event])
         elif kind in COLLECTION_EVENTS:
             # The shop's filters name collections and categories: a new title shows at once.
             product_listing.LISTING_CACHE.invalidate()
@@ -271,16 +272,17 @@ class ProductListingProjection(Projection):
 
     def apply_many(self, events: list[StoredEvent]) -> None:
         """The batch's product and stock events coalesced into one re-read of their products
-        (as for the content listing); the others one by one."""
-        product_ids = []
+        (as for the content listing, not of those whose rows already show a later version than
+        their product events: ``products_behind``); the others one by one."""
+        named = []
         for event in events:
             if event.event_type in PRODUCT_EVENT_TYPES:
-                product_ids.append(event.aggregate_id)
+                named.append((event.aggregate_id, event.aggregate_version))
             elif event.event_type in STOCK_EVENTS:
-                product_ids.append(event.event.product_id)
+                named.append((event.event.product_id, None))
             else:
                 self.apply(event)
-        product_listing.sync_products(product_ids)
+        product_listing.sync_products(product_listing.products_behind(named))
 
     def reset(self) -> None:
         super().reset()

@@ -20,7 +20,7 @@ from apps.core.generations import Generations
 
 from .content_listing import Locales, tenant_locales
 from .models import ProductListing
-from .projections import write_by_locale
+from .projections import newest_versions, sources_behind, write_by_locale
 from .text import MAX_BODY_TEXT, search_config, text_of
 
 CHUNK = 500
@@ -151,6 +151,13 @@ def availability(products: Iterable) -> dict[UUID, int]:
     return commerce.available_by_variant(
         variant.pk for product in products for variant in product.variants.all()
     )
+
+
+def products_behind(named: Iterable[tuple[UUID | str, int | None]]) -> list[UUID]:
+    """Of the products that events name with their versions (None: a stock event, which does
+    not bump it), those whose rows may not show that version yet (``sources_behind``)."""
+    versions = newest_versions((UUID(str(pk)), version) for pk, version in named)
+    return sources_behind(ProductListing, "product_id", versions)
 
 
 def sync_products(product_ids: Iterable[UUID | str], locales: Locales | None = None) -> int:

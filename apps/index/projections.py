@@ -261,3 +261,45 @@ def delete_stale(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def newest_versions(named: Iterable[tuple[Any, int | None]]) -> dict[Any, int | None]:
+    """Source id -> the newest version its events name (None once any of them names none),
+    in the order the sources first appear."""
+    versions: dict[Any, int | None] = {}
+    for source, version in named:
+        if source not in versions:
+            versions[source] = version
+        elif version is None or versions[source] is None:
+            versions[source] = None
+        else:
+            versions[source] = max(versions[source], version)
+    return versions
+
+
+def sources_behind(model: type[models.Model], key: str, versions: dict[Any, int | None]) -> list:
+    """Of the sources in ``versions`` (from ``newest_versions``), those whose stored rows may
+    not show that version yet, in one query: all but the sources every row of which has a newer
+    ``source_version``.
+
+    A row newer than an event was built from a later state, and that state includes the event:
+    an aggregate's events are written under its lock, each naming the aggregate's version after
+    it (a deletion, the next one). An event without a version, or whose source has no row (not
+    listed, or not yet), leaves the source to be read.
+    """
+    known = [(source, version) for source, version in versions.items() if version is not None]
+    if not known:
+        return list(versions)
+    table = connection.ops.quote_name(model._meta.db_table)
+    field = model._meta.get_field(key)
+    column = connection.ops.quote_name(field.column)
+    sql = (
+        f"SELECT v.source FROM unnest(%s::{field.db_type(connection)}[], %s::bigint[]) "
+        f"AS v(source, version) JOIN {table} t ON t.{column} = v.source "
+        "GROUP BY v.source, v.version "
+        "HAVING bool_and(coalesce(t.source_version > v.version, false))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[source for source, _ in known], [version for _, version in known]])
+        shown = {row[0] for row in cursor.fetchall()}
+    return [source for source in versions if source not in shown]
