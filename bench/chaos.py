@@ -12,7 +12,7 @@ The worker runs beat inside it, as production runs beat beside it: its sweep (ev
 ``EVENTS_SWEEP_SECONDS``) is what finds events whose claims came back.
 
 Each drain must dispatch every event exactly once: no pending row and no delivery
-left, one ledger row per event and handler, and the projection at each
+left, each handler named once in each event's ledger row, and the projection at each
 aggregate's last version. Prints each drain's time and its ratio to the
 undisturbed one (goal: both ratios <= 2).
 

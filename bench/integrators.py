@@ -391,13 +391,15 @@ def verify_drain(tenant: Tenant, variant: DrainVariant, events: int, enqueued: i
         raise SystemExit(f"drain ({variant.label}): the subscribers were {sorted(names)}")
     expected_subscribers = len(names)
     with schema_context(tenant.schema_name):
-        ledger = scalar("SELECT count(*) FROM events_processed")
+        ledger = scalar("SELECT coalesce(sum(cardinality(handlers)), 0) FROM events_processed")
         deliveries = WebhookDelivery.objects.count()
     problems = []
     if rows.get("dispatched", 0) != events or len(rows) != 1:
         problems.append(f"outbox rows by status {rows}, expected {events} dispatched")
     if ledger != events * expected_subscribers:
-        problems.append(f"{ledger} ledger rows, expected {events * expected_subscribers}")
+        problems.append(
+            f"{ledger} handlers in the ledger, expected {events * expected_subscribers}"
+        )
     if deliveries != (events if variant.endpoint else 0):
         problems.append(f"{deliveries} webhook deliveries")
     if enqueued != deliveries:
@@ -405,7 +407,7 @@ def verify_drain(tenant: Tenant, variant: DrainVariant, events: int, enqueued: i
     if problems:
         raise SystemExit(f"drain ({variant.label}) verification failed: " + "; ".join(problems))
     return (
-        f"{events} dispatched, {ledger} ledger rows ({expected_subscribers} per event), "
+        f"{events} dispatched, {ledger} handlers in the ledger ({expected_subscribers} per event), "
         f"{deliveries} deliveries, {enqueued} deliver tasks enqueued"
     )
 

@@ -347,22 +347,39 @@ class DrainStats:
 # -- running subscribers ------------------------------------------------------
 
 
-# The ledger rows of a batch: each event once, with a key to its subscribers' names (the
-# events of one type in one tenant share them), joined in SQL. A batch's rows are a few times
-# its events; sent pair by pair, client-side quoting of the arrays cost more than the INSERT.
-MARK_PROCESSED_SQL = """
-INSERT INTO events_processed (handler, event_id, processed_at)
-SELECT s.handler, e.event_id, now()
+# The ledger: one row per event in its tenant, with the names of the handlers that applied it.
+# A batch's rows go in one statement, each event with a key to its subscribers' names (the
+# events of one type in one tenant share them), joined in SQL.
+_NAMED_SQL = """
+SELECT e.event_id, s.handlers
 FROM unnest(%(event_ids)s::uuid[], %(set_keys)s::int[]) AS e(event_id, set_key)
-JOIN unnest(%(keys)s::int[], %(handlers)s::text[]) AS s(set_key, handler) USING (set_key)
-ON CONFLICT (handler, event_id) DO NOTHING
-RETURNING handler, event_id
+JOIN (
+    SELECT set_key, array_agg(handler ORDER BY ord)::varchar(120)[] AS handlers
+    FROM unnest(%(keys)s::int[], %(handlers)s::text[]) WITH ORDINALITY AS s(set_key, handler, ord)
+    GROUP BY set_key
+) s USING (set_key)
+"""
+MARK_PROCESSED_SQL = f"""
+INSERT INTO events_processed (event_id, handlers, processed_at)
+SELECT event_id, handlers, now() FROM ({_NAMED_SQL}) n
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+# Events that had a row already (a redelivery, or the pairs of a batch retried one by one):
+# their rows, locked, then the names not in them yet added.
+LEDGER_ROWS_SQL = """
+SELECT event_id, handlers FROM events_processed WHERE event_id = ANY(%s::uuid[]) FOR UPDATE
+"""
+ADD_HANDLERS_SQL = f"""
+UPDATE events_processed p SET handlers = p.handlers || n.handlers
+FROM ({_NAMED_SQL}) n
+WHERE p.event_id = n.event_id
 """
 
 
 class _AllPairs:
-    """Every pair asked about: what the ledger gives back when all of a batch's rows were new
-    (a first delivery, the usual case), without reading the rows back."""
+    """Every pair asked about: what the ledger gives back when all of a batch's events were new
+    to it (a first delivery, the usual case), without reading anything back."""
 
     def __contains__(self, pair: object) -> bool:
         return True
@@ -371,36 +388,45 @@ class _AllPairs:
 ALL_NEW = _AllPairs()
 
 
-def _mark_processed(
-    work: list[tuple[StoredEvent, Subscriber]],
-) -> set[tuple[str, uuid.UUID]] | _AllPairs:
-    """Insert a ledger row per (event, subscriber) of ``work``; return the pairs (handler
-    name, event id) that were not processed before: ``ALL_NEW`` when none of them was, an
-    empty set when all were."""
-    if not work:
-        return set()
-    names_of: dict[int, tuple[StoredEvent, list[str]]] = {}
-    for event, sub in work:
-        entry = names_of.get(id(event))
-        if entry is None:
-            entry = names_of[id(event)] = (event, [])
-        entry[1].append(sub.name)
+def _named(names_by_event: dict[uuid.UUID, list[str]]) -> dict[str, list]:
+    """The parameters of ``_NAMED_SQL``: each event once, with the key of its list of names."""
     sets: dict[tuple[str, ...], int] = {}
-    event_ids, set_keys = [], []
-    for event, names in names_of.values():
-        event_ids.append(event.event_id)
-        set_keys.append(sets.setdefault(tuple(names), len(sets)))
-    params = {
-        "event_ids": event_ids,
+    set_keys = [sets.setdefault(tuple(names), len(sets)) for names in names_by_event.values()]
+    return {
+        "event_ids": list(names_by_event),
         "set_keys": set_keys,
         "keys": [key for names, key in sets.items() for _ in names],
         "handlers": [name for names in sets for name in names],
     }
+
+
+def _mark_processed(
+    work: list[tuple[StoredEvent, Subscriber]],
+) -> set[tuple[str, uuid.UUID]] | _AllPairs:
+    """Write in the ledger that each (event, subscriber) of ``work`` is processed; return the
+    pairs (handler name, event id) that were not before: ``ALL_NEW`` when none of the events
+    had a row (one statement), an empty set when every pair was there."""
+    if not work:
+        return set()
+    wanted: dict[uuid.UUID, dict[str, None]] = {}
+    for event, sub in work:
+        wanted.setdefault(event.event_id, {})[sub.name] = None
     with connection.cursor() as cursor:
-        cursor.execute(MARK_PROCESSED_SQL, params)
-        if cursor.rowcount == len(work):
+        cursor.execute(MARK_PROCESSED_SQL, _named({e: list(n) for e, n in wanted.items()}))
+        if cursor.rowcount == len(wanted):
             return ALL_NEW
-        return {(handler, event_id) for handler, event_id in cursor.fetchall()}
+        inserted = {row[0] for row in cursor.fetchall()}
+        fresh = {(name, event_id) for event_id in inserted for name in wanted[event_id]}
+        cursor.execute(LEDGER_ROWS_SQL, [[e for e in wanted if e not in inserted]])
+        missing = {
+            event_id: names
+            for event_id, handlers in cursor.fetchall()
+            if (names := [name for name in wanted[event_id] if name not in handlers])
+        }
+        if missing:
+            cursor.execute(ADD_HANDLERS_SQL, _named(missing))
+            fresh.update((name, event_id) for event_id, names in missing.items() for name in names)
+        return fresh
 
 
 def _handler_context(event: StoredEvent) -> EventContext:

@@ -55,8 +55,10 @@ def _forget(rows: QuerySet[OutboxEvent], handler: str) -> None:
         for schema_name, event_ids in by_schema.items():
             schema = connection.ops.quote_name(schema_name)
             cursor.execute(
-                f"DELETE FROM {schema}.events_processed WHERE handler = %s AND event_id = ANY(%s)",
-                [handler, event_ids],
+                f"UPDATE {schema}.events_processed "
+                "SET handlers = array_remove(handlers::text[], %s::text) "
+                "WHERE event_id = ANY(%s) AND %s = ANY(handlers)",
+                [handler, event_ids, handler],
             )
 
 

@@ -16,7 +16,7 @@ from tests.eventapp.services import widget_change
 
 def _ledger(schema: str, handler: str) -> set[str]:
     with schema_context(schema), connection.cursor() as cursor:
-        cursor.execute("SELECT event_id FROM events_processed WHERE handler = %s", [handler])
+        cursor.execute("SELECT event_id FROM events_processed WHERE %s = ANY(handlers)", [handler])
         return {str(row[0]) for row in cursor.fetchall()}
 
 

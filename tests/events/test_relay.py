@@ -83,7 +83,7 @@ def test_the_ledger_gives_back_exactly_the_pairs_it_had_not_seen(acme):
         assert relay._mark_processed(work) == set()
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT handler, event_id FROM events_processed WHERE event_id = ANY(%s)",
+                "SELECT unnest(handlers), event_id FROM events_processed WHERE event_id = ANY(%s)",
                 [[first.event_id, second.event_id]],
             )
             assert set(cursor.fetchall()) == {(s.name, e.event_id) for e, s in work}

@@ -1,12 +1,16 @@
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy
 
 
 class ProcessedEvent(models.Model):
-    """A handler has applied an event in this tenant. Written in the effect's transaction."""
+    """The handlers that have applied an event in this tenant: one row per event, each handler's
+    name written in the transaction of its effect (``apps.events.relay``)."""
 
-    handler = models.CharField(max_length=120, verbose_name=gettext_lazy("handler"))
-    event_id = models.UUIDField(verbose_name=gettext_lazy("event ID"))
+    event_id = models.UUIDField(primary_key=True, verbose_name=gettext_lazy("event ID"))
+    handlers = ArrayField(models.CharField(max_length=120), verbose_name=gettext_lazy("handlers"))
+    # When the first of them did (rows come in time order: a block range index is enough).
     processed_at = models.DateTimeField(
         auto_now_add=True, verbose_name=gettext_lazy("processed at")
     )
@@ -15,12 +19,7 @@ class ProcessedEvent(models.Model):
         db_table = "events_processed"
         verbose_name = gettext_lazy("processed event")
         verbose_name_plural = gettext_lazy("processed events")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["handler", "event_id"], name="processed_handler_event_uniq"
-            ),
-        ]
-        indexes = [models.Index(fields=["processed_at"], name="processed_at_idx")]
+        indexes = [BrinIndex(fields=["processed_at"], name="processed_at_brin")]
 
     def __str__(self) -> str:
-        return f"{self.handler}:{self.event_id}"
+        return f"{self.event_id}: {', '.join(self.handlers)}"
