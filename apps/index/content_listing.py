@@ -156,8 +156,9 @@ def nodes_behind(named: Iterable[tuple[UUID | str, int | None]]) -> list[UUID]:
     """Of the nodes that events name with their versions, those whose rows may not show that
     version yet (``sources_behind``): in a backlog, a node's rows are read at its last version
     once, and its older events need no read."""
+    by_value = newest_versions(named)  # each id parsed once, however many events name it
     versions = newest_versions(
-        (node_id, version) for value, version in named for node_id in _uuids([value])
+        (node_id, version) for value, version in by_value.items() for node_id in _uuids([value])
     )
     return sources_behind(ContentListing, "node_id", versions)
 

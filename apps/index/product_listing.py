@@ -156,7 +156,9 @@ def availability(products: Iterable) -> dict[UUID, int]:
 def products_behind(named: Iterable[tuple[UUID | str, int | None]]) -> list[UUID]:
     """Of the products that events name with their versions (None: a stock event, which does
     not bump it), those whose rows may not show that version yet (``sources_behind``)."""
-    versions = newest_versions((UUID(str(pk)), version) for pk, version in named)
+    # Each id parsed once (a product event names it as text, a stock event as a UUID).
+    by_value = newest_versions(named)
+    versions = newest_versions((UUID(str(pk)), version) for pk, version in by_value.items())
     return sources_behind(ProductListing, "product_id", versions)
 
 
