@@ -1,5 +1,8 @@
 """The ledger keeps one row per event with the names of the handlers that applied it, instead of
-one row per (handler, event): a batch writes a row per event, not per event and subscriber."""
+one row per (handler, event): a batch writes a row per event, not per event and subscriber.
+
+Workers of the code before this write the old shape: deploy it with the relay paused
+(docs/runbook.md, "Deploying")."""
 
 import django.contrib.postgres.fields
 import django.contrib.postgres.indexes
