@@ -2,7 +2,7 @@
 ships; one ``OrderEmail`` row per order and kind.
 
 At least once, never lost. The relay's handler writes the row in its own transaction (with
-its ledger row) and sends after that transaction commits, so a rolled-back order sends
+its ledger entry) and sends after that transaction commits, so a rolled-back order sends
 nothing. Each attempt is counted on the row before it is made:
 
 - a send the mail server refuses (or cannot be reached for) is recorded with its error and

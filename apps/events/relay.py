@@ -513,7 +513,7 @@ def _run_group(
     """Run every subscriber of ``events`` (one tenant, position order) in the active schema.
 
     First optimistically in one transaction, a subscriber with a batch function
-    called once for all its events (each still gets its ledger row); if any
+    called once for all its events (each still has its name written in the ledger); if any
     subscriber raises, again event by event through ``func`` with a savepoint
     each, recording failures and the events held back behind them.
     """

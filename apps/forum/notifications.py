@@ -3,7 +3,7 @@
 Run by the outbox handler (``handlers``) once a post is public, so a rolled-back post, a
 pending one, a rejected or a hidden one notifies nobody. Each email is sent once, never at
 least once: a ``Notice`` row (unique per member, topic and reply) is written for it in the
-relay's transaction, with the handler's ledger row, and the message goes only after that
+relay's transaction, with the handler's ledger entry, and the message goes only after that
 commits. A replayed event, an approval after a hide and an edit find the row and send
 nothing again; a send that fails after the commit is logged, never retried into a second
 email. Never to the post's author or an inactive member; a member who is both subscribed

@@ -1,6 +1,6 @@
 """The outbox subscriber that turns every event into deliveries to the tenant's endpoints.
 
-It runs in the relay's tenant transaction, with the relay's ledger row, and only writes
+It runs in the relay's tenant transaction, with the relay's ledger entry, and only writes
 rows (one statement for a relay batch's events): no HTTP request is made here, so a slow
 receiver never holds the relay, and a crash between the write and the send loses nothing
 (the sweep sends what was written).

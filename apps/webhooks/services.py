@@ -1,7 +1,7 @@
 """Every write of the webhooks: endpoints, the deliveries the outbox makes, the attempts.
 
 Deliveries are made by the outbox subscriber (``handlers``) in the relay's tenant
-transaction, with the relay's ledger row: none is lost in a crash, none is made for a
+transaction, with the relay's ledger entry: none is lost in a crash, none is made for a
 write that rolled back, and a replayed event makes none twice (one row per endpoint and
 event). No HTTP request is ever made inside a transaction: ``delivery_attempt`` takes a
 due delivery in one short transaction, sends outside any, and records the outcome in
