@@ -385,6 +385,11 @@ def test_product_events_older_than_its_rows_are_not_read_again_stock_events_are(
             listing.apply_many(older)
         assert [q["sql"].split()[0] for q in run.captured_queries] == ["SELECT"]
         assert _rows()["en"].title == "Changed here"
+        # The events of the rows' own version are read again.
+        listing.apply_many([e for e in mine if e.aggregate_version == version])
+    assert _rows()["en"].title == "Wool socks, again"
+    with schema_context("acme"):
+        ProductListing.objects.filter(product_id=made.pk).update(title="Changed here")
         # A stock event names no version of the product: the product is read.
         stock = [e for e in events if e.event_type == "commerce.inventory.adjusted"]
         listing.apply_many(stock)
